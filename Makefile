@@ -1,0 +1,39 @@
+# The two commands of the README: `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# torch's CPU build on machines without a GPU; on a CUDA machine the same pin from PyPI is the
+# CUDA build (see README). An unpinned torch would pull several GB of CUDA packages.
+TORCH ?= torch==2.13.0
+
+# img2dataset's albumentations import otherwise checks for updates over the network.
+export NO_ALBUMENTATIONS_UPDATE := 1
+
+.PHONY: install demo test lint format clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e '.[dev,faiss,train]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/wit-builder demo --out runs/demo
+
+test: install lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache build *.egg-info

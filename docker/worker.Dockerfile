@@ -1,0 +1,13 @@
+# Beam SDK worker image with wit-builder installed, for Dataflow (--sdk_container_image) and
+# Spark/Flink (--environment_type=DOCKER --environment_config=IMAGE). Build from the repo root:
+#   docker build -f docker/worker.Dockerfile -t REGISTRY/wit/worker:latest .
+# Keep the Beam version equal to the one the job is launched with.
+ARG BEAM_VERSION=2.77.0
+FROM apache/beam_python3.11_sdk:${BEAM_VERSION}
+
+ENV NO_ALBUMENTATIONS_UPDATE=1
+WORKDIR /opt/wit-builder
+COPY pyproject.toml README.md ./
+COPY wit_builder ./wit_builder
+COPY schemas ./schemas
+RUN pip install --no-cache-dir ".[faiss,gcp,aws]"

@@ -1,0 +1,24 @@
+"""``wit-builder demo`` builds the world, serves it, and reports the chain honestly."""
+
+from __future__ import annotations
+
+import json
+
+from wit_builder.cli import main
+
+
+def test_demo_runs_and_says_where_things_are(tmp_path, capsys):
+    status = main(["demo", "--out", str(tmp_path / "demo"), "--scale", "0.2", "--seed", "5"])
+    assert status == 0
+    out = capsys.readouterr().out
+    manifest = json.loads((tmp_path / "demo" / "world" / "world.json").read_text())
+    assert manifest["config"]["seed"] == 5
+    assert manifest["base_urls"][0].startswith("http://127.0.0.1:")
+    assert str(tmp_path / "demo" / "world") in out
+    assert "not built yet" in out and "queries" in out
+
+
+def test_world_command_writes_offline_world(tmp_path, capsys):
+    assert main(["world", "--out", str(tmp_path / "w"), "--scale", "0.1", "--compression", "multistream"]) == 0
+    assert list((tmp_path / "w" / "wiki").glob("*multistream-index*"))
+    assert "not served" in capsys.readouterr().out

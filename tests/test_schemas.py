@@ -1,0 +1,114 @@
+"""Schemas load from schemas/, and readers and writers reject files that do not fit."""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from wit_builder import schemas
+from wit_builder.schemas import SchemaMismatch, load_schema, read_table, table_from_rows, write_table
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DESIGN_FILES = {"queries", "candidates", "balanced", "balance_report", "samples", "status", "shard_index"}
+
+
+def test_every_file_between_stages_has_a_schema():
+    assert set(schemas.schema_names()) >= DESIGN_FILES
+    for name in schemas.schema_names():
+        schema = load_schema(name)
+        assert len(schema) > 0
+        for field in schema:
+            assert field.metadata[b"description"], f"{name}.{field.name} has no description"
+
+
+def test_balanced_has_the_candidates_columns():
+    assert load_schema("balanced").remove_metadata() == load_schema("candidates").remove_metadata()
+    assert load_schema("balanced").metadata[b"wit_builder.schema"] == b"balanced"
+
+
+def status_rows():
+    return [
+        {"uid": "a1", "url": "http://x/1.jpg", "status": "ok", "http_status": 200},
+        {"uid": "b2", "url": "http://x/2.jpg", "status": "http_error", "http_status": 404, "error": "404 Not Found"},
+    ]
+
+
+def test_round_trip_through_fsspec_memory_filesystem():
+    write_table(table_from_rows(status_rows(), "status"), "memory://run/status/part-0.parquet", "status")
+    table = read_table("memory://run/status/part-0.parquet", "status")
+    assert table.to_pylist()[1]["error"] == "404 Not Found"
+    assert table.schema.field("uid").metadata[b"description"]
+
+
+def test_missing_column_names_file_column_and_expectation(tmp_path):
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"uid": ["a"], "url": ["u"]}), path)
+    with pytest.raises(SchemaMismatch) as error:
+        read_table(str(path), "status")
+    message = str(error.value)
+    assert str(path) in message and "'status'" in message and "string" in message
+
+
+def test_wrong_type_is_named(tmp_path):
+    path = tmp_path / "bad.parquet"
+    rows = pa.table(
+        {"uid": ["a"], "url": ["u"], "status": ["ok"], "http_status": ["200"], "error": ["e"], "duplicate_of": ["d"]}
+    )
+    pq.write_table(rows, path)
+    with pytest.raises(SchemaMismatch, match=r"'http_status' has type string; the status schema expects int32"):
+        read_table(str(path), "status")
+
+
+def test_reader_accepts_large_types_and_extra_columns(tmp_path):
+    path = tmp_path / "other-tool.parquet"
+    table = pa.table(
+        {
+            "extra": [1],
+            "url": pa.array(["u"], pa.large_string()),
+            "uid": ["a"],
+            "status": ["ok"],
+            "http_status": pa.array([None], pa.int32()),
+            "error": pa.array([None], pa.string()),
+            "duplicate_of": pa.array([None], pa.string()),
+        }
+    )
+    pq.write_table(table, path)
+    read = read_table(str(path), "status")
+    assert read.schema.names == load_schema("status").names
+    assert read.schema.field("url").type == pa.string()
+
+
+def test_writer_is_strict_about_order_types_and_nulls(tmp_path):
+    good = table_from_rows(status_rows(), "status")
+    with pytest.raises(SchemaMismatch, match="expects exactly"):
+        write_table(
+            good.select(["url", "uid", "status", "http_status", "error", "duplicate_of"]), str(tmp_path / "a"), "status"
+        )
+    with pytest.raises(SchemaMismatch, match="int32"):
+        write_table(good.set_column(3, "http_status", pa.array([200, 404], pa.int64())), str(tmp_path / "b"), "status")
+    nulls = table_from_rows([{"uid": "a", "url": "u", "status": None}], "status")
+    with pytest.raises(SchemaMismatch, match="null"):
+        write_table(nulls, str(tmp_path / "c"), "status")
+    assert not any(tmp_path.iterdir()), "nothing may be written when validation fails"
+
+
+def test_list_columns_parse():
+    assert load_schema("candidates").field("matches").type == pa.list_(pa.string())
+
+
+def test_schema_files_ship_in_the_package():
+    """pyproject lists packages explicitly (schemas/ is mapped into the package): keep it complete."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "wit_builder").rglob("__init__.py")}
+    assert on_disk <= listed, f"add to pyproject's packages: {sorted(on_disk - listed)}"
+    assert config["tool"]["setuptools"]["package-dir"]["wit_builder.schema_files"] == "schemas"

@@ -1,0 +1,47 @@
+"""Beam pipeline options as every stage builds them.
+
+A stage parses its own flags and hands every other ``--flag`` to Beam unchanged, so
+``--runner=DataflowRunner --project=P --region=R --temp_location=gs://...`` reach Dataflow as
+they are. When no runner is named the stage runs on the embedded ``FnApiRunner``: Beam's own
+default would try to download the Prism runner first, which an offline machine cannot do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+DEFAULT_RUNNER = "FnApiRunner"
+
+
+def names_runner(beam_args: Sequence[str]) -> bool:
+    return any(arg == "--runner" or arg.startswith("--runner=") for arg in beam_args)
+
+
+def with_default_runner(beam_args: Sequence[str]) -> list[str]:
+    """``beam_args`` with ``--runner=FnApiRunner`` in front unless they name a runner."""
+    args = list(beam_args)
+    return args if names_runner(args) else [f"--runner={DEFAULT_RUNNER}", *args]
+
+
+def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
+    """The ``PipelineOptions`` a stage runs with."""
+    from apache_beam.options.pipeline_options import PipelineOptions  # Beam is slow to import
+
+    return PipelineOptions(with_default_runner(beam_args))
+
+
+def unknown_positionals(extra: Sequence[str]) -> list[str]:
+    """Arguments argparse left over that cannot be Beam flags (they do not start with ``-``
+    and do not follow a flag as its value)."""
+    strays = []
+    for index, arg in enumerate(extra):
+        if arg.startswith("-"):
+            continue
+        previous = extra[index - 1] if index else ""
+        if not (previous.startswith("--") and "=" not in previous):
+            strays.append(arg)
+    return strays

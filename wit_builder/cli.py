@@ -1,0 +1,181 @@
+"""``wit-builder``: one command per stage of the chain, plus ``run``, ``demo`` and ``world``.
+
+Each stage takes its input folder(s) and ``--out`` explicitly; every flag the stage does not
+know is handed to Beam's ``PipelineOptions`` (``--runner=DataflowRunner --project=...``), and
+the runner defaults to the embedded ``FnApiRunner``. A stage's code is imported only when it
+runs, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from wit_builder import __version__
+from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_BUILT = 0, 1, 2, 3
+
+BEAM_EPILOG = (
+    "Any other --flag goes to Apache Beam's PipelineOptions, for example\n"
+    "  --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp\n"
+    "  --direct_num_workers=2 --direct_running_mode=multi_processing\n"
+    f"The runner defaults to {DEFAULT_RUNNER}. Paths may be local, gs://, s3:// or any fsspec URL."
+)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its flags, and where its code lives (``module:function``), if built yet."""
+
+    name: str
+    summary: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    target: str | None = None
+    issue: int | None = None
+    takes_beam_flags: bool = True
+
+
+def _queries_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wiki-dump", metavar="GLOB", required=True, help="MediaWiki XML dump files (.xml, .xml.bz2)")
+    p.add_argument("--pageviews", metavar="GLOB", help="pageview dump files (pageviews-YYYYMMDD-HH0000.gz)")
+    p.add_argument("--wordnet", metavar="DIR", help="a WordNet 3.0 database folder (data.noun, index.noun, ...)")
+    p.add_argument("--out", metavar="DIR", required=True, help="writes queries.parquet, queries.txt, stats.json")
+
+
+def _harvest_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--queries", metavar="PATH", required=True, help="the queries stage's folder or queries.parquet")
+    p.add_argument("--wat", metavar="GLOB", help="Common Crawl WAT files (.warc.wat.gz) or a wat.paths.gz list")
+    p.add_argument("--pairs", metavar="GLOB", help="URL + caption lists (parquet, TSV/CSV, JSONL)")
+    p.add_argument("--out", metavar="DIR", required=True, help="writes candidates/*.parquet and stats.json")
+
+
+def _balance_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--candidates", metavar="PATH", required=True, help="the harvest stage's folder")
+    p.add_argument("--per-query", type=int, default=20_000, metavar="T", help="keep at most about T pairs per query")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampling decisions")
+    p.add_argument("--out", metavar="DIR", required=True, help="writes balanced/*.parquet, report/, stats.json")
+
+
+def _download_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pairs", metavar="PATH", required=True, help="the balance stage's folder")
+    p.add_argument("--out", metavar="DIR", required=True, help="writes samples/*.parquet and status/*.parquet")
+
+
+def _shard_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--samples", metavar="PATH", required=True, help="the download stage's folder")
+    p.add_argument("--out", metavar="DIR", required=True, help="writes NNNNNN.tar, NNNNNN.parquet, manifest.json")
+
+
+def _tokenizer_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", metavar="PATH", required=True, help="shards or balanced pairs to read captions from")
+    p.add_argument("--out", metavar="DIR", required=True, help="writes tokenizer.json")
+
+
+def _verify_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shards", metavar="URLS", required=True, help="shard URLs: a folder, brace pattern or :: list")
+
+
+def _report_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder; regenerates its reports from the stage outputs")
+
+
+def _run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="TOML", required=True, help="a pipeline config, e.g. pipelines/local.toml")
+    p.add_argument("--out", metavar="DIR", help="the run folder (overrides the config's out)")
+
+
+def _demo_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--out", metavar="DIR", default="runs/demo", help="where the world and the run go (default: %(default)s)"
+    )
+    p.add_argument("--scale", type=float, default=1.0, help="size of the synthetic world (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic world (default: %(default)s)")
+
+
+def _world_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR", required=True, help="where to write the world's files")
+    p.add_argument("--scale", type=float, default=1.0, help="size of the world (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
+    p.add_argument("--compression", choices=("none", "bz2", "multistream"), default="bz2", help="dump compression")
+    p.add_argument("--serve", action="store_true", help="serve its web on loopback until interrupted")
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("queries", "build the Wikipedia-derived query list", _queries_flags, issue=3),
+    Command("harvest", "find image-text pairs whose text contains a query", _harvest_flags, issue=4),
+    Command("balance", "keep at most t pairs per query; write the balance report", _balance_flags, issue=5),
+    Command("download", "fetch, verify, resize and dedupe the images", _download_flags, issue=6),
+    Command("shard", "write WebDataset tar shards with their index", _shard_flags),
+    Command("tokenizer", "train a BPE tokenizer on the captions", _tokenizer_flags),
+    Command("verify", "check shards open and match their index", _verify_flags, takes_beam_flags=False),
+    Command("report", "regenerate a run's reports", _report_flags, takes_beam_flags=False),
+    Command("run", "run the whole chain from a pipeline config", _run_flags, "wit_builder.chain:run_command"),
+    Command("demo", "build the synthetic world and run the chain on it", _demo_flags, "wit_builder.demo:demo_command"),
+    Command(
+        "world", "write (and serve) the synthetic world", _world_flags, "wit_builder.demo:world_command", None, False
+    ),
+)
+COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=28, width=100)
+
+
+def _command_table() -> str:
+    width = max(len(command.name) for command in COMMANDS)
+    return "\n".join(
+        f"  {command.name.ljust(width)}  {command.summary}{'' if command.target else ' (not built yet)'}"
+        for command in COMMANDS
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wit-builder",
+        usage="wit-builder [-h] [--version] COMMAND [flags]",
+        formatter_class=_formatter,
+        description="Collect a WIT-style image-text data set: queries → harvest → balance → download → shard."
+        f"\n\ncommands:\n{_command_table()}",
+        epilog="Run 'wit-builder COMMAND --help' for a command's flags.",
+    )
+    parser.add_argument("--version", action="version", version=f"wit-builder {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, help=argparse.SUPPRESS)
+    for command in COMMANDS:
+        summary = command.summary + ("" if command.target else " (not built yet)")
+        sub = subparsers.add_parser(
+            command.name,
+            prog=f"wit-builder {command.name}",
+            help=summary,
+            description=summary,
+            epilog=BEAM_EPILOG if command.takes_beam_flags else None,
+            formatter_class=_formatter,
+        )
+        command.configure(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``wit-builder``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    command = COMMANDS_BY_NAME[args.command]
+    strays = unknown_positionals(extra)
+    if strays or (extra and not command.takes_beam_flags):
+        parser.error(f"{command.name}: unrecognised arguments: {' '.join(strays or extra)}")
+    if command.target is None:
+        where = f" (issue {command.issue})" if command.issue else ""
+        print(f"wit-builder {command.name}: not built yet{where}; nothing was run.", file=sys.stderr)
+        return EXIT_NOT_BUILT
+    module_name, function_name = command.target.split(":")
+    function = getattr(importlib.import_module(module_name), function_name)
+    return int(function(args, extra) or EXIT_OK)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The Arrow schemas of the files between stages, and the checks every reader and writer runs.
+
+The schemas live as JSON in the top-level ``schemas/`` folder (installed as
+``wit_builder.schema_files``), readable by people and by tools in other languages. Each field
+has a name, a type (``string``, ``int64``, ``float64``, ``binary``, ``list<string>``, ...), a
+nullability and a description; the descriptions travel into the Parquet files as field
+metadata, so an auditor opening a file sees what each column means.
+
+Writers are strict: exactly the schema's columns, in order, with its types, and no nulls in a
+non-nullable column. Readers accept files from other tools: every schema column must be there
+with a compatible type (``large_string`` for ``string`` and so on); extra columns are ignored.
+A mismatch raises ``SchemaMismatch`` naming the file, the column, what was expected and what
+was found.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SCHEMA_PACKAGE = "wit_builder.schema_files"
+
+
+class SchemaMismatch(ValueError):
+    """A file between stages does not have the columns its schema says it must."""
+
+
+def _parse_type(text: str) -> pa.DataType:
+    text = text.strip()
+    if text.startswith("list<") and text.endswith(">"):
+        return pa.list_(_parse_type(text[5:-1]))
+    try:
+        return pa.type_for_alias(text)
+    except ValueError as error:
+        raise ValueError(f"unknown type {text!r} in a schema file") from error
+
+
+@cache
+def _schema_document(name: str) -> dict:
+    resource = files(SCHEMA_PACKAGE) / f"{name}.json"
+    if not resource.is_file():
+        raise KeyError(f"no schema named {name!r}; known: {', '.join(schema_names())}")
+    document = json.loads(resource.read_text())
+    if "same_as" in document:
+        return {**_schema_document(document["same_as"]), **{k: v for k, v in document.items() if k != "same_as"}}
+    return document
+
+
+def schema_names() -> list[str]:
+    """Every schema in ``schemas/``."""
+    return sorted(p.name[: -len(".json")] for p in files(SCHEMA_PACKAGE).iterdir() if p.name.endswith(".json"))
+
+
+@cache
+def load_schema(name: str) -> pa.Schema:
+    """The Arrow schema called ``name`` (``queries``, ``candidates``, ``status``, ...)."""
+    document = _schema_document(name)
+    fields = [
+        pa.field(
+            f["name"],
+            _parse_type(f["type"]),
+            nullable=bool(f.get("nullable", True)),
+            metadata={"description": f.get("description", "")},
+        )
+        for f in document["fields"]
+    ]
+    return pa.schema(fields, metadata={"wit_builder.schema": name, "description": document.get("description", "")})
+
+
+_EQUIVALENT = {
+    pa.large_string(): pa.string(),
+    pa.large_binary(): pa.binary(),
+}
+
+
+def _normalised(data_type: pa.DataType) -> pa.DataType:
+    """Collapse the large/small variants readers should accept as the same column."""
+    if pa.types.is_large_list(data_type) or pa.types.is_list(data_type):
+        return pa.list_(_normalised(data_type.value_type))
+    if pa.types.is_dictionary(data_type):
+        return _normalised(data_type.value_type)
+    return _EQUIVALENT.get(data_type, data_type)
+
+
+def check_schema(actual: pa.Schema, name: str, where: str, strict: bool = False) -> None:
+    """Raise ``SchemaMismatch`` unless ``actual`` fits schema ``name``.
+
+    ``strict`` (writers): the same columns in the same order with identical types. Otherwise
+    (readers): every expected column present with a compatible type. Nullability is checked
+    on the data (``validate_table``), since in-memory Arrow tables mark every column nullable.
+    """
+    expected = load_schema(name)
+    for field in expected:
+        index = actual.get_field_index(field.name)
+        if index < 0:
+            present = ", ".join(actual.names) or "none"
+            raise SchemaMismatch(
+                f"{where}: column {field.name!r} is missing; the {name} schema expects it as {field.type} "
+                f"(columns present: {present})"
+            )
+        found = actual.field(index)
+        types_fit = found.type == field.type if strict else _normalised(found.type) == _normalised(field.type)
+        if not types_fit:
+            raise SchemaMismatch(
+                f"{where}: column {field.name!r} has type {found.type}; the {name} schema expects {field.type}"
+            )
+    if strict and actual.names != expected.names:
+        raise SchemaMismatch(f"{where}: columns are {actual.names}; the {name} schema expects exactly {expected.names}")
+
+
+def validate_table(table: pa.Table, name: str, where: str) -> None:
+    """What a writer checks before writing: the strict schema, and no nulls where none may be."""
+    check_schema(table.schema, name, where, strict=True)
+    for field in load_schema(name):
+        if not field.nullable and table.column(field.name).null_count:
+            raise SchemaMismatch(
+                f"{where}: column {field.name!r} holds {table.column(field.name).null_count} null(s); "
+                f"the {name} schema does not allow nulls there"
+            )
+
+
+def conform(table: pa.Table, name: str, where: str) -> pa.Table:
+    """A table read from another tool, cut and cast to schema ``name`` (after ``check_schema``)."""
+    check_schema(table.schema, name, where)
+    schema = load_schema(name)
+    return table.select(schema.names).cast(schema)
+
+
+def read_table(path: str, name: str) -> pa.Table:
+    """Read one Parquet file (any fsspec URL), checked against schema ``name`` and cast to it."""
+    with fsspec.open(path, "rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        check_schema(parquet.schema_arrow, name, path)
+        table = parquet.read(columns=load_schema(name).names)
+    return conform(table, name, path)
+
+
+def write_table(table: pa.Table, path: str, name: str) -> None:
+    """Write one Parquet file (any fsspec URL) after validating it against schema ``name``."""
+    validate_table(table, name, path)
+    table = table.cast(load_schema(name))  # same types; attaches descriptions and nullability
+    with fsspec.open(path, "wb") as handle:
+        pq.write_table(table, handle)
+
+
+def table_from_rows(rows: list[dict], name: str) -> pa.Table:
+    """Build a table of schema ``name`` from row dicts (missing nullable keys become null)."""
+    return pa.Table.from_pylist(rows, schema=load_schema(name))

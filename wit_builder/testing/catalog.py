@@ -1,0 +1,215 @@
+"""What the synthetic web holds: images (with their scripted faults) and the pages embedding them.
+
+The catalogue is a pure function of the world's config. The server renders from it and the WAT
+and URL-list writers describe it, so what a crawl file says is exactly what the server serves.
+URLs depend on where the server listens, so they are rendered from a list of base URLs (one
+per host) only when needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from html import escape
+
+from wit_builder.testing.config import WorldConfig
+from wit_builder.testing.scenes import Scene, make_scene
+from wit_builder.testing.seeding import numpy_rng, python_rng
+
+# Every scripted fault, what the server does, and the download status it should end in.
+FAULTS: dict[str, tuple[str, str]] = {
+    "not_found": ("404 Not Found", "http_error"),
+    "server_error_then_ok": ("500 on the first request for the URL, 200 with the image after", "ok"),
+    "rate_limited_then_ok": ("429 with Retry-After: 1 on the first request, 200 after", "ok"),
+    "slow": ("waits the server's slow delay (default 3 s) before answering", "timeout"),
+    "truncated": ("promises the full Content-Length, sends half the body, drops the connection", "http_error"),
+    "broken_image": ("a complete HTTP body holding only the first 60% of the image file", "decode_error"),
+    "wrong_type": ("an HTML document served as image/jpeg", "not_image"),
+    "html": ("an HTML document served as text/html", "not_image"),
+    "redirect": ("302 to the image's plain URL", "ok"),
+    "redirect_loop": ("302 between two URLs forever", "http_error"),
+    "noai": ("the image with X-Robots-Tag: noai, noimageai", "opted_out"),
+}
+SIZE_CLASSES = ("normal", "tiny", "huge")
+EXTENSIONS = ("jpg", "png", "webp")
+
+
+@dataclass(frozen=True)
+class ImageEntry:
+    image_id: int
+    host: int
+    extension: str
+    width: int
+    height: int
+    fault: str | None
+    size_class: str
+    scene: Scene
+
+    @property
+    def name(self) -> str:
+        return f"{self.image_id}.{self.extension}"
+
+    @property
+    def path(self) -> str:
+        """The server path: ``/img/ID.EXT``, or ``/f/FAULT/ID.EXT`` for a scripted fault."""
+        return f"/f/{self.fault}/{self.name}" if self.fault else f"/img/{self.name}"
+
+    def url(self, base_urls: list[str]) -> str:
+        return base_urls[self.host] + self.path
+
+    @property
+    def caption(self) -> str:
+        return self.scene.caption
+
+
+# How a page's <img src> refers to an image; each resolves to the image's URL.
+SRC_FORMS = ("relative", "root_relative", "absolute", "protocol_relative", "base_relative")
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """One ``<img>`` on a page: an image of the catalogue (or a ``data:`` placeholder) and its alt.
+
+    ``alt`` is the attribute as the HTML source writes it, entities included (``&amp;``), which
+    is also what a WAT record carries.
+    """
+
+    image_id: int | None
+    src_form: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class WebPage:
+    page_id: int
+    host: int
+    title: str
+    images: tuple[PageImage, ...]
+    uses_base: bool
+
+    @property
+    def path(self) -> str:
+        return f"/pages/{self.page_id}.html"
+
+    def url(self, base_urls: list[str]) -> str:
+        return base_urls[self.host] + self.path
+
+    def base_href(self, base_urls: list[str]) -> str | None:
+        return f"{base_urls[self.host]}/img/" if self.uses_base else None
+
+
+DATA_URI = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+JUNK_ALTS = ("", "IMG_0042", "logo", "click here", "   ", "spacer")
+
+
+class WebCatalog:
+    """Images and pages of the synthetic web, built deterministically from the config."""
+
+    def __init__(self, config: WorldConfig, article_titles: list[str]):
+        self.config = config
+        self.article_titles = article_titles
+
+    @cached_property
+    def images(self) -> list[ImageEntry]:
+        config = self.config
+        rng = python_rng(config.seed, "catalog", "images")
+        order = list(range(config.images))
+        rng.shuffle(order)
+        n_faulty = min(config.images, max(len(FAULTS), round(config.fault_share * config.images)))
+        fault_names = list(FAULTS)
+        fault_of = {image_id: fault_names[k % len(fault_names)] for k, image_id in enumerate(order[:n_faulty])}
+        entries = []
+        for image_id in range(config.images):
+            roll = rng.random()
+            size_class = "tiny" if roll < 0.04 else "huge" if roll < 0.055 else "normal"
+            if size_class == "tiny":
+                width, height = rng.randint(8, 24), rng.randint(8, 24)
+            elif size_class == "huge":
+                width, height = rng.randint(2500, 4000), rng.randint(2500, 4000)
+            else:
+                width, height = rng.randint(160, 640), rng.randint(160, 640)
+            extension = rng.choices(EXTENSIONS, weights=(70, 20, 10))[0]
+            entries.append(
+                ImageEntry(
+                    image_id=image_id,
+                    host=image_id % config.hosts,
+                    extension=extension,
+                    width=width,
+                    height=height,
+                    fault=fault_of.get(image_id),
+                    size_class=size_class,
+                    scene=make_scene(config.seed, image_id),
+                )
+            )
+        return entries
+
+    def _alt_text(self, image: ImageEntry, rng) -> str:
+        """Mostly the caption; sometimes junk, a title-prefixed caption, entities or odd spacing."""
+        roll = rng.random()
+        if roll < 0.08:
+            return rng.choice(JUNK_ALTS)
+        if roll < 0.16:
+            return f"{rng.choice(self.article_titles)}: {image.caption}"
+        if roll < 0.20:
+            return image.caption.replace(" and ", " &amp; ")
+        if roll < 0.24:
+            return "  " + image.caption.replace(" ", "\n ", 2) + "  "
+        return image.caption
+
+    @cached_property
+    def pages(self) -> list[WebPage]:
+        config = self.config
+        rng = python_rng(config.seed, "catalog", "pages")
+        # Popular images appear on many pages (Zipf), as logos and stock photos do.
+        popularity = numpy_rng(config.seed, "catalog", "popularity")
+        weights = 1.0 / (popularity.permutation(config.images) + 1.0) ** 0.8
+        weights /= weights.sum()
+        pages = []
+        for page_id in range(config.web_pages):
+            count = rng.randint(max(1, config.images_per_page // 2), config.images_per_page * 3 // 2)
+            chosen = popularity.choice(config.images, size=count, p=weights)
+            uses_base = rng.random() < 0.15
+            images = []
+            for image_id in chosen:
+                image = self.images[int(image_id)]
+                form = "base_relative" if uses_base else rng.choice(SRC_FORMS[:-1])
+                images.append(PageImage(image.image_id, form, self._alt_text(image, rng)))
+            if rng.random() < 0.3:  # a lazy-loading placeholder, as many real pages have
+                images.insert(0, PageImage(None, "data", "loading"))
+            pages.append(
+                WebPage(page_id, page_id % config.hosts, rng.choice(self.article_titles), tuple(images), uses_base)
+            )
+        return pages
+
+    def src(self, page: WebPage, item: PageImage, base_urls: list[str]) -> str:
+        """The ``src`` attribute exactly as the page's HTML writes it."""
+        if item.image_id is None:
+            return DATA_URI
+        image = self.images[item.image_id]
+        if image.host != page.host or item.src_form == "absolute":
+            return image.url(base_urls)
+        if item.src_form == "base_relative":  # resolves against <base href=".../img/">
+            return image.path.removeprefix("/img/") if not image.fault else image.path
+        if item.src_form == "protocol_relative":
+            return "//" + image.url(base_urls).split("://", 1)[1]
+        if item.src_form == "relative":
+            return ".." + image.path
+        return image.path
+
+    def page_html(self, page: WebPage, base_urls: list[str]) -> str:
+        base = page.base_href(base_urls)
+        head = f'<base href="{escape(base)}">' if base else ""
+        others = [(page.page_id + k) % self.config.web_pages for k in (1, 7)]
+        body = "\n".join(
+            f'<figure><img src="{escape(self.src(page, item, base_urls))}" alt="{item.alt}"></figure>'
+            for item in page.images
+        )
+        links = " ".join(f'<a href="/pages/{other}.html">page {other}</a>' for other in others)
+        return (
+            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{escape(page.title)}</title>{head}</head>\n'
+            f"<body><h1>{escape(page.title)}</h1>\n{body}\n<p>{links}</p></body></html>\n"
+        )
+
+    def expected_image_urls(self, base_urls: list[str]) -> dict[str, ImageEntry]:
+        """Every image URL the pages refer to, resolved, mapped to its image."""
+        return {image.url(base_urls): image for image in self.images}

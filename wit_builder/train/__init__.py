@@ -1,0 +1,1 @@
+"""The bundled contrastive (CLIP) trainer that reads the shards; see ``wit-train --help``."""
