@@ -21,13 +21,27 @@ def test_stage_dir_keeps_urls():
     assert stage_dir("gs://bucket/run/", "harvest") == "gs://bucket/run/harvest"
 
 
-def test_chain_stops_at_first_unbuilt_stage(tmp_path):
-    results = run_chain({"queries": {"wiki_dump": str(tmp_path / "*.xml")}}, str(tmp_path / "run"))
+def test_chain_runs_built_stages_and_stops_at_the_first_unbuilt(tmp_path, small_world_dir):
+    config = {
+        "queries": {
+            "wiki_dump": small_world_dir.wiki_dump_glob,
+            "wordnet": str(small_world_dir.wordnet_dir),
+            "min_bigram_pmi": 12,
+        }
+    }
+    results = run_chain(config, str(tmp_path / "run"))
     assert [r.stage for r in results] == [stage for stage, _ in CHAIN]
-    assert results[0].outcome == "not built yet"
-    assert all(r.outcome == "not run" for r in results[1:])
+    assert [r.outcome for r in results[:2]] == ["done", "not built yet"]
+    assert all(r.outcome == "not run" for r in results[2:])
+    assert (tmp_path / "run" / "queries" / "queries.parquet").exists()
     table = format_results(results)
     assert "not built yet" in table and "queries" in table.splitlines()[1]
+
+
+def test_chain_stops_when_a_stage_fails(tmp_path):
+    results = run_chain({"queries": {"wiki_dump": str(tmp_path / "missing-*.xml")}}, str(tmp_path / "run"))
+    assert results[0].outcome == "failed (exit 1)"
+    assert all(r.outcome == "not run" for r in results[1:])
 
 
 @pytest.mark.parametrize("config", sorted((ROOT / "pipelines").glob("*.toml")), ids=lambda p: p.name)
@@ -39,5 +53,5 @@ def test_shipped_pipeline_configs_parse(config):
 
 def test_run_command_exit_status(tmp_path):
     config = tmp_path / "c.toml"
-    config.write_text(f'out = "{tmp_path / "run"}"\n[queries]\nwiki_dump = "x"\n')
-    assert main(["run", "--config", str(config)]) == 3
+    config.write_text(f'out = "{tmp_path / "run"}"\n[queries]\nwiki_dump = "{tmp_path}/missing-*.xml"\n')
+    assert main(["run", "--config", str(config)]) == 1

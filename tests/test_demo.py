@@ -15,7 +15,9 @@ def test_demo_runs_and_says_where_things_are(tmp_path, capsys):
     assert manifest["config"]["seed"] == 5
     assert manifest["base_urls"][0].startswith("http://127.0.0.1:")
     assert str(tmp_path / "demo" / "world") in out
-    assert "not built yet" in out and "queries" in out
+    queries = (tmp_path / "demo" / "run" / "queries" / "queries.txt").read_text().splitlines()
+    assert len(queries) > 100 and "circle" in queries  # the scene words are frequent dump words
+    assert "stopped at 'harvest': not built yet" in out
 
 
 def test_world_command_writes_offline_world(tmp_path, capsys):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from wit_builder import __version__
 from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
+from wit_builder.queries import cli as queries_cli
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_BUILT = 0, 1, 2, 3
 
@@ -37,13 +38,6 @@ class Command:
     target: str | None = None
     issue: int | None = None
     takes_beam_flags: bool = True
-
-
-def _queries_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--wiki-dump", metavar="GLOB", required=True, help="MediaWiki XML dump files (.xml, .xml.bz2)")
-    p.add_argument("--pageviews", metavar="GLOB", help="pageview dump files (pageviews-YYYYMMDD-HH0000.gz)")
-    p.add_argument("--wordnet", metavar="DIR", help="a WordNet 3.0 database folder (data.noun, index.noun, ...)")
-    p.add_argument("--out", metavar="DIR", required=True, help="writes queries.parquet, queries.txt, stats.json")
 
 
 def _harvest_flags(p: argparse.ArgumentParser) -> None:
@@ -105,7 +99,12 @@ def _world_flags(p: argparse.ArgumentParser) -> None:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("queries", "build the Wikipedia-derived query list", _queries_flags, issue=3),
+    Command(
+        "queries",
+        "build the Wikipedia-derived query list",
+        queries_cli.add_arguments,
+        "wit_builder.queries.cli:run_command",
+    ),
     Command("harvest", "find image-text pairs whose text contains a query", _harvest_flags, issue=4),
     Command("balance", "keep at most t pairs per query; write the balance report", _balance_flags, issue=5),
     Command("download", "fetch, verify, resize and dedupe the images", _download_flags, issue=6),

@@ -23,6 +23,10 @@ def demo_config(layout: WorldLayout) -> dict[str, Any]:
             "wiki_dump": layout.wiki_dump_glob,
             "pageviews": layout.pageviews_glob,
             "wordnet": str(layout.wordnet_dir),
+            # PMI 30 needs billions of bigrams; on a dump of ~100k, PMI 12 over pairs seen at
+            # least 3 times keeps the world's collocations and little else.
+            "min_bigram_pmi": 12,
+            "min_bigram_count": 3,
         },
         "harvest": {"wat": layout.wat_glob, "pairs": str(layout.pairs_dir / "*")},
         "balance": {"per_query": 50},

@@ -1,0 +1,127 @@
+"""Benchmark: the queries stage against a plain single-process Counter, same dump, same run.
+
+    python benchmarks/bench_queries.py [--chars 50e6] [--workers 2] [--keep DIR]
+
+Writes a synthetic dump of at least ``--chars`` characters of wikitext (bz2, split files, as
+Wikimedia publishes), then times, each in its own process with its peak memory:
+- ours: ``wit-builder queries`` on FnApiRunner with ``--workers`` worker processes (markup
+  stripping with mwparserfromhell, unigram/bigram/phrase counts, PMI joins, output files);
+- the baseline: one Python process streaming the same files with ElementTree and counting the
+  same tokens and bigrams of the raw wikitext with ``collections.Counter`` (no markup removal,
+  no output), the least work that produces the counts.
+Prints tokens/s per core for both and ``queries_ratio=<ours per core / baseline>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from wit_builder.testing import SyntheticWorld, WorldConfig
+from wit_builder.testing.wikidump import write_wiki_dump
+
+MEASURE = """
+import json, resource, subprocess, sys, time
+started = time.monotonic()
+done = subprocess.run(json.loads(sys.argv[1]), capture_output=True, text=True)
+seconds = time.monotonic() - started
+peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"rc": done.returncode, "seconds": seconds, "peak_mib": peak_kib / 1024,
+                  "stdout": done.stdout[-2000:], "stderr": done.stderr[-2000:]}))
+"""
+
+BASELINE = """
+import bz2, collections, glob, json, sys, time
+from xml.etree import ElementTree
+from wit_builder.text.tokens import TOKEN
+unigrams, bigrams, tokens = collections.Counter(), collections.Counter(), 0
+for path in sorted(glob.glob(sys.argv[1])):
+    with bz2.open(path) as handle:
+        for _, element in ElementTree.iterparse(handle):
+            if element.tag.endswith("}text") and element.text:
+                words = TOKEN.findall(element.text)
+                tokens += len(words)
+                unigrams.update(words)
+                bigrams.update(zip(words, words[1:]))
+            if element.tag.endswith("}page"):
+                element.clear()
+print(json.dumps({"tokens": tokens, "distinct_unigrams": len(unigrams)}))
+"""
+
+
+def measure(command: list[str]) -> dict:
+    """Run ``command`` in a wrapper process that reports its wall time and peak memory."""
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, json.dumps(command)], capture_output=True, text=True, check=True
+    )
+    report = json.loads(result.stdout)
+    if report["rc"] != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{report['stderr']}")
+    return report
+
+
+def build_dump(folder: Path, characters: float) -> tuple[str, int]:
+    """A synthetic dump of at least ``characters`` characters of wikitext; returns its glob."""
+    scale = 1.0
+    while True:
+        world = SyntheticWorld(WorldConfig.scaled(scale, seed=1))
+        size = sum(len(page.text) for page in world.wiki_pages)
+        if size >= characters:
+            break
+        scale *= max(1.1, characters / max(size, 1) * 1.02)
+    write_wiki_dump(world.wiki_pages, folder, files=8, compression="bz2")
+    return str(folder / "enwiki-*.xml*.bz2"), size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chars", type=float, default=50e6, help="characters of wikitext (default 50e6)")
+    parser.add_argument("--workers", type=int, default=2, help="Beam worker processes (default 2)")
+    parser.add_argument("--keep", metavar="DIR", help="keep the dump and outputs here")
+    args = parser.parse_args()
+    root = Path(args.keep or tempfile.mkdtemp(prefix="bench-queries-"))
+    root.mkdir(parents=True, exist_ok=True)
+
+    started = time.monotonic()
+    glob, characters = build_dump(root / "wiki", args.chars)
+    print(
+        f"dump: {characters / 1e6:.1f}M characters of wikitext in {glob} ({time.monotonic() - started:.0f}s to build)"
+    )
+
+    baseline = measure([sys.executable, "-c", BASELINE, glob])
+    baseline_counts = json.loads(baseline["stdout"])
+    baseline_rate = baseline_counts["tokens"] / baseline["seconds"]
+
+    out = root / "queries"
+    command = [sys.executable, "-m", "wit_builder.cli", "queries", "--wiki-dump", glob, "--out", str(out),
+               f"--direct_num_workers={args.workers}", "--direct_running_mode=multi_processing"]  # fmt: skip
+    ours = measure(command)
+    stats = json.loads((out / "stats.json").read_text())
+    tokens = stats["counts"]["tokens"]
+    ours_rate = tokens / ours["seconds"] / args.workers
+
+    rows = [
+        ("", "tokens", "seconds", "tokens/s/core", "peak MiB"),
+        ("ours (FnApiRunner)", f"{tokens:,}", f"{ours['seconds']:.1f}", f"{ours_rate:,.0f}", f"{ours['peak_mib']:.0f}"),
+        ("Counter baseline", f"{baseline_counts['tokens']:,}", f"{baseline['seconds']:.1f}", f"{baseline_rate:,.0f}",
+         f"{baseline['peak_mib']:.0f}"),
+    ]  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
+    print(f"cores={args.workers} (machine has {os.cpu_count()})")
+    print(f"ours counts prose only: {tokens:,} tokens vs {baseline_counts['tokens']:,} in the raw wikitext")
+    print(f"queries_ratio={ours_rate / baseline_rate:.3f}")
+    wikipedia_tokens = 4.5e9
+    core_hours = wikipedia_tokens / ours_rate / 3600
+    print(f"estimate for English Wikipedia (~4.5B tokens): {core_hours:,.1f} core-hours at this rate")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The queries stage: the Wikipedia-derived query list (WordNet, unigrams, bigrams, titles)."""

@@ -1,0 +1,172 @@
+"""Stream the pages of MediaWiki XML dumps, surviving malformed pages.
+
+Wikimedia's dumps are line-oriented: ``<page>`` and ``</page>`` stand on lines of their own.
+The reader cuts the stream into page elements at those lines and parses each one alone with
+ElementTree, so a malformed page (an unclosed tag, a bare ``&``, a page with no end) is counted
+and skipped while every page around it is read. Nothing holds more than one page in memory.
+
+Files are read through fsspec (local, ``gs://``, ``s3://``), decompressed by extension
+(``.bz2``, ``.gz``, or plain). A bz2 **multistream** file with its index
+(``...-multistream-index...txt...bz2`` beside it) is split into ranges of streams, so one
+huge file becomes many work items; any other file is one work item.
+"""
+
+from __future__ import annotations
+
+import bz2
+import itertools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from xml.etree import ElementTree
+
+import fsspec
+
+from wit_builder.io.paths import expand_globs
+
+STREAMS_PER_RANGE = 50  # 100 pages a stream: 5,000 pages a work item
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str
+    namespace: int
+    redirect: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class MalformedPage:
+    """A page element that could not be read, and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class DumpSlice:
+    """One work item: a whole dump file, or a byte range of streams of a multistream file."""
+
+    path: str
+    start: int | None = None
+    end: int | None = None  # None: to the end of the file
+
+    @property
+    def label(self) -> str:
+        return self.path if self.start is None else f"{self.path}[{self.start}:{self.end or ''}]"
+
+
+def _page_elements(lines: Iterable[str]) -> Iterator[str | MalformedPage]:
+    """The text of each ``<page>...</page>`` element, or a MalformedPage for one left open."""
+    buffer: list[str] | None = None
+    for line in lines:
+        stripped = line.strip()
+        if stripped == "<page>":
+            if buffer is not None:
+                yield MalformedPage("a <page> began before the previous one ended")
+            buffer = [line]
+        elif buffer is not None:
+            buffer.append(line)
+            if stripped == "</page>":
+                yield "".join(buffer)
+                buffer = None
+    if buffer is not None:
+        yield MalformedPage("the file ended inside a <page>")
+
+
+def parse_page(element_text: str) -> Page | MalformedPage:
+    """A page element's title, namespace, redirect flag and its last revision's text."""
+    try:
+        element = ElementTree.fromstring(element_text)
+    except ElementTree.ParseError as error:
+        return MalformedPage(f"not well-formed XML: {error}")
+    title = element.findtext("title")
+    namespace = element.findtext("ns")
+    revisions = element.findall("revision")
+    if title is None or namespace is None or not namespace.strip().lstrip("-").isdigit() or not revisions:
+        return MalformedPage("a page without <title>, a numeric <ns> or a <revision>")
+    text = revisions[-1].findtext("text") or ""
+    return Page(title=title, namespace=int(namespace), redirect=element.find("redirect") is not None, text=text)
+
+
+def read_pages(lines: Iterable[str]) -> Iterator[Page | MalformedPage]:
+    """Every page of a dump's lines, in order."""
+    for element in _page_elements(lines):
+        yield element if isinstance(element, MalformedPage) else parse_page(element)
+
+
+def _index_path(path: str) -> str | None:
+    """The multistream index beside a multistream dump file, by Wikimedia's naming."""
+    name = path.rsplit("/", 1)[-1]
+    if "-multistream" not in name or not name.endswith(".bz2"):
+        return None
+    match = re.match(r"(.*)-multistream(\d*)\.xml(.*)\.bz2$", name)
+    if not match:
+        return None
+    stem, number, span = match.groups()
+    return path[: len(path) - len(name)] + f"{stem}-multistream-index{number}.txt{span}.bz2"
+
+
+def stream_offsets(index_path: str) -> list[int]:
+    """The distinct byte offsets of page streams listed in a multistream index, ascending."""
+    with fsspec.open(index_path, "rt", compression="bz2", encoding="utf-8") as handle:
+        offsets = {int(line.split(":", 1)[0]) for line in handle if line.strip()}
+    return sorted(offsets)
+
+
+def plan_slices(path: str, streams_per_range: int = STREAMS_PER_RANGE) -> list[DumpSlice]:
+    """Work items for one dump file: ranges of streams when its index exists, else the file."""
+    index = _index_path(path)
+    if index is None:
+        return [DumpSlice(path)]
+    filesystem, _ = fsspec.core.url_to_fs(index)
+    if not filesystem.exists(index):
+        return [DumpSlice(path)]
+    offsets = stream_offsets(index)
+    starts = offsets[::streams_per_range]
+    return [DumpSlice(path, start, end) for start, end in itertools.pairwise([*starts, None])]
+
+
+def _multistream_lines(data: Iterable[bytes]) -> Iterator[str]:
+    """Decompress concatenated bz2 streams chunk by chunk and yield text lines."""
+    decompressor = bz2.BZ2Decompressor()
+    pending = b""
+    for chunk in data:
+        while chunk:
+            pending += decompressor.decompress(chunk)
+            if decompressor.eof:
+                chunk = decompressor.unused_data
+                decompressor = bz2.BZ2Decompressor()
+            else:
+                chunk = b""
+            *complete, pending = pending.split(b"\n")
+            for line in complete:
+                yield line.decode("utf-8", errors="replace") + "\n"
+    if pending:
+        yield pending.decode("utf-8", errors="replace")
+
+
+def _read_range(path: str, start: int, end: int | None, block: int = 1 << 20) -> Iterator[bytes]:
+    with fsspec.open(path, "rb") as handle:
+        handle.seek(start)
+        remaining = None if end is None else end - start
+        while remaining is None or remaining > 0:
+            data = handle.read(block if remaining is None else min(block, remaining))
+            if not data:
+                return
+            if remaining is not None:
+                remaining -= len(data)
+            yield data
+
+
+def read_slice(dump_slice: DumpSlice) -> Iterator[Page | MalformedPage]:
+    """Every page of one work item."""
+    if dump_slice.start is not None:
+        yield from read_pages(_multistream_lines(_read_range(dump_slice.path, dump_slice.start, dump_slice.end)))
+        return
+    with fsspec.open(dump_slice.path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
+        yield from read_pages(handle)
+
+
+def dump_files(patterns: Iterable[str]) -> list[str]:
+    """The dump files the patterns name, multistream index files left out."""
+    return [p for p in expand_globs(patterns) if "-multistream-index" not in p.rsplit("/", 1)[-1]]

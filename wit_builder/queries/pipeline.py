@@ -1,0 +1,439 @@
+"""The queries stage as a Beam pipeline: count the dump, score the candidates, write the list.
+
+    dump files ─► slices ─► pages ─► prose ─► token counts ─┬─► unigrams (count ≥ 100)
+                                                             ├─► bigrams ─► join c(a), c(b) ─► PMI ≥ 30
+    pageview files ─► (title, views) ─► sum ─► views ≥ 70 ──┤   (titles and WordNet lemmas are
+    WordNet folder ─► synset names ─────────────────────────┘    counted in the text as phrases)
+                                         └─► one worker: union, target size, queries.parquet/txt, stats.json
+
+Counting is distributed and travels in blobs (``counting.py``): each worker sums its bundle's
+counts into one dict per shard (memory capped by flushing), ``CombinePerKey(MergeCounts)`` sums
+the blobs of a shard (lifted before the shuffle, which also tames hot keys), and PMI's c(a) and
+c(b) come from two shard-wise ``CoGroupByKey`` joins with the unigram shards, never from a side
+input holding the vocabulary. Only the final list (~500k rows) meets on one worker, to be
+sorted and written. Every rejected or skipped input is counted in ``stats.json``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import math
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import apache_beam as beam
+import fsspec
+from apache_beam import pvalue
+from apache_beam.transforms.window import GlobalWindows
+
+from wit_builder.queries.counting import MergeCounts, merged, shard_of, split_by_shard
+from wit_builder.queries.dump_reader import DumpSlice, MalformedPage, Page, dump_files, plan_slices, read_slice
+from wit_builder.queries.pageviews import PageviewRules, parse_line
+from wit_builder.queries.selection import (
+    ALWAYS_IN,
+    SOURCE_ORDER,
+    Candidate,
+    pmi,
+    select_target_size,
+    union,
+)
+from wit_builder.queries.wikitext import wikitext_to_prose
+from wit_builder.queries.wordnet import read_lemmas
+from wit_builder.schemas import table_from_rows, write_table
+from wit_builder.text.tokens import is_query_like, joined_tokens, normalise, phrases
+
+FLUSH_AT = 300_000  # distinct keys a counting worker holds before emitting its partial sums
+DEFAULT_SHARDS = 64
+
+
+@dataclass(frozen=True)
+class QueryRules:
+    """Every threshold of the stage (defaults: MetaCLIP's build of CLIP's list)."""
+
+    min_unigram_count: int = 100
+    min_bigram_pmi: float = 30.0
+    min_bigram_count: int = 1
+    min_title_views: int = 70
+    min_hourly_views: int = 50
+    pageview_projects: tuple[str, ...] = ("en", "en.wikipedia")
+    wordnet_all_lemmas: bool = False
+    target_size: int | None = None
+
+
+@dataclass(frozen=True)
+class QueryInputs:
+    wiki_dump: tuple[str, ...]
+    pageviews: tuple[str, ...] = ()
+    wordnet: str | None = None
+
+
+def _stat(name: str, value: int = 1) -> pvalue.TaggedOutput:
+    return pvalue.TaggedOutput("stats", (name, value))
+
+
+class ReadPagesFn(beam.DoFn):
+    """Pages of one dump slice; only articles (namespace 0, not redirects) go on."""
+
+    def process(self, dump_slice: DumpSlice) -> Iterator:
+        for page in read_slice(dump_slice):
+            if isinstance(page, MalformedPage):
+                yield _stat("malformed_pages")
+                continue
+            yield _stat("pages_read")
+            if page.namespace != 0:
+                yield _stat("non_article_pages_skipped")
+            elif page.redirect:
+                yield _stat("redirects_skipped")
+            else:
+                yield _stat("articles")
+                yield page
+
+
+class CountTextFn(beam.DoFn):
+    """Token, bigram and phrase counts of article prose, summed per bundle, emitted as shard blobs.
+
+    Unigram blobs are sharded by the token, bigram blobs (keys "a b") by their first token, so
+    the PMI join can meet each with the unigram shard holding c(a). ``phrase_index`` (a side
+    input) maps the first token of every title and WordNet query to the token sequences starting
+    with it, so their occurrences are counted in the same pass.
+    """
+
+    def __init__(self, shards: int):
+        self.shards = shards
+
+    def start_bundle(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.unigrams: Counter[str] = Counter()
+        self.bigrams: Counter[str] = Counter()
+        self.phrases: Counter[str] = Counter()
+        self.tokens = 0
+        self.runs = 0
+
+    def process(self, page: Page, phrase_index: dict) -> Iterator:
+        prose = normalise(wikitext_to_prose(page.text))
+        for run in phrases(prose):
+            self.runs += 1
+            self.tokens += len(run)
+            self.unigrams.update(run)
+            self.bigrams.update(f"{a} {b}" for a, b in itertools.pairwise(run))
+            for start, token in enumerate(run):
+                for sequence, query in phrase_index.get(token, ()):
+                    if tuple(run[start : start + len(sequence)]) == sequence:
+                        self.phrases[query] += 1
+        if len(self.unigrams) + len(self.bigrams) > FLUSH_AT:
+            yield from self._flush(windowed=False)
+
+    def finish_bundle(self) -> Iterator:
+        yield from self._flush(windowed=True)
+
+    def _flush(self, windowed: bool) -> Iterator:
+        def emit(tag, value):
+            return pvalue.TaggedOutput(tag, GlobalWindows.windowed_value(value) if windowed else value)
+
+        for shard, blob in split_by_shard(self.unigrams, self.shards):
+            yield emit("unigram", (shard, blob))
+        for shard, blob in split_by_shard(self.bigrams, self.shards, _first_word):
+            yield emit("bigram", (shard, blob))
+        if self.phrases:
+            yield emit("phrase", dict(self.phrases))
+        for name, value in (("tokens", self.tokens), ("phrases", self.runs)):
+            if value:
+                yield emit("stats", (name, value))
+        self._reset()
+
+
+def _first_word(bigram: str) -> str:
+    return bigram.split(" ", 1)[0]
+
+
+def read_pageview_file(path: str, rules: PageviewRules) -> Iterator:
+    """(title, views) summed over one file, and the count of lines by fate."""
+    views: Counter[str] = Counter()
+    fates: Counter[str] = Counter()
+    with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            parsed = parse_line(line, rules)
+            if isinstance(parsed, tuple):
+                fates["pageview_lines_counted"] += 1
+                views[parsed[0]] += parsed[1]
+            else:
+                fates["pageview_lines_not_counted" if parsed is None else "pageview_lines_malformed"] += 1
+    for name, count in fates.items():
+        yield _stat(name, count)
+    yield from views.items()
+
+
+def phrase_index(queries: list[str]) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    """First token → [(token sequence, query)] for queries that are tokens joined by spaces."""
+    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for query in sorted(set(queries)):
+        sequence = joined_tokens(query)
+        if sequence:
+            index.setdefault(sequence[0], []).append((sequence, query))
+    return index
+
+
+def _best(candidates: Iterator[Candidate], limit: int | None) -> list[Candidate] | Iterator[Candidate]:
+    """All candidates, or with a target size only a shard's ``limit`` best (the rest cannot win)."""
+    return candidates if limit is None else heapq.nsmallest(limit, candidates, key=Candidate.rank_key)
+
+
+def unigram_candidates(shard_counts: tuple[int, dict], rules: QueryRules) -> Iterator[Candidate]:
+    _, counts = shard_counts
+    kept = (
+        Candidate(token, "unigram", float(count), count)
+        for token, count in counts.items()
+        if rules.target_size is not None or count >= rules.min_unigram_count or token in ALWAYS_IN
+    )
+    yield from _best(kept, rules.target_size)
+
+
+def pmi_word_limit(total_bigrams: int, rules: QueryRules) -> float:
+    """The largest count a word of a bigram with PMI >= T can have.
+
+    PMI >= T means c(a,b)·N >= 2^T·c(a)·c(b); since c(a,b) <= c(b), c(a) <= N / 2^T (and the
+    same for b). Words more frequent than that cannot be part of a kept bigram, so their bigrams
+    leave the join early. With a target size there is no threshold, and no limit.
+    """
+    return math.inf if rules.target_size is not None else total_bigrams / 2**rules.min_bigram_pmi
+
+
+def attach_first_count(element, total_bigrams: int, rules: QueryRules, shards: int) -> Iterator:
+    """Join 1, one first-word shard: bigrams with c(a) attached, re-sharded by the second word."""
+    _, grouped = element
+    unigrams = merged(grouped["unigrams"])
+    limit = pmi_word_limit(total_bigrams, rules)
+    out: dict[int, dict[str, tuple[int, int]]] = {}
+    for bigram, pair_count in merged(grouped["bigrams"]).items():
+        if pair_count < rules.min_bigram_count:
+            continue
+        first, second = bigram.split(" ", 1)
+        first_count = unigrams[first]
+        if first_count <= limit:
+            out.setdefault(shard_of(second, shards), {})[bigram] = (pair_count, first_count)
+    yield from out.items()
+
+
+def score_bigrams(element, total_bigrams: int, rules: QueryRules) -> Iterator[Candidate]:
+    """Join 2, one second-word shard: PMI for each bigram, kept by threshold or rank."""
+    _, grouped = element
+    unigrams = merged(grouped["unigrams"])
+    limit = pmi_word_limit(total_bigrams, rules)
+    pairs: dict[str, tuple[int, int]] = {}
+    for blob in grouped["pairs"]:
+        pairs.update(blob)
+
+    def scored() -> Iterator[Candidate]:
+        for bigram, (pair_count, first_count) in pairs.items():
+            second_count = unigrams[bigram.split(" ", 1)[1]]
+            if second_count > limit:
+                continue
+            score = pmi(pair_count, first_count, second_count, total_bigrams)
+            if rules.target_size is not None or score >= rules.min_bigram_pmi:
+                yield Candidate(bigram, "bigram", score, pair_count)
+
+    yield from _best(scored(), rules.target_size)
+
+
+class BuildQueryList(beam.PTransform):
+    """The query list's candidates and stats: a PCollection of ``Candidate`` per source."""
+
+    def __init__(self, inputs: QueryInputs, rules: QueryRules, shards: int = DEFAULT_SHARDS):
+        super().__init__()
+        self.inputs = inputs
+        self.rules = rules
+        self.shards = shards
+
+    def expand(self, pbegin):
+        rules = self.rules
+        pipeline = pbegin.pipeline
+        pageview_rules = PageviewRules(rules.pageview_projects, rules.min_hourly_views)
+        stats_parts = []
+
+        # Titles: views summed over every pageview file.
+        if self.inputs.pageviews:
+            views = (
+                pipeline
+                | "PageviewFiles" >> beam.Create(list(self.inputs.pageviews))
+                | "SpreadPageviewFiles" >> beam.Reshuffle()
+                | "ReadPageviews"
+                >> beam.FlatMap(read_pageview_file, pageview_rules).with_outputs("stats", main="views")
+            )
+            stats_parts.append(views.stats)
+            title_views = (
+                views.views
+                | "SumViews" >> beam.CombinePerKey(sum)
+                | "TitleThreshold"
+                >> beam.Filter(
+                    lambda kv: (
+                        is_query_like(kv[0]) and (rules.target_size is not None or kv[1] >= rules.min_title_views)
+                    )
+                )
+            )
+        else:
+            title_views = pipeline | "NoTitles" >> beam.Create([])
+
+        # WordNet: synset names.
+        if self.inputs.wordnet:
+            wordnet_queries = (
+                pipeline
+                | "WordNetFolder" >> beam.Create([self.inputs.wordnet])
+                | "ReadWordNet"
+                >> beam.FlatMap(lambda folder: (q for q, _ in read_lemmas(folder, rules.wordnet_all_lemmas)))
+                | "WordNetQueryLike" >> beam.Filter(is_query_like)
+                | "DistinctWordNet" >> beam.Distinct()
+            )
+        else:
+            wordnet_queries = pipeline | "NoWordNet" >> beam.Create([])
+
+        # The phrases to count in the text: every title and WordNet query.
+        index = (
+            (title_views | "TitleQueries" >> beam.Keys(), wordnet_queries)
+            | "PhraseQueries" >> beam.Flatten()
+            | "AllPhrases" >> beam.combiners.ToList()
+            | "PhraseIndex" >> beam.Map(phrase_index)
+        )
+
+        # The dump: pages, prose, counts in shard blobs.
+        pages = (
+            pipeline
+            | "DumpFiles" >> beam.Create(list(self.inputs.wiki_dump))
+            | "PlanSlices" >> beam.FlatMap(plan_slices)
+            | "SpreadSlices" >> beam.Reshuffle()
+            | "ReadPages" >> beam.ParDo(ReadPagesFn()).with_outputs("stats", main="pages")
+        )
+        stats_parts.append(pages.stats)
+        counted = pages.pages | "CountText" >> beam.ParDo(
+            CountTextFn(self.shards), pvalue.AsSingleton(index)
+        ).with_outputs("unigram", "bigram", "phrase", "stats")
+        stats_parts.append(counted.stats)
+        unigram_shards = counted.unigram | "SumUnigrams" >> beam.CombinePerKey(MergeCounts())
+        bigram_shards = counted.bigram | "SumBigrams" >> beam.CombinePerKey(MergeCounts())
+        phrase_counts = pvalue.AsSingleton(counted.phrase | "SumPhrases" >> beam.CombineGlobally(MergeCounts()))
+
+        total_bigrams = (
+            bigram_shards
+            | "ShardBigramTotals" >> beam.Map(lambda kv: sum(kv[1].values()))
+            | "TotalBigrams" >> beam.CombineGlobally(sum)
+        )
+        stats_parts.append(total_bigrams | "BigramsStat" >> beam.Map(lambda n: ("bigrams", n)))
+        for name, shards in (("distinct_unigrams", unigram_shards), ("distinct_bigrams", bigram_shards)):
+            stats_parts.append(shards | f"Size{name}" >> beam.Map(lambda kv, name=name: (name, len(kv[1]))))
+
+        unigrams = unigram_shards | "UnigramCandidates" >> beam.FlatMap(unigram_candidates, rules)
+
+        # Bigrams: PMI from two shard-wise joins with the unigram counts.
+        total = pvalue.AsSingleton(total_bigrams)
+        by_second = (
+            {"bigrams": bigram_shards, "unigrams": unigram_shards}
+            | "JoinFirstCount" >> beam.CoGroupByKey()
+            | "AttachFirstCount" >> beam.FlatMap(attach_first_count, total, rules, self.shards)
+        )
+        bigrams = (
+            {"pairs": by_second, "unigrams": unigram_shards}
+            | "JoinSecondCount" >> beam.CoGroupByKey()
+            | "ScorePMI" >> beam.FlatMap(score_bigrams, total, rules)
+        )
+
+        # Titles and WordNet with their occurrences in the text.
+        titles = title_views | "TitleCandidates" >> beam.Map(
+            lambda kv, occurrences: Candidate(kv[0], "title", float(kv[1]), occurrences.get(kv[0], 0)), phrase_counts
+        )
+        wordnet = wordnet_queries | "WordNetCandidates" >> beam.Map(
+            lambda query, occurrences: Candidate(query, "wordnet", 0.0, occurrences.get(query, 0)), phrase_counts
+        )
+
+        stats = stats_parts | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
+        return {"wordnet": wordnet, "unigram": unigrams, "bigram": bigrams, "title": titles, "stats": stats}
+
+
+def _gather(candidates: dict, target_size: int | None):
+    """One list per source; with a target size, only each source's best ``target_size``."""
+    gathered = {}
+    for source in SOURCE_ORDER:
+        collection = candidates[source]
+        if target_size is None:
+            gathered[source] = collection | f"Gather{source}" >> beam.combiners.ToList()
+        else:
+            gathered[source] = collection | f"Top{source}" >> beam.combiners.Top.Of(
+                target_size, key=Candidate.rank_key, reverse=True
+            )
+    return gathered
+
+
+def write_query_list(
+    _: None,
+    out_dir: str,
+    rules: QueryRules,
+    inputs: QueryInputs,
+    stats: dict,
+    **by_source: list[Candidate],
+) -> dict:
+    """The last step, on one worker: union (or target size), then the three output files."""
+    numbers = {c.query: c for c in by_source["unigram"] if c.query in ALWAYS_IN}
+    if rules.target_size is None:
+        chosen, overlap = union(by_source)
+    else:
+        forced = [numbers.get(n, Candidate(n, "unigram", 0.0, 0)) for n in ALWAYS_IN]
+        chosen, overlap = select_target_size(by_source, rules.target_size, forced)
+    missing_numbers = [n for n in ALWAYS_IN if n not in {c.query for c in chosen}]
+    chosen += [Candidate(n, "unigram", 0.0, 0) for n in missing_numbers]  # always in, even unseen
+    chosen.sort(key=lambda c: c.query)
+    out = out_dir.rstrip("/")
+    table = table_from_rows([asdict(c) for c in chosen], "queries")
+    write_table(table, f"{out}/queries.parquet", "queries")
+    with fsspec.open(f"{out}/queries.txt", "wt", encoding="utf-8") as handle:
+        handle.writelines(c.query + "\n" for c in chosen)
+    per_source = Counter(c.source for c in chosen)
+    report = {
+        "inputs": {"wiki_dump": list(inputs.wiki_dump), "pageviews": list(inputs.pageviews), "wordnet": inputs.wordnet},
+        "rules": asdict(rules),
+        "counts": dict(sorted(stats.items())),
+        "candidates_per_source": {s: len(by_source[s]) for s in SOURCE_ORDER},
+        "queries_per_source": {s: per_source.get(s, 0) for s in SOURCE_ORDER},
+        "overlap_removed": overlap,
+        "numbers_added_unseen": len(missing_numbers),
+        "queries": len(chosen),
+    }
+    with fsspec.open(f"{out}/stats.json", "wt", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+    return report
+
+
+def build_pipeline(
+    pipeline: beam.Pipeline, inputs: QueryInputs, rules: QueryRules, out_dir: str, shards: int = DEFAULT_SHARDS
+):
+    """Wire the stage into ``pipeline``; returns the PCollection holding the stats report."""
+    candidates = pipeline | "BuildQueryList" >> BuildQueryList(inputs, rules, shards)
+    gathered = _gather(candidates, rules.target_size)
+    side_inputs = {source: pvalue.AsSingleton(gathered[source]) for source in SOURCE_ORDER}
+    return (
+        pipeline
+        | "Once" >> beam.Create([None])
+        | "WriteQueryList"
+        >> beam.Map(
+            write_query_list,
+            out_dir,
+            rules,
+            inputs,
+            pvalue.AsDict(candidates["stats"]),
+            **side_inputs,
+        )
+    )
+
+
+def resolve_inputs(wiki_dump: list[str], pageviews: list[str], wordnet: str | None) -> QueryInputs:
+    """Expand globs before the pipeline starts, so a typo fails at once with the pattern named."""
+    from wit_builder.io.paths import expand_globs
+
+    return QueryInputs(
+        wiki_dump=tuple(dump_files(wiki_dump)),
+        pageviews=tuple(expand_globs(pageviews)) if pageviews else (),
+        wordnet=wordnet,
+    )

@@ -1,0 +1,1 @@
+"""Text rules shared by the stages: tokenisation, phrases and word boundaries."""

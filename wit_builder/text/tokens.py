@@ -1,0 +1,86 @@
+"""The one tokenisation rule of the project: what a word is, where words meet, what a phrase is.
+
+The queries stage counts words with it, and the harvest stage's word-boundary rule assumes it,
+so a query built from the text is matched in captions under the same definition.
+
+- Text is first put in Unicode NFC, so "é" written as e + combining accent is one letter.
+- A **token** is a run of Unicode letters and digits (``str.isalnum``; the underscore is not a
+  letter), in which a single apostrophe (``'`` or ``’``) or hyphen may join two such runs:
+  ``don't``, ``rock-face``, ``o'malley``, ``zürich``, ``1987`` are one token each; ``3.5`` is
+  ``3`` and ``5``; a leading or trailing apostrophe or hyphen is not part of the token.
+- Case is kept: ``Paris`` and ``paris`` are different tokens, as CLIP's and MetaCLIP's query
+  lists are case-sensitive.
+- A **phrase** is a maximal run of tokens separated by whitespace only, within one line. Any
+  other character between two tokens (a comma, a full stop, a bracket, a dash between spaces)
+  ends the phrase. Bigrams and longer n-grams are counted within phrases, so "red circle" is
+  counted where the text says "red circle" and not where it says "red, circle", which is also
+  where a substring match on word boundaries finds it.
+- A **word boundary** is a position where no token continues on both sides: a query matches a
+  text at [i, j) when the text there equals the query and neither i nor j falls inside a token.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+TOKEN = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+_JOINERS = "'’-"
+
+
+def normalise(text: str) -> str:
+    """NFC, the form every rule here is written for."""
+    return unicodedata.normalize("NFC", text)
+
+
+def tokenize(text: str) -> list[str]:
+    """The tokens of ``text`` (assumed NFC), in order."""
+    return TOKEN.findall(text)
+
+
+def phrases(text: str) -> Iterator[list[str]]:
+    """Maximal runs of whitespace-separated tokens, line by line (see the module docstring)."""
+    for line in text.split("\n"):
+        run: list[str] = []
+        previous_end = -1
+        for match in TOKEN.finditer(line):
+            start = match.start()
+            if run and not line[previous_end:start].isspace():
+                yield run
+                run = []
+            run.append(match.group())
+            previous_end = match.end()
+        if run:
+            yield run
+
+
+def is_query_like(text: str) -> bool:
+    """A query must hold at least one letter or digit: lone punctuation is never a query."""
+    return any(ch.isalnum() for ch in text)
+
+
+def _inside_token(text: str, position: int) -> bool:
+    """Whether a token continues on both sides of ``position`` (between characters)."""
+    if position <= 0 or position >= len(text):
+        return False
+    before, after = text[position - 1], text[position]
+    if before.isalnum() and after.isalnum():  # "_".isalnum() is False, as the token rule wants
+        return True
+    if before in _JOINERS:  # x'|y: the apostrophe joins only if a letter or digit precedes it
+        return position >= 2 and text[position - 2].isalnum() and after.isalnum()
+    if after in _JOINERS:  # x|'y
+        return position + 1 < len(text) and before.isalnum() and text[position + 1].isalnum()
+    return False
+
+
+def on_word_boundaries(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` begins and ends at word boundaries."""
+    return not _inside_token(text, start) and not _inside_token(text, end)
+
+
+def joined_tokens(query: str) -> tuple[str, ...] | None:
+    """The token sequence of a query that is exactly its tokens joined by single spaces
+    ("red circle"), or None for one that is not ("C++", "AC/DC", "Tom & Jerry")."""
+    tokens = tokenize(query)
+    return tuple(tokens) if tokens and " ".join(tokens) == query else None
