@@ -139,3 +139,10 @@ def test_target_size(sources, tmp_path):
     assert len(queries) == 110
     assert all(str(n) in queries for n in range(100))
     assert stats["rules"]["target_size"] == 110
+
+
+def test_shards_and_fanout_do_not_change_the_output(result, sources, tmp_path_factory):
+    out = tmp_path_factory.getbasetemp() / "out0"
+    other = tmp_path_factory.mktemp("other-shards")
+    run_stage(sources, other, "--count-shards", "3", "--hot-key-fanout", "1")
+    assert (other / "queries.parquet").read_bytes() == (out / "queries.parquet").read_bytes()

@@ -66,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="counts travel in S shards; a worker holds 1/S of the vocabulary at a time "
         "(default: %(default)s; thousands for full Wikipedia). The output does not depend on it.",
     )
+    parser.add_argument(
+        "--hot-key-fanout",
+        type=int,
+        default=4,
+        metavar="F",
+        help="merge each shard's partial counts in F groups before the last merge (default: %(default)s; 1: off)",
+    )
 
 
 def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
@@ -96,7 +103,7 @@ def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     )
     started = time.monotonic()
     with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-        build_pipeline(pipeline, inputs, rules, args.out, args.count_shards)
+        build_pipeline(pipeline, inputs, rules, args.out, args.count_shards, args.hot_key_fanout)
     import fsspec
 
     with fsspec.open(f"{args.out.rstrip('/')}/stats.json", "rt") as handle:

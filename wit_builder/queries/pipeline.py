@@ -8,7 +8,7 @@
 
 Counting is distributed and travels in blobs (``counting.py``): each worker sums its bundle's
 counts into one dict per shard (memory capped by flushing), ``CombinePerKey(MergeCounts)`` sums
-the blobs of a shard (lifted before the shuffle, which also tames hot keys), and PMI's c(a) and
+the blobs of a shard (lifted before the shuffle, and fanned out: a shard is a hot key), and PMI's c(a) and
 c(b) come from two shard-wise ``CoGroupByKey`` joins with the unigram shards, never from a side
 input holding the vocabulary. Only the final list (~500k rows) meets on one worker, to be
 sorted and written. Every rejected or skipped input is counted in ``stats.json``.
@@ -47,6 +47,7 @@ from wit_builder.text.tokens import is_query_like, joined_tokens, normalise, phr
 
 FLUSH_AT = 300_000  # distinct keys a counting worker holds before emitting its partial sums
 DEFAULT_SHARDS = 64
+DEFAULT_FANOUT = 4
 
 
 @dataclass(frozen=True)
@@ -240,14 +241,22 @@ def score_bigrams(element, total_bigrams: int, rules: QueryRules) -> Iterator[Ca
     yield from _best(scored(), rules.target_size)
 
 
+def _merge_per_shard(fanout: int) -> beam.PTransform:
+    combine = beam.CombinePerKey(MergeCounts())
+    return combine.with_hot_key_fanout(fanout) if fanout > 1 else combine
+
+
 class BuildQueryList(beam.PTransform):
     """The query list's candidates and stats: a PCollection of ``Candidate`` per source."""
 
-    def __init__(self, inputs: QueryInputs, rules: QueryRules, shards: int = DEFAULT_SHARDS):
+    def __init__(
+        self, inputs: QueryInputs, rules: QueryRules, shards: int = DEFAULT_SHARDS, hot_key_fanout: int = DEFAULT_FANOUT
+    ):
         super().__init__()
         self.inputs = inputs
         self.rules = rules
         self.shards = shards
+        self.hot_key_fanout = hot_key_fanout
 
     def expand(self, pbegin):
         rules = self.rules
@@ -312,8 +321,10 @@ class BuildQueryList(beam.PTransform):
             CountTextFn(self.shards), pvalue.AsSingleton(index)
         ).with_outputs("unigram", "bigram", "phrase", "stats")
         stats_parts.append(counted.stats)
-        unigram_shards = counted.unigram | "SumUnigrams" >> beam.CombinePerKey(MergeCounts())
-        bigram_shards = counted.bigram | "SumBigrams" >> beam.CombinePerKey(MergeCounts())
+        # A shard key gets one partial blob per bundle: thousands at Wikipedia scale, a hot key.
+        # Fan-out merges them in ``hot_key_fanout`` intermediate groups first.
+        unigram_shards = counted.unigram | "SumUnigrams" >> _merge_per_shard(self.hot_key_fanout)
+        bigram_shards = counted.bigram | "SumBigrams" >> _merge_per_shard(self.hot_key_fanout)
         phrase_counts = pvalue.AsSingleton(counted.phrase | "SumPhrases" >> beam.CombineGlobally(MergeCounts()))
 
         total_bigrams = (
@@ -407,10 +418,15 @@ def write_query_list(
 
 
 def build_pipeline(
-    pipeline: beam.Pipeline, inputs: QueryInputs, rules: QueryRules, out_dir: str, shards: int = DEFAULT_SHARDS
+    pipeline: beam.Pipeline,
+    inputs: QueryInputs,
+    rules: QueryRules,
+    out_dir: str,
+    shards: int = DEFAULT_SHARDS,
+    hot_key_fanout: int = DEFAULT_FANOUT,
 ):
     """Wire the stage into ``pipeline``; returns the PCollection holding the stats report."""
-    candidates = pipeline | "BuildQueryList" >> BuildQueryList(inputs, rules, shards)
+    candidates = pipeline | "BuildQueryList" >> BuildQueryList(inputs, rules, shards, hot_key_fanout)
     gathered = _gather(candidates, rules.target_size)
     side_inputs = {source: pvalue.AsSingleton(gathered[source]) for source in SOURCE_ORDER}
     return (
