@@ -392,7 +392,8 @@ def write_query_list(
     else:
         forced = [numbers.get(n, Candidate(n, "unigram", 0.0, 0)) for n in ALWAYS_IN]
         chosen, overlap = select_target_size(by_source, rules.target_size, forced)
-    missing_numbers = [n for n in ALWAYS_IN if n not in {c.query for c in chosen}]
+    chosen_queries = {c.query for c in chosen}
+    missing_numbers = [n for n in ALWAYS_IN if n not in chosen_queries]
     chosen += [Candidate(n, "unigram", 0.0, 0) for n in missing_numbers]  # always in, even unseen
     chosen.sort(key=lambda c: c.query)
     out = out_dir.rstrip("/")
