@@ -1,0 +1,209 @@
+"""Raw (url, text) pairs out of Common Crawl WAT files and URL + caption lists, streamed.
+
+Every reader yields ``RawPair`` for each pair and ``Rejected`` (a reason for ``stats.json``)
+for each thing it could not read: a record whose JSON is broken, a WAT record without an
+envelope, a list row with the wrong shape, a file that cannot be opened or decompressed. A bad
+record never stops the file, and a bad file never stops the stage.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import fsspec
+import pyarrow.parquet as pq
+
+
+@dataclass(frozen=True)
+class RawPair:
+    url: str
+    text: str
+    page_url: str | None
+    base_href: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str
+    detail: str = ""
+
+
+# --- Common Crawl WAT -------------------------------------------------------------------------
+
+
+def _html_metadata(payload: dict) -> tuple[str | None, dict] | None:
+    """(page URL, HTML-Metadata) of a WAT payload describing an HTML response, else None."""
+    envelope = payload["Envelope"]
+    metadata = envelope.get("Payload-Metadata", {}).get("HTTP-Response-Metadata", {}).get("HTML-Metadata")
+    if not isinstance(metadata, dict):
+        return None
+    return envelope.get("WARC-Header-Metadata", {}).get("WARC-Target-URI"), metadata
+
+
+def pairs_from_wat_payload(body: bytes, source: str) -> Iterator[RawPair | Rejected]:
+    """The ``IMG@/src`` links (with ``alt``) of one WAT record's JSON payload."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        yield Rejected("wat_bad_json", str(error)[:200])
+        return
+    if not isinstance(payload, dict) or not isinstance(payload.get("Envelope"), dict):
+        yield Rejected("wat_no_envelope")
+        return
+    found = _html_metadata(payload)
+    if found is None:
+        yield Rejected("wat_not_html")
+        return
+    page_url, metadata = found
+    head = metadata.get("Head") if isinstance(metadata.get("Head"), dict) else {}
+    base = head.get("Base")
+    for link in metadata.get("Links") or ():
+        if isinstance(link, dict) and link.get("path") == "IMG@/src":
+            yield RawPair(str(link.get("url", "")), str(link.get("alt", "")), page_url, base, source)
+
+
+def read_wat(path: str) -> Iterator[RawPair | Rejected]:
+    """Every image link of one WAT file (``.warc.wat.gz``, any fsspec URL)."""
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    records = 0
+    try:
+        with fsspec.open(path, "rb") as handle:
+            for record in ArchiveIterator(handle, record_types=WarcRecordType.metadata, parse_http=False):
+                records += 1
+                yield from pairs_from_wat_payload(record.reader.read(), path)
+    except Exception as error:  # any failure to read the file is reported, never raised
+        yield Rejected("unreadable_file", f"{path}: {type(error).__name__}: {error}"[:300])
+        return
+    if records == 0:
+        yield Rejected("unreadable_file", f"{path}: no WARC metadata records")
+
+
+def wat_paths_listing(listing: str, prefix: str | None = None) -> list[str]:
+    """The WAT files a ``wat.paths.gz`` names, resolved against ``prefix``: by default the part
+    of the listing's URL before ``crawl-data/`` (``s3://commoncrawl/``), else its folder."""
+    with fsspec.open(listing, "rt", compression="infer") as handle:
+        relative = [line.strip() for line in handle if line.strip()]
+    if prefix is None:
+        cut = listing.find("crawl-data/")
+        prefix = listing[:cut] if cut >= 0 else listing.rsplit("/", 1)[0] + "/"
+    return [prefix.rstrip("/") + "/" + path.lstrip("/") for path in relative]
+
+
+# --- URL + caption lists ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListLayout:
+    """How a list file holds its pairs: ``columns`` are names (headed files) or, for headerless
+    TSV/CSV, the positions of url and caption."""
+
+    kind: str  # parquet, tsv, csv, jsonl
+    url: str | int
+    text: str | int
+    header: bool = True
+
+
+PRESETS = {
+    "cc3m": ListLayout("tsv", url=1, text=0, header=False),
+    "cc12m": ListLayout("tsv", url=0, text=1, header=False),
+    "laion": ListLayout("parquet", url="URL", text="TEXT"),
+    "datacomp": ListLayout("parquet", url="url", text="text"),
+}
+URL_NAMES = ("url", "URL", "image_url")
+TEXT_NAMES = ("caption", "text", "TEXT", "CAPTION", "alt")
+
+
+def _pick(names: list[str], wanted: tuple[str, ...], path: str, what: str) -> str:
+    for name in wanted:
+        if name in names:
+            return name
+    raise ValueError(f"{path}: no {what} column among {names}; name it with --{what}-column")
+
+
+def _kind_of(path: str) -> str:
+    name = path.rsplit("/", 1)[-1].lower()
+    for suffix in (".gz", ".bz2", ".zst"):
+        name = name.removesuffix(suffix)
+    for kind in ("parquet", "tsv", "csv", "jsonl"):
+        if name.endswith("." + kind) or (kind == "jsonl" and name.endswith(".json")):
+            return kind
+    raise ValueError(f"{path}: cannot tell the list format from the name; give --pairs-format")
+
+
+def _read_parquet(path: str, layout: ListLayout) -> Iterator[RawPair | Rejected]:
+    with fsspec.open(path, "rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        names = parquet.schema_arrow.names
+        url = layout.url if layout.url in names else _pick(names, URL_NAMES, path, "url")
+        text = layout.text if layout.text in names else _pick(names, TEXT_NAMES, path, "caption")
+        for batch in parquet.iter_batches(columns=[url, text], batch_size=65_536):
+            for row_url, row_text in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True):
+                if row_url is None:
+                    yield Rejected("list_row_without_url")
+                else:
+                    yield RawPair(str(row_url), "" if row_text is None else str(row_text), None, None, path)
+
+
+def _read_delimited(path: str, layout: ListLayout) -> Iterator[RawPair | Rejected]:
+    delimiter = "\t" if layout.kind == "tsv" else ","
+    with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace", newline="") as handle:
+        rows = csv.reader(
+            handle, delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+        )
+        url_index, text_index = layout.url, layout.text
+        first: list[list[str]] = []
+        if layout.header:
+            names = next(rows, [])
+            if layout.url in names or any(name in names for name in URL_NAMES):
+                url_index = names.index(layout.url if layout.url in names else _pick(names, URL_NAMES, path, "url"))
+                text_name = layout.text if layout.text in names else _pick(names, TEXT_NAMES, path, "caption")
+                text_index = names.index(text_name)
+            else:  # no header after all (CC3M, CC12M): the URL column is the one holding a URL
+                url_index = next((i for i, cell in enumerate(names) if "://" in cell or cell.startswith("data:")), 0)
+                text_index = 1 - url_index if len(names) == 2 else (1 if url_index == 0 else 0)
+                first = [names]
+        width = max(int(url_index), int(text_index)) + 1
+        for row in itertools.chain(first, rows):
+            if len(row) < width:
+                yield Rejected("list_row_malformed", f"{len(row)} field(s)")
+            else:
+                yield RawPair(row[int(url_index)], row[int(text_index)], None, None, path)
+
+
+def _read_jsonl(path: str, layout: ListLayout) -> Iterator[RawPair | Rejected]:
+    with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                yield Rejected("list_row_malformed", "not JSON")
+                continue
+            if not isinstance(row, dict):
+                yield Rejected("list_row_malformed", "not an object")
+                continue
+            url = row.get(layout.url) if layout.url in row else next((row[k] for k in URL_NAMES if k in row), None)
+            text = row.get(layout.text) if layout.text in row else next((row[k] for k in TEXT_NAMES if k in row), "")
+            if not isinstance(url, str):
+                yield Rejected("list_row_without_url")
+            else:
+                yield RawPair(url, "" if text is None else str(text), None, None, path)
+
+
+def read_pair_list(path: str, layout: ListLayout | None = None) -> Iterator[RawPair | Rejected]:
+    """Every pair of one list file; ``layout`` None: the format from the file name, columns by
+    their usual names (url/URL; caption/text/TEXT)."""
+    try:
+        layout = layout or ListLayout(_kind_of(path), url="url", text="caption")
+        reader = {"parquet": _read_parquet, "tsv": _read_delimited, "csv": _read_delimited, "jsonl": _read_jsonl}
+        yield from reader[layout.kind](path, layout)
+    except (OSError, ValueError, KeyError, csv.Error, io.UnsupportedOperation) as error:
+        yield Rejected("unreadable_file", f"{path}: {type(error).__name__}: {error}"[:300])
