@@ -27,15 +27,17 @@ def test_chain_runs_built_stages_and_stops_at_the_first_unbuilt(tmp_path, small_
             "wiki_dump": small_world_dir.wiki_dump_glob,
             "wordnet": str(small_world_dir.wordnet_dir),
             "min_bigram_pmi": 12,
-        }
+        },
+        "harvest": {"pairs": str(small_world_dir.pairs_dir / "*")},
     }
     results = run_chain(config, str(tmp_path / "run"))
     assert [r.stage for r in results] == [stage for stage, _ in CHAIN]
-    assert [r.outcome for r in results[:2]] == ["done", "not built yet"]
-    assert all(r.outcome == "not run" for r in results[2:])
+    assert [r.outcome for r in results[:3]] == ["done", "done", "not built yet"]
+    assert all(r.outcome == "not run" for r in results[3:])
     assert (tmp_path / "run" / "queries" / "queries.parquet").exists()
+    assert list((tmp_path / "run" / "harvest" / "candidates").glob("*.parquet"))
     table = format_results(results)
-    assert "not built yet" in table and "queries" in table.splitlines()[1]
+    assert "not built yet" in table and "balance" in table.splitlines()[3]
 
 
 def test_chain_stops_when_a_stage_fails(tmp_path):

@@ -17,7 +17,9 @@ def test_demo_runs_and_says_where_things_are(tmp_path, capsys):
     assert str(tmp_path / "demo" / "world") in out
     queries = (tmp_path / "demo" / "run" / "queries" / "queries.txt").read_text().splitlines()
     assert len(queries) > 100 and "circle" in queries  # the scene words are frequent dump words
-    assert "stopped at 'harvest': not built yet" in out
+    harvest = json.loads((tmp_path / "demo" / "run" / "harvest" / "stats.json").read_text())
+    assert harvest["adds_up"] and harvest["kept"] > 0
+    assert "stopped at 'balance': not built yet" in out
 
 
 def test_world_command_writes_offline_world(tmp_path, capsys):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from wit_builder import __version__
 from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
+from wit_builder.harvest import cli as harvest_cli
 from wit_builder.queries import cli as queries_cli
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_BUILT = 0, 1, 2, 3
@@ -38,13 +39,6 @@ class Command:
     target: str | None = None
     issue: int | None = None
     takes_beam_flags: bool = True
-
-
-def _harvest_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--queries", metavar="PATH", required=True, help="the queries stage's folder or queries.parquet")
-    p.add_argument("--wat", metavar="GLOB", help="Common Crawl WAT files (.warc.wat.gz) or a wat.paths.gz list")
-    p.add_argument("--pairs", metavar="GLOB", help="URL + caption lists (parquet, TSV/CSV, JSONL)")
-    p.add_argument("--out", metavar="DIR", required=True, help="writes candidates/*.parquet and stats.json")
 
 
 def _balance_flags(p: argparse.ArgumentParser) -> None:
@@ -105,7 +99,12 @@ COMMANDS: tuple[Command, ...] = (
         queries_cli.add_arguments,
         "wit_builder.queries.cli:run_command",
     ),
-    Command("harvest", "find image-text pairs whose text contains a query", _harvest_flags, issue=4),
+    Command(
+        "harvest",
+        "find image-text pairs whose text contains a query",
+        harvest_cli.add_arguments,
+        "wit_builder.harvest.cli:run_command",
+    ),
     Command("balance", "keep at most t pairs per query; write the balance report", _balance_flags, issue=5),
     Command("download", "fetch, verify, resize and dedupe the images", _download_flags, issue=6),
     Command("shard", "write WebDataset tar shards with their index", _shard_flags),

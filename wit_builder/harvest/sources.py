@@ -202,7 +202,9 @@ def read_pair_list(path: str, layout: ListLayout | None = None) -> Iterator[RawP
     """Every pair of one list file; ``layout`` None: the format from the file name, columns by
     their usual names (url/URL; caption/text/TEXT)."""
     try:
-        layout = layout or ListLayout(_kind_of(path), url="url", text="caption")
+        layout = layout or ListLayout("auto", url="url", text="caption")
+        if layout.kind == "auto":
+            layout = ListLayout(_kind_of(path), layout.url, layout.text, layout.header)
         reader = {"parquet": _read_parquet, "tsv": _read_delimited, "csv": _read_delimited, "jsonl": _read_jsonl}
         yield from reader[layout.kind](path, layout)
     except (OSError, ValueError, KeyError, csv.Error, io.UnsupportedOperation) as error:

@@ -1,0 +1,103 @@
+"""The harvest stage end to end on Beam: every pair accounted for, dedupe, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from wit_builder.cli import main
+from wit_builder.harvest.pipeline import PickRepresentative, preference
+from wit_builder.schemas import read_table
+from wit_builder.testing import SyntheticWorld, WorldConfig
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("harvest-world")
+    layout = SyntheticWorld(WorldConfig(seed=5)).write(root / "world", damaged_wat=True)
+    queries = root / "queries"
+    argv = [
+        "queries",
+        "--wiki-dump",
+        layout.wiki_dump_glob,
+        "--wordnet",
+        str(layout.wordnet_dir),
+        "--out",
+        str(queries),
+    ]
+    assert main(argv) == 0
+    return layout, queries
+
+
+def harvest(world, out, *extra):
+    layout, queries = world
+    argv = ["harvest", "--queries", str(queries), "--wat", str(layout.wat_paths),
+            "--pairs", str(layout.pairs_dir / "*"), "--out", str(out), *extra]  # fmt: skip
+    assert main(argv) == 0
+    rows = [
+        row
+        for path in sorted((out / "candidates").glob("*.parquet"))
+        for row in read_table(str(path), "candidates").to_pylist()
+    ]
+    return rows, json.loads((out / "stats.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def result(world, tmp_path_factory):
+    return harvest(world, tmp_path_factory.mktemp("harvest"))
+
+
+def test_every_pair_is_accounted_for(result):
+    rows, stats = result
+    assert stats["adds_up"] and stats["kept"] == len(rows) > 100
+    assert stats["pairs_read"] == stats["kept"] + sum(stats["dropped"].values())
+    for reason in ("bad_url", "empty_text", "text_too_short", "text_too_long", "no_match", "duplicate_url"):
+        assert stats["dropped"][reason] > 0, reason
+    broken = stats["records_without_pairs"]
+    assert broken["wat_bad_json"] == 2 * 2 and broken["wat_no_envelope"] == 2  # damaged world: two WAT files
+
+
+def test_rows_are_unique_normalised_and_matched(result, world):
+    rows, _ = result
+    assert len({row["uid"] for row in rows}) == len(rows)
+    assert all(row["url"].startswith("http://127.0.0.") and "#" not in row["url"] for row in rows)
+    assert all(row["matches"] == sorted(set(row["matches"])) and row["matches"] for row in rows)
+    _, queries = world
+    query_list = set((queries / "queries.txt").read_text().splitlines())
+    assert all(set(row["matches"]) <= query_list for row in rows)
+    assert any(row["page_url"] for row in rows) and any(row["page_url"] is None for row in rows)
+
+
+def test_preference_rule():
+    a = {"matches": ["red"], "text": "a red one", "page_url": None, "source": "b"}
+    b = {"matches": ["red", "circle"], "text": "red circle", "page_url": None, "source": "a"}
+    c = {"matches": ["red", "circle"], "text": "a red circle", "page_url": None, "source": "z"}
+    combine = PickRepresentative()
+    for order in ([a, b, c], [c, b, a], [b, c, a]):
+        accumulator = combine.create_accumulator()
+        for row in order:
+            accumulator = combine.add_input(accumulator, row)
+        assert combine.extract_output(accumulator) == (c, 3)  # most matches, then the longest text
+    assert preference(c) < preference(b) < preference(a)
+
+
+def test_case_insensitive_matches_more(world, result, tmp_path):
+    rows, _ = result
+    loose_rows, _ = harvest(world, tmp_path / "loose", "--case-insensitive")
+    assert len(loose_rows) >= len(rows)
+
+
+@pytest.mark.slow
+def test_two_workers_give_identical_files(world, result, tmp_path_factory):
+    out = tmp_path_factory.mktemp("harvest-2")
+    harvest(world, out, "--direct_num_workers=2", "--direct_running_mode=multi_processing")
+    first = tmp_path_factory.getbasetemp() / "harvest0"
+    for path in sorted((first / "candidates").glob("*.parquet")):
+        assert (out / "candidates" / path.name).read_bytes() == path.read_bytes(), path.name
+    assert pq.read_table(out / "candidates").num_rows == result[1]["kept"]
+
+
+def test_needs_an_input(world, tmp_path):
+    assert main(["harvest", "--queries", str(world[1]), "--out", str(tmp_path)]) == 2

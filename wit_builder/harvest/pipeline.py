@@ -1,0 +1,226 @@
+"""The harvest stage as a Beam pipeline.
+
+    WAT files ──┐                                     ┌─► candidates/part-NNNNN.parquet
+    URL lists ──┴─► raw pairs ─► normalise ─► match ─► dedupe by URL ─┤
+                        (every drop counted by reason)                └─► stats.json
+
+Each input pair leaves exactly once: kept, or counted under one reason (``bad_url``,
+``empty_text``, ``text_too_short``, ``text_too_long``, ``not_image_extension``, ``no_match``,
+``duplicate_url``), so ``pairs_read`` equals ``kept`` plus the drops. Records and files that
+could not be read are counted apart (``wat_bad_json``, ``list_row_malformed``,
+``unreadable_file``, ...): they are not pairs.
+
+Dedupe keeps one pair per normalised image URL: the one whose text matched the most queries,
+then the longest text, then the smallest (text, page URL, source) — a rule that needs no order
+of arrival, so every runner and worker count gives the same pair. Output shards are chosen by
+the uid's hash and sorted by uid, so the files are byte-identical across runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import apache_beam as beam
+import fsspec
+import pyarrow.parquet as pq
+from apache_beam import pvalue
+
+from wit_builder.harvest.matcher import QueryMatcher
+from wit_builder.harvest.normalise import (
+    TextRules,
+    has_image_extension,
+    normalise_text,
+    normalise_url,
+    resolve_url,
+    text_rejection,
+    url_uid,
+)
+from wit_builder.harvest.sources import ListLayout, RawPair, Rejected, read_pair_list, read_wat
+from wit_builder.queries.counting import shard_of
+from wit_builder.schemas import table_from_rows, write_table
+
+DROP_REASONS = (
+    "bad_url", "empty_text", "text_too_short", "text_too_long", "not_image_extension", "no_match", "duplicate_url",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HarvestRules:
+    text: TextRules = field(default_factory=TextRules)
+    image_extensions: frozenset[str] | None = None
+    case_sensitive: bool = True
+    output_shards: int = 8
+
+
+@dataclass(frozen=True)
+class HarvestInputs:
+    queries: str
+    wat_files: tuple[str, ...] = ()
+    list_files: tuple[str, ...] = ()
+    list_layout: ListLayout | None = None
+
+
+def _stat(name: str, value: int = 1) -> pvalue.TaggedOutput:
+    return pvalue.TaggedOutput("stats", (name, value))
+
+
+def prepare(item: RawPair | Rejected, rules: HarvestRules) -> Iterator:
+    """A raw pair as a candidate row without matches, or the reason it is dropped."""
+    if isinstance(item, Rejected):
+        yield _stat(item.reason)
+        return
+    yield _stat("pairs_read")
+    url = normalise_url(resolve_url(item.url, item.page_url, item.base_href))
+    if url is None:
+        yield _stat("bad_url")
+        return
+    if rules.image_extensions and not has_image_extension(url, rules.image_extensions):
+        yield _stat("not_image_extension")
+        return
+    text = normalise_text(item.text)
+    reason = text_rejection(text, rules.text)
+    if reason:
+        yield _stat(reason)
+        return
+    yield {"uid": url_uid(url), "url": url, "text": text, "page_url": item.page_url, "source": item.source}
+
+
+def load_queries(path: str) -> list[str]:
+    """The query list from the queries stage's folder, its ``queries.parquet`` or a ``.txt``."""
+    path = path.rstrip("/")
+    filesystem, _ = fsspec.core.url_to_fs(path)
+    if filesystem.isdir(path):
+        path = f"{path}/queries.parquet"
+    if path.endswith(".txt"):
+        with fsspec.open(path, "rt", encoding="utf-8") as handle:
+            return [line.rstrip("\n") for line in handle if line.strip()]
+    with fsspec.open(path, "rb") as handle:
+        return pq.read_table(handle, columns=["query"]).column("query").to_pylist()
+
+
+class MatchFn(beam.DoFn):
+    """Adds the matched queries; the automaton is built once per worker from the list's path."""
+
+    def __init__(self, queries_path: str, case_sensitive: bool):
+        self.queries_path = queries_path
+        self.case_sensitive = case_sensitive
+        self.matcher: QueryMatcher | None = None
+
+    def setup(self) -> None:
+        self.matcher = QueryMatcher(load_queries(self.queries_path), self.case_sensitive)
+
+    def process(self, row: dict) -> Iterator:
+        assert self.matcher is not None
+        matches = self.matcher(row["text"])
+        if not matches:
+            yield _stat("no_match")
+            return
+        yield row["uid"], {**row, "matches": matches}
+
+
+def preference(row: dict) -> tuple:
+    """Smaller is preferred: most matches, longest text, then (text, page URL, source)."""
+    return (-len(row["matches"]), -len(row["text"]), row["text"], row["page_url"] or "", row["source"])
+
+
+class PickRepresentative(beam.CombineFn):
+    """One row per URL, by ``preference``, and how many rows shared the URL."""
+
+    def create_accumulator(self):
+        return (None, 0)
+
+    def add_input(self, accumulator, row):
+        best, count = accumulator
+        return (row if best is None or preference(row) < preference(best) else best, count + 1)
+
+    def merge_accumulators(self, accumulators):
+        best, count = None, 0
+        for other, other_count in accumulators:
+            count += other_count
+            if other is not None and (best is None or preference(other) < preference(best)):
+                best = other
+        return best, count
+
+    def extract_output(self, accumulator):
+        return accumulator
+
+
+def write_shard(element, out_dir: str) -> str:
+    shard, rows = element
+    rows = sorted(rows, key=lambda row: row["uid"])
+    path = f"{out_dir.rstrip('/')}/candidates/part-{shard:05d}.parquet"
+    write_table(table_from_rows(rows, "candidates"), path, "candidates")
+    return path
+
+
+def write_stats(_: None, out_dir: str, inputs: HarvestInputs, rules: HarvestRules, stats: dict, shards: list) -> dict:
+    counts = dict(sorted(stats.items()))
+    kept = counts.get("kept", 0)
+    drops = {reason: counts.get(reason, 0) for reason in DROP_REASONS}
+    report = {
+        "inputs": {
+            "queries": inputs.queries,
+            "wat_files": len(inputs.wat_files),
+            "list_files": list(inputs.list_files),
+        },
+        "rules": {
+            "min_text_chars": rules.text.min_chars,
+            "max_text_chars": rules.text.max_chars,
+            "image_extensions": sorted(rules.image_extensions) if rules.image_extensions else None,
+            "case_sensitive": rules.case_sensitive,
+        },
+        "pairs_read": counts.get("pairs_read", 0),
+        "kept": kept,
+        "dropped": drops,
+        "adds_up": counts.get("pairs_read", 0) == kept + sum(drops.values()),
+        # Records and files that gave no pair: non-HTML WAT records, broken ones, unreadable files.
+        "records_without_pairs": {k: v for k, v in counts.items() if k not in (*DROP_REASONS, "kept", "pairs_read")},
+        "shards": sorted(path.rsplit("/", 1)[-1] for path in shards),
+    }
+    with fsspec.open(f"{out_dir.rstrip('/')}/stats.json", "wt", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2)
+        handle.write("\n")
+    return report
+
+
+def build_pipeline(pipeline: beam.Pipeline, inputs: HarvestInputs, rules: HarvestRules, out_dir: str):
+    sources = []
+    if inputs.wat_files:
+        sources.append(
+            pipeline
+            | "WatFiles" >> beam.Create(list(inputs.wat_files))
+            | "SpreadWat" >> beam.Reshuffle()
+            | "ReadWat" >> beam.FlatMap(read_wat)
+        )
+    if inputs.list_files:
+        sources.append(
+            pipeline
+            | "ListFiles" >> beam.Create(list(inputs.list_files))
+            | "SpreadLists" >> beam.Reshuffle()
+            | "ReadLists" >> beam.FlatMap(read_pair_list, inputs.list_layout)
+        )
+    raw = sources | "AllSources" >> beam.Flatten()
+    prepared = raw | "Normalise" >> beam.FlatMap(prepare, rules).with_outputs("stats", main="rows")
+    matched = prepared.rows | "Match" >> beam.ParDo(MatchFn(inputs.queries, rules.case_sensitive)).with_outputs(
+        "stats", main="rows"
+    )
+    picked = matched.rows | "DedupeByUrl" >> beam.CombinePerKey(PickRepresentative())
+    dedupe_stats = picked | "DedupeStats" >> beam.FlatMap(lambda kv: [("kept", 1), ("duplicate_url", kv[1][1] - 1)])
+    shards = (
+        picked
+        | "ByShard" >> beam.Map(lambda kv, n: (shard_of(kv[0], n), kv[1][0]), rules.output_shards)
+        | "GroupShards" >> beam.GroupByKey()
+        | "WriteShards" >> beam.Map(write_shard, out_dir)
+    )
+    stats = (
+        (prepared.stats, matched.stats, dedupe_stats)
+        | "AllStats" >> beam.Flatten()
+        | "SumStats" >> beam.CombinePerKey(sum)
+    )
+    return (
+        pipeline
+        | "Once" >> beam.Create([None])
+        | "WriteStats" >> beam.Map(write_stats, out_dir, inputs, rules, pvalue.AsDict(stats), pvalue.AsList(shards))
+    )
