@@ -1,0 +1,34 @@
+"""Every third-party module the library imports is a declared dependency (a fresh install has it)."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import re
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DISTRIBUTION = {"PIL": "pillow", "ahocorasick": "pyahocorasick", "apache_beam": "apache-beam"}
+
+
+def imported_modules() -> set[str]:
+    modules: set[str] = set()
+    for path in (ROOT / "wit_builder").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules.add(node.module.split(".")[0])
+    return {m for m in modules if m not in sys.stdlib_module_names and m != "wit_builder"}
+
+
+def test_library_imports_are_declared():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    declared = {re.split(r"[<>=;\[ ]", spec, maxsplit=1)[0].lower() for spec in config["project"]["dependencies"]}
+    missing = {DISTRIBUTION.get(m, m).lower() for m in imported_modules()} - declared
+    assert not missing, f"add to [project] dependencies: {sorted(missing)}"
