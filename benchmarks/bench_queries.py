@@ -17,24 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from measure import measure
+
 from wit_builder.testing import SyntheticWorld, WorldConfig
 from wit_builder.testing.wikidump import write_wiki_dump
-
-MEASURE = """
-import json, resource, subprocess, sys, time
-started = time.monotonic()
-done = subprocess.run(json.loads(sys.argv[1]), capture_output=True, text=True)
-seconds = time.monotonic() - started
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": done.returncode, "seconds": seconds, "peak_mib": peak_kib / 1024,
-                  "stdout": done.stdout[-2000:], "stderr": done.stderr[-2000:]}))
-"""
 
 BASELINE = """
 import bz2, collections, glob, json, sys, time
@@ -53,17 +44,6 @@ for path in sorted(glob.glob(sys.argv[1])):
                 element.clear()
 print(json.dumps({"tokens": tokens, "distinct_unigrams": len(unigrams)}))
 """
-
-
-def measure(command: list[str]) -> dict:
-    """Run ``command`` in a wrapper process that reports its wall time and peak memory."""
-    result = subprocess.run(
-        [sys.executable, "-c", MEASURE, json.dumps(command)], capture_output=True, text=True, check=True
-    )
-    report = json.loads(result.stdout)
-    if report["rc"] != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{report['stderr']}")
-    return report
 
 
 def build_dump(folder: Path, characters: float) -> tuple[str, int]:

@@ -1,0 +1,29 @@
+"""Run a command in a wrapper process and report its wall time and peak memory (shared by benchmarks)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+_WRAPPER = """
+import json, resource, subprocess, sys, time
+started = time.monotonic()
+done = subprocess.run(json.loads(sys.argv[1]), capture_output=True, text=True)
+seconds = time.monotonic() - started
+peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"rc": done.returncode, "seconds": seconds, "peak_mib": peak_kib / 1024,
+                  "stdout": done.stdout[-2000:], "stderr": done.stderr[-2000:]}))
+"""
+
+
+def measure(command: list[str]) -> dict:
+    """``command``'s wall time (``seconds``), the peak memory of its largest process
+    (``peak_mib``) and the end of its output; exits with its error output if it fails."""
+    result = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, json.dumps(command)], capture_output=True, text=True, check=True
+    )
+    report = json.loads(result.stdout)
+    if report["rc"] != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{report['stderr']}")
+    return report
