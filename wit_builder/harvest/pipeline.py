@@ -38,7 +38,7 @@ from wit_builder.harvest.normalise import (
     url_uid,
 )
 from wit_builder.harvest.sources import ListLayout, RawPair, Rejected, read_pair_list, read_wat
-from wit_builder.queries.counting import shard_of
+from wit_builder.hashing import shard_of
 from wit_builder.schemas import table_from_rows, write_table
 
 DROP_REASONS = (

@@ -11,15 +11,11 @@ on it.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
 
 import apache_beam as beam
 
-
-def shard_of(key: str, shards: int) -> int:
-    """A shard number stable across processes and machines (Python's ``hash`` is salted)."""
-    return zlib.crc32(key.encode("utf-8")) % shards
+from wit_builder.hashing import shard_of
 
 
 def split_by_shard(counts: Mapping[str, int], shards: int, shard_key=None) -> Iterator[tuple[int, dict[str, int]]]:
