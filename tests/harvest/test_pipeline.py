@@ -45,8 +45,13 @@ def harvest(world, out, *extra):
 
 
 @pytest.fixture(scope="module")
-def result(world, tmp_path_factory):
-    return harvest(world, tmp_path_factory.mktemp("harvest"))
+def result_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("harvest")
+
+
+@pytest.fixture(scope="module")
+def result(world, result_dir):
+    return harvest(world, result_dir)
 
 
 def test_every_pair_is_accounted_for(result):
@@ -90,10 +95,10 @@ def test_case_insensitive_matches_more(world, result, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_workers_give_identical_files(world, result, tmp_path_factory):
+def test_two_workers_give_identical_files(world, result, result_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("harvest-2")
     harvest(world, out, "--direct_num_workers=2", "--direct_running_mode=multi_processing")
-    first = tmp_path_factory.getbasetemp() / "harvest0"
+    first = result_dir
     for path in sorted((first / "candidates").glob("*.parquet")):
         assert (out / "candidates" / path.name).read_bytes() == path.read_bytes(), path.name
     assert pq.read_table(out / "candidates").num_rows == result[1]["kept"]

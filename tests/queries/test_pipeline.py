@@ -70,8 +70,13 @@ def run_stage(sources, out, *extra):
 
 
 @pytest.fixture(scope="module")
-def result(sources, tmp_path_factory):
-    return run_stage(sources, tmp_path_factory.mktemp("out"))
+def result_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("out")
+
+
+@pytest.fixture(scope="module")
+def result(sources, result_dir):
+    return run_stage(sources, result_dir)
 
 
 def test_unigram_count_boundary(result):
@@ -126,9 +131,9 @@ def test_numbers_always_in_and_stats_add_up(result):
     assert stats["queries"] == len(queries) == sum(stats["queries_per_source"].values())
 
 
-def test_outputs_are_sorted_and_schema_valid(result, tmp_path_factory):
+def test_outputs_are_sorted_and_schema_valid(result, result_dir):
     queries, _ = result
-    out = tmp_path_factory.getbasetemp() / "out0"
+    out = result_dir
     table = read_table(str(out / "queries.parquet"), "queries")  # raises unless it fits the schema
     assert table.column("query").to_pylist() == sorted(queries)
     assert (out / "queries.txt").read_text().splitlines() == sorted(queries)
@@ -141,8 +146,8 @@ def test_target_size(sources, tmp_path):
     assert stats["rules"]["target_size"] == 110
 
 
-def test_shards_and_fanout_do_not_change_the_output(result, sources, tmp_path_factory):
-    out = tmp_path_factory.getbasetemp() / "out0"
+def test_shards_and_fanout_do_not_change_the_output(result, result_dir, sources, tmp_path_factory):
+    out = result_dir
     other = tmp_path_factory.mktemp("other-shards")
     run_stage(sources, other, "--count-shards", "3", "--hot-key-fanout", "1")
     assert (other / "queries.parquet").read_bytes() == (out / "queries.parquet").read_bytes()
