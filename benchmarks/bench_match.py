@@ -11,12 +11,15 @@ pyahocorasick automaton; each caption has tabs and newlines turned into spaces, 
 around , . ; : ? ! and `, is padded with a space at each end, and one pass collects the distinct
 matched query ids. The two rules agree on captions made of ASCII letters, digits, spaces and
 that punctuation; on those captions the benchmark checks both find the same queries.
-Prints ``match_speedup=<ours / baseline captions per second>``.
+Prints ``match_speedup=<ours / baseline captions per second>``, and each matcher's build time
+and the memory it holds (resident-set growth while it is built, Linux).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import pathlib
 import random
 import re
 import time
@@ -60,6 +63,12 @@ class MetaClipBaseline:
         return {index for _, index in self.automaton.iter(f" {text} ")}
 
 
+def resident_mib() -> float:
+    """This process's resident memory now (Linux /proc; 0 elsewhere)."""
+    statm = pathlib.Path("/proc/self/statm")
+    return int(statm.read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20 if statm.exists() else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=int, default=500_000)
@@ -69,12 +78,12 @@ def main() -> None:
     mean_chars = sum(map(len, captions)) / len(captions)
     print(f"{len(queries):,} queries, {len(captions):,} captions, {mean_chars:.0f} chars each")
 
-    started = time.monotonic()
+    before, started = resident_mib(), time.monotonic()
     baseline = MetaClipBaseline(queries)
-    baseline_build = time.monotonic() - started
-    started = time.monotonic()
+    baseline_build, baseline_mib = time.monotonic() - started, resident_mib() - before
+    before, started = resident_mib(), time.monotonic()
     ours = QueryMatcher(queries)
-    ours_build = time.monotonic() - started
+    ours_build, ours_mib = time.monotonic() - started, resident_mib() - before
 
     started = time.monotonic()
     baseline_found = [baseline(c) for c in captions]
@@ -89,7 +98,8 @@ def main() -> None:
             compared += 1
             agreed += {queries[i] for i in ids} == set(found)
     matches = sum(map(len, ours_found))
-    print(f"automaton build: ours {ours_build:.1f}s, baseline {baseline_build:.1f}s")
+    print(f"build: ours {ours_build:.1f}s holding {ours_mib:.0f} MiB,", end=" ")
+    print(f"baseline {baseline_build:.1f}s holding {baseline_mib:.0f} MiB")
     print(f"baseline: {len(captions) / baseline_seconds:,.0f} captions/s ({baseline_seconds:.1f}s)")
     print(f"ours:     {len(captions) / ours_seconds:,.0f} captions/s ({ours_seconds:.1f}s), {matches:,} matches")
     print(f"same matches on {agreed:,} of {compared:,} captions where the rules agree")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from wit_builder.harvest import matcher as matcher_module
 from wit_builder.harvest.matcher import QueryMatcher
 from wit_builder.text.tokens import normalise
 
@@ -11,9 +12,10 @@ QUERIES = ["red", "circle", "red circle", "rock", "rock-face", "don", "new york"
            "café", "Zürich", "C++", "AC/DC", "Tom & Jerry", "Paris", "a", "3", "1987"]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def match():
-    return QueryMatcher(QUERIES)
+@pytest.fixture(scope="module", params=["native", "python"])
+def match(request):
+    """Every rule holds for the native table and for its pure-Python reference."""
+    return QueryMatcher(QUERIES, native=request.param == "native")
 
 
 @pytest.mark.parametrize(
@@ -39,8 +41,9 @@ def test_rule(match, caption, expected):
     assert match(normalise(caption)) == expected
 
 
-def test_case_insensitive_reports_every_original():
-    match = QueryMatcher(["Paris", "paris", "New York"], case_sensitive=False)
+@pytest.mark.parametrize("native", [True, False])
+def test_case_insensitive_reports_every_original(native):
+    match = QueryMatcher(["Paris", "paris", "New York"], case_sensitive=False, native=native)
     assert match("PARIS and new york") == ["New York", "Paris", "paris"]
 
 
@@ -50,3 +53,18 @@ def test_decomposed_accents_match_after_normalisation():
 
 def test_empty_query_list():
     assert QueryMatcher([])("anything") == []
+
+
+def test_the_native_table_is_what_an_install_uses():
+    """CI has a C compiler, so the extension must have been built; a silent fallback would
+    make harvest about 3x slower without anyone noticing."""
+    assert matcher_module.PhraseTable is not None
+    assert type(QueryMatcher(["x"])._regular).__name__ == "PhraseTable"
+
+
+def test_without_the_extension_the_matcher_falls_back_and_says_so(monkeypatch, caplog):
+    monkeypatch.setattr(matcher_module, "PhraseTable", None)
+    match = QueryMatcher(QUERIES)
+    assert isinstance(match._regular, matcher_module.PythonPhraseTable)
+    assert "not built" in caplog.text
+    assert match("a red circle") == ["a", "circle", "red", "red circle"]

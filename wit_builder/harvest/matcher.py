@@ -1,14 +1,20 @@
 """Which queries a caption contains: substring matches on word boundaries, all of them.
 
 The rule (``wit_builder.text.tokens``): query q matches text t when q occurs in t and neither end
-of the occurrence falls inside a token. On normalised text (whitespace collapsed, NFC) that is
-the same as: the tokens of q occur in t as consecutive tokens separated by single spaces. So
-the caption is written as its pieces (tokens, and every other non-space character on its own)
-joined by spaces, each query made of tokens is wrapped in spaces, and one Aho-Corasick pass
-(pyahocorasick, built once per worker) finds every occurrence, overlapping ones included: the
-caption "new york city" matches "new york", "york city" and "new york city". The few queries
-that are not plain tokens ("C++", "AC/DC") go through a second, small automaton over the text
-itself, each hit checked for word boundaries.
+of the occurrence falls inside a token. For a query that is its tokens joined by single spaces
+(nearly all of them), on normalised text (whitespace collapsed, NFC), that is the same as: q's
+tokens occur in t as consecutive tokens with only whitespace between them. So the caption is
+tokenised once and every run of consecutive tokens is looked up in a table that holds each
+query and each token prefix of one (a ``PhraseTable``); the walk from a start token stops at the
+first sequence no query begins with. Overlapping matches are all found: "new york city" matches
+"new york", "york city" and "new york city". The few queries that are not plain tokens ("C++",
+"AC/DC") go through a small pyahocorasick automaton over the text itself, each hit checked for
+word boundaries.
+
+The table is native (``_phrase_table.c``, built at install time) because in Python the
+tokenisation alone costs more than MetaCLIP's whole automaton pass (README, "Where the time
+goes"). ``PythonPhraseTable`` below is the reference it is tested against, and the fallback
+when the extension was not built (no C compiler); the fallback logs a warning.
 
 Matching is case-sensitive by default, as CLIP's and MetaCLIP's is; ``case_sensitive=False``
 lower-cases both sides, and a hit then reports every query of that lower-case form.
@@ -16,53 +22,112 @@ lower-cases both sides, and a hit then reports every query of that lower-case fo
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import ahocorasick
 
 from wit_builder.text.tokens import joined_tokens, on_word_boundaries
 
+log = logging.getLogger(__name__)
+
 PIECE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*|\S")
 
 
-def canonical_pieces(text: str) -> str:
-    """`` piece piece ... ``: tokens and single non-space characters, space-separated, padded."""
-    return " " + " ".join(PIECE.findall(text)) + " "
+def token_runs(text: str) -> Iterator[list[str]]:
+    """Maximal runs of tokens with only whitespace between them (any other character ends one)."""
+    run: list[str] = []
+    for piece in PIECE.findall(text):
+        if piece[0].isalnum():
+            run.append(piece)
+        elif run:
+            yield run
+            run = []
+    if run:
+        yield run
+
+
+class PythonPhraseTable:
+    """Keys (tokens joined by single spaces) to values; ``find`` reports the keys in a text.
+
+    The reference for the native ``PhraseTable``: same constructor, same ``find``, same order
+    (first occurrence), each value once.
+    """
+
+    def __init__(self, keys: Sequence[str], values: Sequence[Any]):
+        if len(keys) != len(values):
+            raise ValueError("keys and values differ in length")
+        self._values: dict[str, Any] = {}
+        self._prefixes: set[str] = set()
+        for key, value in zip(keys, values, strict=True):
+            tokens = joined_tokens(key)
+            if tokens is None:
+                raise ValueError(f"key {key!r} is not tokens joined by single spaces")
+            if key in self._values:
+                raise ValueError(f"key {key!r} is given twice")
+            self._values[key] = value
+            self._prefixes.update(" ".join(tokens[:n]) for n in range(1, len(tokens) + 1))
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def find(self, text: str) -> list[Any]:
+        found: dict[str, Any] = {}
+        for run in token_runs(text):
+            for start in range(len(run)):
+                for end in range(start + 1, len(run) + 1):
+                    key = " ".join(run[start:end])
+                    if key not in self._prefixes:
+                        break
+                    if key in self._values and key not in found:
+                        found[key] = self._values[key]
+        return list(found.values())
+
+
+try:
+    from wit_builder.harvest._phrase_table import PhraseTable
+except ImportError:  # built without a C compiler: same answers, slower
+    PhraseTable = None  # type: ignore[assignment,misc]
+
+
+def phrase_table(keys: Sequence[str], values: Sequence[Any]) -> PythonPhraseTable:
+    """The native table when it was built, else the Python reference (with a warning)."""
+    if PhraseTable is None:
+        log.warning("wit_builder.harvest._phrase_table is not built; matching with the slower Python table")
+        return PythonPhraseTable(keys, values)
+    return PhraseTable(keys, values)
 
 
 class QueryMatcher:
     """All queries found in a caption. Build once (``DoFn.setup``), call per caption."""
 
-    def __init__(self, queries: Iterable[str], case_sensitive: bool = True):
+    def __init__(self, queries: Iterable[str], case_sensitive: bool = True, native: bool = True):
         self.case_sensitive = case_sensitive
         regular: dict[str, list[str]] = {}
         irregular: dict[str, list[str]] = {}
         for query in dict.fromkeys(queries):
             key = query if case_sensitive else query.lower()
-            if joined_tokens(query) is not None:
-                regular.setdefault(f" {key} ", []).append(query)
+            if joined_tokens(key) is not None:
+                regular.setdefault(key, []).append(query)
             elif key.strip():
                 irregular.setdefault(key, []).append(query)
         self.size = sum(map(len, regular.values())) + sum(map(len, irregular.values()))
-        if case_sensitive:
-            regular_values = {key: originals[0] for key, originals in regular.items()}
-        else:
-            regular_values = {key: tuple(originals) for key, originals in regular.items()}
-        self._regular = _automaton(regular_values, keep_key=False)
-        self._irregular = _automaton(irregular, keep_key=True)
+        # Case-sensitive keys have one original each, stored as the string itself.
+        values = [originals[0] if case_sensitive else tuple(originals) for originals in regular.values()]
+        build = phrase_table if native else PythonPhraseTable
+        self._regular = build(list(regular), values)
+        self._irregular = _automaton(irregular)
 
     def __call__(self, text: str) -> list[str]:
         """The distinct queries ``text`` (normalised) contains, sorted."""
         haystack = text if self.case_sensitive else text.lower()
-        found: set[str] = set()
-        if self._regular is not None:
-            hits = {originals for _, originals in self._regular.iter(canonical_pieces(haystack))}
-            if self.case_sensitive:  # one original per key, stored as the string itself
-                found = hits
-            else:
-                for originals in hits:
-                    found.update(originals)
+        hits = self._regular.find(haystack)
+        if self.case_sensitive and self._irregular is None:  # the common case: hits are distinct
+            hits.sort()
+            return hits
+        found: set[str] = set(hits) if self.case_sensitive else {q for originals in hits for q in originals}
         if self._irregular is not None:
             for end, (key, originals) in self._irregular.iter(haystack):
                 if on_word_boundaries(haystack, end + 1 - len(key), end + 1):
@@ -70,12 +135,12 @@ class QueryMatcher:
         return sorted(found)
 
 
-def _automaton(keys: dict, keep_key: bool) -> ahocorasick.Automaton | None:
-    """An automaton whose values are the original queries (with the key, to find a hit's start)."""
+def _automaton(keys: dict[str, list[str]]) -> ahocorasick.Automaton | None:
+    """An automaton over the irregular queries; values carry the key, to find a hit's start."""
     if not keys:
         return None
     automaton = ahocorasick.Automaton()
     for key, originals in keys.items():
-        automaton.add_word(key, (key, originals) if keep_key else originals)
+        automaton.add_word(key, (key, originals))
     automaton.make_automaton()
     return automaton

@@ -1,0 +1,104 @@
+"""The native PhraseTable against its pure-Python reference, on random Unicode text.
+
+The native table re-implements the project's token rule in C, so the tests generate text from an
+alphabet built to hit every branch of that rule: letters of several scripts, digits of other
+numeral systems, combining marks (not letters), joiners in every position, the underscore,
+ASCII and Unicode whitespace, punctuation and symbols.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from wit_builder.harvest.matcher import PhraseTable, PythonPhraseTable
+from wit_builder.text.tokens import tokenize
+
+pytestmark = pytest.mark.skipif(PhraseTable is None, reason="the native extension is not built")
+
+LETTERS = "abcAB" + "éüß" + "жЯ" + "漢字" + "ا" + "ǅ"  # Latin, Cyrillic, CJK, Arabic, a titlecase letter
+DIGITS = "019" + "٣" + "²" + "Ⅻ"  # Arabic-Indic digit, superscript two, Roman numeral (all isalnum)
+NOT_TOKEN = "'’-" + "_" + "\u0301" + ".,;:!?&/+()" + "€"  # joiners, underscore, combining mark, marks
+SPACES = " " * 6 + "\t\n\u00a0\u2003\u3000"
+ALPHABET = LETTERS + DIGITS + NOT_TOKEN + SPACES
+
+
+def random_text(rng: random.Random, length: int) -> str:
+    return "".join(rng.choice(ALPHABET) for _ in range(length))
+
+
+def random_keys(rng: random.Random, n: int) -> list[str]:
+    """Canonical keys, many of them token sequences of short random texts (so they do occur)."""
+    keys: dict[str, None] = {}
+    while len(keys) < n:
+        tokens = tokenize(random_text(rng, rng.randint(1, 12)))
+        if tokens:
+            keys[" ".join(tokens[: rng.randint(1, 3)])] = None
+    return list(keys)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_native_tokens_follow_the_token_rule(seed):
+    from wit_builder.harvest._phrase_table import tokens
+
+    rng = random.Random(seed)
+    for _ in range(200):
+        text = random_text(rng, rng.randint(0, 60))
+        assert tokens(text) == tokenize(text), repr(text)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_native_table_finds_what_the_reference_finds(seed):
+    rng = random.Random(seed)
+    keys = random_keys(rng, 300)
+    values = [f"v{i}" for i in range(len(keys))]
+    native, reference = PhraseTable(keys, values), PythonPhraseTable(keys, values)
+    assert len(native) == len(reference) == len(keys)
+    for _ in range(200):
+        text = random_text(rng, rng.randint(0, 400))  # long enough to grow the token buffer
+        assert native.find(text) == reference.find(text), repr(text)
+
+
+def test_found_values_are_the_objects_given_in_first_occurrence_order():
+    payload = ("Paris", "paris")
+    table = PhraseTable(["york", "new york", "paris"], [1, 2, payload])
+    found = table.find("paris, new york and york again, paris")
+    assert found == [payload, 2, 1]
+    assert found[0] is payload
+    assert table.entries == 4  # york, new, new york, paris
+
+
+def test_each_value_is_reported_once_per_text_and_again_for_the_next_text():
+    table = PhraseTable(["a"], ["A"])
+    assert table.find("a a a") == ["A"]
+    assert table.find("a") == ["A"]
+    assert table.find("b") == []
+
+
+@pytest.mark.parametrize("table_type", [PhraseTable, PythonPhraseTable])
+@pytest.mark.parametrize(
+    ("keys", "values", "error", "message"),
+    [
+        (["red  circle"], [1], ValueError, "not tokens joined by single spaces"),
+        (["C++"], [1], ValueError, "not tokens joined by single spaces"),
+        ([" red"], [1], ValueError, "not tokens joined by single spaces"),
+        ([""], [1], ValueError, "not tokens joined by single spaces"),
+        (["red", "red"], [1, 2], ValueError, "given twice"),
+        (["red"], [1, 2], ValueError, "differ in length"),
+    ],
+)
+def test_bad_keys_are_refused_with_a_reason(table_type, keys, values, error, message):
+    with pytest.raises(error, match=message):
+        table_type(keys, values)
+
+
+def test_native_table_refuses_non_strings():
+    with pytest.raises(TypeError, match="not a str"):
+        PhraseTable([b"red"], [1])
+    with pytest.raises(TypeError, match="must be a str"):
+        PhraseTable(["red"], [1]).find(b"red")
+
+
+def test_an_empty_table_finds_nothing():
+    assert PhraseTable([], []).find("anything at all") == []

@@ -1,0 +1,412 @@
+/*
+ * _phrase_table: find every query made of whole tokens in a caption, in one native pass.
+ *
+ * Why this exists: the harvest matcher's rule ("q occurs in the text on word boundaries") is,
+ * for a query that is tokens joined by single spaces, the same as "q's tokens occur in the
+ * text as consecutive tokens with only whitespace between them" (wit_builder.text.tokens).
+ * Doing that in Python costs a regex tokenisation plus an Aho-Corasick pass over a rebuilt
+ * string, which is slower than MetaCLIP's plain automaton pass. Here the caption is tokenised
+ * once, in C, under exactly the token rule of wit_builder/text/tokens.py, and every run of
+ * consecutive tokens is looked up in a hash table that holds each query and each of its token
+ * prefixes, so the walk from a start token stops at the first sequence no query begins with.
+ *
+ * The pure-Python PhraseTable in matcher.py is the reference; the tests check that both give
+ * the same answers on random Unicode text.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define FNV_OFFSET 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
+#define SEQUENCE_SEED 0x243F6A8885A308D3ULL
+
+/* One hash-table slot: a query or a token prefix of one, as code points in the pool. */
+typedef struct {
+    uint64_t hash;
+    uint32_t offset; /* first code point in the pool */
+    uint32_t length; /* code points; 0 marks an empty slot */
+    int64_t value;   /* index into values, or -1 for a prefix that is no query itself */
+} Entry;
+
+/* A token of the text: where it is, its own hash, and which whitespace-only run it is in. */
+typedef struct {
+    Py_ssize_t start;
+    Py_ssize_t end;
+    uint64_t hash;
+    Py_ssize_t run;
+} Token;
+
+typedef struct {
+    PyObject_HEAD
+    Entry *slots;
+    uint64_t mask;
+    Py_UCS4 *pool;
+    Py_ssize_t pool_size;
+    PyObject *values; /* list, one per key */
+    uint32_t *seen;   /* per value: the call stamp that last reported it */
+    uint32_t stamp;
+    Token *tokens; /* scratch, grown as needed */
+    Py_ssize_t tokens_capacity;
+    Py_ssize_t entries;
+} PhraseTable;
+
+/* ASCII fast path for str.isalnum and str.isspace, which the regex [^\W_] and \s use. */
+static unsigned char ascii_alnum[128];
+static unsigned char ascii_space[128];
+
+static inline int is_alnum(Py_UCS4 c) { return c < 128 ? ascii_alnum[c] : Py_UNICODE_ISALNUM(c); }
+static inline int is_space(Py_UCS4 c) { return c < 128 ? ascii_space[c] : Py_UNICODE_ISSPACE(c); }
+static inline int is_joiner(Py_UCS4 c) { return c == '\'' || c == 0x2019 || c == '-'; }
+
+static inline uint64_t extend_hash(uint64_t sequence, uint64_t token) {
+    sequence ^= token + 0x9E3779B97F4A7C15ULL + (sequence << 6) + (sequence >> 2);
+    sequence *= 0xFF51AFD7ED558CCDULL;
+    return sequence ^ (sequence >> 32);
+}
+
+/*
+ * Tokens of text[0:n] under wit_builder.text.tokens.TOKEN: a run of letters and digits in which
+ * a single ' or ’ or - may join two such runs. `run` goes up at every character that is neither
+ * whitespace nor part of a token, so tokens share a run only when whitespace alone separates
+ * them. `out` must hold n / 2 + 1 tokens.
+ */
+static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t n, Token *out) {
+    Py_ssize_t count = 0, run = 0, p = 0;
+    while (p < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, p);
+        if (is_alnum(c)) {
+            Py_ssize_t start = p;
+            uint64_t hash = FNV_OFFSET;
+            for (;;) {
+                while (p < n && is_alnum(c = PyUnicode_READ(kind, data, p))) {
+                    hash = (hash ^ c) * FNV_PRIME;
+                    p++;
+                }
+                if (p + 1 < n && is_joiner(c) && is_alnum(PyUnicode_READ(kind, data, p + 1))) {
+                    hash = (hash ^ c) * FNV_PRIME;
+                    p++;
+                    continue;
+                }
+                break;
+            }
+            out[count].start = start;
+            out[count].end = p;
+            out[count].hash = hash;
+            out[count].run = run;
+            count++;
+        } else {
+            if (!is_space(c)) run++;
+            p++;
+        }
+    }
+    return count;
+}
+
+static int ensure_tokens(PhraseTable *self, Py_ssize_t n) {
+    Py_ssize_t need = n / 2 + 1;
+    if (need <= self->tokens_capacity) return 0;
+    Token *grown = PyMem_Realloc(self->tokens, (size_t)need * sizeof(Token));
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->tokens = grown;
+    self->tokens_capacity = need;
+    return 0;
+}
+
+/* Whether the entry's code points are tokens[i..j] of the text joined by single spaces. */
+static inline int entry_is_span(const PhraseTable *self, const Entry *entry, int kind, const void *data,
+                                const Token *tokens, Py_ssize_t i, Py_ssize_t j) {
+    const Py_UCS4 *key = self->pool + entry->offset;
+    for (Py_ssize_t t = i; t <= j; t++) {
+        if (t > i && *key++ != ' ') return 0;
+        for (Py_ssize_t p = tokens[t].start; p < tokens[t].end; p++) {
+            if (*key++ != PyUnicode_READ(kind, data, p)) return 0;
+        }
+    }
+    return 1;
+}
+
+static void PhraseTable_dealloc(PhraseTable *self) {
+    PyMem_Free(self->slots);
+    PyMem_Free(self->pool);
+    PyMem_Free(self->seen);
+    PyMem_Free(self->tokens);
+    Py_XDECREF(self->values);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Add the prefix pool[offset:offset+length] (a key or a token prefix of one); returns its slot. */
+static Entry *insert_prefix(PhraseTable *self, uint64_t hash, uint32_t offset, uint32_t length) {
+    uint64_t index = hash & self->mask;
+    for (;;) {
+        Entry *slot = &self->slots[index];
+        if (slot->length == 0) {
+            slot->hash = hash;
+            slot->offset = offset;
+            slot->length = length;
+            slot->value = -1;
+            self->entries++;
+            return slot;
+        }
+        if (slot->hash == hash && slot->length == length &&
+            memcmp(self->pool + slot->offset, self->pool + offset, length * sizeof(Py_UCS4)) == 0) {
+            return slot;
+        }
+        index = (index + 1) & self->mask;
+    }
+}
+
+static int PhraseTable_init(PhraseTable *self, PyObject *args, PyObject *kwargs) {
+    static char *keywords[] = {"keys", "values", NULL};
+    PyObject *keys_arg, *values_arg;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO", keywords, &keys_arg, &values_arg)) return -1;
+    if (self->values != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "PhraseTable is already built");
+        return -1;
+    }
+    PyObject *keys = PySequence_Fast(keys_arg, "keys must be a sequence of str");
+    if (keys == NULL) return -1;
+    PyObject *values = PySequence_List(values_arg);
+    if (values == NULL) {
+        Py_DECREF(keys);
+        return -1;
+    }
+    Py_ssize_t n_keys = PySequence_Fast_GET_SIZE(keys);
+    if (PyList_GET_SIZE(values) != n_keys) {
+        PyErr_SetString(PyExc_ValueError, "keys and values differ in length");
+        goto fail;
+    }
+    /* Sizes first: code points for the pool, and entries (at most one per token; a canonical key
+     * has one token more than it has spaces, and any other key is refused below). */
+    Py_ssize_t pool_size = 0, max_entries = 0, longest = 0;
+    for (Py_ssize_t k = 0; k < n_keys; k++) {
+        PyObject *key = PySequence_Fast_GET_ITEM(keys, k);
+        if (!PyUnicode_Check(key)) {
+            PyErr_Format(PyExc_TypeError, "key %zd is not a str", k);
+            goto fail;
+        }
+        Py_ssize_t n = PyUnicode_GET_LENGTH(key);
+        int kind = PyUnicode_KIND(key);
+        const void *data = PyUnicode_DATA(key);
+        Py_ssize_t spaces = 0;
+        for (Py_ssize_t p = 0; p < n; p++) spaces += PyUnicode_READ(kind, data, p) == ' ';
+        pool_size += n;
+        max_entries += spaces + 1;
+        if (n > longest) longest = n;
+    }
+    if (pool_size > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "keys hold more than 2**32 characters");
+        goto fail;
+    }
+    uint64_t capacity = 16;
+    while (capacity < (uint64_t)max_entries * 2) capacity <<= 1;
+    self->slots = PyMem_Calloc(capacity, sizeof(Entry));
+    self->pool = PyMem_Malloc((size_t)(pool_size ? pool_size : 1) * sizeof(Py_UCS4));
+    self->seen = PyMem_Calloc((size_t)(n_keys ? n_keys : 1), sizeof(uint32_t));
+    if (self->slots == NULL || self->pool == NULL || self->seen == NULL || ensure_tokens(self, longest) < 0) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    self->mask = capacity - 1;
+    self->stamp = 0;
+
+    Py_ssize_t offset = 0;
+    for (Py_ssize_t k = 0; k < n_keys; k++) {
+        PyObject *key = PySequence_Fast_GET_ITEM(keys, k);
+        int kind = PyUnicode_KIND(key);
+        const void *data = PyUnicode_DATA(key);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(key);
+        Py_ssize_t count = tokenize(kind, data, n, self->tokens);
+        /* A key must be its tokens joined by single spaces, or it could never be found. */
+        int canonical = count > 0 && self->tokens[0].start == 0 && self->tokens[count - 1].end == n;
+        for (Py_ssize_t t = 1; canonical && t < count; t++) {
+            canonical = self->tokens[t].start == self->tokens[t - 1].end + 1 &&
+                        PyUnicode_READ(kind, data, self->tokens[t - 1].end) == ' ';
+        }
+        if (!canonical) {
+            PyErr_Format(PyExc_ValueError, "key %R is not tokens joined by single spaces", key);
+            goto fail;
+        }
+        for (Py_ssize_t p = 0; p < n; p++) self->pool[offset + p] = PyUnicode_READ(kind, data, p);
+        uint64_t hash = SEQUENCE_SEED;
+        Entry *entry = NULL;
+        for (Py_ssize_t t = 0; t < count; t++) {
+            hash = extend_hash(hash, self->tokens[t].hash);
+            entry = insert_prefix(self, hash, (uint32_t)offset, (uint32_t)self->tokens[t].end);
+        }
+        if (entry->value >= 0) {
+            PyErr_Format(PyExc_ValueError, "key %R is given twice", key);
+            goto fail;
+        }
+        entry->value = k;
+        offset += n;
+    }
+    self->pool_size = pool_size;
+    self->values = values;
+    Py_DECREF(keys);
+    return 0;
+
+fail:
+    Py_DECREF(keys);
+    Py_DECREF(values);
+    PyMem_Free(self->slots);
+    PyMem_Free(self->pool);
+    PyMem_Free(self->seen);
+    self->slots = NULL;
+    self->pool = NULL;
+    self->seen = NULL;
+    self->entries = 0;
+    return -1;
+}
+
+PyDoc_STRVAR(find_doc,
+             "find(text) -> list\n\n"
+             "The values of the keys that occur in text as consecutive tokens separated by whitespace\n"
+             "only, each once, in order of first occurrence.");
+
+static PyObject *PhraseTable_find(PhraseTable *self, PyObject *text) {
+    if (self->values == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "PhraseTable is not built");
+        return NULL;
+    }
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "text must be a str");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (ensure_tokens(self, n) < 0) return NULL;
+    Token *tokens = self->tokens;
+    Py_ssize_t count = tokenize(kind, data, n, tokens);
+    if (++self->stamp == 0) { /* wrapped: forget every earlier call */
+        memset(self->seen, 0, (size_t)PyList_GET_SIZE(self->values) * sizeof(uint32_t));
+        self->stamp = 1;
+    }
+    PyObject *found = PyList_New(0);
+    if (found == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        uint64_t hash = SEQUENCE_SEED;
+        Py_ssize_t length = -1;
+        for (Py_ssize_t j = i; j < count && tokens[j].run == tokens[i].run; j++) {
+            hash = extend_hash(hash, tokens[j].hash);
+            length += 1 + (tokens[j].end - tokens[j].start);
+            Entry *entry = NULL;
+            for (uint64_t index = hash & self->mask; self->slots[index].length != 0; index = (index + 1) & self->mask) {
+                Entry *slot = &self->slots[index];
+                if (slot->hash == hash && slot->length == (uint64_t)length &&
+                    entry_is_span(self, slot, kind, data, tokens, i, j)) {
+                    entry = slot;
+                    break;
+                }
+            }
+            if (entry == NULL) break; /* no key starts with tokens i..j */
+            if (entry->value >= 0 && self->seen[entry->value] != self->stamp) {
+                self->seen[entry->value] = self->stamp;
+                if (PyList_Append(found, PyList_GET_ITEM(self->values, entry->value)) < 0) {
+                    Py_DECREF(found);
+                    return NULL;
+                }
+            }
+        }
+    }
+    return found;
+}
+
+static PyObject *PhraseTable_len_entries(PhraseTable *self, void *Py_UNUSED(closure)) {
+    return PyLong_FromSsize_t(self->entries);
+}
+
+static Py_ssize_t PhraseTable_len(PhraseTable *self) {
+    return self->values == NULL ? 0 : PyList_GET_SIZE(self->values);
+}
+
+static PyMethodDef PhraseTable_methods[] = {
+    {"find", (PyCFunction)PhraseTable_find, METH_O, find_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef PhraseTable_getset[] = {
+    {"entries", (getter)PhraseTable_len_entries, NULL, "hash-table entries: keys and their token prefixes", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PySequenceMethods PhraseTable_as_sequence = {
+    .sq_length = (lenfunc)PhraseTable_len,
+};
+
+PyDoc_STRVAR(PhraseTable_doc,
+             "PhraseTable(keys, values)\n\n"
+             "Keys (str, each its tokens joined by single spaces) mapped to values; find(text) reports\n"
+             "the values of every key found in text on token boundaries.");
+
+static PyTypeObject PhraseTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "wit_builder.harvest._phrase_table.PhraseTable",
+    .tp_basicsize = sizeof(PhraseTable),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = PhraseTable_doc,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)PhraseTable_init,
+    .tp_dealloc = (destructor)PhraseTable_dealloc,
+    .tp_methods = PhraseTable_methods,
+    .tp_getset = PhraseTable_getset,
+    .tp_as_sequence = &PhraseTable_as_sequence,
+};
+
+PyDoc_STRVAR(tokens_doc, "tokens(text) -> list[str]\n\nThe tokens of text under the project's token rule.");
+
+static PyObject *module_tokens(PyObject *Py_UNUSED(module), PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "text must be a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Token *tokens = PyMem_Malloc((size_t)(n / 2 + 1) * sizeof(Token));
+    if (tokens == NULL) return PyErr_NoMemory();
+    Py_ssize_t count = tokenize(PyUnicode_KIND(text), PyUnicode_DATA(text), n, tokens);
+    PyObject *out = PyList_New(count);
+    for (Py_ssize_t t = 0; out != NULL && t < count; t++) {
+        PyObject *token = PyUnicode_Substring(text, tokens[t].start, tokens[t].end);
+        if (token == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, t, token);
+    }
+    PyMem_Free(tokens);
+    return out;
+}
+
+static PyMethodDef module_methods[] = {
+    {"tokens", (PyCFunction)module_tokens, METH_O, tokens_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "_phrase_table",
+    .m_doc = "Native token-sequence lookup for the harvest matcher.",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit__phrase_table(void) {
+    for (Py_UCS4 c = 0; c < 128; c++) {
+        ascii_alnum[c] = (unsigned char)Py_UNICODE_ISALNUM(c);
+        ascii_space[c] = (unsigned char)Py_UNICODE_ISSPACE(c);
+    }
+    if (PyType_Ready(&PhraseTableType) < 0) return NULL;
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL) return NULL;
+    Py_INCREF(&PhraseTableType);
+    if (PyModule_AddObject(module, "PhraseTable", (PyObject *)&PhraseTableType) < 0) {
+        Py_DECREF(&PhraseTableType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
