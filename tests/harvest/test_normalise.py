@@ -47,6 +47,10 @@ def test_text_rejections():
         ("1.jpg", "http://h/pages/3.html", "/img/", "http://h/img/1.jpg"),  # a relative base
         ("http://other/x.jpg", "http://h/p", None, "http://other/x.jpg"),
         ("x.jpg", None, None, "x.jpg"),  # nothing to resolve against
+        ("  HTTP://Other/x.jpg ", "http://h/p", None, "HTTP://Other/x.jpg"),  # absolute: kept, normalised later
+        ("x.jpg", "http://[::1/p", None, None),  # an unparsable page URL: no crash, no URL
+        ("ftp://[::1x", "http://h/p", None, None),
+        ("x.jpg", "http://h/p", "http://[bad/", None),  # an unparsable <base href>
     ],
 )
 def test_resolve_url(raw, page, base, expected):
@@ -66,6 +70,12 @@ def test_resolve_url(raw, page, base, expected):
         ("/img/relative.jpg", None),
         ("http://user:pw@host/a.jpg", None),
         ("http://host:99999/a.jpg", None),
+        ("http://host:port/a.jpg", None),
+        ("http://[::1/a.jpg", None),  # unbalanced IPv6 bracket
+        ("http:///a.jpg", None),  # no host: dropped, not resolved against the page as urljoin would
+        ("http://", None),
+        ("http://@host/a.jpg", "http://host/a.jpg"),  # empty credentials are no credentials
+        (None, None),
     ],
 )
 def test_normalise_url(url, expected):

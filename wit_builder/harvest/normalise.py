@@ -6,7 +6,8 @@ too short or too long texts are dropped (lengths in characters, after normalisat
 
 URLs: resolved against the page URL and ``<base href>`` when relative (``../img/a.jpg``,
 ``//host/a.jpg``, ``/a.jpg``); only ``http`` and ``https`` are kept (``data:``, ``ftp:``,
-``javascript:`` and unresolvable relative URLs are dropped). The form used for dedupe and the
+``javascript:``, unresolvable relative URLs, URLs with no host such as ``http:///a.jpg`` and URLs
+urllib cannot parse are dropped). The form used for dedupe and the
 ``uid`` lower-cases scheme and host, drops a default port (``:80``, ``:443``) and the fragment,
 and writes an empty path as ``/``; the query string is kept as it is (it often names the image).
 """
@@ -17,7 +18,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from wit_builder.text.tokens import normalise as nfc
 
@@ -50,32 +51,57 @@ def text_rejection(text: str, rules: TextRules) -> str | None:
     return None
 
 
-def resolve_url(raw: str, page_url: str | None = None, base_href: str | None = None) -> str:
-    """``raw`` made absolute against ``<base href>`` (itself relative to the page) or the page."""
+def resolve_url(raw: str, page_url: str | None = None, base_href: str | None = None) -> str | None:
+    """``raw`` made absolute against ``<base href>`` (itself relative to the page) or the page;
+    None when one of them cannot be parsed (an unbalanced IPv6 bracket, say)."""
     raw = raw.strip()
+    if raw[:8].lower().startswith(("http://", "https://")):
+        return raw  # already absolute; normalise_url checks the rest
     base = page_url
-    if base_href:
-        base = urljoin(page_url, base_href.strip()) if page_url else base_href.strip()
-    return urljoin(base, raw) if base else raw
+    try:
+        if base_href:
+            base = urljoin(page_url, base_href.strip()) if page_url else base_href.strip()
+        return urljoin(base, raw) if base else raw
+    except ValueError:
+        return None
 
 
-def normalise_url(url: str) -> str | None:
-    """The canonical form of an absolute http(s) URL, or None for any other URL."""
+def normalise_url(url: str | None) -> str | None:
+    """The canonical form of an absolute http(s) URL with a host, or None for any other URL."""
+    if not url:
+        return None
     try:
         parts = urlsplit(url)
-        port = parts.port
-    except ValueError:  # an unparsable host or port
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
         return None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+    scheme = parts.scheme  # urlsplit lower-cases it
+    if scheme not in _DEFAULT_PORTS:
         return None
-    host = parts.hostname.lower()
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
+    netloc = parts.netloc
+    if "@" in netloc or "[" in netloc:  # credentials or an IPv6 literal: let urllib parse it all
+        try:
+            port = parts.port
+        except ValueError:  # an unparsable port
+            return None
+        if not parts.hostname or parts.username or parts.password:
+            return None  # credentials in an image URL are refused rather than stored
+        host = parts.hostname.lower()
+        if ":" in host:  # IPv6 literal
+            host = f"[{host}]"
+    else:  # the common case, read as urllib's .hostname and .port would, without parsing twice
+        host, _, port_text = netloc.partition(":")
+        host = host.lower()
+        if not port_text:
+            port = None
+        elif port_text.isdigit() and port_text.isascii() and int(port_text) <= 65535:
+            port = int(port_text)
+        else:
+            return None
+    if not host:
+        return None
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    if parts.username or parts.password:
-        return None  # credentials in an image URL are refused rather than stored
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{scheme}://{netloc}{parts.path or '/'}{query}"
 
 
 def url_uid(normalised_url: str) -> str:

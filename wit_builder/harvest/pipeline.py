@@ -40,6 +40,7 @@ from wit_builder.harvest.normalise import (
 from wit_builder.harvest.sources import ListLayout, RawPair, Rejected, read_pair_list, read_wat
 from wit_builder.hashing import shard_of
 from wit_builder.schemas import table_from_rows, write_table
+from wit_builder.stage_stats import STATS, CountingDoFn
 
 DROP_REASONS = (
     "bad_url", "empty_text", "text_too_short", "text_too_long", "not_image_extension", "no_match", "duplicate_url",
@@ -62,29 +63,36 @@ class HarvestInputs:
     list_layout: ListLayout | None = None
 
 
-def _stat(name: str, value: int = 1) -> pvalue.TaggedOutput:
-    return pvalue.TaggedOutput("stats", (name, value))
-
-
-def prepare(item: RawPair | Rejected, rules: HarvestRules) -> Iterator:
+def prepare(item: RawPair, rules: HarvestRules) -> dict | str:
     """A raw pair as a candidate row without matches, or the reason it is dropped."""
-    if isinstance(item, Rejected):
-        yield _stat(item.reason)
-        return
-    yield _stat("pairs_read")
     url = normalise_url(resolve_url(item.url, item.page_url, item.base_href))
     if url is None:
-        yield _stat("bad_url")
-        return
+        return "bad_url"
     if rules.image_extensions and not has_image_extension(url, rules.image_extensions):
-        yield _stat("not_image_extension")
-        return
+        return "not_image_extension"
     text = normalise_text(item.text)
     reason = text_rejection(text, rules.text)
     if reason:
-        yield _stat(reason)
-        return
-    yield {"uid": url_uid(url), "url": url, "text": text, "page_url": item.page_url, "source": item.source}
+        return reason
+    return {"uid": url_uid(url), "url": url, "text": text, "page_url": item.page_url, "source": item.source}
+
+
+class PrepareFn(CountingDoFn):
+    """Raw pairs to candidate rows; every pair read, unreadable record and drop is counted."""
+
+    def __init__(self, rules: HarvestRules):
+        self.rules = rules
+
+    def process(self, item: RawPair | Rejected) -> Iterator[dict]:
+        if isinstance(item, Rejected):
+            self.count(item.reason)
+            return
+        self.count("pairs_read")
+        row = prepare(item, self.rules)
+        if isinstance(row, str):
+            self.count(row)
+        else:
+            yield row
 
 
 def load_queries(path: str) -> list[str]:
@@ -100,8 +108,8 @@ def load_queries(path: str) -> list[str]:
         return pq.read_table(handle, columns=["query"]).column("query").to_pylist()
 
 
-class MatchFn(beam.DoFn):
-    """Adds the matched queries; the automaton is built once per worker from the list's path."""
+class MatchFn(CountingDoFn):
+    """Adds the matched queries; the matcher is built once per worker from the list's path."""
 
     def __init__(self, queries_path: str, case_sensitive: bool):
         self.queries_path = queries_path
@@ -115,7 +123,7 @@ class MatchFn(beam.DoFn):
         assert self.matcher is not None
         matches = self.matcher(row["text"])
         if not matches:
-            yield _stat("no_match")
+            self.count("no_match")
             return
         yield row["uid"], {**row, "matches": matches}
 
@@ -145,6 +153,19 @@ class PickRepresentative(beam.CombineFn):
 
     def extract_output(self, accumulator):
         return accumulator
+
+
+class ToShardFn(CountingDoFn):
+    """The kept row of each URL, keyed by its output shard; counts kept and duplicate pairs."""
+
+    def __init__(self, shards: int):
+        self.shards = shards
+
+    def process(self, element: tuple) -> Iterator[tuple[int, dict]]:
+        uid, (row, sharing) = element
+        self.count("kept")
+        self.count("duplicate_url", sharing - 1)
+        yield shard_of(uid, self.shards), row
 
 
 def write_shard(element, out_dir: str) -> str:
@@ -202,20 +223,18 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: HarvestInputs, rules: Harves
             | "ReadLists" >> beam.FlatMap(read_pair_list, inputs.list_layout)
         )
     raw = sources | "AllSources" >> beam.Flatten()
-    prepared = raw | "Normalise" >> beam.FlatMap(prepare, rules).with_outputs("stats", main="rows")
+    prepared = raw | "Normalise" >> beam.ParDo(PrepareFn(rules)).with_outputs(STATS, main="rows")
     matched = prepared.rows | "Match" >> beam.ParDo(MatchFn(inputs.queries, rules.case_sensitive)).with_outputs(
-        "stats", main="rows"
+        STATS, main="rows"
     )
-    picked = matched.rows | "DedupeByUrl" >> beam.CombinePerKey(PickRepresentative())
-    dedupe_stats = picked | "DedupeStats" >> beam.FlatMap(lambda kv: [("kept", 1), ("duplicate_url", kv[1][1] - 1)])
-    shards = (
-        picked
-        | "ByShard" >> beam.Map(lambda kv, n: (shard_of(kv[0], n), kv[1][0]), rules.output_shards)
-        | "GroupShards" >> beam.GroupByKey()
-        | "WriteShards" >> beam.Map(write_shard, out_dir)
+    picked = (
+        matched.rows
+        | "DedupeByUrl" >> beam.CombinePerKey(PickRepresentative())
+        | "ToShards" >> beam.ParDo(ToShardFn(rules.output_shards)).with_outputs(STATS, main="rows")
     )
+    shards = picked.rows | "GroupShards" >> beam.GroupByKey() | "WriteShards" >> beam.Map(write_shard, out_dir)
     stats = (
-        (prepared.stats, matched.stats, dedupe_stats)
+        (prepared.stats, matched.stats, picked.stats)
         | "AllStats" >> beam.Flatten()
         | "SumStats" >> beam.CombinePerKey(sum)
     )

@@ -44,6 +44,7 @@ from wit_builder.queries.selection import (
 from wit_builder.queries.wikitext import wikitext_to_prose
 from wit_builder.queries.wordnet import read_lemmas
 from wit_builder.schemas import table_from_rows, write_table
+from wit_builder.stage_stats import CountingDoFn, stat
 from wit_builder.text.tokens import is_query_like, joined_tokens, normalise, phrases
 
 FLUSH_AT = 300_000  # distinct keys a counting worker holds before emitting its partial sums
@@ -72,25 +73,21 @@ class QueryInputs:
     wordnet: str | None = None
 
 
-def _stat(name: str, value: int = 1) -> pvalue.TaggedOutput:
-    return pvalue.TaggedOutput("stats", (name, value))
-
-
-class ReadPagesFn(beam.DoFn):
+class ReadPagesFn(CountingDoFn):
     """Pages of one dump slice; only articles (namespace 0, not redirects) go on."""
 
     def process(self, dump_slice: DumpSlice) -> Iterator:
         for page in read_slice(dump_slice):
             if isinstance(page, MalformedPage):
-                yield _stat("malformed_pages")
+                self.count("malformed_pages")
                 continue
-            yield _stat("pages_read")
+            self.count("pages_read")
             if page.namespace != 0:
-                yield _stat("non_article_pages_skipped")
+                self.count("non_article_pages_skipped")
             elif page.redirect:
-                yield _stat("redirects_skipped")
+                self.count("redirects_skipped")
             else:
-                yield _stat("articles")
+                self.count("articles")
                 yield page
 
 
@@ -166,7 +163,7 @@ def read_pageview_file(path: str, rules: PageviewRules) -> Iterator:
             else:
                 fates["pageview_lines_not_counted" if parsed is None else "pageview_lines_malformed"] += 1
     for name, count in fates.items():
-        yield _stat(name, count)
+        yield stat(name, count)
     yield from views.items()
 
 

@@ -1,0 +1,43 @@
+"""Counts a stage reports in its ``stats.json``: pairs read, drops by reason, broken records.
+
+A DoFn could send one ``(name, 1)`` element per event, but on a hot path that doubles or
+triples the elements Beam moves (every pair is read, and most are dropped for some reason).
+``CountingDoFn`` sums its counts per bundle and sends one ``(name, total)`` per name when the
+bundle ends, on the ``stats`` output; the stage sums those with ``CombinePerKey(sum)``. Counts
+live in the DoFn instance only for the length of a bundle, so retried bundles are not double
+counted (a retried bundle's instance starts over in ``start_bundle``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.transforms.window import GlobalWindows
+
+STATS = "stats"
+
+
+def stat(name: str, value: int = 1) -> pvalue.TaggedOutput:
+    """One count as an element of the ``stats`` output, for code that is not a CountingDoFn."""
+    return pvalue.TaggedOutput(STATS, (name, value))
+
+
+class CountingDoFn(beam.DoFn):
+    """A DoFn with ``self.count(name)``; totals leave once per bundle on the ``stats`` output.
+
+    Subclasses that override ``start_bundle`` or ``finish_bundle`` call the base method.
+    """
+
+    def start_bundle(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def count(self, name: str, value: int = 1) -> None:
+        self.counts[name] += value
+
+    def finish_bundle(self) -> Iterator:
+        for name, value in sorted(self.counts.items()):
+            yield pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((name, value)))
+        self.counts = Counter()
