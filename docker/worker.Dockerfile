@@ -11,3 +11,5 @@ COPY pyproject.toml README.md ./
 COPY wit_builder ./wit_builder
 COPY schemas ./schemas
 RUN pip install --no-cache-dir ".[faiss,gcp,aws]"
+# The harvest matcher's C extension is optional at install time; on workers it must be there.
+RUN python -c "import wit_builder.harvest._phrase_table"
