@@ -6,7 +6,7 @@ FROM python:3.11-slim
 ENV NO_ALBUMENTATIONS_UPDATE=1 PYTHONUNBUFFERED=1
 WORKDIR /opt/wit-builder
 RUN pip install --no-cache-dir torch==2.13.0
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY wit_builder ./wit_builder
 COPY schemas ./schemas
 RUN pip install --no-cache-dir ".[train,gpu,gcp,aws]"

@@ -7,7 +7,7 @@ FROM apache/beam_python3.11_sdk:${BEAM_VERSION}
 
 ENV NO_ALBUMENTATIONS_UPDATE=1
 WORKDIR /opt/wit-builder
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY wit_builder ./wit_builder
 COPY schemas ./schemas
 RUN pip install --no-cache-dir ".[faiss,gcp,aws]"
