@@ -32,12 +32,13 @@ def test_chain_runs_built_stages_and_stops_at_the_first_unbuilt(tmp_path, small_
     }
     results = run_chain(config, str(tmp_path / "run"))
     assert [r.stage for r in results] == [stage for stage, _ in CHAIN]
-    assert [r.outcome for r in results[:3]] == ["done", "done", "not built yet"]
-    assert all(r.outcome == "not run" for r in results[3:])
+    assert [r.outcome for r in results[:4]] == ["done", "done", "done", "not built yet"]
+    assert all(r.outcome == "not run" for r in results[4:])
     assert (tmp_path / "run" / "queries" / "queries.parquet").exists()
     assert list((tmp_path / "run" / "harvest" / "candidates").glob("*.parquet"))
+    assert (tmp_path / "run" / "balance" / "report" / "balance.html").exists()
     table = format_results(results)
-    assert "not built yet" in table and "balance" in table.splitlines()[3]
+    assert "not built yet" in table and "download" in table.splitlines()[4]
 
 
 def test_chain_stops_when_a_stage_fails(tmp_path):

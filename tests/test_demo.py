@@ -19,7 +19,10 @@ def test_demo_runs_and_says_where_things_are(tmp_path, capsys):
     assert len(queries) > 100 and "circle" in queries  # the scene words are frequent dump words
     harvest = json.loads((tmp_path / "demo" / "run" / "harvest" / "stats.json").read_text())
     assert harvest["adds_up"] and harvest["kept"] > 0
-    assert "stopped at 'balance': not built yet" in out
+    balance = json.loads((tmp_path / "demo" / "run" / "balance" / "stats.json").read_text())
+    assert balance["adds_up"] and balance["pairs_in"] == harvest["kept"]
+    assert (tmp_path / "demo" / "run" / "balance" / "report" / "balance.html").exists()
+    assert "stopped at 'download': not built yet" in out
 
 
 def test_world_command_writes_offline_world(tmp_path, capsys):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from wit_builder import __version__
+from wit_builder.balance import cli as balance_cli
 from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
 from wit_builder.harvest import cli as harvest_cli
 from wit_builder.queries import cli as queries_cli
@@ -39,13 +40,6 @@ class Command:
     target: str | None = None
     issue: int | None = None
     takes_beam_flags: bool = True
-
-
-def _balance_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--candidates", metavar="PATH", required=True, help="the harvest stage's folder")
-    p.add_argument("--per-query", type=int, default=20_000, metavar="T", help="keep at most about T pairs per query")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampling decisions")
-    p.add_argument("--out", metavar="DIR", required=True, help="writes balanced/*.parquet, report/, stats.json")
 
 
 def _download_flags(p: argparse.ArgumentParser) -> None:
@@ -105,12 +99,17 @@ COMMANDS: tuple[Command, ...] = (
         harvest_cli.add_arguments,
         "wit_builder.harvest.cli:run_command",
     ),
-    Command("balance", "keep at most t pairs per query; write the balance report", _balance_flags, issue=5),
+    Command(
+        "balance",
+        "keep at most t pairs per query; write the balance report",
+        balance_cli.add_arguments,
+        "wit_builder.balance.cli:run_command",
+    ),
     Command("download", "fetch, verify, resize and dedupe the images", _download_flags, issue=6),
     Command("shard", "write WebDataset tar shards with their index", _shard_flags),
     Command("tokenizer", "train a BPE tokenizer on the captions", _tokenizer_flags),
     Command("verify", "check shards open and match their index", _verify_flags, takes_beam_flags=False),
-    Command("report", "regenerate a run's reports", _report_flags, takes_beam_flags=False),
+    Command("report", "regenerate a run's reports", _report_flags, "wit_builder.report.cli:run_command", None, False),
     Command("run", "run the whole chain from a pipeline config", _run_flags, "wit_builder.chain:run_command"),
     Command("demo", "build the synthetic world and run the chain on it", _demo_flags, "wit_builder.demo:demo_command"),
     Command(

@@ -16,6 +16,8 @@ was found.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from importlib.resources import files
 
@@ -146,6 +148,34 @@ def write_table(table: pa.Table, path: str, name: str) -> None:
     table = table.cast(load_schema(name))  # same types; attaches descriptions and nullability
     with fsspec.open(path, "wb") as handle:
         pq.write_table(table, handle)
+
+
+@contextmanager
+def parquet_writer(path: str, name: str) -> Iterator[Callable[[pa.Table], None]]:
+    """Write one Parquet file piece by piece (memory bounded by a piece, not the file); each
+    piece is validated as ``write_table`` validates a whole table. No piece: a file of no rows."""
+    schema = load_schema(name)
+    with fsspec.open(path, "wb") as handle, pq.ParquetWriter(handle, schema) as writer:
+
+        def write(table: pa.Table) -> None:
+            validate_table(table, name, path)
+            writer.write_table(table.cast(schema))
+
+        yield write
+
+
+def read_batches(
+    path: str, name: str, columns: list[str] | None = None, batch_rows: int = 65_536
+) -> Iterator[pa.Table]:
+    """Read one Parquet file (any fsspec URL) in pieces of at most ``batch_rows`` rows, checked
+    against schema ``name`` and cast to it (only ``columns`` when given)."""
+    schema = load_schema(name)
+    wanted = columns or schema.names
+    with fsspec.open(path, "rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        check_schema(parquet.schema_arrow, name, path)
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=wanted):
+            yield pa.Table.from_batches([batch]).select(wanted).cast(pa.schema([schema.field(c) for c in wanted]))
 
 
 def table_from_rows(rows: list[dict], name: str) -> pa.Table:

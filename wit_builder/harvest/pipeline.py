@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import apache_beam as beam
 import fsspec
-import pyarrow.parquet as pq
 from apache_beam import pvalue
 
 from wit_builder.harvest.matcher import QueryMatcher
@@ -39,6 +38,7 @@ from wit_builder.harvest.normalise import (
 )
 from wit_builder.harvest.sources import ListLayout, RawPair, Rejected, read_pair_list, read_wat
 from wit_builder.hashing import shard_of
+from wit_builder.io.query_list import load_queries
 from wit_builder.schemas import table_from_rows, write_table
 from wit_builder.stage_stats import STATS, CountingDoFn
 
@@ -93,19 +93,6 @@ class PrepareFn(CountingDoFn):
             self.count(row)
         else:
             yield row
-
-
-def load_queries(path: str) -> list[str]:
-    """The query list from the queries stage's folder, its ``queries.parquet`` or a ``.txt``."""
-    path = path.rstrip("/")
-    filesystem, _ = fsspec.core.url_to_fs(path)
-    if filesystem.isdir(path):
-        path = f"{path}/queries.parquet"
-    if path.endswith(".txt"):
-        with fsspec.open(path, "rt", encoding="utf-8") as handle:
-            return [line.rstrip("\n") for line in handle if line.strip()]
-    with fsspec.open(path, "rb") as handle:
-        return pq.read_table(handle, columns=["query"]).column("query").to_pylist()
 
 
 class MatchFn(CountingDoFn):

@@ -29,8 +29,8 @@ import fsspec
 from apache_beam import pvalue
 from apache_beam.transforms.window import GlobalWindows
 
+from wit_builder.counting import MergeCounts, merged, split_by_shard
 from wit_builder.hashing import shard_of
-from wit_builder.queries.counting import MergeCounts, merged, split_by_shard
 from wit_builder.queries.dump_reader import DumpSlice, MalformedPage, Page, dump_files, plan_slices, read_slice
 from wit_builder.queries.pageviews import PageviewRules, parse_line
 from wit_builder.queries.selection import (

@@ -1,0 +1,108 @@
+"""Benchmark: the balance stage's two passes on ≥ 1M candidates, against MetaCLIP's in-memory way.
+
+    python benchmarks/bench_balance.py [--pairs 1000000] [--queries 100000] [--per-query 200]
+
+Writes a Zipf candidate pool (``wit_builder.testing.candidate_pool``) in 16 files, then in
+separate processes (so each peak memory is its own):
+
+- pass 1 alone (matches per query) on FnApiRunner;
+- the whole stage (pass 1, pass 2, report) on FnApiRunner, one worker, as ``wit-builder balance``;
+- the baseline, as MetaCLIP's curation balances (metaclip/balancing.py): every pair's matches
+  loaded into memory, a Counter of matches per query, then for each pair a loop over its
+  matches drawing ``random() < t / n``; it writes the kept pairs to one Parquet file.
+
+Prints pairs/s for pass 1 and for the stage, each process's peak memory, and
+``balance_ratio=<stage / baseline pairs per second>``. With ``--scaling`` it also runs the stage
+on a quarter of the pool, to show that its memory does not grow with the number of pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from measure import measure
+
+from wit_builder.testing.candidate_pool import write_zipf_pool
+
+PASS_ONE = """
+import sys, time
+import apache_beam as beam
+from wit_builder.balance.pipeline import BalanceRules, count_matches
+from wit_builder.beam_options import pipeline_options
+from wit_builder.io.paths import expand_globs
+files = expand_globs([sys.argv[1] + "/candidates/*.parquet"])
+started = time.monotonic()
+with beam.Pipeline(options=pipeline_options([])) as pipeline:
+    matched, _ = count_matches(pipeline | beam.Create(files), BalanceRules(per_query=int(sys.argv[2])))
+    matched | beam.Map(lambda shard: len(shard[1])) | beam.CombineGlobally(sum) | beam.Map(print)
+print("seconds", time.monotonic() - started)
+"""
+
+BASELINE = """
+import random, sys, time
+from collections import Counter
+import pyarrow as pa, pyarrow.parquet as pq
+from wit_builder.io.paths import expand_globs
+started = time.monotonic()
+table = pa.concat_tables(pq.read_table(f) for f in expand_globs([sys.argv[1] + "/candidates/*.parquet"]))
+matches = table.column("matches").to_pylist()
+counts = Counter(q for row in matches for q in row)
+t = int(sys.argv[2])
+random.seed(0)
+keep = [any(random.random() < t / counts[q] for q in row) for row in matches]
+pq.write_table(table.filter(pa.array(keep)), sys.argv[3])
+print("kept", sum(keep), "seconds", time.monotonic() - started)
+"""
+
+
+def run_stage(harvest: Path, out: Path, per_query: int) -> dict:
+    cli = [sys.executable, "-m", "wit_builder.cli", "balance", "--candidates", str(harvest)]
+    run = measure([*cli, "--out", str(out), "--per-query", str(per_query)])
+    run["stats"] = json.loads((out / "stats.json").read_text())
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=100_000)
+    parser.add_argument("--per-query", type=int, default=200)
+    parser.add_argument("--scaling", action="store_true", help="also run on a quarter of the pool")
+    parser.add_argument("--keep", metavar="DIR")
+    args = parser.parse_args()
+    root = Path(args.keep or tempfile.mkdtemp(prefix="bench-balance-"))
+
+    started = time.monotonic()
+    harvest = write_zipf_pool(root / "pool", args.pairs, args.queries, files=16, seed=4)
+    print(f"pool: {args.pairs:,} pairs, {args.queries:,} queries, 16 files ({time.monotonic() - started:.0f}s)")
+
+    one = measure([sys.executable, "-c", PASS_ONE, str(harvest), str(args.per_query)])
+    one_seconds = float(one["stdout"].split("seconds")[-1])
+    stage = run_stage(harvest, root / "balance", args.per_query)
+    baseline = measure([sys.executable, "-c", BASELINE, str(harvest), str(args.per_query), str(root / "base.parquet")])
+    baseline_kept = int(baseline["stdout"].split()[1])
+    stats = stage["stats"]
+    assert stats["adds_up"] and stats["pairs_in"] == args.pairs
+
+    print(f"pass 1 (pipeline alone): {args.pairs / one_seconds:,.0f} pairs/s ({one_seconds:.1f}s), "
+          f"process peak {one['peak_mib']:.0f} MiB")  # fmt: skip
+    print(f"stage (both passes, report): {args.pairs / stage['seconds']:,.0f} pairs/s ({stage['seconds']:.1f}s "
+          f"with start-up), peak {stage['peak_mib']:.0f} MiB; kept {stats['kept']:,}")  # fmt: skip
+    print(f"baseline (MetaCLIP, in memory): {args.pairs / baseline['seconds']:,.0f} pairs/s "
+          f"({baseline['seconds']:.1f}s with start-up), peak {baseline['peak_mib']:.0f} MiB; "
+          f"kept {baseline_kept:,}")  # fmt: skip
+    print(f"balance_ratio={baseline['seconds'] / stage['seconds']:.3f}")
+    if args.scaling:
+        quarter = write_zipf_pool(root / "quarter", args.pairs // 4, args.queries, files=16, seed=4)
+        small = run_stage(quarter, root / "balance-quarter", args.per_query)
+        print(f"memory vs pairs: {args.pairs // 4:,} pairs → peak {small['peak_mib']:.0f} MiB; "
+              f"{args.pairs:,} pairs → peak {stage['peak_mib']:.0f} MiB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

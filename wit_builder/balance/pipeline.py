@@ -1,0 +1,273 @@
+"""The balance stage as a Beam pipeline: two passes over the candidate files.
+
+    candidates/part-*.parquet ─► pass 1: matches per query (count blobs, CombinePerKey, fan-out)
+                 │                          │ queries with p < 1, as a side input
+                 └────────────► pass 2: keep or drop each pair ─► balanced/part-NNNNN.parquet
+                                            │ kept per query (count blobs)
+    query list ─────────────────────────────┴─► join per shard ─► report/balance.parquet, stats.json
+
+Per-query counts travel as one dict per (file, shard of the query space), not one element per
+query (``wit_builder.counting``): at 500k queries and thousands of files, one element per
+query and file would be billions of Beam elements.
+
+Both passes work one candidate file at a time and read it in record batches, so a worker's
+memory depends on the batch size and the number of queries, never on the number of pairs. Pass
+2 writes ``balanced/part-NNNNN.parquet`` for the N-th input file (sorted), rows in input order:
+the output is byte-identical on any runner and worker count. The side input holds only the
+queries whose keep probability is below 1 (matched more than F·t times): at most (all
+matches) / t entries, a few tens of thousands for a web-scale pool; every other query keeps all
+its pairs and needs no lookup.
+
+A file that cannot be read (not Parquet, truncated, wrong columns) is listed in
+``stats.json`` under ``unreadable_files`` with its error, and none of its pairs is counted:
+counts are sent only after a whole file was read, so ``pairs_in = kept + dropped`` holds for
+the files that were read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import apache_beam as beam
+import fsspec
+import pyarrow as pa
+import pyarrow.compute as pc
+from apache_beam import pvalue
+
+from wit_builder.balance.sampling import CappedQueries, keep_probability, keep_rows
+from wit_builder.counting import MergeCounts, merged, split_by_shard
+from wit_builder.hashing import shard_of
+from wit_builder.io.query_list import load_query_sources
+from wit_builder.schemas import parquet_writer, read_batches, table_from_rows, write_table
+from wit_builder.stage_stats import STATS, CountingDoFn
+
+ERRORS = "errors"
+READ_ERRORS = (OSError, ValueError, pa.ArrowException)  # SchemaMismatch is a ValueError
+
+
+@dataclass(frozen=True)
+class BalanceRules:
+    per_query: int = 20_000
+    oversample: float = 1.0
+    seed: int = 0
+    count_fanout: int = 4
+    count_shards: int = 64
+    batch_rows: int = 65_536
+
+    def __post_init__(self) -> None:
+        if self.per_query < 1:
+            raise ValueError(f"per_query must be at least 1, not {self.per_query}")
+        if self.oversample < 1.0:
+            raise ValueError(f"oversample must be at least 1, not {self.oversample}")
+
+    def p_keep(self, matched: int) -> float:
+        return keep_probability(matched, self.per_query, self.oversample)
+
+
+@dataclass(frozen=True)
+class BalanceInputs:
+    candidate_files: tuple[str, ...]
+    queries: str | None = None  # the query list: sources, and queries that matched nothing
+
+
+def _value_counts(matches: pa.ChunkedArray) -> Iterator[tuple[str, int]]:
+    counted = pc.value_counts(pc.list_flatten(matches))
+    return zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
+
+
+class CountMatchesFn(beam.DoFn):
+    """Pass 1: (shard, {query: pairs of this file that matched it}); sent once the file is read."""
+
+    def __init__(self, batch_rows: int, shards: int):
+        self.batch_rows = batch_rows
+        self.shards = shards
+
+    def process(self, path: str) -> Iterator:
+        counts: Counter[str] = Counter()
+        try:
+            for table in read_batches(path, "candidates", ["matches"], self.batch_rows):
+                counts.update(dict(_value_counts(table.column("matches"))))
+        except READ_ERRORS as error:
+            yield pvalue.TaggedOutput(ERRORS, (path, f"{type(error).__name__}: {error}"))
+            return
+        yield from split_by_shard(counts, self.shards)
+
+
+def output_path(out_dir: str, index: int) -> str:
+    return f"{out_dir.rstrip('/')}/balanced/part-{index:05d}.parquet"
+
+
+class BalanceFileFn(CountingDoFn):
+    """Pass 2: one candidate file filtered into its balanced file; emits (shard, {query: kept}).
+
+    The file is written under a temporary name and renamed when complete, so a failed or
+    retried file never leaves a partial output behind.
+    """
+
+    def __init__(self, rules: BalanceRules, out_dir: str):
+        self.rules = rules
+        self.out_dir = out_dir
+        self._capped: CappedQueries | None = None
+        self._capped_from: object = None
+
+    def _capped_queries(self, over_cap: dict[str, int]) -> CappedQueries:
+        if self._capped_from is not over_cap:  # the side input: built once per worker and value
+            self._capped = CappedQueries.build(over_cap, self.rules.per_query, self.rules.oversample, self.rules.seed)
+            self._capped_from = over_cap
+        assert self._capped is not None
+        return self._capped
+
+    def process(self, item: tuple[int, str], over_cap: dict[str, int]) -> Iterator:
+        index, path = item
+        capped = self._capped_queries(over_cap)
+        final = output_path(self.out_dir, index)
+        partial = f"{final}.partial"
+        filesystem, _ = fsspec.core.url_to_fs(final)
+        kept_per_query: Counter[str] = Counter()
+        counts: Counter[str] = Counter()
+        try:
+            with parquet_writer(partial, "balanced") as write:
+                for table in read_batches(path, "candidates", batch_rows=self.rules.batch_rows):
+                    matches = table.column("matches")
+                    keep = keep_rows(table.column("uid"), matches, capped)
+                    no_matches = pc.equal(pc.list_value_length(matches), 0).to_numpy(zero_copy_only=False)
+                    kept = table.filter(pa.array(keep))
+                    write(kept)
+                    kept_per_query.update(dict(_value_counts(kept.column("matches"))))
+                    counts["pairs_in"] += table.num_rows
+                    counts["kept"] += kept.num_rows
+                    counts["no_matches"] += int(no_matches.sum())
+                    counts["over_cap"] += table.num_rows - kept.num_rows - int(no_matches.sum())
+            filesystem.mv(partial, final)
+        except READ_ERRORS as error:
+            if filesystem.exists(partial):
+                filesystem.rm(partial)
+            yield pvalue.TaggedOutput(ERRORS, (path, f"{type(error).__name__}: {error}"))
+            return
+        for name, value in counts.items():
+            self.count(name, value)
+        self.count("files_read")
+        yield from split_by_shard(kept_per_query, self.rules.count_shards)
+
+
+def sources_by_shard(path: str, shards: int) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """The query list as (shard, {query: source}), sharded like the count blobs."""
+    parts: dict[int, dict[str, str | None]] = {}
+    for query, source in load_query_sources(path):
+        parts.setdefault(shard_of(query, shards), {}).setdefault(query, source)
+    yield from parts.items()
+
+
+def report_rows(element: tuple[int, dict], rules: BalanceRules) -> list[dict]:
+    """The report rows of one shard: every query matched, kept or listed there."""
+    _, grouped = element
+    matched, kept = merged(grouped["matched"]), merged(grouped["kept"])
+    sources: dict[str, str | None] = {}
+    for part in grouped["source"]:
+        sources.update(part)
+    return [
+        {
+            "query": query,
+            "source": sources.get(query),
+            "matched": matched.get(query, 0),
+            "kept": kept.get(query, 0),
+            "p_keep": rules.p_keep(matched.get(query, 0)),
+        }
+        for query in sorted(matched.keys() | kept.keys() | sources.keys())
+    ]
+
+
+def report_order(row: dict) -> tuple:
+    return (-row["matched"], -row["kept"], row["query"])
+
+
+def write_report(shard_rows: list[list[dict]], out_dir: str, rules: BalanceRules, has_query_list: bool) -> dict:
+    """``report/balance.parquet``, one row per query (largest first); returns query totals."""
+    rows = sorted((row for rows in shard_rows for row in rows), key=report_order)
+    write_table(
+        table_from_rows(rows, "balance_report"), f"{out_dir.rstrip('/')}/report/balance.parquet", "balance_report"
+    )
+    listed = [row for row in rows if row["source"] is not None] if has_query_list else None
+    return {
+        "in_list": len(listed) if listed is not None else None,
+        "matched": sum(1 for row in rows if row["matched"]),
+        "capped": sum(1 for row in rows if rules.p_keep(row["matched"]) < 1.0),
+        "matched_nothing": sum(1 for row in listed if not row["matched"]) if listed is not None else None,
+        "not_in_list": sum(1 for row in rows if row["source"] is None) if has_query_list else None,
+    }
+
+
+def write_stats(
+    _: None, out_dir: str, inputs: BalanceInputs, rules: BalanceRules, stats: dict, errors: list, queries: dict
+) -> dict:
+    counts = {name: stats.get(name, 0) for name in ("pairs_in", "kept", "over_cap", "no_matches", "files_read")}
+    unreadable = {path: message for path, message in sorted(errors)}  # both passes may report a file
+    report = {
+        "inputs": {"candidate_files": len(inputs.candidate_files), "queries": inputs.queries},
+        "rules": asdict(rules),
+        "pairs_in": counts["pairs_in"],
+        "kept": counts["kept"],
+        "dropped": {"over_cap": counts["over_cap"], "no_matches": counts["no_matches"]},
+        "adds_up": counts["pairs_in"] == counts["kept"] + counts["over_cap"] + counts["no_matches"],
+        "files_read": counts["files_read"],
+        "unreadable_files": [{"path": path, "error": message} for path, message in unreadable.items()],
+        "queries": queries,
+    }
+    with fsspec.open(f"{out_dir.rstrip('/')}/stats.json", "wt", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2)
+        handle.write("\n")
+    return report
+
+
+def count_matches(paths: beam.PCollection, rules: BalanceRules) -> tuple[beam.PCollection, beam.PCollection]:
+    """Pass 1 on its own: (shard, {query: matched}) for every shard, and (path, error) per
+    unreadable file. The benchmark times it alone."""
+    counted = paths | "CountMatches" >> beam.ParDo(CountMatchesFn(rules.batch_rows, rules.count_shards)).with_outputs(
+        ERRORS, main="counts"
+    )
+    matched = counted.counts | "SumMatches" >> beam.CombinePerKey(MergeCounts()).with_hot_key_fanout(rules.count_fanout)
+    return matched, counted[ERRORS]
+
+
+def build_pipeline(pipeline: beam.Pipeline, inputs: BalanceInputs, rules: BalanceRules, out_dir: str):
+    files = (
+        pipeline
+        | "CandidateFiles" >> beam.Create(list(enumerate(inputs.candidate_files)))
+        | "SpreadFiles" >> beam.Reshuffle()
+    )
+    matched, count_errors = count_matches(files | "Paths" >> beam.Values(), rules)
+    over_cap = matched | "OverCap" >> beam.FlatMap(
+        lambda shard: [(q, n) for q, n in shard[1].items() if rules.p_keep(n) < 1.0]
+    )
+    balanced = files | "Balance" >> beam.ParDo(BalanceFileFn(rules, out_dir), pvalue.AsDict(over_cap)).with_outputs(
+        STATS, ERRORS, main="kept"
+    )
+    kept = balanced.kept | "SumKept" >> beam.CombinePerKey(MergeCounts()).with_hot_key_fanout(rules.count_fanout)
+    listed = pipeline | "QueryList" >> beam.Create([inputs.queries] if inputs.queries else [])
+    sources = listed | "ReadQueryList" >> beam.FlatMap(sources_by_shard, rules.count_shards)
+    queries = (
+        {"matched": matched, "kept": kept, "source": sources}
+        | "JoinPerShard" >> beam.CoGroupByKey()
+        | "ReportRows" >> beam.Map(report_rows, rules)
+        | "AllRows" >> beam.combiners.ToList()
+        | "WriteReport" >> beam.Map(write_report, out_dir, rules, inputs.queries is not None)
+    )
+    stats = balanced[STATS] | "SumStats" >> beam.CombinePerKey(sum)
+    errors = (count_errors, balanced[ERRORS]) | "AllErrors" >> beam.Flatten()
+    return (
+        pipeline
+        | "Once" >> beam.Create([None])
+        | "WriteStats"
+        >> beam.Map(
+            write_stats,
+            out_dir,
+            inputs,
+            rules,
+            pvalue.AsDict(stats),
+            pvalue.AsList(errors),
+            pvalue.AsSingleton(queries),
+        )
+    )

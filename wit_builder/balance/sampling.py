@@ -1,0 +1,117 @@
+"""The balance's sampling rule, as pure functions of (seed, query, uid).
+
+A query matched by n pairs keeps each of them with probability ``p = min(1, F·t / n)`` (t =
+``per_query``, F = ``oversample``, 1 by default); a pair is kept when **any** of its matched
+queries keeps it, the rule of CLIP and MetaCLIP. Query q keeps pair u when
+
+    draw(seed, q, u) < p_q,   draw = splitmix64(H(seed ␟ q) xor H(u)) / 2**64
+
+with H the first 8 bytes of BLAKE2b (big-endian) and splitmix64 Steele et al.'s finaliser. The
+draw depends on nothing else, so the sample is the same on any runner, any number of workers,
+any file layout and any re-run, and a different seed gives an independent sample. ``draw`` is
+the scalar reference an auditor can recompute by hand; ``keep_rows`` is the vectorised form the
+stage runs (numpy over Arrow batches), tested equal to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_MASK = (1 << 64) - 1
+_SEPARATOR = "\x1f"
+
+
+def hash64(text: str) -> int:
+    """First 8 bytes of BLAKE2b of the UTF-8 text, as an unsigned big-endian integer."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def query_key(seed: int, query: str) -> int:
+    return hash64(f"{seed}{_SEPARATOR}{query}")
+
+
+def splitmix64(x: int) -> int:
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def draw(seed: int, query: str, uid: str) -> float:
+    """The uniform [0, 1) number that decides whether ``query`` keeps pair ``uid``."""
+    return (splitmix64(query_key(seed, query) ^ hash64(uid)) >> 11) * 2.0**-53
+
+
+def keep_probability(matched: int, per_query: int, oversample: float = 1.0) -> float:
+    """min(1, F·t / n): every pair of a query matched at most F·t times is kept by it."""
+    return 1.0 if matched <= 0 else min(1.0, oversample * per_query / matched)
+
+
+def _splitmix64_array(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+@dataclass
+class CappedQueries:
+    """The queries whose keep probability is below 1, prepared once per worker.
+
+    Every other query keeps all its pairs, so only these need a draw; at t = 20,000 they are at
+    most (all matches) / t, which keeps this table small at any scale.
+    """
+
+    names: pa.Array
+    probability: np.ndarray
+    keys: np.ndarray
+
+    @classmethod
+    def build(cls, matched: dict[str, int], per_query: int, oversample: float, seed: int) -> CappedQueries:
+        names = sorted(q for q, n in matched.items() if keep_probability(n, per_query, oversample) < 1.0)
+        probability = np.array([keep_probability(matched[q], per_query, oversample) for q in names], np.float64)
+        keys = np.array([query_key(seed, q) for q in names], np.uint64)
+        return cls(pa.array(names, pa.string()), probability, keys)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def keep_rows(uids: Sequence[str] | pa.Array, matches: pa.Array, capped: CappedQueries) -> np.ndarray:
+    """Which rows are kept: a boolean per row of (``uids``, ``matches``: a list<string> array).
+
+    A row with a match that is not capped is kept outright; otherwise each capped match draws.
+    A row with no match at all is not kept (the stage counts it apart).
+    """
+    rows = len(matches)
+    if isinstance(matches, pa.ChunkedArray):
+        matches = matches.combine_chunks()
+    flat = pc.list_flatten(matches)
+    parents = pc.list_parent_indices(matches).to_numpy(zero_copy_only=False)
+    if len(capped):
+        index = pc.index_in(flat, value_set=capped.names)
+        is_capped = index.is_valid().to_numpy(zero_copy_only=False)
+    else:
+        index, is_capped = None, np.zeros(len(flat), bool)
+    keep = np.bincount(parents[~is_capped], minlength=rows) > 0
+    if index is None or not is_capped.any():
+        return keep
+    entry_rows = parents[is_capped]
+    entry_query = pc.drop_null(index).to_numpy(zero_copy_only=False)
+    undecided = ~keep[entry_rows]  # rows kept outright need no draw
+    entry_rows, entry_query = entry_rows[undecided], entry_query[undecided]
+    if len(entry_rows):
+        uid_list = uids.to_pylist() if isinstance(uids, (pa.Array, pa.ChunkedArray)) else uids
+        row_keys = np.zeros(rows, np.uint64)
+        for row in np.unique(entry_rows):
+            row_keys[row] = hash64(uid_list[row])
+        draws = (_splitmix64_array(capped.keys[entry_query] ^ row_keys[entry_rows]) >> np.uint64(11)).astype(
+            np.float64
+        ) * 2.0**-53
+        keep |= np.bincount(entry_rows[draws < capped.probability[entry_query]], minlength=rows) > 0
+    return keep

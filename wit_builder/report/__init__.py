@@ -1,0 +1,1 @@
+"""Reports for people: pages an auditor opens offline, computed from a stage's own outputs."""
