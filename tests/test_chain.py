@@ -7,7 +7,7 @@ import pathlib
 import pytest
 
 from wit_builder.chain import CHAIN, flags_from_table, format_results, load_config, run_chain, stage_dir
-from wit_builder.cli import main
+from wit_builder.cli import build_parser, main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -52,6 +52,12 @@ def test_shipped_pipeline_configs_parse(config):
     data = load_config(config)
     assert "queries" in data and "harvest" in data
     assert isinstance(data.get("beam_args", []), list)
+    stages = build_parser()._subparsers._group_actions[0].choices  # the subcommand parsers
+    for stage, _ in CHAIN:
+        known = set(stages[stage]._option_string_actions)
+        for flag in flags_from_table(data.get(stage, {})):
+            if flag.startswith("--"):
+                assert flag in known, f"{config.name}: [{stage}] {flag} is no flag of wit-builder {stage}"
 
 
 def test_run_command_exit_status(tmp_path):
