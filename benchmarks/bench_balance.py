@@ -6,12 +6,13 @@ Writes a Zipf candidate pool (``wit_builder.testing.candidate_pool``) in 16 file
 separate processes (so each peak memory is its own):
 
 - pass 1 alone (matches per query) on FnApiRunner;
+- pass 2 alone (keep or drop, write) with the capped queries the stage found as its side input;
 - the whole stage (pass 1, pass 2, report) on FnApiRunner, one worker, as ``wit-builder balance``;
 - the baseline, as MetaCLIP's curation balances (metaclip/balancing.py): every pair's matches
   loaded into memory, a Counter of matches per query, then for each pair a loop over its
   matches drawing ``random() < t / n``; it writes the kept pairs to one Parquet file.
 
-Prints pairs/s for pass 1 and for the stage, each process's peak memory, and
+Prints pairs/s for each pass alone and for the stage, each process's peak memory, and
 ``balance_ratio=<stage / baseline pairs per second>``. With ``--scaling`` it also runs the stage
 on a quarter of the pool, to show that its memory does not grow with the number of pairs.
 """
@@ -25,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from measure import measure
 
 from wit_builder.testing.candidate_pool import write_zipf_pool
@@ -40,6 +42,27 @@ started = time.monotonic()
 with beam.Pipeline(options=pipeline_options([])) as pipeline:
     matched, _ = count_matches(pipeline | beam.Create(files), BalanceRules(per_query=int(sys.argv[2])))
     matched | beam.Map(lambda shard: len(shard[1])) | beam.CombineGlobally(sum) | beam.Map(print)
+print("seconds", time.monotonic() - started)
+"""
+
+PASS_TWO = """
+import json, sys, time
+import apache_beam as beam
+from apache_beam import pvalue
+from wit_builder.balance.pipeline import BalanceFileFn, BalanceRules, ERRORS
+from wit_builder.beam_options import pipeline_options
+from wit_builder.io.paths import expand_globs
+from wit_builder.stage_stats import STATS
+files = expand_globs([sys.argv[1] + "/candidates/*.parquet"])
+rules = BalanceRules(per_query=int(sys.argv[2]))
+over_cap = [tuple(kv) for kv in json.load(open(sys.argv[4]))]
+started = time.monotonic()
+with beam.Pipeline(options=pipeline_options([])) as pipeline:
+    capped = pipeline | "Capped" >> beam.Create(over_cap)
+    kept = pipeline | beam.Create(list(enumerate(files))) | beam.ParDo(
+        BalanceFileFn(rules, sys.argv[3]), pvalue.AsDict(capped)
+    ).with_outputs(STATS, ERRORS, main="kept")
+    kept.kept | beam.combiners.Count.Globally() | beam.Map(print)
 print("seconds", time.monotonic() - started)
 """
 
@@ -84,6 +107,13 @@ def main() -> None:
     one = measure([sys.executable, "-c", PASS_ONE, str(harvest), str(args.per_query)])
     one_seconds = float(one["stdout"].split("seconds")[-1])
     stage = run_stage(harvest, root / "balance", args.per_query)
+    report = pq.read_table(root / "balance" / "report" / "balance.parquet").to_pylist()
+    over_cap = [(row["query"], row["matched"]) for row in report if row["p_keep"] < 1]
+    (root / "over_cap.json").write_text(json.dumps(over_cap))
+    (root / "pass2" / "balanced").mkdir(parents=True, exist_ok=True)
+    two = measure([sys.executable, "-c", PASS_TWO, str(harvest), str(args.per_query), str(root / "pass2"),
+                   str(root / "over_cap.json")])  # fmt: skip
+    two_seconds = float(two["stdout"].split("seconds")[-1])
     baseline = measure([sys.executable, "-c", BASELINE, str(harvest), str(args.per_query), str(root / "base.parquet")])
     baseline_kept = int(baseline["stdout"].split()[1])
     stats = stage["stats"]
@@ -91,6 +121,8 @@ def main() -> None:
 
     print(f"pass 1 (pipeline alone): {args.pairs / one_seconds:,.0f} pairs/s ({one_seconds:.1f}s), "
           f"process peak {one['peak_mib']:.0f} MiB")  # fmt: skip
+    print(f"pass 2 (pipeline alone): {args.pairs / two_seconds:,.0f} pairs/s ({two_seconds:.1f}s), "
+          f"process peak {two['peak_mib']:.0f} MiB")  # fmt: skip
     print(f"stage (both passes, report): {args.pairs / stage['seconds']:,.0f} pairs/s ({stage['seconds']:.1f}s "
           f"with start-up), peak {stage['peak_mib']:.0f} MiB; kept {stats['kept']:,}")  # fmt: skip
     print(f"baseline (MetaCLIP, in memory): {args.pairs / baseline['seconds']:,.0f} pairs/s "
