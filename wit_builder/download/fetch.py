@@ -1,0 +1,236 @@
+"""Fetch image URLs politely, safely and with every failure named: asyncio + aiohttp.
+
+One ``Fetcher`` holds one client session (a connection pool with a total and a per-host limit)
+and is meant to live as long as a Beam worker (opened in ``DoFn.setup``). ``fetch(url)``
+always returns a ``FetchResult``; it never raises for anything a server or the network does.
+
+- **Timeouts**: connect, read (between bytes) and total per attempt.
+- **Retries** with exponential backoff and jitter, for timeouts, connection errors, truncated
+  bodies, 429 and 5xx; a ``Retry-After`` (seconds or an HTTP date) is waited out when it is at
+  most ``backoff_max``, and otherwise ends the URL as ``http_error``.
+- **Redirects** are followed by hand, at most ``max_redirects``, so each hop passes the SSRF
+  guard (``address_guard``) and a loop ends as ``http_error``.
+- **Size**: a ``Content-Length`` over ``max_bytes`` is refused before reading; a body that
+  grows past it while streaming is cut off (``too_large``).
+- **Opt-out**: ``X-Robots-Tag`` directives ``noai``, ``noimageai``, ``noindex`` and ``none``
+  (configurable) end the URL as ``opted_out`` before its body is read, as img2dataset does. A
+  directive scoped to another crawler (``otherbot: noindex``) does not apply to us.
+
+Statuses: ``fetched`` (the body is there; the image checks come next), ``http_error``,
+``timeout``, ``too_large``, ``opted_out``, ``private_address``, ``blocked_url`` (scheme or port
+not allowed) and ``connection_error`` (refused, reset, unknown host).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import aiohttp
+
+from wit_builder import __version__
+from wit_builder.download.address_guard import GuardedResolver, PrivateAddress, url_refusal
+
+REDIRECTS = (301, 302, 303, 307, 308)
+RETRYABLE_HTTP = (429, 500, 502, 503, 504)
+# X-Robots-Tag directives that carry a value after a colon, so "name:" is not a crawler's name.
+VALUED_DIRECTIVES = ("unavailable_after", "max-snippet", "max-image-preview", "max-video-preview")
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    user_agent: str = f"wit-builder/{__version__} (image-text dataset collection)"
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0
+    retries: int = 2
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_redirects: int = 5
+    max_bytes: int = 20 * 2**20
+    concurrency: int = 64
+    per_host: int = 8
+    allow_private_network: bool = False
+    allowed_ports: frozenset[int] | None = None  # None: 80, 443 and 1024-65535
+    honour_opt_out: bool = True
+    disallowed_directives: tuple[str, ...] = ("noai", "noimageai", "noindex", "none")
+
+
+@dataclass
+class FetchResult:
+    url: str
+    status: str
+    http_status: int | None = None
+    body: bytes | None = None
+    content_type: str | None = None
+    final_url: str | None = None
+    error: str | None = None
+    attempts: int = 0
+
+
+@dataclass
+class _Attempt:
+    result: FetchResult
+    retryable: bool = False
+    retry_after: float | None = None
+
+
+def opted_out(values: Iterable[str], user_agent: str, disallowed: Sequence[str]) -> str | None:
+    """The opt-out directive among ``X-Robots-Tag`` header values that applies to us, or None."""
+    crawler = user_agent.split("/", 1)[0].strip().lower()
+    for value in values:
+        scope, colon, rest = value.partition(":")
+        scope = scope.strip().lower()
+        directives = value
+        if colon and scope and " " not in scope and scope not in VALUED_DIRECTIVES and scope not in disallowed:
+            if scope != crawler:
+                continue  # addressed to another crawler
+            directives = rest
+        for directive in directives.split(","):
+            if directive.strip().lower() in disallowed:
+                return directive.strip().lower()
+    return None
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds to wait: a number, or an HTTP date; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def backoff_delay(attempt: int, settings: FetchSettings, retry_after: float | None, rng: random.Random) -> float:
+    """Exponential backoff with ±50% jitter, and never less than the server's Retry-After."""
+    delay = min(settings.backoff_max, settings.backoff_base * 2**attempt) * rng.uniform(0.5, 1.5)
+    return max(delay, retry_after or 0.0)
+
+
+class Fetcher:
+    """``async with Fetcher(settings) as fetcher: result = await fetcher.fetch(url)``."""
+
+    def __init__(self, settings: FetchSettings | None = None, rng: random.Random | None = None):
+        self.settings = settings or FetchSettings()
+        self.rng = rng or random.Random()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        s = self.settings
+        connector = aiohttp.TCPConnector(
+            limit=s.concurrency,
+            limit_per_host=s.per_host,
+            resolver=GuardedResolver(s.allow_private_network),
+            ttl_dns_cache=300,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(
+                total=s.total_timeout, sock_connect=s.connect_timeout, sock_read=s.read_timeout
+            ),
+            headers={"User-Agent": s.user_agent, "Accept": "image/*,*/*;q=0.5"},
+            auto_decompress=True,
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def fetch_all(self, urls: Sequence[str]) -> list[FetchResult]:
+        """Every URL fetched concurrently (the connector's limits bound the concurrency)."""
+        return list(await asyncio.gather(*(self.fetch(url) for url in urls)))
+
+    async def fetch(self, url: str) -> FetchResult:
+        attempt = 0
+        while True:
+            outcome = await self._attempt(url)
+            outcome.result.attempts = attempt + 1
+            too_long = outcome.retry_after is not None and outcome.retry_after > self.settings.backoff_max
+            if not outcome.retryable or attempt >= self.settings.retries or too_long:
+                if too_long:
+                    outcome.result.error = f"{outcome.result.error}; Retry-After {outcome.retry_after:.0f}s is too long"
+                return outcome.result
+            await asyncio.sleep(backoff_delay(attempt, self.settings, outcome.retry_after, self.rng))
+            attempt += 1
+
+    async def _attempt(self, url: str) -> _Attempt:
+        assert self._session is not None, "use Fetcher as an async context manager"
+        s = self.settings
+        current = url
+        for _ in range(s.max_redirects + 1):
+            refusal = url_refusal(current, s.allowed_ports, s.allow_private_network)
+            if refusal:
+                return _Attempt(FetchResult(url, refusal[0], final_url=current, error=refusal[1]))
+            try:
+                async with self._session.get(current, allow_redirects=False) as response:
+                    if response.status in REDIRECTS:
+                        location = response.headers.get("Location")
+                        if not location:
+                            return _Attempt(self._http_error(url, current, response, "redirect without Location"))
+                        current = urljoin(str(response.url), location)
+                        continue
+                    return await self._read(url, current, response)
+            except aiohttp.ClientConnectorError as error:
+                cause = error.__cause__ or getattr(error, "os_error", None)
+                if isinstance(cause, PrivateAddress):
+                    return _Attempt(FetchResult(url, "private_address", final_url=current, error=str(cause)))
+                return _Attempt(self._failure(url, current, "connection_error", error), retryable=True)
+            except (TimeoutError, aiohttp.ServerTimeoutError) as error:
+                return _Attempt(self._failure(url, current, "timeout", error), retryable=True)
+            except aiohttp.ClientPayloadError as error:
+                return _Attempt(self._failure(url, current, "http_error", error, "body truncated"), retryable=True)
+            except aiohttp.ClientError as error:
+                return _Attempt(self._failure(url, current, "connection_error", error), retryable=True)
+        return _Attempt(
+            FetchResult(url, "http_error", final_url=current, error=f"more than {s.max_redirects} redirects")
+        )
+
+    async def _read(self, url: str, current: str, response: aiohttp.ClientResponse) -> _Attempt:
+        s = self.settings
+        if response.status in RETRYABLE_HTTP:
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            return _Attempt(self._http_error(url, current, response), retryable=True, retry_after=retry_after)
+        if not 200 <= response.status < 300:
+            return _Attempt(self._http_error(url, current, response))
+        if s.honour_opt_out:
+            directive = opted_out(response.headers.getall("X-Robots-Tag", []), s.user_agent, s.disallowed_directives)
+            if directive:
+                return _Attempt(
+                    FetchResult(
+                        url, "opted_out", response.status, final_url=current, error=f"X-Robots-Tag: {directive}"
+                    )
+                )
+        if response.content_length is not None and response.content_length > s.max_bytes:
+            error = f"Content-Length {response.content_length:,} > {s.max_bytes:,} bytes"
+            return _Attempt(FetchResult(url, "too_large", response.status, final_url=current, error=error))
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(65_536):
+            body += chunk
+            if len(body) > s.max_bytes:
+                error = f"body passed {s.max_bytes:,} bytes"
+                return _Attempt(FetchResult(url, "too_large", response.status, final_url=current, error=error))
+        return _Attempt(
+            FetchResult(url, "fetched", response.status, bytes(body), response.content_type, final_url=current)
+        )
+
+    @staticmethod
+    def _http_error(url: str, current: str, response: aiohttp.ClientResponse, error: str | None = None) -> FetchResult:
+        message = error or f"{response.status} {response.reason or ''}".strip()
+        return FetchResult(url, "http_error", response.status, final_url=current, error=message)
+
+    @staticmethod
+    def _failure(url: str, current: str, status: str, error: BaseException, what: str | None = None) -> FetchResult:
+        detail = str(error) or type(error).__name__
+        return FetchResult(url, status, final_url=current, error=f"{what}: {detail}" if what else detail)
