@@ -1,0 +1,193 @@
+"""From downloaded bytes to a stored image: verify, resize, re-encode, hash.
+
+Why not img2dataset's ``Resizer``: it is built on OpenCV and albumentations, and img2dataset pins
+webdataset < 0.3, which this project's shard stage cannot use; so the same modes are written
+here with Pillow, with the meanings img2dataset's users know (``image_size`` = S):
+
+- ``no``: keep the size;
+- ``keep_ratio``: the shorter side becomes S;
+- ``keep_ratio_largest``: the longer side becomes S;
+- ``center_crop``: the shorter side becomes S, then the centre S×S is cut;
+- ``border``: the longer side becomes S, then the image is centred on an S×S black canvas.
+
+``resize_only_if_bigger`` leaves images that are already small enough alone. Downscaling uses
+Pillow's reducing + Lanczos (close to OpenCV's INTER_AREA), upscaling Lanczos.
+
+Checks, in order, each with its status: bytes that are no image format Pillow knows
+(``not_image``: an HTML page served as image/jpeg, say); more pixels than ``max_pixels`` as
+declared by the header, before any decoding (``too_large``: decompression bombs); a file that
+stops or breaks while decoding (``decode_error``: truncated downloads); a shorter side under
+``min_image_size`` (``too_small``); an aspect ratio over ``max_aspect_ratio``
+(``bad_aspect_ratio``). Images are turned upright by their EXIF orientation, and transparency
+is flattened onto white before encoding.
+
+Hashes: SHA-256 of the stored bytes (exact duplicates), and a 64-bit DCT perceptual hash of the
+decoded image (near duplicates: the same picture resized or re-encoded stays within a few bits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import warnings
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+RESIZE_MODES = ("no", "keep_ratio", "keep_ratio_largest", "center_crop", "border")
+ENCODE_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    image_size: int = 256
+    resize_mode: str = "border"
+    resize_only_if_bigger: bool = False
+    encode_format: str = "jpg"
+    encode_quality: int = 95
+    min_image_size: int = 32
+    max_aspect_ratio: float = math.inf
+    max_pixels: int = 89_478_485  # Pillow's own decompression-bomb threshold
+
+    def __post_init__(self) -> None:
+        if self.resize_mode not in RESIZE_MODES:
+            raise ValueError(f"resize mode {self.resize_mode!r} is not one of {', '.join(RESIZE_MODES)}")
+        if self.encode_format not in ENCODE_FORMATS:
+            raise ValueError(f"encode format {self.encode_format!r} is not one of {', '.join(ENCODE_FORMATS)}")
+
+
+@dataclass
+class ProcessedImage:
+    status: str  # "ok" or the reason the image is not kept
+    error: str | None = None
+    image: bytes | None = None
+    image_format: str | None = None
+    width: int = 0
+    height: int = 0
+    original_width: int = 0
+    original_height: int = 0
+    sha256: str | None = None
+    phash: int | None = None
+
+
+def _target_size(width: int, height: int, settings: ImageSettings) -> tuple[int, int]:
+    """The size before cropping or padding: the shorter (or longer) side scaled to image_size."""
+    size = settings.image_size
+    if settings.resize_mode == "no":
+        return width, height
+    side = max(width, height) if settings.resize_mode in ("keep_ratio_largest", "border") else min(width, height)
+    if settings.resize_only_if_bigger and side <= size:
+        return width, height
+    scale = size / side
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def resize(image: Image.Image, settings: ImageSettings) -> Image.Image:
+    """``image`` (RGB) resized by ``settings.resize_mode``."""
+    width, height = _target_size(image.width, image.height, settings)
+    if (width, height) != image.size:
+        downscale = width < image.width
+        image = image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0 if downscale else None)
+    size = settings.image_size
+    if settings.resize_mode == "center_crop" and (image.width > size or image.height > size):
+        left, top = (image.width - min(size, image.width)) // 2, (image.height - min(size, image.height)) // 2
+        image = image.crop((left, top, left + min(size, image.width), top + min(size, image.height)))
+    elif settings.resize_mode == "border" and image.size != (size, size) and max(image.size) <= size:
+        canvas = Image.new("RGB", (size, size))
+        canvas.paste(image, ((size - image.width) // 2, (size - image.height) // 2))
+        image = canvas
+    return image
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    """RGB, with any transparency flattened onto white."""
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+@cache
+def _dct_matrix(n: int = 32) -> np.ndarray:
+    """The orthonormal DCT-II matrix: ``M @ x`` is the DCT of the column x."""
+    k = np.arange(n)[:, None]
+    i = np.arange(n)[None, :]
+    matrix = np.cos(np.pi * (2 * i + 1) * k / (2 * n)) * math.sqrt(2 / n)
+    matrix[0] /= math.sqrt(2)
+    return matrix
+
+
+def perceptual_hash(image: Image.Image) -> int:
+    """64-bit pHash: grey 32×32, 2-D DCT, the 8×8 lowest frequencies against their median.
+
+    Returned as a signed 64-bit integer with the same bits (the column type in Parquet); bit 63
+    is the DCT's (0, 0) coefficient compared with the median.
+    """
+    grey = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    matrix = _dct_matrix(32)
+    low = (matrix @ grey @ matrix.T)[:8, :8].ravel()
+    bits = low > np.median(low)
+    value = int("".join("1" if bit else "0" for bit in bits), 2)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def hamming(a: int, b: int) -> int:
+    """Bits that differ between two 64-bit hashes (signed or not)."""
+    return ((a ^ b) & ((1 << 64) - 1)).bit_count()
+
+
+def process_image(body: bytes, settings: ImageSettings) -> ProcessedImage:
+    """Verify, resize, encode and hash one downloaded body; never raises for bad bytes."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below, our limit
+            opened = Image.open(io.BytesIO(body))
+    except UnidentifiedImageError:
+        return ProcessedImage("not_image", "not an image format Pillow can read")
+    except Image.DecompressionBombError as error:
+        return ProcessedImage("too_large", str(error))
+    except (OSError, ValueError, SyntaxError) as error:  # a header so broken the format cannot tell
+        return ProcessedImage("decode_error", f"{type(error).__name__}: {error}")
+    original_width, original_height = opened.size
+    pixels = original_width * original_height
+    if pixels > settings.max_pixels:
+        return ProcessedImage("too_large", f"{pixels:,} pixels > {settings.max_pixels:,}", None, None, 0, 0,
+                              original_width, original_height)  # fmt: skip
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened.load()
+            upright = ImageOps.exif_transpose(opened)
+            rgb = _rgb(upright)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        return ProcessedImage("decode_error", f"{type(error).__name__}: {error}", None, None, 0, 0,
+                              original_width, original_height)  # fmt: skip
+    shorter, longer = min(rgb.size), max(rgb.size)
+    if shorter < settings.min_image_size:
+        return ProcessedImage("too_small", f"{rgb.width}×{rgb.height} < {settings.min_image_size} px",
+                              None, None, 0, 0, original_width, original_height)  # fmt: skip
+    if longer / shorter > settings.max_aspect_ratio:
+        return ProcessedImage("bad_aspect_ratio", f"aspect ratio {longer / shorter:.1f} > {settings.max_aspect_ratio}",
+                              None, None, 0, 0, original_width, original_height)  # fmt: skip
+    stored = resize(rgb, settings)
+    buffer = io.BytesIO()
+    options = {"quality": settings.encode_quality} if settings.encode_format in ("jpg", "webp") else {}
+    stored.save(buffer, format=ENCODE_FORMATS[settings.encode_format], **options)
+    data = buffer.getvalue()
+    return ProcessedImage(
+        "ok",
+        None,
+        data,
+        settings.encode_format,
+        stored.width,
+        stored.height,
+        original_width,
+        original_height,
+        hashlib.sha256(data).hexdigest(),
+        perceptual_hash(rgb),
+    )
