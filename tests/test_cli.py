@@ -56,7 +56,7 @@ def test_stray_positional_is_an_error(tmp_path):
 
 def test_beam_flag_values_are_not_strays(tmp_path):
     # "--project my-project" (space-separated value) must reach Beam, not be called stray.
-    status = main(["download", "--pairs", str(tmp_path), "--out", str(tmp_path), "--project", "my-project"])
+    status = main(["shard", "--samples", str(tmp_path), "--out", str(tmp_path), "--project", "my-project"])
     assert status == EXIT_NOT_BUILT
 
 

@@ -22,7 +22,9 @@ def test_demo_runs_and_says_where_things_are(tmp_path, capsys):
     balance = json.loads((tmp_path / "demo" / "run" / "balance" / "stats.json").read_text())
     assert balance["adds_up"] and balance["pairs_in"] == harvest["kept"]
     assert (tmp_path / "demo" / "run" / "balance" / "report" / "balance.html").exists()
-    assert "stopped at 'download': not built yet" in out
+    download = json.loads((tmp_path / "demo" / "run" / "download" / "stats.json").read_text())
+    assert download["adds_up"] and download["pairs_in"] == balance["kept"] and download["ok"] > 0
+    assert "stopped at 'shard': not built yet" in out
 
 
 def test_world_command_writes_offline_world(tmp_path, capsys):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from wit_builder import __version__
 from wit_builder.balance import cli as balance_cli
 from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
+from wit_builder.download import cli as download_cli
 from wit_builder.harvest import cli as harvest_cli
 from wit_builder.queries import cli as queries_cli
 
@@ -40,11 +41,6 @@ class Command:
     target: str | None = None
     issue: int | None = None
     takes_beam_flags: bool = True
-
-
-def _download_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--pairs", metavar="PATH", required=True, help="the balance stage's folder")
-    p.add_argument("--out", metavar="DIR", required=True, help="writes samples/*.parquet and status/*.parquet")
 
 
 def _shard_flags(p: argparse.ArgumentParser) -> None:
@@ -105,7 +101,12 @@ COMMANDS: tuple[Command, ...] = (
         balance_cli.add_arguments,
         "wit_builder.balance.cli:run_command",
     ),
-    Command("download", "fetch, verify, resize and dedupe the images", _download_flags, issue=6),
+    Command(
+        "download",
+        "fetch, verify, resize and dedupe the images",
+        download_cli.add_arguments,
+        "wit_builder.download.cli:run_command",
+    ),
     Command("shard", "write WebDataset tar shards with their index", _shard_flags),
     Command("tokenizer", "train a BPE tokenizer on the captions", _tokenizer_flags),
     Command("verify", "check shards open and match their index", _verify_flags, takes_beam_flags=False),

@@ -30,7 +30,7 @@ def demo_config(layout: WorldLayout) -> dict[str, Any]:
         },
         "harvest": {"wat": layout.wat_glob, "pairs": str(layout.pairs_dir / "*")},
         "balance": {"per_query": 50},
-        "download": {},
+        "download": {"allow_private_network": True, "read_timeout": 2.0, "retries": 1},
         "shard": {},
         "tokenizer": {},
     }

@@ -21,8 +21,11 @@ stops or breaks while decoding (``decode_error``: truncated downloads); a shorte
 (``bad_aspect_ratio``). Images are turned upright by their EXIF orientation, and transparency
 is flattened onto white before encoding.
 
-Hashes: SHA-256 of the stored bytes (exact duplicates), and a 64-bit DCT perceptual hash of the
-decoded image (near duplicates: the same picture resized or re-encoded stays within a few bits).
+Hashes: SHA-256 of the stored bytes (exact duplicates), a 64-bit DCT perceptual hash of the
+decoded image (near duplicates: the same picture resized or re-encoded stays within a few bits),
+and the image shrunk to 4×4 RGB pixels (``colour_grid``). The hash sees grey levels only, so on
+low-content pictures (a plain background with one shape) different images can share it; the
+colour grid tells them apart, and a copy's grid stays within a few levels of the original's.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ class ProcessedImage:
     original_height: int = 0
     sha256: str | None = None
     phash: int | None = None
+    colour_grid: bytes | None = None
 
 
 def _target_size(width: int, height: int, settings: ImageSettings) -> tuple[int, int]:
@@ -136,6 +140,16 @@ def perceptual_hash(image: Image.Image) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
+def colour_grid(image: Image.Image) -> bytes:
+    """The image as 4×4 RGB pixels (box-averaged), 48 bytes row by row."""
+    return image.convert("RGB").resize((4, 4), Image.Resampling.BOX).tobytes()
+
+
+def grid_distance(a: bytes, b: bytes) -> int:
+    """The largest difference of one channel of one cell between two colour grids (0–255)."""
+    return int(np.abs(np.frombuffer(a, np.uint8).astype(np.int16) - np.frombuffer(b, np.uint8)).max())
+
+
 def hamming(a: int, b: int) -> int:
     """Bits that differ between two 64-bit hashes (signed or not)."""
     return ((a ^ b) & ((1 << 64) - 1)).bit_count()
@@ -190,4 +204,5 @@ def process_image(body: bytes, settings: ImageSettings) -> ProcessedImage:
         original_height,
         hashlib.sha256(data).hexdigest(),
         perceptual_hash(rgb),
+        colour_grid(rgb),
     )

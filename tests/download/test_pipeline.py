@@ -1,0 +1,101 @@
+"""The download stage end to end against the synthetic web: every fault ends in its status,
+duplicates are found, the counts add up, and a re-run resumes instead of refetching."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from wit_builder.cli import main
+from wit_builder.harvest.normalise import url_uid
+from wit_builder.schemas import read_table, table_from_rows, write_table
+from wit_builder.testing import FAULTS
+
+pytestmark = pytest.mark.network
+
+FAST = ["--allow-private-network", "--read-timeout", "0.5", "--retries", "1", "--chunk-rows", "4"]
+
+
+@pytest.fixture(scope="module")
+def web(small_world):
+    with small_world.serve(slow_seconds=1.5) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def balanced(small_world, web, tmp_path_factory):
+    """A balance folder holding one pair per fault, plain images, a tiny one and an exact copy."""
+    images = small_world.catalog.images
+    chosen = [next(i for i in images if i.fault == fault and i.size_class == "normal") for fault in FAULTS]
+    chosen += [i for i in images if i.fault is None and i.size_class == "normal"][:6]
+    chosen.append(next(i for i in images if i.fault is None and i.size_class == "tiny"))
+    rows = [{"uid": url_uid(i.url(web.base_urls)), "url": i.url(web.base_urls), "text": f"image {i.image_id}",
+             "page_url": None, "source": "test", "matches": ["image"]} for i in chosen]  # fmt: skip
+    copy = chosen[len(FAULTS)].url(web.base_urls) + "?copy=1"  # same bytes under another URL
+    rows.append({**rows[len(FAULTS)], "uid": url_uid(copy), "url": copy})
+    folder = tmp_path_factory.mktemp("balance")
+    (folder / "balanced").mkdir()
+    write_table(table_from_rows(rows, "balanced"), str(folder / "balanced" / "part-00000.parquet"), "balanced")
+    expected = {
+        row["uid"]: FAULTS[image.fault][1] if image.fault else "ok"
+        for row, image in zip(rows[:-1], chosen, strict=True)
+    }
+    expected[rows[-2]["uid"]] = "too_small"
+    del expected[rows[len(FAULTS)]["uid"]]  # the copied image and its copy: one is ok, one duplicate
+    return folder, rows, expected
+
+
+@pytest.fixture(scope="module")
+def run(balanced, tmp_path_factory):
+    folder, _, _ = balanced
+    out = tmp_path_factory.mktemp("download")
+    assert main(["download", "--pairs", str(folder), "--out", str(out), *FAST]) == 0
+    return out
+
+
+def statuses(out) -> dict[str, dict]:
+    return {row["uid"]: row for row in pq.read_table(out / "status").to_pylist()}
+
+
+def test_every_fault_ends_in_its_status(balanced, run):
+    _, rows, expected = balanced
+    found = statuses(run)
+    for uid, status in expected.items():
+        assert found[uid]["status"] == status, (found[uid]["url"], found[uid]["error"])
+    pair = sorted([rows[-1]["uid"], rows[len(FAULTS)]["uid"]])
+    assert [found[uid]["status"] for uid in pair] == ["ok", "duplicate"]
+    assert found[pair[1]]["duplicate_of"] == pair[0]  # the smaller uid is kept
+
+
+def test_counts_add_up_and_samples_are_the_ok_rows(balanced, run):
+    _, rows, _ = balanced
+    stats = json.loads((run / "stats.json").read_text())
+    assert stats["adds_up"] and stats["pairs_in"] == len(rows) == len(statuses(run))
+    assert stats["chunks"] == 5 and stats["chunks_fetched"] == 5
+    samples = [
+        row
+        for path in sorted((run / "samples").glob("*.parquet"))
+        for row in read_table(str(path), "samples").to_pylist()
+    ]
+    ok = {uid for uid, row in statuses(run).items() if row["status"] == "ok"}
+    assert {row["uid"] for row in samples} == ok and stats["ok"] == len(ok)
+    for row in samples:
+        stored = Image.open(io.BytesIO(row["image"]))
+        assert stored.size == (row["width"], row["height"]) == (256, 256) and row["original_bytes"] > 0
+
+
+def test_a_rerun_resumes_without_fetching(balanced, run, web):
+    folder, _, _ = balanced
+    before = {uid: row["status"] for uid, row in statuses(run).items()}
+    requests = sum(web.requests.values())
+    (run / "work" / "outcomes" / "part-00000-0002.parquet").unlink()  # one chunk left unfinished
+    assert main(["download", "--pairs", str(folder), "--out", str(run), *FAST]) == 0
+    stats = json.loads((run / "stats.json").read_text())
+    assert (stats["chunks_fetched"], stats["chunks_resumed"]) == (1, 4)
+    assert 0 < sum(web.requests.values()) - requests <= 4 * 3  # that chunk's 4 URLs, retries at most
+    after = {uid: row["status"] for uid, row in statuses(run).items()}
+    assert after == before

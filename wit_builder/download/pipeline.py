@@ -1,0 +1,315 @@
+"""The download stage as a Beam pipeline: fetch and verify, dedupe, then write what is kept.
+
+    balanced/part-*.parquet ─► chunks of --chunk-rows pairs ─► Reshuffle
+        ─► BatchElements ─► pass 1 FetchChunkFn: fetch every URL of a batch of chunks at once
+           (asyncio + aiohttp, one session per worker), verify, resize, hash ─► work/fetched/C.parquet (images),
+           work/outcomes/C.parquet (one status row per pair)          [skipped when done: resume]
+        ─► pass 2: exact duplicates by SHA-256, near duplicates by banded perceptual hash
+        ─► pass 3 FinalizeChunkFn ─► samples/C.parquet (kept images), status/C.parquet (every pair)
+
+A chunk is the unit of work and of resumption: its two work files are written under temporary
+names and renamed, outcomes last, so a chunk whose outcomes file exists is complete and a
+re-run with the same ``--out`` skips it without fetching anything. Passes 2 and 3 read only
+hashes and are always redone: their answer depends on every chunk. Chunks keep the order of the
+balanced files, so outputs are named and filled the same way on every run and runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import apache_beam as beam
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam import pvalue
+
+from wit_builder.download.dedupe import HashedImage, band_keys, exact_duplicates, near_pairs
+from wit_builder.download.fetch import Fetcher, FetchResult, FetchSettings
+from wit_builder.download.images import ImageSettings, ProcessedImage, process_image
+from wit_builder.schemas import parquet_writer, read_batches, read_table, table_from_rows
+from wit_builder.stage_stats import STATS, CountingDoFn
+
+PAIR_COLUMNS = ("uid", "url", "text", "page_url", "source", "matches")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows [first_row, first_row + rows) of the file_index-th balanced file."""
+
+    file_index: int
+    path: str
+    part: int
+    first_row: int
+    rows: int
+
+    @property
+    def name(self) -> str:
+        return f"part-{self.file_index:05d}-{self.part:04d}"
+
+
+@dataclass(frozen=True)
+class DownloadRules:
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    image: ImageSettings = field(default_factory=ImageSettings)
+    dedupe: bool = True
+    max_distance: int = 4
+    aspect_tolerance: float = 0.05
+    grid_tolerance: int = 8
+    chunks_per_batch: int = 4
+
+
+def plan_chunks(files: list[str], chunk_rows: int) -> list[Chunk]:
+    """Each balanced file cut into chunks of ``chunk_rows`` rows (row counts from the footer)."""
+    chunks = []
+    for index, path in enumerate(files):
+        with fsspec.open(path, "rb") as handle:
+            rows = pq.ParquetFile(handle).metadata.num_rows
+        for part, first in enumerate(range(0, rows, chunk_rows)):
+            chunks.append(Chunk(index, path, part, first, min(chunk_rows, rows - first)))
+    return chunks
+
+
+def read_chunk(chunk: Chunk) -> list[dict]:
+    """The chunk's pairs, reading the file batch by batch up to the chunk's end."""
+    rows: list[dict] = []
+    offset = 0
+    for table in read_batches(chunk.path, "balanced"):
+        start, end = max(chunk.first_row - offset, 0), min(chunk.first_row + chunk.rows - offset, table.num_rows)
+        if start < end:
+            rows.extend(table.slice(start, end - start).to_pylist())
+        offset += table.num_rows
+        if offset >= chunk.first_row + chunk.rows:
+            break
+    return rows
+
+
+def work_path(out_dir: str, kind: str, chunk_name: str) -> str:
+    return f"{out_dir.rstrip('/')}/work/{kind}/{chunk_name}.parquet"
+
+
+def _write_atomically(table: pa.Table, path: str, schema: str) -> None:
+    filesystem, _ = fsspec.core.url_to_fs(path)
+    partial = f"{path}.partial"
+    with parquet_writer(partial, schema) as write:
+        write(table)
+    filesystem.mv(partial, path)
+
+
+def outcome_row(pair: dict, status: str, http_status: int | None = None, error: str | None = None) -> dict:
+    return {"uid": pair["uid"], "url": pair["url"], "status": status, "http_status": http_status,
+            "error": error, "duplicate_of": None}  # fmt: skip
+
+
+def sample_row(pair: dict, image: ProcessedImage, original_bytes: int) -> dict:
+    return {
+        **{column: pair[column] for column in PAIR_COLUMNS},
+        "image": image.image, "image_format": image.image_format, "width": image.width, "height": image.height,
+        "original_width": image.original_width, "original_height": image.original_height,
+        "original_bytes": original_bytes, "sha256": image.sha256, "phash": image.phash,
+        "colour_grid": image.colour_grid,
+    }  # fmt: skip
+
+
+class FetchChunkFn(CountingDoFn):
+    """Pass 1: fetch, verify and hash one chunk; writes its two work files (or finds them)."""
+
+    def __init__(self, rules: DownloadRules, out_dir: str):
+        self.rules = rules
+        self.out_dir = out_dir
+
+    def setup(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.fetcher = Fetcher(self.rules.fetch)
+        self.loop.run_until_complete(self.fetcher.__aenter__())
+        # Pillow releases the GIL while decoding and resizing, so threads use every core.
+        self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="images")
+
+    def teardown(self) -> None:
+        self.loop.run_until_complete(self.fetcher.__aexit__(None, None, None))
+        self.loop.close()
+        self.pool.shutdown()
+
+    def process(self, batch: list[Chunk]) -> Iterator[str]:
+        """A batch of chunks (``BatchElements``): their URLs are fetched together, so one slow
+        host in a chunk does not hold the worker's connections idle. Each body is processed as
+        soon as it arrives and then dropped: memory holds the bodies in flight, not the batch."""
+        todo: list[tuple[Chunk, list[dict]]] = []
+        filesystem, _ = fsspec.core.url_to_fs(self.out_dir)
+        for chunk in batch:
+            if filesystem.exists(work_path(self.out_dir, "outcomes", chunk.name)):
+                self.count("chunks_resumed")
+                yield chunk.name
+            else:
+                todo.append((chunk, read_chunk(chunk)))
+        pairs = [pair for _, chunk_pairs in todo for pair in chunk_pairs]
+        done = iter(self.loop.run_until_complete(self._fetch_and_process_all([pair["url"] for pair in pairs])))
+        for chunk, chunk_pairs in todo:
+            self._write_chunk(chunk, chunk_pairs, [next(done) for _ in chunk_pairs])
+            yield chunk.name
+
+    async def _fetch_and_process_all(self, urls: list[str]) -> list[tuple]:
+        return list(await asyncio.gather(*(self._fetch_and_process(url) for url in urls)))
+
+    async def _fetch_and_process(self, url: str) -> tuple[FetchResult, ProcessedImage | None, int]:
+        result = await self.fetcher.fetch(url)
+        if result.status != "fetched":
+            return result, None, 0
+        body, result.body = result.body or b"", None
+        image = await self.loop.run_in_executor(self.pool, process_image, body, self.rules.image)
+        return result, image, len(body)
+
+    def _write_chunk(self, chunk: Chunk, pairs: list[dict], done: list[tuple]) -> None:
+        samples, outcomes = [], []
+        for pair, (result, image, body_bytes) in zip(pairs, done, strict=True):
+            if image is None:
+                outcomes.append(outcome_row(pair, result.status, result.http_status, result.error))
+                continue
+            outcomes.append(outcome_row(pair, image.status, result.http_status, image.error))
+            if image.status == "ok":
+                samples.append(sample_row(pair, image, body_bytes))
+        self.count("chunks_fetched")
+        self.count("urls_fetched", len(pairs))
+        _write_atomically(
+            table_from_rows(samples, "samples"), work_path(self.out_dir, "fetched", chunk.name), "samples"
+        )
+        _write_atomically(
+            table_from_rows(outcomes, "status"), work_path(self.out_dir, "outcomes", chunk.name), "status"
+        )
+
+
+def hashes_of_chunk(chunk_name: str, out_dir: str) -> Iterator[tuple[HashedImage, str]]:
+    """(hash record, chunk) of every image pass 1 kept in a chunk (no image bytes are read)."""
+    path = work_path(out_dir, "fetched", chunk_name)
+    columns = ["uid", "sha256", "phash", "original_width", "original_height", "colour_grid"]
+    for table in read_batches(path, "samples", columns):
+        for row in table.to_pylist():
+            aspect = row["original_width"] / max(row["original_height"], 1)
+            yield HashedImage(row["uid"], row["sha256"], row["phash"], aspect, row["colour_grid"]), chunk_name
+
+
+def exact_stage(element: tuple[str, list]) -> Iterator:
+    """Per SHA-256: the kept image goes on to near dedupe; the others are duplicates."""
+    _, records = element
+    chunk_of = {image.uid: chunk for image, chunk in records}
+    kept, dropped = exact_duplicates(image for image, _ in records)
+    yield pvalue.TaggedOutput("kept", kept)
+    for uid, duplicate_of in dropped:
+        yield chunk_of[uid], (uid, duplicate_of)
+
+
+def near_stage(element: tuple, rules: DownloadRules) -> Iterator[tuple[str, str]]:
+    _, group = element
+    ordered = sorted(group, key=lambda image: image.uid)
+    yield from near_pairs(ordered, rules.max_distance, rules.aspect_tolerance, rules.grid_tolerance)
+
+
+def route_to_chunk(element: tuple[str, dict]) -> Iterator[tuple[str, tuple[str, str]]]:
+    """(chunk, (uid, duplicate_of)) for a near duplicate, from the uid → chunk join."""
+    uid, grouped = element
+    if grouped["duplicate_of"]:
+        yield grouped["chunk"][0], (uid, grouped["duplicate_of"][0])
+
+
+class FinalizeChunkFn(CountingDoFn):
+    """Pass 3: a chunk's samples without its duplicates, and its status rows with them."""
+
+    def __init__(self, out_dir: str):
+        self.out_dir = out_dir
+
+    def process(self, element: tuple[str, dict]) -> Iterator[str]:
+        chunk_name, grouped = element
+        duplicate_of = dict(pair for pairs in grouped["duplicates"] for pair in pairs)
+        out = self.out_dir.rstrip("/")
+        outcomes = read_table(work_path(out, "outcomes", chunk_name), "status").to_pylist()
+        for row in outcomes:
+            if row["uid"] in duplicate_of and row["status"] == "ok":
+                row["status"], row["duplicate_of"] = "duplicate", duplicate_of[row["uid"]]
+            self.count(f"status:{row['status']}")
+        self.count("pairs_in", len(outcomes))
+        with parquet_writer(f"{out}/samples/{chunk_name}.parquet.partial", "samples") as write:
+            for table in read_batches(work_path(out, "fetched", chunk_name), "samples", batch_rows=1024):
+                keep = pa.array([uid not in duplicate_of for uid in table.column("uid").to_pylist()])
+                write(table.filter(keep))
+        with parquet_writer(f"{out}/status/{chunk_name}.parquet.partial", "status") as write:
+            write(table_from_rows(outcomes, "status"))
+        filesystem, _ = fsspec.core.url_to_fs(out)
+        for kind in ("samples", "status"):
+            filesystem.mv(f"{out}/{kind}/{chunk_name}.parquet.partial", f"{out}/{kind}/{chunk_name}.parquet")
+        yield chunk_name
+
+
+def write_stats(_: None, out_dir: str, rules: DownloadRules, chunks: int, stats: dict) -> dict:
+    statuses = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("status:")}
+    report = {
+        "chunks": chunks,
+        "chunks_fetched": stats.get("chunks_fetched", 0),
+        "chunks_resumed": stats.get("chunks_resumed", 0),
+        "pairs_in": stats.get("pairs_in", 0),
+        "ok": statuses.get("ok", 0),
+        "statuses": statuses,
+        "adds_up": stats.get("pairs_in", 0) == sum(statuses.values()),
+        "rules": {
+            "image_size": rules.image.image_size, "resize_mode": rules.image.resize_mode,
+            "encode_format": rules.image.encode_format, "min_image_size": rules.image.min_image_size,
+            "dedupe": rules.dedupe, "max_distance": rules.max_distance,
+            "allow_private_network": rules.fetch.allow_private_network,
+        },
+    }  # fmt: skip
+    with fsspec.open(f"{out_dir.rstrip('/')}/stats.json", "wt", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2)
+        handle.write("\n")
+    return report
+
+
+def build_pipeline(pipeline: beam.Pipeline, chunks: list[Chunk], rules: DownloadRules, out_dir: str):
+    fetched = (
+        pipeline
+        | "Chunks" >> beam.Create(chunks)
+        | "SpreadChunks" >> beam.Reshuffle()
+        | "BatchChunks"
+        >> beam.BatchElements(min_batch_size=rules.chunks_per_batch, max_batch_size=rules.chunks_per_batch)
+        | "Fetch" >> beam.ParDo(FetchChunkFn(rules, out_dir)).with_outputs(STATS, main="chunks")
+    )
+    names = fetched.chunks
+    hashed = names | "ReadHashes" >> beam.FlatMap(hashes_of_chunk, out_dir)
+    if rules.dedupe:
+        exact = (
+            hashed
+            | "BySha256" >> beam.Map(lambda record: (record[0].sha256, record))
+            | "GroupSha256" >> beam.GroupByKey()
+            | "Exact" >> beam.FlatMap(exact_stage).with_outputs("kept", main="duplicates")
+        )
+        chunk_of = hashed | "ChunkOfUid" >> beam.Map(lambda record: (record[0].uid, record[1]))
+        near = (
+            exact.kept
+            | "Bands"
+            >> beam.FlatMap(lambda image: [(key, image) for key in band_keys(image.phash, rules.max_distance)])
+            | "GroupBands" >> beam.GroupByKey()
+            | "NearPairs" >> beam.FlatMap(near_stage, rules)
+            | "SmallestCopy" >> beam.CombinePerKey(min)
+        )
+        near_by_chunk = (
+            {"chunk": chunk_of, "duplicate_of": near}
+            | "JoinChunks" >> beam.CoGroupByKey()
+            | "NearByChunk" >> beam.FlatMap(route_to_chunk)
+        )
+        duplicates = (exact.duplicates, near_by_chunk) | "AllDuplicates" >> beam.Flatten()
+    else:
+        duplicates = pipeline | "NoDuplicates" >> beam.Create([])
+    grouped = {
+        "chunk": names | "KeyChunks" >> beam.Map(lambda name: (name, True)),
+        "duplicates": duplicates | "DuplicatesByChunk" >> beam.GroupByKey(),
+    } | "JoinDuplicates" >> beam.CoGroupByKey()
+    final = grouped | "Finalize" >> beam.ParDo(FinalizeChunkFn(out_dir)).with_outputs(STATS, main="chunks")
+    stats = (fetched[STATS], final[STATS]) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
+    return (
+        pipeline
+        | "Once" >> beam.Create([None])
+        | "WriteStats" >> beam.Map(write_stats, out_dir, rules, len(chunks), pvalue.AsDict(stats))
+    )
