@@ -14,6 +14,9 @@ else:  # pragma: no cover
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DISTRIBUTION = {"PIL": "pillow", "ahocorasick": "pyahocorasick", "apache_beam": "apache-beam"}
+# Modules the library uses when installed and does without otherwise (the import is guarded),
+# with the extras that install them: faiss comes as faiss-cpu or faiss-gpu, never both.
+OPTIONAL = {"faiss": ("faiss", "gpu")}
 
 
 def imported_modules() -> set[str]:
@@ -30,5 +33,18 @@ def imported_modules() -> set[str]:
 def test_library_imports_are_declared():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     declared = {re.split(r"[<>=;\[ ]", spec, maxsplit=1)[0].lower() for spec in config["project"]["dependencies"]}
-    missing = {DISTRIBUTION.get(m, m).lower() for m in imported_modules()} - declared
+    missing = {DISTRIBUTION.get(m, m).lower() for m in imported_modules() - set(OPTIONAL)} - declared
     assert not missing, f"add to [project] dependencies: {sorted(missing)}"
+
+
+def test_optional_imports_have_their_extras_and_a_fallback():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    extras = config["project"]["optional-dependencies"]
+    for module, names in OPTIONAL.items():
+        assert all(name in extras for name in names), (module, names)
+        guarded = [
+            path
+            for path in (ROOT / "wit_builder").rglob("*.py")
+            if f"import {module}" in path.read_text() and "except ImportError" in path.read_text()
+        ]
+        assert guarded, f"{module} must be imported inside try/except ImportError"

@@ -86,6 +86,15 @@ def _close_pairs_numpy(hashes: np.ndarray, max_distance: int) -> Iterator[tuple[
             yield i, i + 1 + int(j)
 
 
+def _has_faiss() -> bool:
+    """faiss comes with the ``faiss`` or ``gpu`` extra; without it, large groups use numpy too."""
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _close_pairs_faiss(hashes: np.ndarray, max_distance: int) -> Iterator[tuple[int, int]]:
     import faiss
 
@@ -106,7 +115,7 @@ def near_pairs(
     if len(group) < 2:
         return
     hashes = _hash_array(group)
-    pairs = _close_pairs_faiss if len(group) >= FAISS_FROM else _close_pairs_numpy
+    pairs = _close_pairs_faiss if len(group) >= FAISS_FROM and _has_faiss() else _close_pairs_numpy
     limit = math.log1p(aspect_tolerance)
     for i, j in pairs(hashes, max_distance):
         a, b = group[i], group[j]
