@@ -1,0 +1,95 @@
+"""Benchmark: our download stage against img2dataset on the same URLs from the same server.
+
+    python benchmarks/bench_download.py [--images 2000] [--img2dataset PATH]
+
+Serves N fault-free images of the synthetic web from loopback (pre-rendered, so the server's
+drawing is not timed), writes the URL list once as img2dataset reads it (parquet, url and
+caption) and once as our balance stage writes it, then runs, in wrapper processes that report
+wall time and peak memory:
+
+- img2dataset's own CLI (``--img2dataset``: the ``img2dataset`` script of a separate virtual
+  environment, since img2dataset pins webdataset < 0.3): 2 processes × 32 threads for this
+  2-core machine, ``--image_size 256 --resize_mode border --encode_format jpg
+  --encode_quality 95``, parquet output;
+- ``wit-builder download`` with the same image settings, FnApiRunner with 2 worker processes,
+  dedupe on (work img2dataset does not do).
+
+Prints images/s and images/s/core for both and ``download_speedup=<ours / img2dataset>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from measure import measure
+
+from wit_builder.harvest.normalise import url_uid
+from wit_builder.schemas import table_from_rows, write_table
+from wit_builder.testing import SyntheticWorld, WorldConfig
+
+SETTINGS = {"image_size": 256, "resize_mode": "border", "encode_format": "jpg", "encode_quality": 95}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=2300, help="catalogue size; ~93%% are plain normal images")
+    parser.add_argument("--img2dataset", default=shutil.which("img2dataset"), help="path of the img2dataset script")
+    parser.add_argument("--keep", metavar="DIR")
+    args = parser.parse_args()
+    if not args.img2dataset:
+        raise SystemExit("img2dataset not found: pip install img2dataset in another venv and pass --img2dataset PATH")
+    root = Path(args.keep or tempfile.mkdtemp(prefix="bench-download-"))
+    root.mkdir(parents=True, exist_ok=True)
+    world = SyntheticWorld(replace(WorldConfig(seed=6), images=args.images, fault_share=0.0))
+    with world.serve() as web:
+        web.prerender()
+        images = [image for image in world.catalog.images if image.size_class == "normal" and image.fault is None]
+        urls = [image.url(web.base_urls) for image in images]
+        captions = [image.caption for image in images]
+        pq.write_table(pa.table({"url": urls, "caption": captions}), root / "urls.parquet")
+        (root / "balance" / "balanced").mkdir(parents=True, exist_ok=True)
+        rows = [{"uid": url_uid(u), "url": u, "text": c, "page_url": None, "source": "bench", "matches": ["bench"]}
+                for u, c in zip(urls, captions, strict=True)]  # fmt: skip
+        write_table(table_from_rows(rows, "balanced"), str(root / "balance" / "balanced" / "part-00000.parquet"),
+                    "balanced")  # fmt: skip
+        print(f"{len(urls):,} images on {len(web.base_urls)} loopback hosts")
+
+        theirs = measure([
+            args.img2dataset, "--url_list", str(root / "urls.parquet"), "--input_format", "parquet",
+            "--url_col", "url", "--caption_col", "caption", "--output_format", "parquet",
+            "--output_folder", str(root / "img2dataset"), "--processes_count", "2", "--thread_count", "32",
+            "--image_size", str(SETTINGS["image_size"]), "--resize_mode", SETTINGS["resize_mode"],
+            "--encode_format", SETTINGS["encode_format"], "--encode_quality", str(SETTINGS["encode_quality"]),
+            "--number_sample_per_shard", "1000", "--enable_wandb", "False",
+        ])  # fmt: skip
+        their_ok = sum(
+            json.loads(path.read_text())["successes"] for path in (root / "img2dataset").glob("*_stats.json")
+        )
+        ours = measure([
+            sys.executable, "-m", "wit_builder.cli", "download", "--pairs", str(root / "balance"),
+            "--out", str(root / "ours"), "--allow-private-network", "--image-size", str(SETTINGS["image_size"]),
+            "--resize-mode", SETTINGS["resize_mode"], "--encode-format", SETTINGS["encode_format"],
+            "--encode-quality", str(SETTINGS["encode_quality"]), "--min-image-size", "0",
+            "--direct_num_workers=2", "--direct_running_mode=multi_processing",
+        ])  # fmt: skip
+        stats = json.loads((root / "ours" / "stats.json").read_text())
+    cores = os.cpu_count() or 2
+    their_rate, our_rate = their_ok / theirs["seconds"], stats["ok"] / ours["seconds"]
+    print(f"img2dataset: {their_ok:,} images in {theirs['seconds']:.1f}s = {their_rate:,.0f} images/s "
+          f"({their_rate / cores:,.0f}/core), peak {theirs['peak_mib']:.0f} MiB")  # fmt: skip
+    print(f"ours:        {stats['ok']:,} images in {ours['seconds']:.1f}s = {our_rate:,.0f} images/s "
+          f"({our_rate / cores:,.0f}/core), peak {ours['peak_mib']:.0f} MiB; statuses {stats['statuses']}")  # fmt: skip
+    print(f"download_speedup={our_rate / their_rate:.3f}")
+
+
+if __name__ == "__main__":
+    main()
