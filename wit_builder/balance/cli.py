@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Sequence
 
 
@@ -60,30 +59,24 @@ def candidate_inputs(patterns: Sequence[str]) -> tuple[list[str], str | None]:
     """Candidate files, and the query list a harvest folder's stats.json names (if any)."""
     import fsspec
 
-    from wit_builder.io.paths import expand_globs
+    from wit_builder.stage_run import stage_inputs
 
-    files: list[str] = []
     queries = None
     for pattern in patterns:
-        filesystem, _ = fsspec.core.url_to_fs(pattern)
         folder = pattern.rstrip("/")
-        if filesystem.isdir(folder) and filesystem.isdir(f"{folder}/candidates"):  # a harvest folder
-            files.extend(expand_globs([f"{folder}/candidates/*.parquet"]))
-            if filesystem.exists(f"{folder}/stats.json"):
-                with fsspec.open(f"{folder}/stats.json", "rt") as handle:
-                    queries = json.load(handle).get("inputs", {}).get("queries") or queries
-        else:
-            files.extend(path for path in expand_globs([pattern]) if not path.endswith(".json"))
-    return sorted(dict.fromkeys(files)), queries
+        filesystem, _ = fsspec.core.url_to_fs(folder)
+        if filesystem.isdir(f"{folder}/candidates") and filesystem.isfile(f"{folder}/stats.json"):  # harvest's
+            with fsspec.open(f"{folder}/stats.json", "rt") as handle:
+                queries = json.load(handle).get("inputs", {}).get("queries") or queries
+    return stage_inputs(patterns, "candidates"), queries
 
 
 def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
-    import apache_beam as beam
     import fsspec
 
     from wit_builder.balance.pipeline import BalanceInputs, BalanceRules, build_pipeline
-    from wit_builder.beam_options import pipeline_options
     from wit_builder.report.balance import write_balance_report
+    from wit_builder.stage_run import replace_outputs, run_pipeline
 
     try:
         rules = BalanceRules(
@@ -101,19 +94,10 @@ def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
             return 1
     inputs = BalanceInputs(tuple(files), queries)
     out = args.out.rstrip("/")
-    filesystem, _ = fsspec.core.url_to_fs(out)
-    for stale in ("balanced", "report"):  # this stage's own outputs: a re-run replaces them whole
-        if filesystem.exists(f"{out}/{stale}"):
-            filesystem.rm(f"{out}/{stale}", recursive=True)
-    filesystem.makedirs(f"{out}/balanced", exist_ok=True)
+    replace_outputs(out, ("balanced", "report"), ("balanced",))  # a re-run replaces them whole
     print(f"[balance] {len(files)} candidate file(s), t={rules.per_query}, seed={rules.seed} -> {out}", flush=True)
-    started = time.monotonic()
-    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-        build_pipeline(pipeline, inputs, rules, out)
-    seconds = time.monotonic() - started
+    report, seconds = run_pipeline(lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out)
     html = write_balance_report(out)
-    with fsspec.open(f"{out}/stats.json", "rt") as handle:
-        report = json.load(handle)
     print(
         f"[balance] {report['kept']:,} of {report['pairs_in']:,} pairs kept in {seconds:.1f}s "
         f"({report['dropped']['over_cap']:,} over the cap); report: {html}"

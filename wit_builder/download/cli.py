@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from collections.abc import Sequence
 
 from wit_builder.download.images import ENCODE_FORMATS, RESIZE_MODES
@@ -68,30 +66,11 @@ def _ports(text: str | None) -> frozenset[int] | None:
     return frozenset(int(part) for part in text.split(",") if part.strip())
 
 
-def balanced_files(patterns: Sequence[str]) -> list[str]:
-    import fsspec
-
-    from wit_builder.io.paths import expand_globs
-
-    files: list[str] = []
-    for pattern in patterns:
-        filesystem, _ = fsspec.core.url_to_fs(pattern)
-        folder = pattern.rstrip("/")
-        if filesystem.isdir(folder) and filesystem.isdir(f"{folder}/balanced"):
-            files.extend(expand_globs([f"{folder}/balanced/*.parquet"]))
-        else:
-            files.extend(path for path in expand_globs([pattern]) if path.endswith(".parquet"))
-    return sorted(dict.fromkeys(files))
-
-
 def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
-    import apache_beam as beam
-    import fsspec
-
-    from wit_builder.beam_options import pipeline_options
     from wit_builder.download.fetch import FetchSettings
     from wit_builder.download.images import ImageSettings
     from wit_builder.download.pipeline import DownloadRules, build_pipeline, plan_chunks
+    from wit_builder.stage_run import replace_outputs, run_pipeline, stage_inputs
 
     try:
         fetch = FetchSettings(
@@ -106,7 +85,7 @@ def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
             args.min_image_size, args.max_aspect_ratio, args.max_pixels,
         )  # fmt: skip
         rules = DownloadRules(fetch, image, not args.no_dedupe, args.near_distance, args.aspect_tolerance)
-        files = balanced_files(args.pairs)
+        files = stage_inputs(args.pairs, "balanced")
     except ValueError as error:
         print(f"wit-builder download: {error}", file=sys.stderr)
         return 2
@@ -115,20 +94,11 @@ def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
         return 1
     chunks = plan_chunks(files, args.chunk_rows)
     out = args.out.rstrip("/")
-    filesystem, _ = fsspec.core.url_to_fs(out)
-    for stale in ("samples", "status"):  # recomputed from work/ on every run; work/ is what resumes
-        if filesystem.exists(f"{out}/{stale}"):
-            filesystem.rm(f"{out}/{stale}", recursive=True)
-    for folder in ("samples", "status", "work/fetched", "work/outcomes"):
-        filesystem.makedirs(f"{out}/{folder}", exist_ok=True)
+    # samples/ and status/ are recomputed from work/ on every run; work/ is what resumes.
+    replace_outputs(out, ("samples", "status"), ("samples", "status", "work/fetched", "work/outcomes"))
     total = sum(chunk.rows for chunk in chunks)
     print(f"[download] {total:,} pairs in {len(chunks)} chunk(s) from {len(files)} file(s) -> {out}", flush=True)
-    started = time.monotonic()
-    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-        build_pipeline(pipeline, chunks, rules, out)
-    with fsspec.open(f"{out}/stats.json", "rt") as handle:
-        report = json.load(handle)
-    seconds = time.monotonic() - started
+    report, seconds = run_pipeline(lambda pipeline: build_pipeline(pipeline, chunks, rules, out), beam_args, out)
     statuses = ", ".join(f"{name} {count:,}" for name, count in report["statuses"].items())
     print(f"[download] {report['ok']:,} of {report['pairs_in']:,} images kept in {seconds:.1f}s "
           f"({report['chunks_resumed']} chunk(s) resumed); {statuses}")  # fmt: skip

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from collections.abc import Sequence
 
 LIST_FORMATS = ("auto", "cc3m", "cc12m", "laion", "datacomp", "parquet", "tsv", "csv", "jsonl")
@@ -87,13 +85,10 @@ def _wat_files(patterns: list[str], prefix: str | None, limit: int | None) -> li
 
 
 def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
-    import apache_beam as beam
-    import fsspec
-
-    from wit_builder.beam_options import pipeline_options
     from wit_builder.harvest.normalise import TextRules
     from wit_builder.harvest.pipeline import HarvestInputs, HarvestRules, build_pipeline
     from wit_builder.io.paths import expand_globs
+    from wit_builder.stage_run import replace_outputs, run_pipeline
 
     if not args.wat and not args.pairs:
         print("wit-builder harvest: give --wat and/or --pairs", file=sys.stderr)
@@ -117,18 +112,12 @@ def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
         TextRules(args.min_text_chars, args.max_text_chars), extensions, not args.case_insensitive, args.output_shards
     )
     out = args.out.rstrip("/")
-    filesystem, _ = fsspec.core.url_to_fs(out)
-    if filesystem.exists(f"{out}/candidates"):  # this stage's own output: a re-run replaces it whole
-        filesystem.rm(f"{out}/candidates", recursive=True)
+    replace_outputs(out, ("candidates",))  # this stage's own output: a re-run replaces it whole
     print(f"[harvest] {len(inputs.wat_files)} WAT file(s), {len(inputs.list_files)} list file(s) -> {out}", flush=True)
-    started = time.monotonic()
-    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-        build_pipeline(pipeline, inputs, rules, out)
-    with fsspec.open(f"{out}/stats.json", "rt") as handle:
-        report = json.load(handle)
+    report, seconds = run_pipeline(lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out)
     dropped = ", ".join(f"{reason} {n}" for reason, n in report["dropped"].items() if n)
     print(
-        f"[harvest] {report['kept']} of {report['pairs_read']} pairs kept in {time.monotonic() - started:.1f}s; "
+        f"[harvest] {report['kept']} of {report['pairs_read']} pairs kept in {seconds:.1f}s; "
         f"dropped: {dropped or 'none'}"
     )
     return 0

@@ -1,0 +1,51 @@
+"""What every stage command does around its pipeline: find its inputs, clear its own stale
+outputs, run the pipeline on the runner the Beam flags name, and read back its stats.json."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+import fsspec
+
+
+def stage_inputs(patterns: Iterable[str], subfolder: str) -> list[str]:
+    """Parquet files of the previous stage: a stage folder stands for ``subfolder/*.parquet``
+    in it; anything else is a path or glob. Sorted, without duplicates."""
+    from wit_builder.io.paths import expand_globs
+
+    files: list[str] = []
+    for pattern in patterns:
+        folder = pattern.rstrip("/")
+        filesystem, _ = fsspec.core.url_to_fs(folder)
+        if filesystem.isdir(folder) and filesystem.isdir(f"{folder}/{subfolder}"):
+            files.extend(expand_globs([f"{folder}/{subfolder}/*.parquet"]))
+        else:
+            files.extend(path for path in expand_globs([pattern]) if path.endswith(".parquet"))
+    return sorted(dict.fromkeys(files))
+
+
+def replace_outputs(out: str, stale: Sequence[str], create: Sequence[str] = ()) -> None:
+    """Remove this stage's own output folders from an earlier run (never anything else), and
+    create the ones the pipeline writes into."""
+    filesystem, _ = fsspec.core.url_to_fs(out)
+    for folder in stale:
+        if filesystem.exists(f"{out}/{folder}"):
+            filesystem.rm(f"{out}/{folder}", recursive=True)
+    for folder in create:
+        filesystem.makedirs(f"{out}/{folder}", exist_ok=True)
+
+
+def run_pipeline(build: Callable, beam_args: Sequence[str], out: str) -> tuple[dict, float]:
+    """Run ``build(pipeline)`` to completion; returns the stage's stats.json and the seconds."""
+    import apache_beam as beam
+
+    from wit_builder.beam_options import pipeline_options
+
+    started = time.monotonic()
+    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+        build(pipeline)
+    seconds = time.monotonic() - started
+    with fsspec.open(f"{out.rstrip('/')}/stats.json", "rt", encoding="utf-8") as handle:
+        return json.load(handle), seconds
