@@ -1,1 +1,1 @@
-"""Stage 4: fetch, verify, resize and dedupe the images (issue 6, in progress: fetching is built)."""
+"""Stage 4: fetch, verify, resize and dedupe the images, with every URL's fate recorded."""

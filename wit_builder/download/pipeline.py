@@ -117,7 +117,8 @@ def sample_row(pair: dict, image: ProcessedImage, original_bytes: int) -> dict:
 
 
 class FetchChunkFn(CountingDoFn):
-    """Pass 1: fetch, verify and hash one chunk; writes its two work files (or finds them)."""
+    """Pass 1: fetch, verify and hash a batch of chunks; writes each chunk's two work files
+    (or finds them from an earlier run)."""
 
     def __init__(self, rules: DownloadRules, out_dir: str):
         self.rules = rules
@@ -161,7 +162,10 @@ class FetchChunkFn(CountingDoFn):
         if result.status != "fetched":
             return result, None, 0
         body, result.body = result.body or b"", None
-        image = await self.loop.run_in_executor(self.pool, process_image, body, self.rules.image)
+        try:
+            image = await self.loop.run_in_executor(self.pool, process_image, body, self.rules.image)
+        except Exception as error:  # a decoder failing in a way Pillow does not document: record it
+            image = ProcessedImage("decode_error", f"{type(error).__name__}: {error}")
         return result, image, len(body)
 
     def _write_chunk(self, chunk: Chunk, pairs: list[dict], done: list[tuple]) -> None:
