@@ -99,3 +99,12 @@ def test_a_rerun_resumes_without_fetching(balanced, run, web):
     assert 0 < sum(web.requests.values()) - requests <= 4 * 3  # that chunk's 4 URLs, retries at most
     after = {uid: row["status"] for uid, row in statuses(run).items()}
     assert after == before
+
+
+def test_a_process_pool_gives_the_same_outcomes(balanced, run, tmp_path):
+    folder, _, _ = balanced
+    out = tmp_path / "processes"
+    assert main(["download", "--pairs", str(folder), "--out", str(out), *FAST, "--image-processes", "1"]) == 0
+    assert {uid: row["status"] for uid, row in statuses(out).items()} == {
+        uid: row["status"] for uid, row in statuses(run).items()
+    }

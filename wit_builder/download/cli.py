@@ -19,6 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", metavar="DIR", required=True, help="writes samples/, status/, stats.json (and work/)")
     parser.add_argument(
+        "--image-processes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="decode and resize in N processes per worker (default 0: threads; use the core count "
+        "when one worker process has the machine, as a single local FnApiRunner worker has)",
+    )
+    parser.add_argument(
         "--chunk-rows",
         type=int,
         default=500,
@@ -84,7 +92,10 @@ def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
             args.image_size, args.resize_mode, args.resize_only_if_bigger, args.encode_format, args.encode_quality,
             args.min_image_size, args.max_aspect_ratio, args.max_pixels,
         )  # fmt: skip
-        rules = DownloadRules(fetch, image, not args.no_dedupe, args.near_distance, args.aspect_tolerance)
+        rules = DownloadRules(
+            fetch, image, not args.no_dedupe, args.near_distance, args.aspect_tolerance,
+            image_processes=args.image_processes,
+        )  # fmt: skip
         files = stage_inputs(args.pairs, "balanced")
     except ValueError as error:
         print(f"wit-builder download: {error}", file=sys.stderr)

@@ -141,12 +141,12 @@ def _dct_matrix(n: int = 32) -> np.ndarray:
 
 
 def perceptual_hash(image: Image.Image) -> int:
-    """64-bit pHash: grey 32×32, 2-D DCT, the 8×8 lowest frequencies against their median.
+    """64-bit pHash: grey 32×32 (area-averaged), 2-D DCT, the 8×8 lowest frequencies against their median.
 
     Returned as a signed 64-bit integer with the same bits (the column type in Parquet); bit 63
     is the DCT's (0, 0) coefficient compared with the median.
     """
-    grey = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    grey = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.BOX), dtype=np.float64)
     matrix = _dct_matrix(32)
     low = (matrix @ grey @ matrix.T)[:8, :8].ravel()
     bits = low > np.median(low)

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import apache_beam as beam
@@ -62,6 +63,7 @@ class DownloadRules:
     aspect_tolerance: float = 0.05
     grid_tolerance: int = 8
     chunks_per_batch: int = 4
+    image_processes: int = 0  # 0: threads in the worker process; N: a pool of N processes
 
 
 def plan_chunks(files: list[str], chunk_rows: int) -> list[Chunk]:
@@ -128,8 +130,15 @@ class FetchChunkFn(CountingDoFn):
         self.loop = asyncio.new_event_loop()
         self.fetcher = Fetcher(self.rules.fetch)
         self.loop.run_until_complete(self.fetcher.__aenter__())
-        # Pillow releases the GIL while decoding and resizing, so threads use every core.
-        self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="images")
+        # Threads suit runners that already run one worker process per core (Dataflow): Pillow
+        # releases the GIL while decoding and resizing. With one worker process for the whole
+        # machine, a process pool keeps image work off the event loop's GIL.
+        self.pool: Executor
+        if self.rules.image_processes > 0:
+            context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(max_workers=self.rules.image_processes, mp_context=context)
+        else:
+            self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="images")
 
     def teardown(self) -> None:
         self.loop.run_until_complete(self.fetcher.__aexit__(None, None, None))
@@ -202,22 +211,18 @@ def exact_stage(element: tuple[str, list]) -> Iterator:
     _, records = element
     chunk_of = {image.uid: chunk for image, chunk in records}
     kept, dropped = exact_duplicates(image for image, _ in records)
-    yield pvalue.TaggedOutput("kept", kept)
+    yield pvalue.TaggedOutput("kept", (kept, chunk_of[kept.uid]))
     for uid, duplicate_of in dropped:
         yield chunk_of[uid], (uid, duplicate_of)
 
 
-def near_stage(element: tuple, rules: DownloadRules) -> Iterator[tuple[str, str]]:
-    _, group = element
-    ordered = sorted(group, key=lambda image: image.uid)
-    yield from near_pairs(ordered, rules.max_distance, rules.aspect_tolerance, rules.grid_tolerance)
-
-
-def route_to_chunk(element: tuple[str, dict]) -> Iterator[tuple[str, tuple[str, str]]]:
-    """(chunk, (uid, duplicate_of)) for a near duplicate, from the uid → chunk join."""
-    uid, grouped = element
-    if grouped["duplicate_of"]:
-        yield grouped["chunk"][0], (uid, grouped["duplicate_of"][0])
+def near_stage(element: tuple, rules: DownloadRules) -> Iterator[tuple[str, tuple[str, str]]]:
+    """(uid, (a smaller near copy's uid, the uid's chunk)) for each near pair of a band group."""
+    _, records = element
+    chunk_of = {image.uid: chunk for image, chunk in records}
+    ordered = sorted((image for image, _ in records), key=lambda image: image.uid)
+    for larger, smaller in near_pairs(ordered, rules.max_distance, rules.aspect_tolerance, rules.grid_tolerance):
+        yield larger, (smaller, chunk_of[larger])
 
 
 class FinalizeChunkFn(CountingDoFn):
@@ -289,19 +294,14 @@ def build_pipeline(pipeline: beam.Pipeline, chunks: list[Chunk], rules: Download
             | "GroupSha256" >> beam.GroupByKey()
             | "Exact" >> beam.FlatMap(exact_stage).with_outputs("kept", main="duplicates")
         )
-        chunk_of = hashed | "ChunkOfUid" >> beam.Map(lambda record: (record[0].uid, record[1]))
-        near = (
+        near_by_chunk = (
             exact.kept
             | "Bands"
-            >> beam.FlatMap(lambda image: [(key, image) for key in band_keys(image.phash, rules.max_distance)])
+            >> beam.FlatMap(lambda record: [(key, record) for key in band_keys(record[0].phash, rules.max_distance)])
             | "GroupBands" >> beam.GroupByKey()
             | "NearPairs" >> beam.FlatMap(near_stage, rules)
-            | "SmallestCopy" >> beam.CombinePerKey(min)
-        )
-        near_by_chunk = (
-            {"chunk": chunk_of, "duplicate_of": near}
-            | "JoinChunks" >> beam.CoGroupByKey()
-            | "NearByChunk" >> beam.FlatMap(route_to_chunk)
+            | "SmallestCopy" >> beam.CombinePerKey(min)  # the smallest near copy's uid (the chunk is the uid's)
+            | "ToChunk" >> beam.Map(lambda kv: (kv[1][1], (kv[0], kv[1][0])))
         )
         duplicates = (exact.duplicates, near_by_chunk) | "AllDuplicates" >> beam.Flatten()
     else:
