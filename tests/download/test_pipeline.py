@@ -14,6 +14,7 @@ from wit_builder.cli import main
 from wit_builder.harvest.normalise import url_uid
 from wit_builder.schemas import read_table, table_from_rows, write_table
 from wit_builder.testing import FAULTS
+from wit_builder.testing.world import expected_status
 
 pytestmark = pytest.mark.network
 
@@ -40,11 +41,9 @@ def balanced(small_world, web, tmp_path_factory):
     folder = tmp_path_factory.mktemp("balance")
     (folder / "balanced").mkdir()
     write_table(table_from_rows(rows, "balanced"), str(folder / "balanced" / "part-00000.parquet"), "balanced")
-    expected = {
-        row["uid"]: FAULTS[image.fault][1] if image.fault else "ok"
-        for row, image in zip(rows[:-1], chosen, strict=True)
-    }
-    expected[rows[-2]["uid"]] = "too_small"
+    # The world's ground truth (truth/images.parquet) names the status each image should end in.
+    expected = {row["uid"]: expected_status(image) for row, image in zip(rows[:-1], chosen, strict=True)}
+    assert expected[rows[-2]["uid"]] == "too_small"
     del expected[rows[len(FAULTS)]["uid"]]  # the copied image and its copy: one is ok, one duplicate
     return folder, rows, expected
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wit_builder.testing.catalog import FAULTS, WebCatalog
+from wit_builder.testing.catalog import FAULTS, ImageEntry, WebCatalog
 from wit_builder.testing.config import WorldConfig
 from wit_builder.testing.pageviews import write_pageviews
 from wit_builder.testing.pair_lists import write_pair_lists
@@ -54,6 +54,14 @@ class WorldLayout:
             for name, value in self.__dict__.items()
             if name != "root"
         }
+
+
+def expected_status(image: ImageEntry) -> str:
+    """The status the download stage should record for an image with its default settings:
+    the fault's, else ``too_small`` for the tiny size class (8–24 px, under the 32 px minimum)."""
+    if image.fault:
+        return FAULTS[image.fault][1]
+    return "too_small" if image.size_class == "tiny" else "ok"
 
 
 class SyntheticWorld:
@@ -146,7 +154,7 @@ class SyntheticWorld:
                 "height": pa.array([i.height for i in images], pa.int32()),
                 "size_class": [i.size_class for i in images],
                 "fault": [i.fault for i in images],
-                "expected_status": [FAULTS[i.fault][1] if i.fault else "ok" for i in images],
+                "expected_status": [expected_status(i) for i in images],
             }
         )
         path = out_dir / "images.parquet"
