@@ -182,10 +182,13 @@ def process_image(body: bytes, settings: ImageSettings) -> ProcessedImage:
     except (OSError, ValueError, SyntaxError) as error:  # a header so broken the format cannot tell
         return ProcessedImage("decode_error", f"{type(error).__name__}: {error}")
     original_width, original_height = opened.size
+
+    def rejected(status: str, error: str) -> ProcessedImage:
+        return ProcessedImage(status, error, original_width=original_width, original_height=original_height)
+
     pixels = original_width * original_height
     if pixels > settings.max_pixels:
-        return ProcessedImage("too_large", f"{pixels:,} pixels > {settings.max_pixels:,}", None, None, 0, 0,
-                              original_width, original_height)  # fmt: skip
+        return rejected("too_large", f"{pixels:,} pixels > {settings.max_pixels:,}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -196,15 +199,12 @@ def process_image(body: bytes, settings: ImageSettings) -> ProcessedImage:
                 opened = ImageOps.exif_transpose(opened)
             rgb = _rgb(opened)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        return ProcessedImage("decode_error", f"{type(error).__name__}: {error}", None, None, 0, 0,
-                              original_width, original_height)  # fmt: skip
+        return rejected("decode_error", f"{type(error).__name__}: {error}")
     shorter, longer = min(rgb.size), max(rgb.size)
     if shorter < settings.min_image_size:
-        return ProcessedImage("too_small", f"{rgb.width}×{rgb.height} < {settings.min_image_size} px",
-                              None, None, 0, 0, original_width, original_height)  # fmt: skip
+        return rejected("too_small", f"{rgb.width}×{rgb.height} < {settings.min_image_size} px")
     if longer / shorter > settings.max_aspect_ratio:
-        return ProcessedImage("bad_aspect_ratio", f"aspect ratio {longer / shorter:.1f} > {settings.max_aspect_ratio}",
-                              None, None, 0, 0, original_width, original_height)  # fmt: skip
+        return rejected("bad_aspect_ratio", f"aspect ratio {longer / shorter:.1f} > {settings.max_aspect_ratio}")
     scaled = scale(rgb, settings)
     stored = frame(scaled, settings)
     buffer = io.BytesIO()
