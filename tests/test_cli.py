@@ -42,7 +42,7 @@ def test_beam_stages_take_out_and_document_beam_flags(command, capsys):
 
 
 def test_unbuilt_stage_says_so_and_runs_nothing(tmp_path, capsys):
-    status = main(["shard", "--samples", str(tmp_path), "--out", str(tmp_path / "out"), "--runner=DirectRunner"])
+    status = main(["tokenizer", "--input", str(tmp_path), "--out", str(tmp_path / "out"), "--runner=DirectRunner"])
     assert status == EXIT_NOT_BUILT
     assert "not built yet" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -56,7 +56,7 @@ def test_stray_positional_is_an_error(tmp_path):
 
 def test_beam_flag_values_are_not_strays(tmp_path):
     # "--project my-project" (space-separated value) must reach Beam, not be called stray.
-    status = main(["shard", "--samples", str(tmp_path), "--out", str(tmp_path), "--project", "my-project"])
+    status = main(["tokenizer", "--input", str(tmp_path), "--out", str(tmp_path), "--project", "my-project"])
     assert status == EXIT_NOT_BUILT
 
 

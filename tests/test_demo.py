@@ -24,7 +24,11 @@ def test_demo_runs_and_says_where_things_are(tmp_path, capsys):
     assert (tmp_path / "demo" / "run" / "balance" / "report" / "balance.html").exists()
     download = json.loads((tmp_path / "demo" / "run" / "download" / "stats.json").read_text())
     assert download["adds_up"] and download["pairs_in"] == balance["kept"] and download["ok"] > 0
-    assert "stopped at 'shard': not built yet" in out
+    shard = json.loads((tmp_path / "demo" / "run" / "shard" / "stats.json").read_text())
+    assert shard["adds_up"] and shard["samples_in"] == download["ok"] and shard["written"] > 0
+    manifest = json.loads((tmp_path / "demo" / "run" / "shard" / "manifest.json").read_text())
+    assert f"--train-data '{manifest['train_data']}'" in out.split("[demo] the chain:")[1]
+    assert "stopped at 'tokenizer': not built yet" in out
 
 
 def test_world_command_writes_offline_world(tmp_path, capsys):

@@ -27,7 +27,7 @@ CHAIN: tuple[tuple[str, Mapping[str, str]], ...] = (
     ("harvest", {"queries": "queries"}),
     ("balance", {"candidates": "harvest"}),
     ("download", {"pairs": "balance"}),
-    ("shard", {"samples": "download"}),
+    ("shard", {"samples": "download", "queries": "queries"}),
     ("tokenizer", {"input": "shard"}),
 )
 

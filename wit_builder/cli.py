@@ -20,6 +20,8 @@ from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
 from wit_builder.download import cli as download_cli
 from wit_builder.harvest import cli as harvest_cli
 from wit_builder.queries import cli as queries_cli
+from wit_builder.shard import cli as shard_cli
+from wit_builder.shard import verify_cli
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_BUILT = 0, 1, 2, 3
 
@@ -43,18 +45,9 @@ class Command:
     takes_beam_flags: bool = True
 
 
-def _shard_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--samples", metavar="PATH", required=True, help="the download stage's folder")
-    p.add_argument("--out", metavar="DIR", required=True, help="writes NNNNNN.tar, NNNNNN.parquet, manifest.json")
-
-
 def _tokenizer_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", metavar="PATH", required=True, help="shards or balanced pairs to read captions from")
     p.add_argument("--out", metavar="DIR", required=True, help="writes tokenizer.json")
-
-
-def _verify_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--shards", metavar="URLS", required=True, help="shard URLs: a folder, brace pattern or :: list")
 
 
 def _report_flags(p: argparse.ArgumentParser) -> None:
@@ -107,9 +100,20 @@ COMMANDS: tuple[Command, ...] = (
         download_cli.add_arguments,
         "wit_builder.download.cli:run_command",
     ),
-    Command("shard", "write WebDataset tar shards with their index", _shard_flags),
+    Command(
+        "shard",
+        "write globally shuffled WebDataset tars with their index and manifest",
+        shard_cli.add_arguments,
+        "wit_builder.shard.cli:run_command",
+    ),
     Command("tokenizer", "train a BPE tokenizer on the captions", _tokenizer_flags),
-    Command("verify", "check shards open and match their index", _verify_flags, takes_beam_flags=False),
+    Command(
+        "verify",
+        "check every shard against its manifest and index",
+        verify_cli.add_arguments,
+        "wit_builder.shard.verify_cli:run_command",
+        takes_beam_flags=False,
+    ),
     Command("report", "regenerate a run's reports", _report_flags, "wit_builder.report.cli:run_command", None, False),
     Command("run", "run the whole chain from a pipeline config", _run_flags, "wit_builder.chain:run_command"),
     Command("demo", "build the synthetic world and run the chain on it", _demo_flags, "wit_builder.demo:demo_command"),

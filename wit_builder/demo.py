@@ -6,6 +6,7 @@ download stage fetches from it), and says what each stage did and where its outp
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -72,6 +73,10 @@ def _closing_words(results: list[StepResult], out: Path) -> str:
     lines = [f"\n[demo] the world is in {out / 'world'} (world.json describes it)."]
     if done:
         lines.append(f"[demo] results of the stages that ran are under {out / 'run'}.")
+    manifest = out / "run" / "shard" / "manifest.json"
+    if any(r.stage == "shard" for r in done) and manifest.exists():
+        train_data = json.loads(manifest.read_text())["train_data"]
+        lines.append(f"[demo] the shards are ready for a trainer: --train-data '{train_data}'")
     if stopped is not None:
         lines.append(
             f"[demo] the chain stopped at '{stopped.stage}': {stopped.outcome}. "

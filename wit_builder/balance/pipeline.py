@@ -50,7 +50,7 @@ READ_ERRORS = (OSError, ValueError, pa.ArrowException)  # SchemaMismatch is a Va
 
 @dataclass(frozen=True)
 class BalanceRules:
-    per_query: int = 20_000
+    per_query: int | None = 20_000  # None: no cap (the shard stage's report of an uncapped set)
     oversample: float = 1.0
     seed: int = 0
     count_fanout: int = 4
@@ -58,7 +58,7 @@ class BalanceRules:
     batch_rows: int = 65_536
 
     def __post_init__(self) -> None:
-        if self.per_query < 1:
+        if self.per_query is not None and self.per_query < 1:
             raise ValueError(f"per_query must be at least 1, not {self.per_query}")
         if self.oversample < 1.0:
             raise ValueError(f"oversample must be at least 1, not {self.oversample}")
@@ -81,19 +81,35 @@ def _value_counts(matches: pa.ChunkedArray) -> Iterator[tuple[str, int]]:
 class CountMatchesFn(beam.DoFn):
     """Pass 1: (shard, {query: pairs of this file that matched it}); sent once the file is read."""
 
-    def __init__(self, batch_rows: int, shards: int):
+    def __init__(self, batch_rows: int, shards: int, schema: str = "candidates"):
         self.batch_rows = batch_rows
         self.shards = shards
+        self.schema = schema
 
     def process(self, path: str) -> Iterator:
         counts: Counter[str] = Counter()
         try:
-            for table in read_batches(path, "candidates", ["matches"], self.batch_rows):
+            for table in read_batches(path, self.schema, ["matches"], self.batch_rows):
                 counts.update(dict(_value_counts(table.column("matches"))))
         except READ_ERRORS as error:
             yield pvalue.TaggedOutput(ERRORS, (path, f"{type(error).__name__}: {error}"))
             return
         yield from split_by_shard(counts, self.shards)
+
+
+class CappedSideInput:
+    """The over-cap side input as ``CappedQueries``, built once per worker and side-input value."""
+
+    def __init__(self, rules: BalanceRules):
+        self.rules = rules
+        self._capped: CappedQueries | None = None
+        self._built_from: object = None
+
+    def get(self, over_cap: dict[str, int]) -> CappedQueries:
+        if self._capped is None or self._built_from is not over_cap:
+            self._capped = CappedQueries.build(over_cap, self.rules.per_query, self.rules.oversample, self.rules.seed)
+            self._built_from = over_cap
+        return self._capped
 
 
 def output_path(out_dir: str, index: int) -> str:
@@ -110,19 +126,11 @@ class BalanceFileFn(CountingDoFn):
     def __init__(self, rules: BalanceRules, out_dir: str):
         self.rules = rules
         self.out_dir = out_dir
-        self._capped: CappedQueries | None = None
-        self._capped_from: object = None
-
-    def _capped_queries(self, over_cap: dict[str, int]) -> CappedQueries:
-        if self._capped_from is not over_cap:  # the side input: built once per worker and value
-            self._capped = CappedQueries.build(over_cap, self.rules.per_query, self.rules.oversample, self.rules.seed)
-            self._capped_from = over_cap
-        assert self._capped is not None
-        return self._capped
+        self.capped = CappedSideInput(rules)
 
     def process(self, item: tuple[int, str], over_cap: dict[str, int]) -> Iterator:
         index, path = item
-        capped = self._capped_queries(over_cap)
+        capped = self.capped.get(over_cap)
         final = output_path(self.out_dir, index)
         partial = f"{final}.partial"
         filesystem, _ = fsspec.core.url_to_fs(final)
@@ -222,14 +230,44 @@ def write_stats(
     return report
 
 
-def count_matches(paths: beam.PCollection, rules: BalanceRules) -> tuple[beam.PCollection, beam.PCollection]:
+def count_matches(
+    paths: beam.PCollection, rules: BalanceRules, schema: str = "candidates"
+) -> tuple[beam.PCollection, beam.PCollection]:
     """Pass 1 on its own: (shard, {query: matched}) for every shard, and (path, error) per
-    unreadable file. The benchmark times it alone."""
-    counted = paths | "CountMatches" >> beam.ParDo(CountMatchesFn(rules.batch_rows, rules.count_shards)).with_outputs(
-        ERRORS, main="counts"
-    )
+    unreadable file, over files of ``schema`` (the shard stage counts its samples). The
+    benchmark times it alone."""
+    count_fn = CountMatchesFn(rules.batch_rows, rules.count_shards, schema)
+    counted = paths | "CountMatches" >> beam.ParDo(count_fn).with_outputs(ERRORS, main="counts")
     matched = counted.counts | "SumMatches" >> beam.CombinePerKey(MergeCounts()).with_hot_key_fanout(rules.count_fanout)
     return matched, counted[ERRORS]
+
+
+def over_cap_counts(matched: beam.PCollection, rules: BalanceRules) -> beam.PCollection:
+    """(query, matched) for the queries whose keep probability is below 1: pass 2's side input."""
+    return matched | "OverCap" >> beam.FlatMap(
+        lambda shard: [(q, n) for q, n in shard[1].items() if rules.p_keep(n) < 1.0]
+    )
+
+
+def per_query_report(
+    pipeline: beam.Pipeline,
+    matched: beam.PCollection,
+    kept: beam.PCollection,
+    query_list: str | None,
+    rules: BalanceRules,
+    out_dir: str,
+) -> beam.PCollection:
+    """``report/balance.parquet`` from per-shard count blobs of matched and kept pairs and the
+    query list (joined shard by shard); yields the query totals for ``stats.json``."""
+    listed = pipeline | "QueryList" >> beam.Create([query_list] if query_list else [])
+    sources = listed | "ReadQueryList" >> beam.FlatMap(sources_by_shard, rules.count_shards)
+    return (
+        {"matched": matched, "kept": kept, "source": sources}
+        | "JoinPerShard" >> beam.CoGroupByKey()
+        | "ReportRows" >> beam.Map(report_rows, rules)
+        | "AllRows" >> beam.combiners.ToList()
+        | "WriteReport" >> beam.Map(write_report, out_dir, rules, query_list is not None)
+    )
 
 
 def build_pipeline(pipeline: beam.Pipeline, inputs: BalanceInputs, rules: BalanceRules, out_dir: str):
@@ -239,22 +277,12 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: BalanceInputs, rules: Balanc
         | "SpreadFiles" >> beam.Reshuffle()
     )
     matched, count_errors = count_matches(files | "Paths" >> beam.Values(), rules)
-    over_cap = matched | "OverCap" >> beam.FlatMap(
-        lambda shard: [(q, n) for q, n in shard[1].items() if rules.p_keep(n) < 1.0]
-    )
+    over_cap = over_cap_counts(matched, rules)
     balanced = files | "Balance" >> beam.ParDo(BalanceFileFn(rules, out_dir), pvalue.AsDict(over_cap)).with_outputs(
         STATS, ERRORS, main="kept"
     )
     kept = balanced.kept | "SumKept" >> beam.CombinePerKey(MergeCounts()).with_hot_key_fanout(rules.count_fanout)
-    listed = pipeline | "QueryList" >> beam.Create([inputs.queries] if inputs.queries else [])
-    sources = listed | "ReadQueryList" >> beam.FlatMap(sources_by_shard, rules.count_shards)
-    queries = (
-        {"matched": matched, "kept": kept, "source": sources}
-        | "JoinPerShard" >> beam.CoGroupByKey()
-        | "ReportRows" >> beam.Map(report_rows, rules)
-        | "AllRows" >> beam.combiners.ToList()
-        | "WriteReport" >> beam.Map(write_report, out_dir, rules, inputs.queries is not None)
-    )
+    queries = per_query_report(pipeline, matched, kept, inputs.queries, rules, out_dir)
     stats = balanced[STATS] | "SumStats" >> beam.CombinePerKey(sum)
     errors = (count_errors, balanced[ERRORS]) | "AllErrors" >> beam.Flatten()
     return (

@@ -15,7 +15,6 @@ stage runs (numpy over Arrow batches), tested equal to it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,13 +22,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from wit_builder.hashing import hash64
+
 _MASK = (1 << 64) - 1
 _SEPARATOR = "\x1f"
-
-
-def hash64(text: str) -> int:
-    """First 8 bytes of BLAKE2b of the UTF-8 text, as an unsigned big-endian integer."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 def query_key(seed: int, query: str) -> int:
@@ -47,9 +43,12 @@ def draw(seed: int, query: str, uid: str) -> float:
     return (splitmix64(query_key(seed, query) ^ hash64(uid)) >> 11) * 2.0**-53
 
 
-def keep_probability(matched: int, per_query: int, oversample: float = 1.0) -> float:
-    """min(1, F·t / n): every pair of a query matched at most F·t times is kept by it."""
-    return 1.0 if matched <= 0 else min(1.0, oversample * per_query / matched)
+def keep_probability(matched: int, per_query: int | None, oversample: float = 1.0) -> float:
+    """min(1, F·t / n): every pair of a query matched at most F·t times is kept by it
+    (``per_query`` None: no cap, every pair is kept)."""
+    if per_query is None or matched <= 0:
+        return 1.0
+    return min(1.0, oversample * per_query / matched)
 
 
 def _splitmix64_array(x: np.ndarray) -> np.ndarray:
@@ -72,7 +71,7 @@ class CappedQueries:
     keys: np.ndarray
 
     @classmethod
-    def build(cls, matched: dict[str, int], per_query: int, oversample: float, seed: int) -> CappedQueries:
+    def build(cls, matched: dict[str, int], per_query: int | None, oversample: float, seed: int) -> CappedQueries:
         names = sorted(q for q, n in matched.items() if keep_probability(n, per_query, oversample) < 1.0)
         probability = np.array([keep_probability(matched[q], per_query, oversample) for q in names], np.float64)
         keys = np.array([query_key(seed, q) for q in names], np.uint64)

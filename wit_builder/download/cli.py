@@ -77,7 +77,8 @@ def _ports(text: str | None) -> frozenset[int] | None:
 def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     from wit_builder.download.fetch import FetchSettings
     from wit_builder.download.images import ImageSettings
-    from wit_builder.download.pipeline import DownloadRules, build_pipeline, plan_chunks
+    from wit_builder.download.pipeline import DownloadRules, build_pipeline
+    from wit_builder.io.chunks import plan_chunks
     from wit_builder.stage_run import replace_outputs, run_pipeline, stage_inputs
 
     try:

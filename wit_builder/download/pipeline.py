@@ -27,31 +27,16 @@ from dataclasses import dataclass, field
 import apache_beam as beam
 import fsspec
 import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam import pvalue
 
 from wit_builder.download.dedupe import HashedImage, band_keys, exact_duplicates, near_pairs
 from wit_builder.download.fetch import Fetcher, FetchResult, FetchSettings
 from wit_builder.download.images import ImageSettings, ProcessedImage, process_image
+from wit_builder.io.chunks import Chunk, read_chunk_tables
 from wit_builder.schemas import parquet_writer, read_batches, read_table, table_from_rows
 from wit_builder.stage_stats import STATS, CountingDoFn
 
 PAIR_COLUMNS = ("uid", "url", "text", "page_url", "source", "matches")
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """Rows [first_row, first_row + rows) of the file_index-th balanced file."""
-
-    file_index: int
-    path: str
-    part: int
-    first_row: int
-    rows: int
-
-    @property
-    def name(self) -> str:
-        return f"part-{self.file_index:05d}-{self.part:04d}"
 
 
 @dataclass(frozen=True)
@@ -66,29 +51,9 @@ class DownloadRules:
     image_processes: int = 0  # 0: threads in the worker process; N: a pool of N processes
 
 
-def plan_chunks(files: list[str], chunk_rows: int) -> list[Chunk]:
-    """Each balanced file cut into chunks of ``chunk_rows`` rows (row counts from the footer)."""
-    chunks = []
-    for index, path in enumerate(files):
-        with fsspec.open(path, "rb") as handle:
-            rows = pq.ParquetFile(handle).metadata.num_rows
-        for part, first in enumerate(range(0, rows, chunk_rows)):
-            chunks.append(Chunk(index, path, part, first, min(chunk_rows, rows - first)))
-    return chunks
-
-
 def read_chunk(chunk: Chunk) -> list[dict]:
-    """The chunk's pairs, reading the file batch by batch up to the chunk's end."""
-    rows: list[dict] = []
-    offset = 0
-    for table in read_batches(chunk.path, "balanced"):
-        start, end = max(chunk.first_row - offset, 0), min(chunk.first_row + chunk.rows - offset, table.num_rows)
-        if start < end:
-            rows.extend(table.slice(start, end - start).to_pylist())
-        offset += table.num_rows
-        if offset >= chunk.first_row + chunk.rows:
-            break
-    return rows
+    """The chunk's pairs as dicts."""
+    return [row for table in read_chunk_tables(chunk, "balanced") for row in table.to_pylist()]
 
 
 def work_path(out_dir: str, kind: str, chunk_name: str) -> str:

@@ -27,6 +27,26 @@ UNMATCHED_SHOWN = 200
 
 
 @dataclass(frozen=True)
+class ReportWording:
+    """What the page calls things: the balance stage reports on candidate pairs, the shard stage
+    on the downloaded samples that are in the shards."""
+
+    title: str
+    items: str  # plural noun of what is counted
+    files: str  # the input files
+    lede: str  # how to read the page, after the rule
+
+
+BALANCE_WORDING = ReportWording("Balance report", "candidate pairs", "candidate file(s)", "")
+SHARD_WORDING = ReportWording(
+    "Final balance: what is in the shards",
+    "downloaded samples",
+    "sample file(s)",
+    "Before: the samples the download stage kept; after: the samples written into the shards.",
+)
+
+
+@dataclass(frozen=True)
 class QueryTable:
     """The per-query columns of ``report/balance.parquet``, largest first."""
 
@@ -145,10 +165,13 @@ th { background: #f6f6f6; font-weight: 600; } .num { text-align: right; font-var
 """
 
 
-def render_balance_report(stats: dict, table: QueryTable) -> str:
-    """The report page as one HTML string (inline CSS and SVG, nothing fetched)."""
+def render_balance_report(stats: dict, table: QueryTable, wording: ReportWording = BALANCE_WORDING) -> str:
+    """The report page as one HTML string (inline CSS and SVG, nothing fetched). Without a cap
+    (``per_query`` null: shards written without ``--per-query``) it shows the balance as it is."""
     rules = stats["rules"]
-    t, oversample = rules["per_query"], rules["oversample"]
+    t, oversample = rules["per_query"], rules.get("oversample", 1.0)
+    largest = int(table.matched.max()) if len(table.matched) else 0
+    bucket_top = t or max(largest + 1, 2)
     pairs_in, kept = stats["pairs_in"], stats["kept"]
     matched_any = int((table.matched > 0).sum())
     kept_any = int((table.kept > 0).sum())
@@ -156,14 +179,15 @@ def render_balance_report(stats: dict, table: QueryTable) -> str:
     queries = stats.get("queries", {})
 
     cards = [
-        (f"{pairs_in:,}", "candidate pairs in"),
+        (f"{pairs_in:,}", f"{wording.items} in"),
         (f"{kept:,}", f"pairs kept ({_percent(kept, pairs_in)})"),
         (f"{stats['dropped']['over_cap']:,}", "dropped over the cap"),
         (f"{matched_any:,}", "queries with ≥ 1 match"),
-        (f"{capped:,}", f"queries capped (n > {compact(oversample * t)})"),
     ]
+    if t:
+        cards.append((f"{capped:,}", f"queries capped (n > {compact(oversample * t)})"))
     totals = [
-        ["Candidate pairs", f"{pairs_in:,}", f"{kept:,}"],
+        [wording.items.capitalize(), f"{pairs_in:,}", f"{kept:,}"],
         ["Query–pair matches", f"{int(table.matched.sum()):,}", f"{int(table.kept.sum()):,}"],
         ["Queries with at least one pair", f"{matched_any:,}", f"{kept_any:,}"],
         ["Largest query (pairs)", f"{int(table.matched.max()) if len(table.matched) else 0:,}",
@@ -185,9 +209,9 @@ def render_balance_report(stats: dict, table: QueryTable) -> str:
         "Pairs per query, by rank",
         "query rank (largest first)",
         "pairs",
-        reference=(t, f"t = {t:,}"),
+        reference=(t, f"t = {t:,}") if t else None,
     )
-    buckets = size_buckets(t)
+    buckets = size_buckets(bucket_top)
     before_buckets = bucket_counts(table.matched, buckets)
     after_buckets = bucket_counts(table.kept, buckets)
     bars = bar_chart(
@@ -223,7 +247,7 @@ def render_balance_report(stats: dict, table: QueryTable) -> str:
         shown = "".join(f"<div><code>{escape(q)}</code></div>" for q in unmatched[:UNMATCHED_SHOWN])
         more = len(unmatched) - UNMATCHED_SHOWN
         unmatched_section = (
-            f"<p>{len(unmatched):,} of {queries['in_list']:,} queries in the list matched no candidate "
+            f"<p>{len(unmatched):,} of {queries['in_list']:,} queries in the list matched none of the {wording.items} "
             f"({_percent(len(unmatched), queries['in_list'])}).</p>"
             f'<div class="unmatched">{shown}</div>'
             + (
@@ -233,8 +257,10 @@ def render_balance_report(stats: dict, table: QueryTable) -> str:
             )
         )
 
-    above = table.kept > t
-    if above.any():
+    above = table.kept > t if t else np.zeros(len(table.kept), bool)
+    if not t:
+        above_note = "No cap was applied: the curve shows how the queries share the samples."
+    elif above.any():
         worst = int(np.argmax(table.kept))
         above_note = (
             f"{int(above.sum()):,} queries keep more than t after balancing; the most, "
@@ -249,21 +275,28 @@ def render_balance_report(stats: dict, table: QueryTable) -> str:
     by_source = _source_rows(table)
     oversampled = f", oversampled ×{oversample:g}" if oversample != 1 else ""
     factor = f"{oversample:g}·" if oversample != 1 else ""
+    if t:
+        rule = (
+            f"At most about t = {t:,} pairs per query{oversampled}; seed {rules['seed']}; "
+            f"{stats['files_read']:,} {wording.files} read. A query matched by n pairs keeps each with "
+            f"probability min(1, {factor}t/n); a pair is kept when any of its queries keeps it."
+        )
+    else:
+        rule = f"No per-query cap; {stats['files_read']:,} {wording.files} read."
+    dropped = ", ".join(f"{reason.replace('_', ' ')} {count:,}" for reason, count in stats["dropped"].items())
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Balance report</title>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(wording.title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>
 <body>
-<h1>Balance report</h1>
-<p class="lede">At most about t = {t:,} pairs per query{oversampled}; seed {rules["seed"]};
-{stats["files_read"]:,} candidate file(s) read. A query matched by n pairs keeps each with probability
-min(1, {factor}t/n); a pair is kept when any of its queries keeps it.</p>
+<h1>{escape(wording.title)}</h1>
+<p class="lede">{rule} {wording.lede}</p>
 {warnings}
 <div class="cards">{"".join(f"<div class='card'><b>{v}</b><span>{escape(k)}</span></div>" for v, k in cards)}</div>
 
 <h2>Totals</h2>
 {_table(["", "before", "after"], totals, {1, 2})}
-<p class="note">Every pair is kept or dropped over the cap ({stats["dropped"]["over_cap"]:,}) or for having no
-match ({stats["dropped"]["no_matches"]:,}); the counts {"add up" if stats.get("adds_up") else "do NOT add up"}.
+<p class="note">Every one is kept or dropped ({escape(dropped)});
+the counts {"add up" if stats.get("adds_up") else "do NOT add up"}.
 A pair that matches several queries counts once per query in "query–pair matches".</p>
 
 <h2>Rank–frequency</h2>
@@ -292,13 +325,13 @@ A pair that matches several queries counts once per query in "query–pair match
 """
 
 
-def write_balance_report(balance_dir: str) -> str:
-    """Render ``report/balance.html`` in a balance stage's folder; returns its path."""
+def write_balance_report(balance_dir: str, wording: ReportWording = BALANCE_WORDING) -> str:
+    """Render ``report/balance.html`` in a balance (or shard) stage's folder; returns its path."""
     balance_dir = balance_dir.rstrip("/")
     with fsspec.open(f"{balance_dir}/stats.json", "rt", encoding="utf-8") as handle:
         stats = json.load(handle)
     table = QueryTable.read(f"{balance_dir}/report/balance.parquet")
     path = f"{balance_dir}/report/balance.html"
     with fsspec.open(path, "wt", encoding="utf-8") as handle:
-        handle.write(render_balance_report(stats, table))
+        handle.write(render_balance_report(stats, table, wording))
     return path

@@ -1,0 +1,103 @@
+"""Benchmark: our shard stage against webdataset's own ShardWriter on the same download output.
+
+    python benchmarks/bench_shard.py [--sizes 8000,32000] [--ours-flags "..."]
+
+Writes a download-like folder per size (``wit_builder.testing.sample_pool``: photo-like 256 px
+JPEGs at quality 95, ~33 KB each like resized web photos, captions and Zipf query matches, in
+files of 500 rows like the download stage's chunks), then runs in wrapper processes that report
+wall time and peak memory:
+
+- webdataset's ``ShardWriter`` (the way img2dataset and most scripts write shards): reads the
+  samples files batch by batch with pyarrow and writes ``KEY.jpg``, ``KEY.txt`` and ``KEY.json``
+  in input order, 10,000 samples a shard, with a fixed mtime;
+- ``wit-builder shard`` with its defaults: placement by hash (a global shuffle), per-shard
+  Parquet index, SHA-256 of every tar, manifest, report, on FnApiRunner (``--ours-flags`` to
+  try others).
+
+Prints MB/s of tar written for both, ``shard_write_ratio=<ours / webdataset>`` and the peak
+memory of the largest process at each size (it should stay flat as the input grows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from measure import measure
+
+from wit_builder.testing.sample_pool import write_sample_pool
+
+PER_SHARD = 10_000
+
+_SHARD_WRITER = """
+import json, sys
+from pathlib import Path
+import pyarrow.parquet as pq
+import webdataset as wds
+folder, out = Path(sys.argv[1]), Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+columns = ["uid", "url", "text", "page_url", "matches", "image", "width", "height", "sha256"]
+with wds.ShardWriter(str(out / "%06d.tar"), maxcount=int(sys.argv[3]), mtime=0, verbose=0) as sink:
+    index = 0
+    for path in sorted((folder / "samples").glob("*.parquet")):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024, columns=columns):
+            for row in batch.to_pylist():
+                meta = {k: row[k] for k in ("uid", "url", "page_url", "matches", "width", "height", "sha256")}
+                sink.write({"__key__": f"{index:09d}", "jpg": row["image"], "txt": row["text"],
+                            "json": json.dumps({**meta, "caption": row["text"]}).encode()})
+                index += 1
+"""
+
+
+def tar_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.glob("*.tar"))
+
+
+def run_size(root: Path, samples: int, ours_flags: list[str]) -> dict:
+    source = write_sample_pool(root / f"download-{samples}", samples, queries=20_000, files=max(1, samples // 500),
+                               seed=samples)  # fmt: skip
+    for folder in (root / f"wds-{samples}", root / f"ours-{samples}"):
+        shutil.rmtree(folder, ignore_errors=True)  # a finished output would make ours a no-op
+    theirs = measure([sys.executable, "-c", _SHARD_WRITER, str(source), str(root / f"wds-{samples}"), str(PER_SHARD)])
+    ours = measure([sys.executable, "-m", "wit_builder.cli", "shard", "--samples", str(source),
+                    "--out", str(root / f"ours-{samples}"), *ours_flags])  # fmt: skip
+    stats = json.loads((root / f"ours-{samples}" / "stats.json").read_text())
+    assert stats["adds_up"] and stats["written"] == samples, stats
+    result = {"samples": samples}
+    for name, run in (("webdataset", theirs), ("ours", ours)):
+        written = tar_bytes(root / f"{'wds' if name == 'webdataset' else 'ours'}-{samples}")
+        result[name] = {"seconds": run["seconds"], "mb": written / 1e6, "mb_per_s": written / 1e6 / run["seconds"],
+                        "peak_mib": run["peak_mib"]}  # fmt: skip
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="8000,32000", help="input sizes in samples (default: %(default)s)")
+    parser.add_argument("--ours-flags", default="", help="more flags for wit-builder shard, one string")
+    parser.add_argument("--keep", metavar="DIR", help="keep the inputs and outputs here")
+    args = parser.parse_args()
+    root = Path(args.keep or tempfile.mkdtemp(prefix="bench-shard-"))
+    root.mkdir(parents=True, exist_ok=True)
+    results = [run_size(root, int(size), shlex.split(args.ours_flags)) for size in args.sizes.split(",")]
+    for result in results:
+        theirs, ours = result["webdataset"], result["ours"]
+        print(f"{result['samples']:,} samples ({ours['mb']:,.0f} MB of tar):")
+        print(f"  webdataset ShardWriter: {theirs['seconds']:.1f}s = {theirs['mb_per_s']:,.1f} MB/s, "
+              f"peak {theirs['peak_mib']:.0f} MiB")  # fmt: skip
+        print(f"  ours (shuffled, indexed, hashed): {ours['seconds']:.1f}s = {ours['mb_per_s']:,.1f} MB/s, "
+              f"peak {ours['peak_mib']:.0f} MiB")  # fmt: skip
+        print(f"  shard_write_ratio={ours['mb_per_s'] / theirs['mb_per_s']:.3f}")
+    growth = results[-1]["ours"]["peak_mib"] / results[0]["ours"]["peak_mib"]
+    peaks = " -> ".join(f"{result['ours']['peak_mib']:.0f} MiB" for result in results)
+    print(f"peak memory, ours: {peaks} "
+          f"({growth:.2f}x for {results[-1]['samples'] / results[0]['samples']:.0f}x the samples)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""What the shard runner finds before the pipeline starts: the sample files and their row counts
+(from the Parquet footers), the units of work, and whether the output is current."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import fsspec
+import pyarrow.parquet as pq
+
+from wit_builder.balance.pipeline import READ_ERRORS
+from wit_builder.io.chunks import Chunk, plan_chunks
+from wit_builder.schemas import check_schema
+from wit_builder.shard.manifest import read_manifest
+from wit_builder.shard.settings import ShardInputs, ShardSettings
+
+
+def footer_rows(path: str) -> int:
+    """Rows of a samples file, from its footer alone, after checking its columns."""
+    with fsspec.open(path, "rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        check_schema(parquet.schema_arrow, "samples", path)
+        return parquet.metadata.num_rows
+
+
+def describe_inputs(
+    patterns: Sequence[str], queries: str | None, settings: ShardSettings
+) -> tuple[ShardInputs, list[Chunk]]:
+    """The readable sample files (unreadable ones listed with their error) and their units."""
+    from wit_builder.stage_run import stage_inputs
+
+    files, rows, unreadable = [], [], []
+    for path in stage_inputs(patterns, "samples"):
+        try:
+            rows.append(footer_rows(path))
+        except READ_ERRORS as error:
+            unreadable.append((path, f"{type(error).__name__}: {error}"))
+            continue
+        files.append(path)
+    if queries:
+        filesystem, _ = fsspec.core.url_to_fs(queries)
+        if not filesystem.exists(queries):
+            raise FileNotFoundError(f"the query list {queries!r} does not exist")
+    inputs = ShardInputs(tuple(files), tuple(rows), queries, tuple(unreadable))
+    return inputs, plan_chunks(files, settings.chunk_rows, rows)
+
+
+def already_done(out: str, inputs: ShardInputs, settings: ShardSettings) -> dict | None:
+    """The manifest, when ``out`` already holds these inputs' shards with these settings, all present."""
+    filesystem, _ = fsspec.core.url_to_fs(out)
+    if not filesystem.exists(f"{out}/manifest.json"):
+        return None
+    manifest = read_manifest(f"{out}/manifest.json")
+    if manifest.get("inputs_fingerprint") != inputs.fingerprint(settings) or manifest["settings"] != settings.as_dict():
+        return None
+    names = [name for shard in manifest["shards"] for name in (shard["name"], shard["index"])]
+    return manifest if all(filesystem.exists(f"{out}/{name}") for name in names) else None

@@ -1,0 +1,181 @@
+"""The shard stage as a Beam pipeline: globally shuffled tars from the download stage's samples.
+
+    samples/*.parquet ─► pass 1: matches per query (the balance stage's count_matches)
+         │                  │ queries over --per-query, as a side input
+         ├─► pass 2: samples the cap keeps, per unit ─► sum ─► ShardPlan (the number of shards)
+         └─► pass 3 ScatterFn: each unit ─► work/runs/UNIT.run, records sorted by placement key
+                 ─► (shard, segment descriptor) ─► GroupByKey
+                 ─► pass 4 WriteShardFn: NNNNNN.tar + NNNNNN.parquet (+ work/shards/NNNNNN.json)
+                 ─► report/balance.parquet (matched and kept per query, the balance's join)
+                 ─► finish: stats.json, sizes.json, report/balance.html, manifest.json (last)
+
+Only counts, plans and segment descriptors go through Beam; image bytes go from the samples
+files to run files to tars, so memory does not grow with the data (see ``scatter.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import apache_beam as beam
+import fsspec
+from apache_beam import pvalue
+
+from wit_builder.balance.pipeline import count_matches, over_cap_counts, per_query_report
+from wit_builder.counting import MergeCounts
+from wit_builder.io.chunks import Chunk
+from wit_builder.report.balance import SHARD_WORDING, write_balance_report
+from wit_builder.shard.manifest import build_manifest, write_json
+from wit_builder.shard.placement import index_digits, shard_count, shard_digits
+from wit_builder.shard.scatter import ERRORS, CountKeptFn, ScatterFn
+from wit_builder.shard.settings import ShardInputs, ShardPlan, ShardSettings
+from wit_builder.shard.writer import KEPT, WriteShardFn
+from wit_builder.stage_stats import STATS
+
+SHARD_FILE = re.compile(r"^\d+\.(tar|parquet)$")
+# Why a sample that came in is not in a tar (besides the cap): unit or file unreadable, no image
+# bytes, an image format a tar member cannot name, the same uid in two inputs.
+REJECTIONS = ("unreadable", "missing_image", "bad_image_format", "duplicate_uid")
+
+
+def make_plan(totals: tuple[int, float], settings: ShardSettings, fingerprint: str) -> ShardPlan:
+    samples, tar_bytes = totals
+    shards = shard_count(samples, tar_bytes, settings.samples_per_shard, settings.shard_bytes)
+    return ShardPlan(shards, f"{fingerprint}-{shards}")
+
+
+def sum_pairs(pairs: Iterable[tuple[int, float]]) -> tuple[int, float]:
+    samples, tar_bytes = 0, 0.0
+    for count, size in pairs:
+        samples += count
+        tar_bytes += size
+    return samples, tar_bytes
+
+
+def stage_stats(settings: ShardSettings, inputs: ShardInputs, stats: dict, errors: list, queries: dict) -> dict:
+    """``stats.json``: samples in = written + capped + rejected by reason, and what was read."""
+    rejected = {reason: stats.get(f"rejected:{reason}", 0) for reason in REJECTIONS}
+    samples_in, written, capped = (stats.get(name, 0) for name in ("samples_in", "written", "capped"))
+    first_error = dict(reversed([*inputs.unreadable, *sorted(errors)]))  # a file both passes failed on: once
+    unreadable = [{"path": path, "error": error} for path, error in sorted(first_error.items())]
+    adds_up = samples_in == written + capped + sum(rejected.values())
+    return {
+        "inputs": {"sample_files": len(inputs.files) + len(inputs.unreadable), "queries": inputs.queries},
+        "rules": settings.output_fields(),
+        "samples_in": samples_in,
+        "written": written,
+        "capped": capped,
+        "rejected": rejected,
+        "adds_up": adds_up,
+        "units": {"resumed": stats.get("units_resumed", 0)},
+        "shards_resumed": stats.get("shards_resumed", 0),
+        "unreadable_files": unreadable,
+        "queries": queries,
+        # The same fields as the balance stage's stats.json: the balance report reads them.
+        "pairs_in": samples_in,
+        "kept": written,
+        "dropped": {"over_cap": capped, **rejected},
+        "files_read": len(inputs.files),
+    }
+
+
+def finish(
+    _: None,
+    out_dir: str,
+    settings: ShardSettings,
+    inputs: ShardInputs,
+    upstream: dict,
+    plan: ShardPlan,
+    digits: tuple[int, int],
+    shards: list[dict],
+    stats: dict,
+    errors: list,
+    queries: dict,
+) -> dict:
+    """Write stats.json, sizes.json and the report, remove work runs and shards of an earlier
+    plan, and write manifest.json last: the commit point of the stage."""
+    out = out_dir.rstrip("/")
+    filesystem, _ = fsspec.core.url_to_fs(out)
+    report = stage_stats(settings, inputs, stats, errors, queries)
+    report["shards"], report["bytes"] = len(shards), sum(shard["bytes"] for shard in shards)
+    write_json(f"{out}/stats.json", report)
+    write_json(f"{out}/sizes.json", {shard["name"]: shard["samples"] for shard in sorted(shards, key=_name)})
+    write_balance_report(out, SHARD_WORDING)
+    names = {shard["name"] for shard in shards} | {shard["name"][: -len(".tar")] + ".parquet" for shard in shards}
+    for path in filesystem.ls(out, detail=False):
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        if SHARD_FILE.match(name) and name not in names:
+            filesystem.rm(path)  # a shard of an earlier run with more shards
+    if filesystem.exists(f"{out}/work/runs"):
+        filesystem.rm(f"{out}/work/runs", recursive=True)  # as large as the data set; the tars are done
+    manifest = build_manifest(shards, settings.as_dict(), plan.fingerprint, digits, out, upstream)
+    manifest["inputs_fingerprint"] = inputs.fingerprint(settings)
+    write_json(f"{out}/manifest.json", manifest)
+    return report
+
+
+def _name(shard: dict) -> str:
+    return shard["name"]
+
+
+def build_pipeline(
+    pipeline: beam.Pipeline,
+    inputs: ShardInputs,
+    chunks: list[Chunk],
+    settings: ShardSettings,
+    out_dir: str,
+    upstream: dict,
+):
+    rules = settings.balance_rules
+    paths = pipeline | "SampleFiles" >> beam.Create(list(inputs.files)) | "SpreadFiles" >> beam.Reshuffle()
+    matched, count_errors = count_matches(paths, rules, schema="samples")
+    over_cap = pvalue.AsDict(over_cap_counts(matched, rules))
+    units = pipeline | "Units" >> beam.Create(chunks) | "SpreadUnits" >> beam.Reshuffle()
+    plan = pvalue.AsSingleton(
+        units
+        | "CountKept" >> beam.ParDo(CountKeptFn(settings), over_cap)
+        | "SumKeptSamples" >> beam.CombineGlobally(sum_pairs)
+        | "Plan" >> beam.Map(make_plan, settings, inputs.fingerprint(settings))
+    )
+    scattered = units | "Scatter" >> beam.ParDo(ScatterFn(settings, out_dir), over_cap, plan).with_outputs(
+        STATS, ERRORS, main="segments"
+    )
+    digits = pvalue.AsSingleton(
+        scattered.segments
+        | "SegmentSizes" >> beam.Map(lambda item: (item[0], item[1].count))
+        | "ShardSizes" >> beam.CombinePerKey(sum)
+        | "Sizes" >> beam.Values()
+        | "Largest" >> beam.CombineGlobally(lambda sizes: max(sizes, default=0))
+        | "KeyDigits" >> beam.Map(lambda largest, plan: (shard_digits(plan.shards), index_digits(largest)), plan)
+    )
+    written = (
+        scattered.segments
+        | "GroupByShard" >> beam.GroupByKey()
+        | "WriteShards"
+        >> beam.ParDo(WriteShardFn(settings, out_dir), plan, digits).with_outputs(STATS, KEPT, main="shards")
+    )
+    kept = written[KEPT] | "SumKeptPerQuery" >> beam.CombinePerKey(MergeCounts()).with_hot_key_fanout(
+        settings.count_fanout
+    )
+    queries = per_query_report(pipeline, matched, kept, inputs.queries, rules, out_dir)
+    stats = (scattered[STATS], written[STATS]) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
+    errors = (count_errors, scattered[ERRORS]) | "AllErrors" >> beam.Flatten()
+    return (
+        pipeline
+        | "Once" >> beam.Create([None])
+        | "Finish"
+        >> beam.Map(
+            finish,
+            out_dir,
+            settings,
+            inputs,
+            upstream,
+            plan,
+            digits,
+            pvalue.AsList(written.shards),
+            pvalue.AsDict(stats),
+            pvalue.AsList(errors),
+            pvalue.AsSingleton(queries),
+        )
+    )

@@ -1,0 +1,80 @@
+"""One sample on its way from the download stage's Parquet files into a tar.
+
+Between the scatter and the shard writers a sample travels as a *record* in a run file:
+
+    placement key (u64) | meta length (u32) | image length (u32) | meta (JSON, UTF-8) | image bytes
+
+``meta`` holds the pair's fields that go into ``KEY.json``, ``KEY.txt`` and the shard index.
+Run files are work files of this stage only (written and read by the same code), so a plain
+length-prefixed layout serves better than Parquet, whose smallest readable unit is a page.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+HEADER = struct.Struct("<QII")
+META_FIELDS = (
+    "uid", "url", "text", "page_url", "source", "matches", "image_format",
+    "width", "height", "original_width", "original_height", "sha256", "phash",
+)  # fmt: skip
+IMAGE_FORMATS = ("jpg", "png", "webp")
+SIZE_COLUMNS = ["image", "text", "url", "page_url", "matches"]
+_JSON_FIXED = 260  # KEY.json's field names, key, SHA-256, hash and sizes: all but its text fields
+_MEMBER_FIXED = 512 + 256  # a header and, on average, half a block of padding
+
+
+def encode_record(key: int, meta: dict[str, Any], image: bytes) -> bytes:
+    meta_bytes = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return HEADER.pack(key, len(meta_bytes), len(image)) + meta_bytes + image
+
+
+def decode_record(record: bytes | memoryview) -> tuple[int, dict[str, Any], bytes]:
+    """(placement key, meta, image bytes) of one record."""
+    key, meta_size, image_size = HEADER.unpack_from(record)
+    start = HEADER.size
+    meta = json.loads(bytes(record[start : start + meta_size]))
+    image = bytes(record[start + meta_size : start + meta_size + image_size])
+    return key, meta, image
+
+
+def sample_json(key: str, meta: dict[str, Any]) -> bytes:
+    """``KEY.json``: the sample's provenance and sizes, for readers that open only the tar."""
+    document = {
+        "uid": meta["uid"], "key": key, "url": meta["url"], "page_url": meta["page_url"], "caption": meta["text"],
+        "matches": meta["matches"], "source": meta["source"], "sha256": meta["sha256"], "phash": meta["phash"],
+        "width": meta["width"], "height": meta["height"],
+        "original_width": meta["original_width"], "original_height": meta["original_height"],
+    }  # fmt: skip
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def index_row(key: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """The sample's row of ``NNNNNN.parquet`` (schema ``shard_index``)."""
+    return {"key": key, **meta}
+
+
+def json_disagreements(document: dict[str, Any], row: dict[str, Any]) -> list[str]:
+    """Fields where a tar's ``KEY.json`` and its index row differ (verify's check)."""
+    expected = {**{field: row[field] for field in META_FIELDS if field not in ("text", "image_format")},
+                "caption": row["text"], "key": row["key"]}  # fmt: skip
+    return [field for field, value in expected.items() if document.get(field) != value]
+
+
+def estimated_tar_bytes(table: pa.Table) -> float:
+    """What the rows of ``table`` (with ``SIZE_COLUMNS``) will take in a tar: three members each,
+    the image, its caption, and a json holding caption, URLs and matches (``--shard-bytes``)."""
+    if not table.num_rows:
+        return 0.0
+
+    def total(column: str) -> int:
+        return int(pc.sum(pc.binary_length(table.column(column))).as_py() or 0)
+
+    matches = int(pc.sum(pc.binary_length(pc.list_flatten(table.column("matches")))).as_py() or 0)
+    text_fields = total("text") + total("url") + total("page_url") + matches
+    return total("image") + total("text") + text_fields + table.num_rows * (3 * _MEMBER_FIXED + _JSON_FIXED)

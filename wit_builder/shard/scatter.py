@@ -1,0 +1,187 @@
+"""Scatter: each unit of download output becomes one run file, its records sorted by placement key.
+
+A unit is a slice of one samples file (``--chunk-rows`` rows). Its kept samples are encoded as
+records (``records.py``) and written in placement-key order, so the records that belong to one
+shard lie next to each other: a *segment*. What leaves the step is one small descriptor per
+(unit, shard): where the segment is, and its records' keys and lengths. Image bytes never pass
+through Beam's shuffle (the local runner holds a shuffle in memory); each shard writer reads its
+segments straight from the run files.
+
+A unit is also the unit of resumption: its run file is written under a temporary name and
+renamed, then its descriptor file (segments and counts) likewise, so a unit whose descriptor
+exists, made with the same fingerprint, is not read again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import fsspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from apache_beam import pvalue
+
+from wit_builder.balance.pipeline import READ_ERRORS, CappedSideInput
+from wit_builder.balance.sampling import keep_rows
+from wit_builder.io.chunks import Chunk, read_chunk_tables
+from wit_builder.shard.placement import placement_key, shard_for
+from wit_builder.shard.records import IMAGE_FORMATS, META_FIELDS, SIZE_COLUMNS, encode_record, estimated_tar_bytes
+from wit_builder.shard.settings import ShardPlan, ShardSettings
+from wit_builder.stage_stats import CountingDoFn
+
+ERRORS = "errors"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """The records of one run file that belong to one shard, contiguous in the file."""
+
+    run: str  # the unit's name: orders segments the same way on every runner
+    path: str
+    offset: int
+    keys: bytes  # the records' placement keys, uint64
+    lengths: bytes  # the records' lengths in bytes, uint32
+
+    @property
+    def count(self) -> int:
+        return len(self.keys) // 8
+
+
+def run_paths(out_dir: str, chunk: Chunk) -> tuple[str, str]:
+    """(run file, descriptor file) of a unit."""
+    base = f"{out_dir.rstrip('/')}/work/runs/{chunk.name}"
+    return f"{base}.run", f"{base}.json"
+
+
+def capped_keep_mask(table: pa.Table, capped: CappedSideInput, over_cap: dict[str, int]) -> np.ndarray:
+    """Which rows the final cap keeps: the balance stage's rule; rows without a match, which no
+    query caps, and every row when there is no cap."""
+    if capped.rules.per_query is None or not over_cap:
+        return np.ones(table.num_rows, bool)
+    matches = table.column("matches")
+    no_match = pc.equal(pc.list_value_length(matches), 0).to_numpy(zero_copy_only=False)
+    return keep_rows(table.column("uid"), matches, capped.get(over_cap)) | no_match
+
+
+class CountKeptFn(CountingDoFn):
+    """Pass 2: (samples the cap keeps, their estimated tar bytes) of one unit, which decide the
+    number of shards. Without a cap and without ``--shard-bytes`` nothing is read: the footer's
+    row count is the answer; ``--shard-bytes`` reads the sizes of the unit's fields."""
+
+    def __init__(self, settings: ShardSettings):
+        self.capped = CappedSideInput(settings.balance_rules)
+        self.by_bytes = settings.shard_bytes is not None
+
+    def process(self, chunk: Chunk, over_cap: dict[str, int]) -> Iterator[tuple[int, float]]:
+        capping = self.capped.rules.per_query is not None and bool(over_cap)
+        kept, tar_bytes = chunk.rows, 0.0
+        if capping or self.by_bytes:
+            kept = 0
+            columns = ["uid", *SIZE_COLUMNS] if self.by_bytes else ["uid", "matches"]
+            try:
+                for table in read_chunk_tables(chunk, "samples", columns):
+                    mask = capped_keep_mask(table, self.capped, over_cap)
+                    kept += int(mask.sum())
+                    tar_bytes += estimated_tar_bytes(table.filter(pa.array(mask))) if self.by_bytes else 0.0
+            except READ_ERRORS:
+                kept, tar_bytes = 0, 0.0  # the scatter step records the error and counts the rows
+        yield kept, tar_bytes
+
+
+class ScatterFn(CountingDoFn):
+    """Pass 3: a unit's kept samples as a run file sorted by placement key; emits (shard, Segment).
+
+    Counts: ``samples_in`` (every row of the unit), ``capped``, and ``rejected:REASON`` for rows
+    that cannot go into a tar (``missing_image``, ``bad_image_format``) and for the rows of a
+    unit that could not be read (``unreadable``, with the file and error on the errors output).
+    """
+
+    def __init__(self, settings: ShardSettings, out_dir: str):
+        self.settings = settings
+        self.out_dir = out_dir
+        self.capped = CappedSideInput(settings.balance_rules)
+
+    def process(self, chunk: Chunk, over_cap: dict[str, int], plan: ShardPlan) -> Iterator:
+        run_path, descriptor_path = run_paths(self.out_dir, chunk)
+        filesystem, _ = fsspec.core.url_to_fs(run_path)
+        descriptor = self._finished(filesystem, run_path, descriptor_path, plan)
+        if descriptor is None:
+            try:
+                descriptor = self._scatter(chunk, over_cap, plan, run_path, descriptor_path, filesystem)
+            except READ_ERRORS as error:
+                self.count("samples_in", chunk.rows)
+                self.count("rejected:unreadable", chunk.rows)
+                yield pvalue.TaggedOutput(ERRORS, (chunk.path, f"rows {chunk.first_row:,}+{chunk.rows:,}: "
+                                                               f"{type(error).__name__}: {error}"))  # fmt: skip
+                return
+        else:
+            self.count("units_resumed")
+        for name, value in descriptor["counts"].items():
+            self.count(name, value)
+        for shard, segment in descriptor["segments"]:
+            yield shard, Segment(**{**segment, "keys": bytes.fromhex(segment["keys"]),
+                                    "lengths": bytes.fromhex(segment["lengths"])})  # fmt: skip
+
+    @staticmethod
+    def _finished(filesystem, run_path: str, descriptor_path: str, plan: ShardPlan) -> dict | None:
+        if not (filesystem.exists(descriptor_path) and filesystem.exists(run_path)):
+            return None
+        with filesystem.open(descriptor_path, "rt", encoding="utf-8") as handle:
+            descriptor = json.load(handle)
+        return descriptor if descriptor.get("fingerprint") == plan.fingerprint else None
+
+    def _scatter(self, chunk, over_cap, plan, run_path, descriptor_path, filesystem) -> dict:
+        counts: Counter[str] = Counter()
+        records: list[tuple[int, str, bytes]] = []
+        for table in read_chunk_tables(chunk, "samples", batch_rows=1024):
+            counts["samples_in"] += table.num_rows
+            keep = capped_keep_mask(table, self.capped, over_cap)
+            counts["capped"] += int((~keep).sum())
+            images = table.column("image").to_pylist()
+            metas = table.select(list(META_FIELDS)).to_pylist()
+            for row, meta in enumerate(metas):
+                if not keep[row]:
+                    continue
+                if not images[row]:
+                    counts["rejected:missing_image"] += 1
+                elif meta["image_format"] not in IMAGE_FORMATS:
+                    counts["rejected:bad_image_format"] += 1
+                else:
+                    key = placement_key(self.settings.seed, meta["uid"])
+                    records.append((key, meta["uid"], encode_record(key, meta, images[row])))
+        records.sort(key=lambda record: (record[0], record[1]))
+        segments = self._write_run(records, chunk.name, run_path, plan.shards, filesystem)
+        descriptor = {"fingerprint": plan.fingerprint, "counts": dict(counts), "segments": segments}
+        partial = f"{descriptor_path}.partial"
+        with filesystem.open(partial, "wt", encoding="utf-8") as handle:
+            json.dump(descriptor, handle)
+        filesystem.mv(partial, descriptor_path)
+        return descriptor
+
+    @staticmethod
+    def _write_run(records: list, run: str, run_path: str, shards: int, filesystem) -> list:
+        segments: list = []
+        partial = f"{run_path}.partial"
+        offset = 0
+        with filesystem.open(partial, "wb") as handle:
+            start = 0
+            while start < len(records):
+                shard = shard_for(records[start][0], shards)
+                end = start
+                while end < len(records) and shard_for(records[end][0], shards) == shard:
+                    end += 1
+                keys = np.array([record[0] for record in records[start:end]], np.uint64)
+                lengths = np.array([len(record[2]) for record in records[start:end]], np.uint32)
+                segment = Segment(run, run_path, offset, keys.tobytes(), lengths.tobytes())
+                for _, _, record in records[start:end]:
+                    handle.write(record)
+                offset += int(lengths.sum())
+                segments.append((shard, {**asdict(segment), "keys": segment.keys.hex(),
+                                         "lengths": segment.lengths.hex()}))  # fmt: skip
+                start = end
+        filesystem.mv(partial, run_path)
+        return segments

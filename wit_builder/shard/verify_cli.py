@@ -1,0 +1,45 @@
+"""``wit-builder verify SHARDS``: flags, the check, and a summary a person can read."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "shards", metavar="SHARDS",
+        help="a shard folder, its manifest.json, or shard URLs (brace patterns, '::' lists; local or fsspec)",
+    )  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="check only the manifest's sizes and SHA-256 sums")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="shards checked at once (default: the cores)"
+    )
+
+
+def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
+    from wit_builder.shard.verify import verify
+
+    try:
+        verdict = verify(args.shards, quick=args.quick, workers=args.workers)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"wit-builder verify: {error}", file=sys.stderr)
+        return 2
+    result = verdict.as_dict()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"[verify] {result['shards']:,} shard(s), {result['samples']:,} samples, "
+              f"{result['bytes'] / 1e6:,.1f} MB; {result['checked']} check"
+              f"{' against ' + result['manifest'] if result['manifest'] else ' (no manifest found)'}")  # fmt: skip
+        for error in result["errors"]:
+            where = error["shard"].rsplit("/", 1)[-1] + ": " if error["shard"] else ""
+            print(f"[verify] ERROR {where}{error['error']}")
+        print(
+            "[verify] OK: every check passed" if verdict.ok else f"[verify] FAILED: {len(result['errors'])} problem(s)"
+        )
+    return 0 if verdict.ok else 1

@@ -1,0 +1,87 @@
+"""A synthetic download-stage folder: ``samples/part-NNNNN.parquet`` holding real JPEGs whose
+pairs match queries with Zipf frequencies, for testing and timing the shard stage.
+
+The images are photo-like (smooth colour fields with detail at several scales, not flat
+shapes), so a 256 px JPEG at quality 95 weighs what a downloaded photo does after
+img2dataset-style resizing: about 20-40 KB. ``distinct`` pictures are rendered and reused
+under different uids (the shard stage neither decodes nor dedupes), which keeps a large pool
+cheap to make.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from PIL import Image, ImageFilter
+
+from wit_builder.schemas import write_table
+from wit_builder.testing.candidate_pool import zipf_pool
+from wit_builder.testing.seeding import numpy_rng
+
+
+def photo_like(rng: np.random.Generator, size: int) -> Image.Image:
+    """A picture with structure at every scale, like a photo: blurred noise at three scales."""
+    picture = np.zeros((size, size, 3), np.float32)
+    for cells, weight, blur in ((4, 1.0, size / 8), (16, 0.5, size / 32), (size, 0.22, 0.6)):
+        noise = rng.random((cells, cells, 3)).astype(np.float32)
+        layer = Image.fromarray((noise * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC)
+        layer = layer.filter(ImageFilter.GaussianBlur(blur))
+        picture += weight * (np.asarray(layer, np.float32) - 128)
+    return Image.fromarray(np.clip(128 + picture, 0, 255).astype(np.uint8))
+
+
+def encoded_pictures(count: int, size: int, seed: int, quality: int = 95) -> list[bytes]:
+    rng = numpy_rng(seed, "sample-pool-images")
+    pictures = []
+    for _ in range(count):
+        buffer = io.BytesIO()
+        photo_like(rng, size).save(buffer, "JPEG", quality=quality)
+        pictures.append(buffer.getvalue())
+    return pictures
+
+
+def write_sample_pool(
+    out_dir: str | Path,
+    samples: int,
+    queries: int = 1000,
+    files: int = 4,
+    seed: int = 0,
+    image_size: int = 256,
+    distinct: int = 64,
+) -> Path:
+    """A download-like folder (``samples/``, ``stats.json``) of ``samples`` rows in ``files`` files,
+    in input order (files hold consecutive rows, as the download stage's chunks do)."""
+    out = Path(out_dir)
+    (out / "samples").mkdir(parents=True, exist_ok=True)
+    pairs = zipf_pool(samples, queries, seed)
+    pictures = encoded_pictures(distinct, image_size, seed)
+    digests = [hashlib.sha256(picture).hexdigest() for picture in pictures]
+    picks = np.arange(samples) % distinct
+    rng = numpy_rng(seed, "sample-pool-hashes")
+    image_columns = {
+        "image": pa.array([pictures[i] for i in picks], pa.binary()),
+        "image_format": pa.array(["jpg"] * samples),
+        "width": pa.array([image_size] * samples, pa.int32()),
+        "height": pa.array([image_size] * samples, pa.int32()),
+        "original_width": pa.array(rng.integers(300, 2000, samples), pa.int32()),
+        "original_height": pa.array(rng.integers(300, 2000, samples), pa.int32()),
+        "original_bytes": pa.array(rng.integers(20_000, 900_000, samples), pa.int64()),
+        "sha256": pa.array([digests[i] for i in picks]),
+        "phash": pa.array(rng.integers(-(2**63), 2**63 - 1, samples, dtype=np.int64), pa.int64()),
+        "colour_grid": pa.array([bytes(48)] * samples, pa.binary()),
+    }
+    table = pairs
+    for name, column in image_columns.items():
+        table = table.append_column(name, column)
+    bounds = np.linspace(0, samples, files + 1).astype(int)
+    for index in range(files):
+        part = table.slice(bounds[index], bounds[index + 1] - bounds[index])
+        write_table(part, str(out / "samples" / f"part-{index:05d}.parquet"), "samples")
+    stats = {"pairs_in": samples, "ok": samples, "statuses": {"ok": samples}, "adds_up": True}
+    (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    return out
