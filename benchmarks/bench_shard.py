@@ -95,8 +95,10 @@ def main() -> None:
         print(f"  shard_write_ratio={ours['mb_per_s'] / theirs['mb_per_s']:.3f}")
     growth = results[-1]["ours"]["peak_mib"] / results[0]["ours"]["peak_mib"]
     peaks = " -> ".join(f"{result['ours']['peak_mib']:.0f} MiB" for result in results)
-    print(f"peak memory, ours: {peaks} "
-          f"({growth:.2f}x for {results[-1]['samples'] / results[0]['samples']:.0f}x the samples)")
+    print(
+        f"peak memory, ours: {peaks} "
+        f"({growth:.2f}x for {results[-1]['samples'] / results[0]['samples']:.0f}x the samples)"
+    )
 
 
 if __name__ == "__main__":
