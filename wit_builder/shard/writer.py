@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 
 import fsspec
 import numpy as np
+from apache_beam import pvalue
 
 from wit_builder.counting import split_by_shard
 from wit_builder.schemas import table_from_rows, write_table
@@ -99,8 +100,6 @@ class WriteShardFn(CountingDoFn):
         self.out_dir = out_dir
 
     def process(self, element: tuple[int, Iterable[Segment]], plan: ShardPlan, digits: tuple[int, int]) -> Iterator:
-        from apache_beam import pvalue
-
         shard, segments = element
         name = shard_name(shard, digits[0])
         tar_path, index_path, sidecar_path = shard_paths(self.out_dir, name)
