@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 # torch's CPU build on machines without a GPU; on a CUDA machine the same pin from PyPI is the
 # CUDA build (see README). An unpinned torch would pull several GB of CUDA packages.
 TORCH ?= torch==2.13.0
+OPEN_CLIP ?= open_clip_torch==3.3.0
 
 # img2dataset's albumentations import otherwise checks for updates over the network.
 export NO_ALBUMENTATIONS_UPDATE := 1
@@ -17,6 +18,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e '.[dev,faiss,train]'
+	# open_clip without its dependencies (torchvision has no CPU build here): the export test
+	# builds open_clip's model from our export, with a stand-in torchvision, and compares.
+	$(BIN)/python -m pip install --quiet --no-deps "$(OPEN_CLIP)"
 	touch $(STAMP)
 
 install: $(STAMP)

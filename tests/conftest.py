@@ -26,3 +26,16 @@ def served_world(small_world):
     """The small world's web, running on loopback for the whole session."""
     with small_world.serve(slow_seconds=1.0) as web:
         yield web
+
+
+@pytest.fixture(scope="session")
+def scene_shards(tmp_path_factory):
+    """Shards of 2,400 rendered scenes (64 px) with captions that say what is drawn: 12 shards
+    of about 200; the trainer tests train on the first 10 and hold out the last 2."""
+    from wit_builder.cli import main
+    from wit_builder.testing.scene_pool import write_scene_pool
+
+    pool = write_scene_pool(tmp_path_factory.mktemp("scenes"), 2_400, files=4, seed=11)
+    out = tmp_path_factory.mktemp("scene_shards")
+    assert main(["shard", "--samples", str(pool), "--out", str(out), "--samples-per-shard", "200"]) == 0
+    return out

@@ -28,7 +28,10 @@ def test_demo_runs_and_says_where_things_are(tmp_path, capsys):
     assert shard["adds_up"] and shard["samples_in"] == download["ok"] and shard["written"] > 0
     manifest = json.loads((tmp_path / "demo" / "run" / "shard" / "manifest.json").read_text())
     assert f"--train-data '{manifest['train_data']}'" in out.split("[demo] the chain:")[1]
-    assert "stopped at 'tokenizer': not built yet" in out
+    tokenizer = json.loads((tmp_path / "demo" / "run" / "tokenizer" / "stats.json").read_text())
+    assert tokenizer["captions"] == shard["written"] and tokenizer["end_token"]["id"] == tokenizer["vocab_size"] - 1
+    assert "stopped at" not in out
+    assert f"wit-train train --train-data '{manifest['train_data']}' --tokenizer" in out
 
 
 def test_world_command_writes_offline_world(tmp_path, capsys):

@@ -17,11 +17,15 @@ DISTRIBUTION = {"PIL": "pillow", "ahocorasick": "pyahocorasick", "apache_beam": 
 # Modules the library uses when installed and does without otherwise (the import is guarded),
 # with the extras that install them: faiss comes as faiss-cpu or faiss-gpu, never both.
 OPTIONAL = {"faiss": ("faiss", "gpu")}
+# Subpackages that only work with an extra installed, and that extra: the trainer needs torch.
+EXTRA_PACKAGES = {"train": "wit_builder/train"}
 
 
-def imported_modules() -> set[str]:
+def imported_modules(folder: str = "wit_builder", skip: tuple[str, ...] = ()) -> set[str]:
     modules: set[str] = set()
-    for path in (ROOT / "wit_builder").rglob("*.py"):
+    for path in (ROOT / folder).rglob("*.py"):
+        if any(str(path.relative_to(ROOT)).startswith(prefix) for prefix in skip):
+            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 modules |= {alias.name.split(".")[0] for alias in node.names}
@@ -33,8 +37,20 @@ def imported_modules() -> set[str]:
 def test_library_imports_are_declared():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     declared = {re.split(r"[<>=;\[ ]", spec, maxsplit=1)[0].lower() for spec in config["project"]["dependencies"]}
-    missing = {DISTRIBUTION.get(m, m).lower() for m in imported_modules() - set(OPTIONAL)} - declared
+    outside = imported_modules(skip=tuple(EXTRA_PACKAGES.values()))
+    missing = {DISTRIBUTION.get(m, m).lower() for m in outside - set(OPTIONAL)} - declared
     assert not missing, f"add to [project] dependencies: {sorted(missing)}"
+
+
+def test_extra_only_packages_import_only_the_base_and_their_extra():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    declared = {re.split(r"[<>=;\[ ]", spec, maxsplit=1)[0].lower() for spec in config["project"]["dependencies"]}
+    for extra, folder in EXTRA_PACKAGES.items():
+        allowed = declared | {
+            re.split(r"[<>=;\[ ]", s, maxsplit=1)[0].lower() for s in config["project"]["optional-dependencies"][extra]
+        }
+        missing = {DISTRIBUTION.get(m, m).lower() for m in imported_modules(folder)} - allowed
+        assert not missing, f"add to the [{extra}] extra: {sorted(missing)}"
 
 
 def test_optional_imports_have_their_extras_and_a_fallback():

@@ -22,6 +22,7 @@ from wit_builder.harvest import cli as harvest_cli
 from wit_builder.queries import cli as queries_cli
 from wit_builder.shard import cli as shard_cli
 from wit_builder.shard import verify_cli
+from wit_builder.tokenizer import cli as tokenizer_cli
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_BUILT = 0, 1, 2, 3
 
@@ -43,11 +44,6 @@ class Command:
     target: str | None = None
     issue: int | None = None
     takes_beam_flags: bool = True
-
-
-def _tokenizer_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--input", metavar="PATH", required=True, help="shards or balanced pairs to read captions from")
-    p.add_argument("--out", metavar="DIR", required=True, help="writes tokenizer.json")
 
 
 def _report_flags(p: argparse.ArgumentParser) -> None:
@@ -106,7 +102,13 @@ COMMANDS: tuple[Command, ...] = (
         shard_cli.add_arguments,
         "wit_builder.shard.cli:run_command",
     ),
-    Command("tokenizer", "train a BPE tokenizer on the captions", _tokenizer_flags),
+    Command(
+        "tokenizer",
+        "train a CLIP-style BPE tokenizer on the captions",
+        tokenizer_cli.add_arguments,
+        "wit_builder.tokenizer.cli:run_command",
+        takes_beam_flags=False,
+    ),
     Command(
         "verify",
         "check every shard against its manifest and index",

@@ -77,6 +77,13 @@ def _closing_words(results: list[StepResult], out: Path) -> str:
     if any(r.stage == "shard" for r in done) and manifest.exists():
         train_data = json.loads(manifest.read_text())["train_data"]
         lines.append(f"[demo] the shards are ready for a trainer: --train-data '{train_data}'")
+        tokenizer = out / "run" / "tokenizer" / "tokenizer.json"
+        if tokenizer.exists():
+            lines.append(
+                "[demo] train the tiny model on them (CPU, about a minute):\n"
+                f"  wit-train train --train-data '{train_data}' --tokenizer {tokenizer} --model tiny "
+                f"--batch-size 32 --steps 200 --lr 1e-3 --warmup 20 --workers 1 --out {out / 'run' / 'train'}"
+            )
     if stopped is not None:
         lines.append(
             f"[demo] the chain stopped at '{stopped.stage}': {stopped.outcome}. "

@@ -1,0 +1,81 @@
+"""``wit-builder tokenizer``: train the BPE on a data set's captions and write ``tokenizer.json``.
+
+Writes ``OUT/tokenizer.json`` (loadable by ``tokenizers.Tokenizer.from_file`` and by
+``wit-train --tokenizer``) and ``OUT/stats.json`` (captions read, vocabulary size, the ids of
+the special tokens, unreadable files). Both are written to a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+import fsspec
+
+from wit_builder.tokenizer.bpe import DEFAULT_VOCAB_SIZE
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--input", metavar="PATH", required=True, help="a shard folder, a balance folder, or Parquet files with 'text'"
+    )
+    p.add_argument("--out", metavar="DIR", required=True, help="writes tokenizer.json and stats.json")
+    p.add_argument("--vocab-size", type=int, default=DEFAULT_VOCAB_SIZE, help="ids in all, with the 2 special tokens")
+    p.add_argument("--min-frequency", type=int, default=2, help="a merge must occur this often to be learned")
+
+
+def _write_atomically(path: str, text: str) -> None:
+    filesystem, _ = fsspec.core.url_to_fs(path)
+    with filesystem.open(path + ".partial", "wt", encoding="utf-8") as handle:
+        handle.write(text)
+    filesystem.mv(path + ".partial", path)
+
+
+def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
+    from wit_builder.tokenizer.bpe import END_TOKEN, START_TOKEN, train_clip_bpe
+    from wit_builder.tokenizer.captions import CaptionTally, caption_files, iter_clean_captions
+
+    started = time.perf_counter()
+    try:
+        files = caption_files(args.input)
+    except FileNotFoundError as error:
+        print(f"wit-builder tokenizer: {error}", file=sys.stderr)
+        return 2
+    tally = CaptionTally()
+    try:
+        tokenizer = train_clip_bpe(iter_clean_captions(files, tally), args.vocab_size, args.min_frequency)
+    except ValueError as error:
+        print(f"wit-builder tokenizer: {error}", file=sys.stderr)
+        return 2
+    for path, error in tally.unreadable.items():
+        print(f"[tokenizer] skipped {path}: {error}", file=sys.stderr)
+    if tally.captions == tally.empty:
+        print(f"wit-builder tokenizer: no captions in {len(files)} file(s) of {args.input}", file=sys.stderr)
+        return 1
+    out = args.out.rstrip("/")
+    filesystem, _ = fsspec.core.url_to_fs(out)
+    filesystem.makedirs(out, exist_ok=True)
+    _write_atomically(f"{out}/tokenizer.json", tokenizer.to_str())
+    stats = {
+        "input": args.input,
+        "files": len(files),
+        "files_read": tally.files,
+        "unreadable": tally.unreadable,
+        "captions": tally.captions,
+        "empty_captions": tally.empty,
+        "characters": tally.characters,
+        "vocab_size_asked": args.vocab_size,
+        "vocab_size": tokenizer.get_vocab_size(with_added_tokens=True),
+        "start_token": {"text": START_TOKEN, "id": tokenizer.token_to_id(START_TOKEN)},
+        "end_token": {"text": END_TOKEN, "id": tokenizer.token_to_id(END_TOKEN)},
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    _write_atomically(f"{out}/stats.json", json.dumps(stats, indent=2) + "\n")
+    note = "" if stats["vocab_size"] == args.vocab_size else " (the captions hold no more merges)"
+    print(f"[tokenizer] {tally.captions:,} captions from {tally.files}/{len(files)} file(s) → "
+          f"{stats['vocab_size']:,} ids{note}; end token {stats['end_token']['id']}; {out}/tokenizer.json "
+          f"in {stats['seconds']:.1f}s")  # fmt: skip
+    return 0 if not tally.unreadable else 1

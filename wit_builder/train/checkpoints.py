@@ -1,0 +1,76 @@
+"""Checkpoints: written atomically, found from a file or a run folder, loaded with weights_only.
+
+``OUT/checkpoints/step_00001000.pt`` every N steps and at the end, and ``latest.pt`` beside
+them, always the newest. Each is written to ``NAME.partial`` and renamed, so a kill mid-write
+leaves the previous checkpoint intact. A checkpoint holds only tensors, numbers, strings and
+containers of them, so ``torch.load(..., weights_only=True)`` reads it: loading a checkpoint
+cannot run code.
+"""
+
+from __future__ import annotations
+
+import io
+
+import fsspec
+import torch
+
+FORMAT = "wit-train/1"
+LATEST = "latest.pt"
+
+
+def checkpoint_dir(out: str) -> str:
+    return f"{out.rstrip('/')}/checkpoints"
+
+
+def step_name(step: int) -> str:
+    return f"step_{step:08d}.pt"
+
+
+def _write_atomically(path: str, payload: bytes) -> None:
+    filesystem, _ = fsspec.core.url_to_fs(path)
+    with filesystem.open(path + ".partial", "wb") as handle:
+        handle.write(payload)
+    filesystem.mv(path + ".partial", path)
+
+
+def save_checkpoint(state: dict, out: str, step: int, keep_previous: bool = True) -> str:
+    """Write ``step_N.pt`` and ``latest.pt``; with ``keep_previous=False`` remove older steps."""
+    folder = checkpoint_dir(out)
+    filesystem, _ = fsspec.core.url_to_fs(folder)
+    filesystem.makedirs(folder, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **state}, buffer)
+    payload = buffer.getvalue()
+    path = f"{folder}/{step_name(step)}"
+    _write_atomically(path, payload)
+    _write_atomically(f"{folder}/{LATEST}", payload)
+    if not keep_previous:
+        for older in filesystem.glob(f"{folder}/step_*.pt"):
+            if not older.endswith(step_name(step)):
+                filesystem.rm(older)
+    return path
+
+
+def resolve_checkpoint(spec: str, out: str | None = None) -> str:
+    """``latest`` (in ``out``), a checkpoint file, or a training run's folder (its latest)."""
+    if spec == "latest":
+        if out is None:
+            raise ValueError("--resume latest needs --out")
+        spec = out
+    filesystem, _ = fsspec.core.url_to_fs(spec)
+    if filesystem.isdir(spec):
+        for candidate in (f"{checkpoint_dir(spec)}/{LATEST}", f"{spec.rstrip('/')}/{LATEST}"):
+            if filesystem.exists(candidate):
+                return candidate
+        raise FileNotFoundError(f"no checkpoint in {spec} (looked for checkpoints/{LATEST})")
+    if not filesystem.exists(spec):
+        raise FileNotFoundError(f"no checkpoint at {spec}")
+    return spec
+
+
+def load_checkpoint(path: str, map_location: str | torch.device = "cpu") -> dict:
+    with fsspec.open(path, "rb") as handle:
+        state = torch.load(io.BytesIO(handle.read()), map_location=map_location, weights_only=True)
+    if state.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a wit-train checkpoint (format {state.get('format')!r})")
+    return state

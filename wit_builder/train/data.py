@@ -1,0 +1,230 @@
+"""The training data stream: shard URLs to batches of pixels and token ids, resumable exactly.
+
+Each (rank, data-loader worker) pair is one *stream* of ``world × workers``. A stream reads in
+passes:
+- without resampling, a pass is one epoch over the data: every stream shuffles the shard list
+  with the same seed and takes every n-th shard (or, with fewer shards than streams, every
+  n-th sample of all of them);
+- with ``--dataset-resampled``, a pass is a draw of shards with replacement.
+
+Samples go through a shuffle buffer (flushed at the end of each pass), then are decoded and
+transformed with a per-sample seed, and batched inside the worker. Everything is a function of
+(seed, stream, pass), so a stream's position is just ``(pass, samples pulled)``; each batch
+carries it, the trainer saves the latest per stream, and a resumed run replays the current
+pass up to that position without decoding, then continues with exactly the next batch.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+from torch.utils.data import IterableDataset, get_worker_info
+
+from wit_builder.io.shard_urls import expand_urls
+from wit_builder.train.shard_reader import IMAGE_KEYS, TEXT_KEYS, ReadTally, iter_shard_samples, pick
+
+log = logging.getLogger("wit_builder.train")
+Position = tuple[int, int]  # (pass, samples pulled from the shuffle buffer in that pass)
+WARN_FIRST, WARN_EVERY = 10, 1000
+
+
+@dataclass(frozen=True)
+class Batch:
+    images: torch.Tensor  # (B, 3, S, S) float32, normalised
+    tokens: torch.Tensor  # (B, context) int64
+    keys: tuple[str, ...]
+    stream: int  # the logical data-loader worker it came from
+    position: Position  # that stream's position after this batch
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """What every stream of a run shares."""
+
+    urls: tuple[str, ...]
+    batch_size: int
+    image_size: int
+    seed: int = 0
+    resampled: bool = False
+    shuffle_buffer: int = 1000
+    rank: int = 0
+    world: int = 1
+
+
+def resolve_urls(spec: str) -> tuple[str, ...]:
+    urls = tuple(expand_urls(spec))
+    if not urls:
+        raise ValueError(f"no shard URLs in {spec!r}")
+    return urls
+
+
+def _pass_shards(spec: StreamSpec, stream: int, streams: int, pass_index: int) -> tuple[list[str], int, int]:
+    """This pass's shards for one stream, and the sample split ``(keep every n-th, offset)``."""
+    if spec.resampled:
+        rng = random.Random(f"{spec.seed}:resample:{stream}:{pass_index}")
+        draws = max(1, len(spec.urls) // streams)
+        return [rng.choice(spec.urls) for _ in range(draws)], 1, 0
+    order = list(spec.urls)
+    random.Random(f"{spec.seed}:shards:{pass_index}").shuffle(order)
+    if len(order) >= streams:
+        return order[stream::streams], 1, 0
+    return order, streams, stream  # fewer shards than streams: split by sample instead
+
+
+def _raw_samples(shards: list[str], every: int, offset: int, tally: ReadTally) -> Iterator[tuple[str, bytes, str]]:
+    """``(key, image bytes, caption)`` of the complete samples, in shard order."""
+    index = 0
+    for url in shards:
+        for key, members in iter_shard_samples(url, tally):
+            tally.members_seen.update(members)
+            image = pick(members, IMAGE_KEYS)
+            text = pick(members, TEXT_KEYS)
+            if image is None or text is None:
+                tally.incomplete += 1
+                continue
+            index += 1
+            if (index - 1) % every == offset:
+                tally.samples += 1
+                yield key, image[1], text[1].decode("utf-8", "replace")
+
+
+def _shuffled(samples: Iterator, size: int, rng: random.Random) -> Iterator:
+    """A shuffle buffer of ``size``; drained in random order at the end."""
+    buffer: list = []
+    for sample in samples:
+        if len(buffer) < size:
+            buffer.append(sample)
+            continue
+        index = rng.randrange(size)
+        buffer[index], sample = sample, buffer[index]
+        yield sample
+    rng.shuffle(buffer)
+    yield from buffer
+
+
+class TrainStream(IterableDataset):
+    """An endless stream of ``Batch``es for one rank; ``len(streams)`` = data-loader workers."""
+
+    def __init__(
+        self,
+        spec: StreamSpec,
+        encode: Callable[[list[str]], object],
+        view: Callable[[Image.Image, int, random.Random], torch.Tensor],
+        workers: int,
+        start: dict[int, Position] | None = None,
+        rotate: int = 0,
+    ):
+        self.spec = spec
+        self.encode = encode
+        self.view = view
+        self.workers = max(1, workers)
+        self.start = dict(start or {})
+        self.rotate = rotate
+
+    def __iter__(self) -> Iterator[Batch]:
+        info = get_worker_info()
+        physical = info.id if info is not None else 0
+        logical = (physical + self.rotate) % self.workers
+        yield from self.stream(logical)
+
+    def stream(self, logical: int) -> Iterator[Batch]:
+        spec = self.spec
+        streams = spec.world * self.workers
+        stream_id = spec.rank * self.workers + logical
+        start_pass, skip = self.start.get(logical, (0, 0))
+        pass_index = start_pass
+        images: list[torch.Tensor] = []
+        texts: list[str] = []
+        keys: list[str] = []
+        corrupt = 0
+        while True:
+            tally = ReadTally()
+            shards, every, offset = _pass_shards(spec, stream_id, streams, pass_index)
+            rng = random.Random(f"{spec.seed}:buffer:{stream_id}:{pass_index}")
+            pulled = decoded = 0
+            for key, image_bytes, text in _shuffled(
+                _raw_samples(shards, every, offset, tally), spec.shuffle_buffer, rng
+            ):
+                pulled += 1
+                if pass_index == start_pass and pulled <= skip:
+                    continue  # replaying up to the saved position: no decoding
+                try:
+                    with Image.open(io.BytesIO(image_bytes)) as picture:
+                        pixels = self.view(picture, spec.image_size, random.Random(f"{spec.seed}:{pass_index}:{key}"))
+                except Exception as error:
+                    corrupt += 1
+                    if corrupt <= WARN_FIRST or corrupt % WARN_EVERY == 0:
+                        log.warning("stream %d: skipping sample %s (%d so far): %s", stream_id, key, corrupt, error)
+                    continue
+                decoded += 1
+                images.append(pixels)
+                texts.append(text)
+                keys.append(key)
+                if len(images) == spec.batch_size:
+                    tokens = torch.as_tensor(self.encode(texts))
+                    yield Batch(torch.stack(images), tokens, tuple(keys), logical, (pass_index, pulled))
+                    images, texts, keys = [], [], []
+            if tally.samples == 0:
+                raise ValueError(_no_samples_message(shards, tally))
+            replayed = skip if pass_index == start_pass else 0
+            if decoded == 0 and pulled > replayed:
+                raise ValueError(f"none of the {pulled - replayed} images read in {len(shards)} shard(s) such as "
+                                 f"{shards[0]} could be decoded")  # fmt: skip
+            pass_index += 1
+
+
+def _no_samples_message(shards: list[str], tally: ReadTally) -> str:
+    seen = ", ".join(sorted(tally.members_seen)) or "none"
+    return (
+        f"no sample with an image ({'/'.join(IMAGE_KEYS)}) and a caption ({'/'.join(TEXT_KEYS)}) in "
+        f"{len(shards)} shard(s) such as {shards[0]} ({tally.damaged_shards} unreadable; member types seen: {seen})"
+    )
+
+
+def eval_samples(urls: tuple[str, ...], label_keys: tuple[str, ...] = TEXT_KEYS) -> Iterator[tuple[str, bytes, str]]:
+    """Every complete sample of ``urls`` once, in order: ``(key, image bytes, label text)``
+    where the label is the caption (``txt``) or, for classification shards, ``cls``."""
+    tally = ReadTally()
+    for url in urls:
+        for key, members in iter_shard_samples(url, tally):
+            image = pick(members, IMAGE_KEYS)
+            label = pick(members, label_keys)
+            if image is None or label is None:
+                tally.incomplete += 1
+                continue
+            yield key, image[1], label[1].decode("utf-8", "replace").strip()
+    if tally.incomplete:
+        log.warning("%d incomplete sample(s) skipped in %d shard(s)", tally.incomplete, len(urls))
+
+
+def count_samples(urls: tuple[str, ...]) -> int | None:
+    """Samples in ``urls`` from the ``sizes.json`` (open_clip's layout) or our ``manifest.json``
+    beside them; None when some shard is in neither."""
+    import json
+
+    import fsspec
+
+    sizes: dict[str, int] = {}
+    for folder in dict.fromkeys(url.rsplit("/", 1)[0] for url in urls):
+        for name, read in (("sizes.json", lambda d: d), ("manifest.json", _manifest_sizes)):
+            try:
+                with fsspec.open(f"{folder}/{name}", "rt", encoding="utf-8") as handle:
+                    found = read(json.load(handle))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            sizes.update({f"{folder}/{shard}": int(count) for shard, count in found.items()})
+            break
+    try:
+        return sum(sizes[url] for url in urls)
+    except KeyError:
+        return None
+
+
+def _manifest_sizes(manifest: dict) -> dict[str, int]:
+    return {shard["name"]: shard["samples"] for shard in manifest["shards"]}

@@ -1,0 +1,341 @@
+"""``wit-train train``: the training loop, under torchrun or alone.
+
+One step takes ``--accum-freq`` batches from the data stream, computes the contrastive loss
+over them (open_clip's feature-caching accumulation, so the contrastive batch is the whole
+accumulated batch), clips, steps AdamW, clamps the temperature, and every
+``--log-every-n-steps`` writes loss, temperature, learning rate and samples/s (total and per
+device). Checkpoints hold the model, the optimiser, the step, the RNG states and each data
+stream's position, so ``--resume latest`` continues with exactly the next batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass
+
+import fsspec
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from wit_builder.tokenizer.encode import CaptionTokenizer
+from wit_builder.train import checkpoints
+from wit_builder.train.configs import ClipConfig, model_config
+from wit_builder.train.data import StreamSpec, TrainStream, count_samples, resolve_urls
+from wit_builder.train.distributed import Placement, all_gather_objects, barrier, init_distributed, shutdown
+from wit_builder.train.loss import ClipLoss
+from wit_builder.train.metrics_log import MetricsLog
+from wit_builder.train.model import CLIP
+from wit_builder.train.optim import build_optimizer, cosine_lr, set_lr
+from wit_builder.train.transforms import train_view
+
+log = logging.getLogger("wit_builder.train")
+PRECISIONS = ("auto", "fp32", "amp_bf16", "amp")
+
+
+@dataclass
+class Plan:
+    """How long the run is, worked out once from the flags and the data."""
+
+    total_steps: int
+    steps_per_epoch: int
+    global_batch: int
+    samples_per_epoch: int | None
+
+
+def plan_run(args: argparse.Namespace, urls: tuple[str, ...], world: int) -> Plan:
+    global_batch = args.batch_size * args.accum_freq * world
+    samples = args.train_num_samples or count_samples(urls)
+    steps_per_epoch = max(1, samples // global_batch) if samples else 0
+    if args.steps:
+        total = args.steps
+    elif samples:
+        total = args.epochs * steps_per_epoch
+    else:
+        raise ValueError(
+            "cannot tell how long an epoch is: no sizes.json or manifest.json beside the shards; "
+            "give --train-num-samples or --steps"
+        )
+    return Plan(total, steps_per_epoch or total, global_batch, samples)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    if precision == "auto":
+        return "amp_bf16" if device.type == "cuda" else "fp32"
+    if precision == "amp" and device.type != "cuda":
+        raise ValueError("--precision amp (float16 with loss scaling) needs a GPU; use amp_bf16 or fp32")
+    return precision
+
+
+def autocast(precision: str, device: torch.device):
+    if precision == "amp_bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    if precision == "amp":
+        return torch.autocast(device.type, dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+def _json_safe(args: argparse.Namespace) -> dict:
+    return {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}
+
+
+def _data_start(state: dict | None, placement: Placement, workers: int) -> tuple[dict, int, int]:
+    """Each stream's start position and the worker rotation for this rank, from a checkpoint.
+    With another world size or worker count the old positions mean nothing: the streams start
+    on fresh passes (new shuffles), and the README says this resume is approximate."""
+    if not state or "data" not in state:
+        return {}, 0, 0
+    data = state["data"]
+    if data["world"] == placement.world and data["workers"] == workers:
+        positions = {int(k): (int(v[0]), int(v[1])) for k, v in data["positions"][placement.rank].items()}
+        return positions, int(data["consumed"][placement.rank]) % workers, 0
+    next_pass = 1 + max((int(v[0]) for rank in data["positions"] for v in rank.values()), default=0)
+    log.warning("resuming with %d rank(s) x %d worker(s) instead of %d x %d: data restarts on fresh passes",
+                placement.world, workers, data["world"], data["workers"])  # fmt: skip
+    return {}, 0, next_pass
+
+
+class Trainer:
+    def __init__(self, args: argparse.Namespace, placement: Placement):
+        self.args = args
+        self.placement = placement
+        self.device = placement.device
+        self.precision = resolve_precision(args.precision, self.device)
+        self.resume_state = None
+        if args.resume:
+            try:
+                path = checkpoints.resolve_checkpoint(args.resume, args.out)
+            except FileNotFoundError:
+                if args.resume != "latest":
+                    raise
+                path = None  # `--resume latest` on a first start: nothing to resume, start fresh
+                log.info("--resume latest: no checkpoint in %s yet, starting at step 0", args.out)
+            if path is not None:
+                self.resume_state = checkpoints.load_checkpoint(path, "cpu")
+                log.info("resuming from %s (step %d)", path, self.resume_state["step"])
+        state = self.resume_state
+        if state is not None:
+            self.tokenizer = CaptionTokenizer(
+                state["tokenizer_json"], state["model_config"]["text_cfg"]["context_length"]
+            )
+            self.config = ClipConfig.from_dict(state["model_config"])
+            self.model_name = state["model_name"]
+        else:
+            if not args.tokenizer:
+                raise ValueError("--tokenizer is required (a tokenizer.json, e.g. from `wit-builder tokenizer`)")
+            self.config = model_config(args.model)
+            self.tokenizer = CaptionTokenizer.from_file(args.tokenizer, self.config.text_cfg.context_length)
+            self.config = self.config.with_vocab(self.tokenizer.vocab_size)
+            self.model_name = args.model
+        torch.manual_seed(args.seed)  # the same initial weights on every rank
+        self.model = CLIP(self.config, self.tokenizer.end_id).to(self.device)
+        if args.grad_checkpointing:
+            self.model.set_grad_checkpointing(True)
+        self.optimizer = build_optimizer(
+            self.model, args.lr, args.wd, (args.beta1, args.beta2), args.eps, fused=self.device.type == "cuda"
+        )
+        self.scaler = torch.amp.GradScaler("cuda") if self.precision == "amp" else None
+        self.step = 0
+        self.positions: dict[int, tuple[int, int]] = {}
+        self.consumed = 0
+        if state is not None:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scaler is not None and "scaler" in state:
+                self.scaler.load_state_dict(state["scaler"])
+            self.step = int(state["step"])
+            self._restore_rng(state)
+        self.wrapped = self.model
+        if placement.world > 1:
+            ids = [placement.local_rank] if self.device.type == "cuda" else None
+            self.wrapped = DistributedDataParallel(self.model, device_ids=ids)
+        self.forward = torch.compile(self.wrapped) if args.torchcompile else self.wrapped
+        self.loss = ClipLoss(args.local_loss, args.gather_with_grad)
+
+    def _restore_rng(self, state: dict) -> None:
+        rng = state["rng"][self.placement.rank] if self.placement.world == len(state["rng"]) else state["rng"][0]
+        torch.set_rng_state(rng["torch"])
+        if self.device.type == "cuda" and "cuda" in rng:
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
+        random.setstate(_tuple_tree(rng["python"]))
+
+    def _rng_state(self) -> dict:
+        state = {"torch": torch.get_rng_state(), "python": random.getstate()}
+        if self.device.type == "cuda":
+            state["cuda"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def data_loader(self, urls: tuple[str, ...]) -> DataLoader:
+        args = self.args
+        start, rotate, first_pass = _data_start(self.resume_state, self.placement, max(1, args.workers))
+        spec = StreamSpec(
+            urls=urls,
+            batch_size=args.batch_size,
+            image_size=self.config.vision_cfg.image_size,
+            seed=args.seed + 1000 * first_pass,
+            resampled=args.dataset_resampled,
+            shuffle_buffer=args.shuffle_buffer,
+            rank=self.placement.rank,
+            world=self.placement.world,
+        )
+        self.positions = dict(start)
+        self.consumed = int(self.resume_state["data"]["consumed"][self.placement.rank]) if start else 0
+        stream = TrainStream(spec, self.tokenizer, train_view, args.workers, start, rotate)
+        options = {"prefetch_factor": 4, "persistent_workers": True} if args.workers else {}
+        return DataLoader(stream, batch_size=None, num_workers=args.workers,
+                          pin_memory=self.device.type == "cuda", **options)  # fmt: skip
+
+    def train_step(self, batches: list) -> torch.Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        images = [b.images.to(self.device, non_blocking=True) for b in batches]
+        tokens = [b.tokens.to(self.device, non_blocking=True) for b in batches]
+        if len(batches) == 1:
+            with autocast(self.precision, self.device):
+                image_features, text_features, scale = self.forward(images[0], tokens[0])
+                loss = self.loss(image_features, text_features, scale)
+            self._backward(loss)
+        else:
+            with torch.no_grad(), autocast(self.precision, self.device):
+                cached = [self.forward(i, t)[:2] for i, t in zip(images, tokens, strict=False)]
+            for j in range(len(batches)):
+                last = j == len(batches) - 1
+                sync = self.wrapped.no_sync() if isinstance(self.wrapped, DistributedDataParallel) and not last else (
+                    contextlib.nullcontext())  # fmt: skip
+                with sync:
+                    with autocast(self.precision, self.device):
+                        image_j, text_j, scale = self.forward(images[j], tokens[j])
+                        all_images = torch.cat([c[0] for c in cached[:j]] + [image_j] + [c[0] for c in cached[j + 1 :]])
+                        all_texts = torch.cat([c[1] for c in cached[:j]] + [text_j] + [c[1] for c in cached[j + 1 :]])
+                        loss = self.loss(all_images, all_texts, scale)
+                    self._backward(loss)
+        if self.scaler is not None:
+            self.scaler.unscale_(self.optimizer)
+        if self.args.grad_clip_norm:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.grad_clip_norm)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.model.clamp_logit_scale()
+        return loss.detach()
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+
+    def checkpoint_state(self, epoch: int) -> dict:
+        gathered = all_gather_objects(
+            {"positions": {str(k): list(v) for k, v in self.positions.items()}, "consumed": self.consumed,
+             "rng": self._rng_state()}, self.placement)  # fmt: skip
+        state = {
+            "step": self.step,
+            "epoch": epoch,
+            "model_name": self.model_name,
+            "model_config": self.config.as_dict(),
+            "tokenizer_json": self.tokenizer.json,
+            "end_token_id": self.tokenizer.end_id,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "args": _json_safe(self.args),
+            "rng": [g["rng"] for g in gathered],
+            "data": {
+                "world": self.placement.world,
+                "workers": max(1, self.args.workers),
+                "positions": [g["positions"] for g in gathered],
+                "consumed": [g["consumed"] for g in gathered],
+            },
+        }
+        if self.scaler is not None:
+            state["scaler"] = self.scaler.state_dict()
+        return state
+
+
+def _tuple_tree(value):
+    """``random.setstate`` wants tuples where a checkpoint may hold lists."""
+    return tuple(_tuple_tree(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def run_training(args: argparse.Namespace) -> int:
+    placement = init_distributed()
+    logging.basicConfig(level=logging.INFO if placement.is_main else logging.WARNING,
+                        format="[train] %(levelname)s %(message)s")  # fmt: skip
+    try:
+        return _train(args, placement)
+    finally:
+        shutdown()
+
+
+def _train(args: argparse.Namespace, placement: Placement) -> int:
+    urls = resolve_urls(args.train_data)
+    trainer = Trainer(args, placement)
+    plan = plan_run(args, urls, placement.world)
+    metrics = MetricsLog(args.out, placement.is_main, trainer.step if trainer.resume_state else None)
+    if placement.is_main:
+        parameters = sum(p.numel() for p in trainer.model.parameters())
+        metrics.say(f"[train] {trainer.model_name}: {parameters / 1e6:.2f}M parameters, vocabulary "
+                    f"{trainer.config.text_cfg.vocab_size:,}; {len(urls)} shard(s), "
+                    f"{plan.samples_per_epoch or 'unknown'} samples per epoch; {plan.total_steps} steps of "
+                    f"{plan.global_batch} ({placement.world} x {args.batch_size} x {args.accum_freq}); "
+                    f"{trainer.precision} on {placement.device}")  # fmt: skip
+        with fsspec.open(f"{args.out.rstrip('/')}/args.json", "wt") as handle:
+            json.dump(_json_safe(args), handle, indent=2)
+    batches = iter(trainer.data_loader(urls))
+    window_start, window_steps, data_wait = time.perf_counter(), 0, 0.0
+    last_loss = float("nan")
+    while trainer.step < plan.total_steps:
+        lr = cosine_lr(trainer.step, args.lr, args.warmup, plan.total_steps)
+        set_lr(trainer.optimizer, lr)
+        waited = time.perf_counter()
+        taken = [next(batches) for _ in range(args.accum_freq)]
+        data_wait += time.perf_counter() - waited
+        for batch in taken:
+            trainer.positions[batch.stream] = batch.position
+            trainer.consumed += 1
+        loss = trainer.train_step(taken)
+        trainer.step += 1
+        window_steps += 1
+        epoch = trainer.step / plan.steps_per_epoch
+        if trainer.step % args.log_every_n_steps == 0 or trainer.step == plan.total_steps:
+            last_loss = loss.item()
+            if not math.isfinite(last_loss):
+                raise FloatingPointError(f"the loss is {last_loss} at step {trainer.step}; lower --lr or check data")
+            elapsed = time.perf_counter() - window_start
+            rate = window_steps * plan.global_batch / elapsed
+            record = {"step": trainer.step, "epoch": round(epoch, 4), "loss": round(last_loss, 6),
+                      "logit_scale": round(trainer.model.logit_scale.exp().item(), 4), "lr": lr,
+                      "samples_per_second": round(rate, 2),
+                      "samples_per_second_per_device": round(rate / placement.world, 2),
+                      "data_wait_fraction": round(data_wait / elapsed, 4),
+                      "batch_keys": list(taken[0].keys[:4])}  # fmt: skip
+            metrics.record(record)
+            eta = (plan.total_steps - trainer.step) * elapsed / window_steps
+            metrics.say(f"[train] step {trainer.step}/{plan.total_steps} ({100 * trainer.step / plan.total_steps:.0f}%)"
+                        f" epoch {epoch:.2f} loss {last_loss:.4f} scale {record['logit_scale']:.2f} lr {lr:.2e} "
+                        f"{rate:,.1f} samples/s ({rate / placement.world:,.1f}/device) eta {eta:,.0f}s",
+                        progress=True)  # fmt: skip
+            window_start, window_steps, data_wait = time.perf_counter(), 0, 0.0
+        if trainer.step % args.save_every_n_steps == 0 or trainer.step == plan.total_steps:
+            state = trainer.checkpoint_state(int(epoch))
+            if placement.is_main:
+                path = checkpoints.save_checkpoint(state, args.out, trainer.step, not args.delete_previous_checkpoint)
+                log.debug("saved %s", path)
+            barrier(placement)
+    metrics.say(f"[train] done: step {trainer.step}, loss {last_loss:.4f}; checkpoints in "
+                f"{checkpoints.checkpoint_dir(args.out)}")  # fmt: skip
+    if (args.val_data or args.zeroshot_data) and placement.is_main:
+        from wit_builder.train.evaluate import evaluate, write_results
+
+        results = evaluate(trainer.model, trainer.tokenizer, args.val_data, args.zeroshot_data, args.templates,
+                           args.batch_size, trainer.device, trainer.precision)  # fmt: skip
+        write_results(results, f"{args.out.rstrip('/')}/eval.json")
+        metrics.record({"step": trainer.step, **{f"eval/{k}": v for k, v in results.items() if k != "classes"}})
+        print(json.dumps(results), flush=True)
+    barrier(placement)
+    metrics.close()
+    return 0
