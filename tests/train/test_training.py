@@ -193,3 +193,12 @@ def test_open_clip_builds_the_export_and_gives_the_same_embeddings(trained, tmp_
     differences = json.loads(result.stdout.strip().splitlines()[-1])
     assert differences["image"] < 1e-5 and differences["text"] < 1e-5, differences
     assert differences["logit_scale"][0] == pytest.approx(differences["logit_scale"][1])
+
+
+def test_bf16_autocast_with_gradient_checkpointing_and_accumulation_trains(inputs, tmp_path):
+    flags = train_flags(inputs, tmp_path, 3, 8, "--precision", "amp_bf16", "--grad-checkpointing", "--accum-freq", "2",
+                        "--workers", "0", "--log-every-n-steps", "1")  # fmt: skip
+    assert train_main(flags) == 0
+    records = metrics(tmp_path)
+    assert [m["step"] for m in records] == [1, 2, 3] and all(m["loss"] > 0 for m in records)
+    assert load_checkpoint(resolve_checkpoint(str(tmp_path)))["args"]["precision"] == "amp_bf16"

@@ -57,7 +57,6 @@ def write_sample_pool(
     """A download-like folder (``samples/``, ``stats.json``) of ``samples`` rows in ``files`` files,
     in input order (files hold consecutive rows, as the download stage's chunks do)."""
     out = Path(out_dir)
-    (out / "samples").mkdir(parents=True, exist_ok=True)
     pairs = zipf_pool(samples, queries, seed)
     pictures = encoded_pictures(distinct, image_size, seed)
     digests = [hashlib.sha256(picture).hexdigest() for picture in pictures]
@@ -75,9 +74,17 @@ def write_sample_pool(
         "phash": pa.array(rng.integers(-(2**63), 2**63 - 1, samples, dtype=np.int64), pa.int64()),
         "colour_grid": pa.array([bytes(48)] * samples, pa.binary()),
     }
+    return write_download_folder(out, pairs, image_columns, files)
+
+
+def write_download_folder(out: Path, pairs: pa.Table, image_columns: dict[str, pa.Array], files: int) -> Path:
+    """``out/samples/part-NNNNN.parquet`` (pairs plus image columns, consecutive rows per file,
+    as the download stage's chunks are) and a ``stats.json`` in which every pair is ``ok``."""
+    (out / "samples").mkdir(parents=True, exist_ok=True)
     table = pairs
     for name, column in image_columns.items():
         table = table.append_column(name, column)
+    samples = table.num_rows
     bounds = np.linspace(0, samples, files + 1).astype(int)
     for index in range(files):
         part = table.slice(bounds[index], bounds[index + 1] - bounds[index])

@@ -11,13 +11,13 @@ that the trainer learns: retrieval on held-out shards, zero-shot classification 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from wit_builder.schemas import table_from_rows, write_table
+from wit_builder.schemas import table_from_rows
+from wit_builder.testing.sample_pool import write_download_folder
 from wit_builder.testing.scenes import Scene, ShapeGroup, encode_image, make_scene, render_scene
 from wit_builder.testing.seeding import python_rng
 from wit_builder.testing.vocabulary import COLOURS, SHAPES
@@ -48,7 +48,6 @@ def _scene_rows(count: int, seed: int, image_size: int) -> tuple[list[dict], lis
 def write_scene_pool(out_dir: str | Path, samples: int, files: int = 4, seed: int = 0, image_size: int = 64) -> Path:
     """A download-like folder of ``samples`` rendered scenes (JPEG) with their captions."""
     out = Path(out_dir)
-    (out / "samples").mkdir(parents=True, exist_ok=True)
     rows, images = _scene_rows(samples, seed, image_size)
     table = table_from_rows(rows, "candidates")
     columns = {
@@ -63,15 +62,7 @@ def write_scene_pool(out_dir: str | Path, samples: int, files: int = 4, seed: in
         "phash": pa.array(np.zeros(samples, np.int64), pa.int64()),
         "colour_grid": pa.array([bytes(48)] * samples, pa.binary()),
     }
-    for name, column in columns.items():
-        table = table.append_column(name, column)
-    bounds = np.linspace(0, samples, files + 1).astype(int)
-    for index in range(files):
-        part = table.slice(bounds[index], bounds[index + 1] - bounds[index])
-        write_table(part, str(out / "samples" / f"part-{index:05d}.parquet"), "samples")
-    stats = {"pairs_in": samples, "ok": samples, "statuses": {"ok": samples}, "adds_up": True}
-    (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
-    return out
+    return write_download_folder(out, table, columns, files)
 
 
 def zeroshot_scene(colour: str, seed: int, index: int) -> Scene:
