@@ -58,9 +58,29 @@ def test_optional_imports_have_their_extras_and_a_fallback():
     extras = config["project"]["optional-dependencies"]
     for module, names in OPTIONAL.items():
         assert all(name in extras for name in names), (module, names)
-        guarded = [
-            path
-            for path in (ROOT / "wit_builder").rglob("*.py")
-            if f"import {module}" in path.read_text() and "except ImportError" in path.read_text()
-        ]
+        guarded = [path for path in (ROOT / "wit_builder").rglob("*.py") if _imports_guarded(path, module)]
         assert guarded, f"{module} must be imported inside try/except ImportError"
+
+
+def _imports_guarded(path: pathlib.Path, module: str) -> bool:
+    """True when ``path`` imports ``module`` in the body of a ``try`` that catches ImportError."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Try):
+            continue
+        catches = {
+            name.id
+            for handler in node.handlers
+            for name in ast.walk(handler.type)
+            if handler.type is not None
+            if isinstance(name, ast.Name)
+        }
+        imported = {
+            alias.name.split(".")[0]
+            for statement in node.body
+            for inner in ast.walk(statement)
+            if isinstance(inner, ast.Import)
+            for alias in inner.names
+        }
+        if module in imported and catches & {"ImportError", "ModuleNotFoundError"}:
+            return True
+    return False

@@ -35,7 +35,7 @@ CHAIN: tuple[tuple[str, Mapping[str, str]], ...] = (
 @dataclass(frozen=True)
 class StepResult:
     stage: str
-    outcome: str  # done, not built yet, failed, not run
+    outcome: str  # done, failed (exit N), not run
     out_dir: str
     seconds: float
 
@@ -68,8 +68,8 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
 
 def run_chain(config: Mapping[str, Any], out: str, beam_args: Sequence[str] = ()) -> list[StepResult]:
-    """Run every stage in order until one fails or is not built yet; later ones are 'not run'."""
-    from wit_builder.cli import COMMANDS_BY_NAME, EXIT_NOT_BUILT, main
+    """Run every stage in order until one fails; later ones are 'not run'."""
+    from wit_builder.cli import COMMANDS_BY_NAME, main
 
     beam = [*config.get("beam_args", []), *beam_args]
     results: list[StepResult] = []
@@ -88,7 +88,7 @@ def run_chain(config: Mapping[str, Any], out: str, beam_args: Sequence[str] = ()
         print(f"[run] {stage}: wit-builder {' '.join(argv)}", flush=True)
         started = time.monotonic()
         status = main(argv)
-        outcome = "done" if status == 0 else "not built yet" if status == EXIT_NOT_BUILT else f"failed (exit {status})"
+        outcome = "done" if status == 0 else f"failed (exit {status})"
         results.append(StepResult(stage, outcome, out_dir, time.monotonic() - started))
         stopped = status != 0
     return results
@@ -106,7 +106,7 @@ def format_results(results: Sequence[StepResult]) -> str:
 
 def run_command(args, beam_args: Sequence[str]) -> int:
     """``wit-builder run --config TOML [--out DIR] [beam flags]``."""
-    from wit_builder.cli import EXIT_NOT_BUILT, EXIT_OK
+    from wit_builder.cli import EXIT_ERROR, EXIT_OK
 
     config = load_config(args.config)
     out = args.out or config.get("out")
@@ -118,4 +118,4 @@ def run_command(args, beam_args: Sequence[str]) -> int:
     last = next((r for r in results if r.outcome != "done"), None)
     if last is None:
         return EXIT_OK
-    return EXIT_NOT_BUILT if last.outcome == "not built yet" else 1
+    return EXIT_ERROR

@@ -24,7 +24,7 @@ from wit_builder.shard import cli as shard_cli
 from wit_builder.shard import verify_cli
 from wit_builder.tokenizer import cli as tokenizer_cli
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_BUILT = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 BEAM_EPILOG = (
     "Any other --flag goes to Apache Beam's PipelineOptions, for example\n"
@@ -36,13 +36,12 @@ BEAM_EPILOG = (
 
 @dataclass(frozen=True)
 class Command:
-    """A subcommand: its flags, and where its code lives (``module:function``), if built yet."""
+    """A subcommand: its flags, and where its code lives (``module:function``)."""
 
     name: str
     summary: str
     configure: Callable[[argparse.ArgumentParser], None]
-    target: str | None = None
-    issue: int | None = None
+    target: str
     takes_beam_flags: bool = True
 
 
@@ -61,6 +60,9 @@ def _demo_flags(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--scale", type=float, default=1.0, help="size of the synthetic world (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic world (default: %(default)s)")
+    p.add_argument(
+        "--port", type=int, default=0, help="serve the web on this port (default: any free one; fix it to repeat a run)"
+    )
 
 
 def _world_flags(p: argparse.ArgumentParser) -> None:
@@ -116,12 +118,10 @@ COMMANDS: tuple[Command, ...] = (
         "wit_builder.shard.verify_cli:run_command",
         takes_beam_flags=False,
     ),
-    Command("report", "regenerate a run's reports", _report_flags, "wit_builder.report.cli:run_command", None, False),
+    Command("report", "regenerate a run's reports", _report_flags, "wit_builder.report.cli:run_command", False),
     Command("run", "run the whole chain from a pipeline config", _run_flags, "wit_builder.chain:run_command"),
     Command("demo", "build the synthetic world and run the chain on it", _demo_flags, "wit_builder.demo:demo_command"),
-    Command(
-        "world", "write (and serve) the synthetic world", _world_flags, "wit_builder.demo:world_command", None, False
-    ),
+    Command("world", "write (and serve) the synthetic world", _world_flags, "wit_builder.demo:world_command", False),
 )
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
 
@@ -132,10 +132,7 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 
 def _command_table() -> str:
     width = max(len(command.name) for command in COMMANDS)
-    return "\n".join(
-        f"  {command.name.ljust(width)}  {command.summary}{'' if command.target else ' (not built yet)'}"
-        for command in COMMANDS
-    )
+    return "\n".join(f"  {command.name.ljust(width)}  {command.summary}" for command in COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wit-builder {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, help=argparse.SUPPRESS)
     for command in COMMANDS:
-        summary = command.summary + ("" if command.target else " (not built yet)")
+        summary = command.summary
         sub = subparsers.add_parser(
             command.name,
             prog=f"wit-builder {command.name}",
@@ -172,10 +169,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     strays = unknown_positionals(extra)
     if strays or (extra and not command.takes_beam_flags):
         parser.error(f"{command.name}: unrecognised arguments: {' '.join(strays or extra)}")
-    if command.target is None:
-        where = f" (issue {command.issue})" if command.issue else ""
-        print(f"wit-builder {command.name}: not built yet{where}; nothing was run.", file=sys.stderr)
-        return EXIT_NOT_BUILT
     module_name, function_name = command.target.split(":")
     function = getattr(importlib.import_module(module_name), function_name)
     return int(function(args, extra) or EXIT_OK)

@@ -55,7 +55,7 @@ def demo_command(args, beam_args: Sequence[str]) -> int:
     out = Path(args.out)
     world = SyntheticWorld(WorldConfig.scaled(args.scale, seed=args.seed))
     started = time.monotonic()
-    with world.serve() as web:
+    with world.serve(port=args.port) as web:
         layout = world.write(out / "world", web.base_urls)
         seconds = time.monotonic() - started
         print(f"[demo] synthetic world (seed {args.seed}, scale {args.scale}) written in {seconds:.1f}s:")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from wit_builder.download.images import ImageSettings, hamming, perceptual_hash, process_image, resize
+from wit_builder.download.images import ImageSettings, perceptual_hash, process_image
 from wit_builder.testing.web import NOT_AN_IMAGE, image_bytes
 
 
@@ -53,6 +53,18 @@ def test_pixel_limit_stops_bombs_before_decoding():
     assert process_image(bomb, ImageSettings()).status == "too_large"
 
 
+def hamming(a: int, b: int) -> int:
+    """Bits that differ between two 64-bit hashes (signed or not)."""
+    return ((a ^ b) & ((1 << 64) - 1)).bit_count()
+
+
+def stored(image: Image.Image, settings: ImageSettings) -> Image.Image:
+    """The picture the download stage stores for ``image`` (sent as PNG), through process_image."""
+    result = process_image(encoded(image, "PNG"), settings)
+    assert result.status == "ok", result.error
+    return Image.open(io.BytesIO(result.image))
+
+
 @pytest.mark.parametrize(
     ("mode", "size"),
     [("no", (400, 200)), ("keep_ratio", (200, 100)), ("keep_ratio_largest", (100, 50)),
@@ -60,7 +72,7 @@ def test_pixel_limit_stops_bombs_before_decoding():
 )  # fmt: skip
 def test_resize_modes(mode, size):
     image = Image.new("RGB", (400, 200), (200, 50, 50))
-    resized = resize(image, ImageSettings(image_size=100, resize_mode=mode))
+    resized = stored(image, ImageSettings(image_size=100, resize_mode=mode, encode_format="png"))
     assert resized.size == size
     if mode == "border":
         assert resized.getpixel((0, 0)) == (0, 0, 0) and resized.getpixel((50, 50))[0] > 150
@@ -68,11 +80,9 @@ def test_resize_modes(mode, size):
 
 def test_resize_only_if_bigger_leaves_small_images():
     image = Image.new("RGB", (80, 40))
-    assert resize(image, ImageSettings(image_size=100, resize_mode="keep_ratio", resize_only_if_bigger=True)).size == (
-        80,
-        40,
-    )
-    assert resize(image, ImageSettings(image_size=100, resize_mode="keep_ratio")).size == (200, 100)
+    only_bigger = ImageSettings(image_size=100, resize_mode="keep_ratio", resize_only_if_bigger=True, min_image_size=10)
+    assert stored(image, only_bigger).size == (80, 40)
+    assert stored(image, ImageSettings(image_size=100, resize_mode="keep_ratio", min_image_size=10)).size == (200, 100)
 
 
 def test_transparency_becomes_white_and_formats_follow_settings():

@@ -91,6 +91,12 @@ def test_preference_rule():
 def test_case_insensitive_matches_more(world, result, tmp_path):
     rows, _ = result
     loose_rows, _ = harvest(world, tmp_path / "loose", "--case-insensitive")
+    strict = {q for row in rows for q in row["matches"]}
+    loose = {q for row in loose_rows for q in row["matches"]}
+    # The flag must matter: "A picture of ..." matches the title-cased query "A" only when case is ignored.
+    gained = loose - strict
+    assert gained, "--case-insensitive matched no query more; is the flag ignored?"
+    assert any(q != q.lower() for q in gained)  # a query matched in another case than it is written
     assert len(loose_rows) >= len(rows)
 
 

@@ -124,20 +124,3 @@ def near_pairs(
         if a.grid and b.grid and grid_distance(a.grid, b.grid) > grid_tolerance:
             continue
         yield (a.uid, b.uid) if a.uid > b.uid else (b.uid, a.uid)
-
-
-def near_duplicates(
-    images: Iterable[HashedImage], max_distance: int = 4, aspect_tolerance: float = 0.05, grid_tolerance: int = 8
-) -> dict[str, str]:
-    """uid → the uid it is a near duplicate of, over one collection (the in-memory form of the
-    banded Beam transform; both use ``band_keys`` and ``near_pairs``)."""
-    groups: dict[tuple[int, int], list[HashedImage]] = {}
-    for image in images:
-        for key in band_keys(image.phash, max_distance):
-            groups.setdefault(key, []).append(image)
-    duplicate_of: dict[str, str] = {}
-    for group in groups.values():
-        for larger, smaller in near_pairs(group, max_distance, aspect_tolerance, grid_tolerance):
-            if smaller < duplicate_of.get(larger, larger):
-                duplicate_of[larger] = smaller
-    return duplicate_of

@@ -67,7 +67,6 @@ class FetchResult:
     status: str
     http_status: int | None = None
     body: bytes | None = None
-    content_type: str | None = None
     final_url: str | None = None
     error: str | None = None
     attempts: int = 0
@@ -169,6 +168,7 @@ class Fetcher:
         assert self._session is not None, "use Fetcher as an async context manager"
         s = self.settings
         current = url
+        redirect_status: int | None = None
         for _ in range(s.max_redirects + 1):
             refusal = url_refusal(current, s.allowed_ports, s.allow_private_network)
             if refusal:
@@ -180,6 +180,7 @@ class Fetcher:
                         if not location:
                             return _Attempt(self._http_error(url, current, response, "redirect without Location"))
                         current = urljoin(str(response.url), location)
+                        redirect_status = response.status
                         continue
                     return await self._read(url, current, response)
             except aiohttp.ClientConnectorError as error:
@@ -194,7 +195,9 @@ class Fetcher:
             except aiohttp.ClientError as error:
                 return _Attempt(self._failure(url, current, "connection_error", error), retryable=True)
         return _Attempt(
-            FetchResult(url, "http_error", final_url=current, error=f"more than {s.max_redirects} redirects")
+            FetchResult(
+                url, "http_error", redirect_status, final_url=current, error=f"more than {s.max_redirects} redirects"
+            )
         )
 
     async def _read(self, url: str, current: str, response: aiohttp.ClientResponse) -> _Attempt:
@@ -221,9 +224,7 @@ class Fetcher:
             if len(body) > s.max_bytes:
                 error = f"body passed {s.max_bytes:,} bytes"
                 return _Attempt(FetchResult(url, "too_large", response.status, final_url=current, error=error))
-        return _Attempt(
-            FetchResult(url, "fetched", response.status, bytes(body), response.content_type, final_url=current)
-        )
+        return _Attempt(FetchResult(url, "fetched", response.status, bytes(body), final_url=current))
 
     @staticmethod
     def _http_error(url: str, current: str, response: aiohttp.ClientResponse, error: str | None = None) -> FetchResult:

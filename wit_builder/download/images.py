@@ -93,11 +93,6 @@ def _target_size(width: int, height: int, settings: ImageSettings) -> tuple[int,
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def resize(image: Image.Image, settings: ImageSettings) -> Image.Image:
-    """``image`` (RGB) resized by ``settings.resize_mode``."""
-    return frame(scale(image, settings), settings)
-
-
 def scale(image: Image.Image, settings: ImageSettings) -> Image.Image:
     """The whole picture at the mode's scale, before cropping or padding."""
     width, height = _target_size(image.width, image.height, settings)
@@ -162,11 +157,6 @@ def colour_grid(image: Image.Image) -> bytes:
 def grid_distance(a: bytes, b: bytes) -> int:
     """The largest difference of one channel of one cell between two colour grids (0–255)."""
     return int(np.abs(np.frombuffer(a, np.uint8).astype(np.int16) - np.frombuffer(b, np.uint8)).max())
-
-
-def hamming(a: int, b: int) -> int:
-    """Bits that differ between two 64-bit hashes (signed or not)."""
-    return ((a ^ b) & ((1 << 64) - 1)).bit_count()
 
 
 def process_image(body: bytes, settings: ImageSettings) -> ProcessedImage:

@@ -29,7 +29,8 @@ import fsspec
 import pyarrow as pa
 from apache_beam import pvalue
 
-from wit_builder.download.dedupe import HashedImage, band_keys, exact_duplicates, near_pairs
+from wit_builder.download.dedupe import HashedImage, exact_duplicates
+from wit_builder.download.dedupe_transforms import NearDuplicates
 from wit_builder.download.fetch import Fetcher, FetchResult, FetchSettings
 from wit_builder.download.images import ImageSettings, ProcessedImage, process_image
 from wit_builder.io.chunks import Chunk, read_chunk_tables
@@ -181,15 +182,6 @@ def exact_stage(element: tuple[str, list]) -> Iterator:
         yield chunk_of[uid], (uid, duplicate_of)
 
 
-def near_stage(element: tuple, rules: DownloadRules) -> Iterator[tuple[str, tuple[str, str]]]:
-    """(uid, (a smaller near copy's uid, the uid's chunk)) for each near pair of a band group."""
-    _, records = element
-    chunk_of = {image.uid: chunk for image, chunk in records}
-    ordered = sorted((image for image, _ in records), key=lambda image: image.uid)
-    for larger, smaller in near_pairs(ordered, rules.max_distance, rules.aspect_tolerance, rules.grid_tolerance):
-        yield larger, (smaller, chunk_of[larger])
-
-
 class FinalizeChunkFn(CountingDoFn):
     """Pass 3: a chunk's samples without its duplicates, and its status rows with them."""
 
@@ -261,12 +253,8 @@ def build_pipeline(pipeline: beam.Pipeline, chunks: list[Chunk], rules: Download
         )
         near_by_chunk = (
             exact.kept
-            | "Bands"
-            >> beam.FlatMap(lambda record: [(key, record) for key in band_keys(record[0].phash, rules.max_distance)])
-            | "GroupBands" >> beam.GroupByKey()
-            | "NearPairs" >> beam.FlatMap(near_stage, rules)
-            | "SmallestCopy" >> beam.CombinePerKey(min)  # the smallest near copy's uid (the chunk is the uid's)
-            | "ToChunk" >> beam.Map(lambda kv: (kv[1][1], (kv[0], kv[1][0])))
+            | "Near" >> NearDuplicates(rules.max_distance, rules.aspect_tolerance, rules.grid_tolerance)
+            | "ToChunk" >> beam.Map(lambda kv: (kv[1][1], (kv[0], kv[1][0])))  # the tag is the uid's chunk
         )
         duplicates = (exact.duplicates, near_by_chunk) | "AllDuplicates" >> beam.Flatten()
     else:

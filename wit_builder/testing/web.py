@@ -41,8 +41,9 @@ def _encoded(image: ImageEntry) -> bytes:
 class SyntheticWeb:
     """Serves a ``WebCatalog`` on loopback; ``requests`` counts requests per path."""
 
-    def __init__(self, catalog: WebCatalog, slow_seconds: float = 3.0, hosts: int | None = None):
+    def __init__(self, catalog: WebCatalog, slow_seconds: float = 3.0, hosts: int | None = None, port: int = 0):
         self.catalog = catalog
+        self.port = port  # 0: any free port; a fixed one makes every URL, and so every output, repeatable
         self.slow_seconds = slow_seconds
         self.host_count = hosts or catalog.config.hosts
         self.requests: Counter[str] = Counter()
@@ -63,7 +64,7 @@ class SyntheticWeb:
 
     def start(self) -> list[str]:
         """Start serving; returns the base URL of each host."""
-        sockets = _bind_loopback(self.host_count)
+        sockets = _bind_loopback(self.host_count, self.port)
         port = sockets[0].getsockname()[1]
         self.base_urls = [f"http://127.0.0.{k + 1}:{port}" for k in range(self.host_count)]
         self._loop = asyncio.new_event_loop()
@@ -201,13 +202,13 @@ class SyntheticWeb:
         return response
 
 
-def _bind_loopback(hosts: int, attempts: int = 20) -> list[socket.socket]:
-    """Listening sockets on 127.0.0.1..127.0.0.N sharing one free port."""
-    for _ in range(attempts):
+def _bind_loopback(hosts: int, port: int = 0, attempts: int = 20) -> list[socket.socket]:
+    """Listening sockets on 127.0.0.1..127.0.0.N sharing one port (a free one when ``port`` is 0)."""
+    for _ in range(attempts if port == 0 else 1):
         sockets: list[socket.socket] = []
         try:
             for k in range(hosts):
-                port = sockets[0].getsockname()[1] if sockets else 0
+                port = sockets[0].getsockname()[1] if sockets else port
                 sockets.append(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
                 sockets[-1].setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sockets[-1].bind((f"127.0.0.{k + 1}", port))
@@ -216,4 +217,4 @@ def _bind_loopback(hosts: int, attempts: int = 20) -> list[socket.socket]:
         except OSError:
             for sock in sockets:
                 sock.close()
-    raise RuntimeError(f"could not bind one port on {hosts} loopback addresses")
+    raise RuntimeError(f"could not bind {'one port' if port == 0 else f'port {port}'} on {hosts} loopback addresses")

@@ -90,9 +90,9 @@ class SyntheticWorld:
         """Base URLs for a world written without a server (nothing answers there)."""
         return [OFFLINE_BASE_URL.format(host=k + 1) for k in range(self.config.hosts)]
 
-    def serve(self, slow_seconds: float = 3.0) -> SyntheticWeb:
-        """The synthetic web server for this world (start it with ``with``)."""
-        return SyntheticWeb(self.catalog, slow_seconds=slow_seconds)
+    def serve(self, slow_seconds: float = 3.0, port: int = 0) -> SyntheticWeb:
+        """The synthetic web server for this world (start it with ``with``); ``port`` 0 is any free one."""
+        return SyntheticWeb(self.catalog, slow_seconds=slow_seconds, port=port)
 
     def write(
         self,
