@@ -8,7 +8,8 @@ here with Pillow, with the meanings img2dataset's users know (``image_size`` = S
 - ``keep_ratio``: the shorter side becomes S;
 - ``keep_ratio_largest``: the longer side becomes S;
 - ``center_crop``: the shorter side becomes S, then the centre S×S is cut;
-- ``border``: the longer side becomes S, then the image is centred on an S×S black canvas.
+- ``border``: the longer side becomes S, then the image is centred on an S×S white canvas
+  (img2dataset's resizer pads with white, ``value=[255, 255, 255]``, and we promise its meanings).
 
 ``resize_only_if_bigger`` leaves images that are already small enough alone. Downscaling
 averages areas (Pillow's BOX filter: OpenCV's INTER_AREA, which img2dataset uses; 1.1 ms for a
@@ -43,6 +44,7 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+BORDER_COLOUR = (255, 255, 255)  # img2dataset's padding colour
 RESIZE_MODES = ("no", "keep_ratio", "keep_ratio_largest", "center_crop", "border")
 ENCODE_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
 EXIF_ORIENTATION = 0x0112
@@ -109,7 +111,7 @@ def frame(image: Image.Image, settings: ImageSettings) -> Image.Image:
         left, top = (image.width - min(size, image.width)) // 2, (image.height - min(size, image.height)) // 2
         image = image.crop((left, top, left + min(size, image.width), top + min(size, image.height)))
     elif settings.resize_mode == "border" and image.size != (size, size) and max(image.size) <= size:
-        canvas = Image.new("RGB", (size, size))
+        canvas = Image.new("RGB", (size, size), BORDER_COLOUR)
         canvas.paste(image, ((size - image.width) // 2, (size - image.height) // 2))
         image = canvas
     return image
