@@ -131,6 +131,14 @@ def test_bad_inputs_are_clear_errors(inputs, tmp_path, capsys):
     assert train_main(train_flags({**inputs, "train": str(empty)}, tmp_path / "b", 2, 4, "--workers", "0")) == 2
     assert "no sample with an image (jpg/jpeg/png/webp) and a caption (txt)" in capsys.readouterr().err
     assert train_main(["eval", "--checkpoint", str(tmp_path / "nowhere")]) == 2
+    (tmp_path / "cut.pt").write_bytes(b"PK\x03\x04 truncated")
+    assert train_main(["export", "--checkpoint", str(tmp_path / "cut.pt"), "--out", str(tmp_path / "x")]) == 2
+    assert "is not a readable checkpoint" in capsys.readouterr().err
+    flags = train_flags({**inputs, "train": str(empty)}, tmp_path / "c", 2, 4)  # the error comes from a worker
+    assert train_main(flags) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("wit-train train: ValueError: no sample with an image"), last
+    assert "Traceback" not in last
 
 
 def _run(args: list[str], **kwargs) -> subprocess.Popen:

@@ -70,7 +70,12 @@ def resolve_checkpoint(spec: str, out: str | None = None) -> str:
 
 def load_checkpoint(path: str, map_location: str | torch.device = "cpu") -> dict:
     with fsspec.open(path, "rb") as handle:
-        state = torch.load(io.BytesIO(handle.read()), map_location=map_location, weights_only=True)
-    if state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a wit-train checkpoint (format {state.get('format')!r})")
+        payload = handle.read()
+    try:
+        state = torch.load(io.BytesIO(payload), map_location=map_location, weights_only=True)
+    except Exception as error:
+        raise ValueError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{path} is not a wit-train checkpoint (format {found!r})")
     return state

@@ -132,7 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"[export] {role}: {path}")
         return 0
     except (ValueError, FileNotFoundError) as error:
-        print(f"wit-train {args.command}: {error}", file=sys.stderr)
+        # An error raised in a data-loader worker arrives with the worker's traceback in its
+        # message; the user needs its last line.
+        message = str(error).strip().splitlines()[-1] if "Traceback" in str(error) else str(error)
+        print(f"wit-train {args.command}: {message}", file=sys.stderr)
         return 2
 
 
