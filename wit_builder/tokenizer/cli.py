@@ -27,14 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-frequency", type=int, default=2, help="a merge must occur this often to be learned")
 
 
-def _write_atomically(path: str, text: str) -> None:
-    filesystem, _ = fsspec.core.url_to_fs(path)
-    with filesystem.open(path + ".partial", "wt", encoding="utf-8") as handle:
-        handle.write(text)
-    filesystem.mv(path + ".partial", path)
-
-
 def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
+    from wit_builder.io.atomic import write_atomically
     from wit_builder.tokenizer.bpe import END_TOKEN, START_TOKEN, train_clip_bpe
     from wit_builder.tokenizer.captions import CaptionTally, caption_files, iter_clean_captions
 
@@ -58,7 +52,7 @@ def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
     out = args.out.rstrip("/")
     filesystem, _ = fsspec.core.url_to_fs(out)
     filesystem.makedirs(out, exist_ok=True)
-    _write_atomically(f"{out}/tokenizer.json", tokenizer.to_str())
+    write_atomically(f"{out}/tokenizer.json", tokenizer.to_str().encode("utf-8"))
     stats = {
         "input": args.input,
         "files": len(files),
@@ -73,7 +67,7 @@ def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
         "end_token": {"text": END_TOKEN, "id": tokenizer.token_to_id(END_TOKEN)},
         "seconds": round(time.perf_counter() - started, 2),
     }
-    _write_atomically(f"{out}/stats.json", json.dumps(stats, indent=2) + "\n")
+    write_atomically(f"{out}/stats.json", (json.dumps(stats, indent=2) + "\n").encode("utf-8"))
     note = "" if stats["vocab_size"] == args.vocab_size else " (the captions hold no more merges)"
     print(f"[tokenizer] {tally.captions:,} captions from {tally.files}/{len(files)} file(s) → "
           f"{stats['vocab_size']:,} ids{note}; end token {stats['end_token']['id']}; {out}/tokenizer.json "

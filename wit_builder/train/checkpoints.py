@@ -14,6 +14,8 @@ import io
 import fsspec
 import torch
 
+from wit_builder.io.atomic import write_atomically
+
 FORMAT = "wit-train/1"
 LATEST = "latest.pt"
 
@@ -26,13 +28,6 @@ def step_name(step: int) -> str:
     return f"step_{step:08d}.pt"
 
 
-def _write_atomically(path: str, payload: bytes) -> None:
-    filesystem, _ = fsspec.core.url_to_fs(path)
-    with filesystem.open(path + ".partial", "wb") as handle:
-        handle.write(payload)
-    filesystem.mv(path + ".partial", path)
-
-
 def save_checkpoint(state: dict, out: str, step: int, keep_previous: bool = True) -> str:
     """Write ``step_N.pt`` and ``latest.pt``; with ``keep_previous=False`` remove older steps."""
     folder = checkpoint_dir(out)
@@ -42,8 +37,8 @@ def save_checkpoint(state: dict, out: str, step: int, keep_previous: bool = True
     torch.save({"format": FORMAT, **state}, buffer)
     payload = buffer.getvalue()
     path = f"{folder}/{step_name(step)}"
-    _write_atomically(path, payload)
-    _write_atomically(f"{folder}/{LATEST}", payload)
+    write_atomically(path, payload)
+    write_atomically(f"{folder}/{LATEST}", payload)
     if not keep_previous:
         for older in filesystem.glob(f"{folder}/step_*.pt"):
             if not older.endswith(step_name(step)):

@@ -53,13 +53,11 @@ def _batches(items: Iterator, size: int) -> Iterator[list]:
 
 
 def _decoded(samples: Iterator[tuple[str, bytes, str]], image_size: int) -> Iterator[tuple[torch.Tensor, str]]:
-    skipped = 0
     for key, data, label in samples:
         try:
             with Image.open(io.BytesIO(data)) as picture:
                 yield eval_view(picture, image_size), label
-        except Exception as error:
-            skipped += 1
+        except Exception as error:  # an undecodable image is skipped and logged, never fatal
             log.warning("eval: skipping %s: %s", key, error)
 
 
