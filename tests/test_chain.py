@@ -1,4 +1,4 @@
-"""``wit-builder run``: stages chained from a config, stopping honestly at unbuilt stages."""
+"""``wit-builder run``: stages chained from a config, each stage's settings built from its table."""
 
 from __future__ import annotations
 
@@ -7,15 +7,35 @@ import pathlib
 
 import pytest
 
-from wit_builder.chain import CHAIN, flags_from_table, format_results, load_config, run_chain, stage_dir
-from wit_builder.cli import build_parser, main
+from wit_builder.chain import CHAIN, chain_settings, format_results, load_config, run_chain, stage_dir
+from wit_builder.cli import main
+from wit_builder.stage_settings import SettingsError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def test_flags_from_table():
-    flags = flags_from_table({"per_query": 20000, "allow_private_network": True, "dry": False, "wat": ["a", "b"]})
-    assert flags == ["--per-query", "20000", "--allow-private-network", "--wat", "a", "--wat", "b"]
+def test_chain_settings_wire_each_stage_to_the_earlier_folders():
+    config = {"queries": {"wiki_dump": "d/*.xml"}, "harvest": {"wat": ["w1", "w2"]}, "balance": {"per_query": 7}}
+    settings = chain_settings(config, "gs://b/run")
+    assert settings["harvest"].queries == "gs://b/run/queries" and settings["harvest"].wat == ("w1", "w2")
+    assert settings["balance"].candidates == ("gs://b/run/harvest",) and settings["balance"].rules.per_query == 7
+    assert settings["shard"].samples == ("gs://b/run/download",) and settings["shard"].queries == "gs://b/run/queries"
+    assert settings["tokenizer"].input == "gs://b/run/shard" and settings["download"].out == "gs://b/run/download"
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"queries": {"wiki_dump": "d"}, "balanse": {}}, "balanse: unknown key"),
+        ({"queries": {"wiki_dump": "d"}, "download": {"image_size": "big"}}, "download.image_size: expected a whole"),
+        ({"queries": {"wiki_dump": "d"}, "shard": {"out": "elsewhere"}}, "shard.out: a stage writes to OUT/shard"),
+        ({}, "queries: missing wiki_dump"),
+    ],
+)
+def test_a_bad_config_fails_before_anything_runs(tmp_path, config, message):
+    with pytest.raises(SettingsError, match=message):
+        run_chain(config, str(tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
 
 
 def test_stage_dir_keeps_urls():
@@ -53,22 +73,16 @@ def test_chain_stops_when_a_stage_fails(tmp_path):
 
 
 @pytest.mark.parametrize("config", sorted((ROOT / "pipelines").glob("*.toml")), ids=lambda p: p.name)
-def test_shipped_pipeline_configs_parse(config):
+def test_shipped_pipeline_configs_validate(config):
     data = load_config(config)
-    assert "queries" in data and "harvest" in data
     assert isinstance(data.get("beam_args", []), list)
-    parser = build_parser()
-    for stage, inputs in CHAIN:
-        # The argv run_chain builds for this stage; anything the stage does not know would be
-        # handed to Beam unnoticed, so a config table may hold only the stage's own flags.
-        argv = [stage, "--out", "RUN/" + stage]
-        for flag, earlier in inputs.items():
-            argv += ["--" + flag, "RUN/" + earlier]
-        _, unknown = parser.parse_known_args(argv + flags_from_table(data.get(stage, {})))
-        assert not unknown, f"{config.name}: [{stage}] {unknown} are no flags of wit-builder {stage}"
+    settings = chain_settings(data, data["out"])  # every table, key and type checked
+    assert list(settings) == [stage for stage, _ in CHAIN]
 
 
 def test_run_command_exit_status(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text(f'out = "{tmp_path / "run"}"\n[queries]\nwiki_dump = "{tmp_path}/missing-*.xml"\n')
     assert main(["run", "--config", str(config)]) == 1
+    config.write_text(f'out = "{tmp_path / "run"}"\n[queries]\nwiki_dump = "x"\nmin_unigram_count = "lots"\n')
+    assert main(["run", "--config", str(config)]) == 2

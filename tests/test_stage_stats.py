@@ -6,10 +6,10 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from wit_builder.beam_options import pipeline_options
-from wit_builder.stage_stats import STATS, CountingDoFn
+from wit_builder.stage_stats import STATS, StatsDoFn
 
 
-class EvenOnly(CountingDoFn):
+class EvenOnly(StatsDoFn):
     def process(self, n: int):
         self.count("seen")
         if n % 2:

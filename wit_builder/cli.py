@@ -22,6 +22,7 @@ from wit_builder.harvest import cli as harvest_cli
 from wit_builder.queries import cli as queries_cli
 from wit_builder.shard import cli as shard_cli
 from wit_builder.shard import verify_cli
+from wit_builder.stage_settings import SettingsError
 from wit_builder.tokenizer import cli as tokenizer_cli
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -171,7 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{command.name}: unrecognised arguments: {' '.join(strays or extra)}")
     module_name, function_name = command.target.split(":")
     function = getattr(importlib.import_module(module_name), function_name)
-    return int(function(args, extra) or EXIT_OK)
+    try:
+        return int(function(args, extra) or EXIT_OK)
+    except SettingsError as error:  # a flag's value the stage's settings refuse
+        print(f"wit-builder {command.name}: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

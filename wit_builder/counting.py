@@ -3,7 +3,7 @@
 A Beam element costs tens of microseconds of overhead on the Python runners, so shuffling one
 element per distinct word or bigram costs more than counting them. Here every worker sums its
 bundle into a dict per shard (a stable hash of the key picks the shard), blobs of one shard are
-merged by ``MergeCounts`` (lifted before the shuffle, so a hot key is summed on each worker
+merged by ``SumCountDicts`` (lifted before the shuffle, so a hot key is summed on each worker
 first), and joins are done shard by shard. A shard holds 1/S of the keys, so no worker ever
 holds the whole vocabulary; S is a flag (``--count-shards``), and the result does not depend
 on it.
@@ -34,7 +34,7 @@ def add_counts(total: dict, more: Mapping) -> dict:
     return total
 
 
-class MergeCounts(beam.CombineFn):
+class SumCountDicts(beam.CombineFn):
     """Sums count dicts key by key."""
 
     def create_accumulator(self) -> dict:

@@ -2,7 +2,7 @@
 
 A DoFn could send one ``(name, 1)`` element per event, but on a hot path that doubles or
 triples the elements Beam moves (every pair is read, and most are dropped for some reason).
-``CountingDoFn`` sums its counts per bundle and sends one ``(name, total)`` per name when the
+``StatsDoFn`` sums its counts per bundle and sends one ``(name, total)`` per name when the
 bundle ends, on the ``stats`` output; the stage sums those with ``CombinePerKey(sum)``. Counts
 live in the DoFn instance only for the length of a bundle, so retried bundles are not double
 counted (a retried bundle's instance starts over in ``start_bundle``).
@@ -21,11 +21,11 @@ STATS = "stats"
 
 
 def stat(name: str, value: int = 1) -> pvalue.TaggedOutput:
-    """One count as an element of the ``stats`` output, for code that is not a CountingDoFn."""
+    """One count as an element of the ``stats`` output, for code that is not a StatsDoFn."""
     return pvalue.TaggedOutput(STATS, (name, value))
 
 
-class CountingDoFn(beam.DoFn):
+class StatsDoFn(beam.DoFn):
     """A DoFn with ``self.count(name)``; totals leave once per bundle on the ``stats`` output.
 
     Subclasses that override ``start_bundle`` or ``finish_bundle`` call the base method.
@@ -41,3 +41,9 @@ class CountingDoFn(beam.DoFn):
         for name, value in sorted(self.counts.items()):
             yield pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((name, value)))
         self.counts = Counter()
+
+
+def run_once(pipeline: beam.Pipeline, label: str, function, *args, **kwargs) -> beam.PCollection:
+    """``function(None, *args, **kwargs)`` called once, after its side inputs are complete: the
+    last step of a stage, which writes ``stats.json`` from the summed counts."""
+    return pipeline | f"{label}Once" >> beam.Create([None]) | label >> beam.Map(function, *args, **kwargs)

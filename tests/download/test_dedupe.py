@@ -10,7 +10,7 @@ import apache_beam as beam
 import numpy as np
 import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from PIL import Image
 
@@ -61,7 +61,7 @@ def hashed(uid: str, image: Image.Image) -> HashedImage:
 def assert_near_duplicates(images: list[HashedImage], expected: dict[str, str], **rules) -> None:
     """Run the stage's own ``NearDuplicates`` transform on ``images`` and check uid → copy of.
     Each record's tag is its uid + "!", to show the tag travels with the duplicate."""
-    with TestPipeline(runner=FnApiRunner()) as pipeline:
+    with BeamTestPipeline(runner=FnApiRunner()) as pipeline:
         found = pipeline | beam.Create([(image, image.uid + "!") for image in images]) | NearDuplicates(**rules)
         assert_that(found, equal_to([(uid, (of, uid + "!")) for uid, of in expected.items()]))
 

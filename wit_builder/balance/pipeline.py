@@ -26,7 +26,6 @@ the files that were read.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -36,35 +35,21 @@ import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam import pvalue
+from apache_beam.transforms.window import GlobalWindows
 
-from wit_builder.balance.sampling import CappedQueries, keep_probability, keep_rows
-from wit_builder.counting import MergeCounts, merged, split_by_shard
+from wit_builder.balance.sampling import CappedQueries, keep_rows
+from wit_builder.balance.settings import BalanceRules
+from wit_builder.counting import SumCountDicts, merged, split_by_shard
 from wit_builder.hashing import shard_of
+from wit_builder.io.json_files import write_json
 from wit_builder.io.query_list import load_query_sources
+from wit_builder.io.upstream import query_list_record
 from wit_builder.schemas import parquet_writer, read_batches, table_from_rows, write_table
-from wit_builder.stage_stats import STATS, CountingDoFn
+from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 ERRORS = "errors"
+KEPT_COUNTS = "kept_counts"
 READ_ERRORS = (OSError, ValueError, pa.ArrowException)  # SchemaMismatch is a ValueError
-
-
-@dataclass(frozen=True)
-class BalanceRules:
-    per_query: int | None = 20_000  # None: no cap (the shard stage's report of an uncapped set)
-    oversample: float = 1.0
-    seed: int = 0
-    count_fanout: int = 4
-    count_shards: int = 64
-    batch_rows: int = 65_536
-
-    def __post_init__(self) -> None:
-        if self.per_query is not None and self.per_query < 1:
-            raise ValueError(f"per_query must be at least 1, not {self.per_query}")
-        if self.oversample < 1.0:
-            raise ValueError(f"oversample must be at least 1, not {self.oversample}")
-
-    def p_keep(self, matched: int) -> float:
-        return keep_probability(matched, self.per_query, self.oversample)
 
 
 @dataclass(frozen=True)
@@ -112,11 +97,26 @@ class CappedSideInput:
         return self._capped
 
 
+def filter_table(table: pa.Table, capped: CappedQueries, counts: Counter, kept_per_query: Counter) -> pa.Table:
+    """The kept rows of a batch of candidates; adds to the stage's counts and to the kept
+    pairs per query."""
+    matches = table.column("matches")
+    keep = keep_rows(table.column("uid"), matches, capped)
+    no_matches = int(pc.equal(pc.list_value_length(matches), 0).to_numpy(zero_copy_only=False).sum())
+    kept = table.filter(pa.array(keep))
+    kept_per_query.update(dict(_value_counts(kept.column("matches"))))
+    counts["pairs_in"] += table.num_rows
+    counts["kept"] += kept.num_rows
+    counts["no_matches"] += no_matches
+    counts["over_cap"] += table.num_rows - kept.num_rows - no_matches
+    return kept
+
+
 def output_path(out_dir: str, index: int) -> str:
     return f"{out_dir.rstrip('/')}/balanced/part-{index:05d}.parquet"
 
 
-class BalanceFileFn(CountingDoFn):
+class BalanceFileFn(StatsDoFn):
     """Pass 2: one candidate file filtered into its balanced file; emits (shard, {query: kept}).
 
     The file is written under a temporary name and renamed when complete, so a failed or
@@ -139,16 +139,7 @@ class BalanceFileFn(CountingDoFn):
         try:
             with parquet_writer(partial, "balanced") as write:
                 for table in read_batches(path, "candidates", batch_rows=self.rules.batch_rows):
-                    matches = table.column("matches")
-                    keep = keep_rows(table.column("uid"), matches, capped)
-                    no_matches = pc.equal(pc.list_value_length(matches), 0).to_numpy(zero_copy_only=False)
-                    kept = table.filter(pa.array(keep))
-                    write(kept)
-                    kept_per_query.update(dict(_value_counts(kept.column("matches"))))
-                    counts["pairs_in"] += table.num_rows
-                    counts["kept"] += kept.num_rows
-                    counts["no_matches"] += int(no_matches.sum())
-                    counts["over_cap"] += table.num_rows - kept.num_rows - int(no_matches.sum())
+                    write(filter_table(table, capped, counts, kept_per_query))
             filesystem.mv(partial, final)
         except READ_ERRORS as error:
             if filesystem.exists(partial):
@@ -214,7 +205,7 @@ def write_stats(
     counts = {name: stats.get(name, 0) for name in ("pairs_in", "kept", "over_cap", "no_matches", "files_read")}
     unreadable = {path: message for path, message in sorted(errors)}  # both passes may report a file
     report = {
-        "inputs": {"candidate_files": len(inputs.candidate_files), "queries": inputs.queries},
+        "inputs": {"candidate_files": len(inputs.candidate_files), **query_list_record(inputs.queries)},
         "rules": asdict(rules),
         "pairs_in": counts["pairs_in"],
         "kept": counts["kept"],
@@ -224,9 +215,7 @@ def write_stats(
         "unreadable_files": [{"path": path, "error": message} for path, message in unreadable.items()],
         "queries": queries,
     }
-    with fsspec.open(f"{out_dir.rstrip('/')}/stats.json", "wt", encoding="utf-8") as handle:
-        json.dump(report, handle, indent=2)
-        handle.write("\n")
+    write_json(f"{out_dir.rstrip('/')}/stats.json", report)
     return report
 
 
@@ -238,7 +227,7 @@ def count_matches(
     benchmark times it alone."""
     count_fn = CountMatchesFn(rules.batch_rows, rules.count_shards, schema)
     counted = paths | "CountMatches" >> beam.ParDo(count_fn).with_outputs(ERRORS, main="counts")
-    matched = counted.counts | "SumMatches" >> beam.CombinePerKey(MergeCounts()).with_hot_key_fanout(rules.count_fanout)
+    matched = counted.counts | "SumMatches" >> sum_count_blobs(rules)
     return matched, counted[ERRORS]
 
 
@@ -249,28 +238,118 @@ def over_cap_counts(matched: beam.PCollection, rules: BalanceRules) -> beam.PCol
     )
 
 
+class PerQueryReport(beam.PTransform):
+    """The per-query report's rows, from per-shard count blobs of matched and kept pairs and the
+    query list (joined shard by shard): one list of rows per shard of the query space."""
+
+    def __init__(self, rules: BalanceRules, query_list: str | None):
+        super().__init__()
+        self.rules = rules
+        self.query_list = query_list
+
+    def expand(self, counts: dict[str, beam.PCollection]) -> beam.PCollection:
+        pipeline = counts["matched"].pipeline
+        listed = pipeline | "QueryList" >> beam.Create([self.query_list] if self.query_list else [])
+        sources = listed | "ReadQueryList" >> beam.FlatMap(sources_by_shard, self.rules.count_shards)
+        return (
+            {"matched": counts["matched"], "kept": counts["kept"], "source": sources}
+            | "JoinPerShard" >> beam.CoGroupByKey()
+            | "ReportRows" >> beam.Map(report_rows, self.rules)
+        )
+
+
+def sum_count_blobs(rules: BalanceRules) -> beam.PTransform:
+    return beam.CombinePerKey(SumCountDicts()).with_hot_key_fanout(rules.count_fanout)
+
+
 def per_query_report(
-    pipeline: beam.Pipeline,
-    matched: beam.PCollection,
-    kept: beam.PCollection,
-    query_list: str | None,
-    rules: BalanceRules,
-    out_dir: str,
+    matched: beam.PCollection, kept: beam.PCollection, query_list: str | None, rules: BalanceRules, out_dir: str
 ) -> beam.PCollection:
-    """``report/balance.parquet`` from per-shard count blobs of matched and kept pairs and the
-    query list (joined shard by shard); yields the query totals for ``stats.json``."""
-    listed = pipeline | "QueryList" >> beam.Create([query_list] if query_list else [])
-    sources = listed | "ReadQueryList" >> beam.FlatMap(sources_by_shard, rules.count_shards)
+    """``report/balance.parquet`` from the matched and kept count blobs; yields the query
+    totals for ``stats.json``. The balance and shard runners' sink."""
     return (
-        {"matched": matched, "kept": kept, "source": sources}
-        | "JoinPerShard" >> beam.CoGroupByKey()
-        | "ReportRows" >> beam.Map(report_rows, rules)
+        {"matched": matched, "kept": kept}
+        | "Report" >> PerQueryReport(rules, query_list)
         | "AllRows" >> beam.combiners.ToList()
         | "WriteReport" >> beam.Map(write_report, out_dir, rules, query_list is not None)
     )
 
 
+class CountMatchesInBatchesFn(beam.DoFn):
+    """(shard, {query: matched}) of a bundle's candidate batches, sent when the bundle ends."""
+
+    def __init__(self, shards: int):
+        self.shards = shards
+
+    def start_bundle(self) -> None:
+        self.matched: Counter[str] = Counter()
+
+    def process(self, table: pa.Table) -> Iterator:
+        self.matched.update(dict(_value_counts(table.column("matches"))))
+        return iter(())
+
+    def finish_bundle(self) -> Iterator:
+        for blob in split_by_shard(self.matched, self.shards):
+            yield GlobalWindows.windowed_value(blob)
+        self.matched = Counter()
+
+
+class KeepInBatchesFn(StatsDoFn):
+    """Pass 2 over candidate batches: the kept rows, counts, and (shard, {query: kept}) blobs."""
+
+    def __init__(self, rules: BalanceRules):
+        self.rules = rules
+        self.capped = CappedSideInput(rules)
+
+    def process(self, table: pa.Table, over_cap: dict[str, int]) -> Iterator:
+        counts: Counter[str] = Counter()
+        kept_per_query: Counter[str] = Counter()
+        yield from filter_table(table, self.capped.get(over_cap), counts, kept_per_query).to_pylist()
+        for name, value in counts.items():
+            self.count(name, value)
+        for blob in split_by_shard(kept_per_query, self.rules.count_shards):
+            yield pvalue.TaggedOutput(KEPT_COUNTS, blob)
+
+
+class BalancePerQuery(beam.PTransform):
+    """The balance stage over any PCollection of candidate rows (uid, url, text, page_url,
+    source, matches), such as ``HarvestPairs``'s.
+
+    Returns ``{"balanced": rows, "stats": (name, total), "report": [report rows] per shard}``:
+    the kept rows; ``pairs_in``, ``kept``, ``over_cap`` and ``no_matches``; and one report row
+    per query (query, source, matched, kept, p_keep), sources from ``query_list`` when given. It
+    writes nothing. Rows are batched into Arrow tables of up to ``rules.batch_rows``, the unit
+    the sampling rule works on. ``wit-builder balance`` runs the same rules on Parquet files
+    read twice, streamed, so that no pair has to be held between the two passes.
+    """
+
+    def __init__(self, rules: BalanceRules | None = None, query_list: str | None = None):
+        super().__init__()
+        self.rules = rules or BalanceRules()
+        self.query_list = query_list
+
+    def expand(self, rows: beam.PCollection) -> dict[str, beam.PCollection]:
+        rules = self.rules
+        tables = (
+            rows
+            | "Batch" >> beam.BatchElements(max_batch_size=rules.batch_rows)
+            | "ToTables" >> beam.Map(table_from_rows, "candidates")
+        )
+        counted = tables | "CountMatches" >> beam.ParDo(CountMatchesInBatchesFn(rules.count_shards))
+        matched = counted | "SumMatches" >> sum_count_blobs(rules)
+        over_cap = over_cap_counts(matched, rules)
+        balanced = tables | "Keep" >> beam.ParDo(KeepInBatchesFn(rules), pvalue.AsDict(over_cap)).with_outputs(
+            STATS, KEPT_COUNTS, main="rows"
+        )
+        kept = balanced[KEPT_COUNTS] | "SumKept" >> sum_count_blobs(rules)
+        report = {"matched": matched, "kept": kept} | "Report" >> PerQueryReport(rules, self.query_list)
+        stats = balanced[STATS] | "SumStats" >> beam.CombinePerKey(sum)
+        return {"balanced": balanced.rows, "stats": stats, "report": report}
+
+
 def build_pipeline(pipeline: beam.Pipeline, inputs: BalanceInputs, rules: BalanceRules, out_dir: str):
+    """The ``wit-builder balance`` pipeline over candidate files: writes ``balanced/``, the
+    report and ``stats.json``."""
     files = (
         pipeline
         | "CandidateFiles" >> beam.Create(list(enumerate(inputs.candidate_files)))
@@ -281,21 +360,11 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: BalanceInputs, rules: Balanc
     balanced = files | "Balance" >> beam.ParDo(BalanceFileFn(rules, out_dir), pvalue.AsDict(over_cap)).with_outputs(
         STATS, ERRORS, main="kept"
     )
-    kept = balanced.kept | "SumKept" >> beam.CombinePerKey(MergeCounts()).with_hot_key_fanout(rules.count_fanout)
-    queries = per_query_report(pipeline, matched, kept, inputs.queries, rules, out_dir)
+    kept = balanced.kept | "SumKept" >> sum_count_blobs(rules)
+    queries = per_query_report(matched, kept, inputs.queries, rules, out_dir)
     stats = balanced[STATS] | "SumStats" >> beam.CombinePerKey(sum)
     errors = (count_errors, balanced[ERRORS]) | "AllErrors" >> beam.Flatten()
-    return (
-        pipeline
-        | "Once" >> beam.Create([None])
-        | "WriteStats"
-        >> beam.Map(
-            write_stats,
-            out_dir,
-            inputs,
-            rules,
-            pvalue.AsDict(stats),
-            pvalue.AsList(errors),
-            pvalue.AsSingleton(queries),
-        )
-    )
+    return run_once(
+        pipeline, "WriteStats", write_stats, out_dir, inputs, rules,
+        pvalue.AsDict(stats), pvalue.AsList(errors), pvalue.AsSingleton(queries),
+    )  # fmt: skip

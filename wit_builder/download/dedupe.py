@@ -7,9 +7,8 @@ kept and the others are ``duplicate`` of it.
 ``max_distance`` bits (a resized or re-encoded copy differs in 0–4), their original aspect
 ratios differ by at most ``aspect_tolerance`` (a copy keeps its shape), and their 4×4 colour
 grids differ by at most ``grid_tolerance`` levels in every cell and channel (a copy keeps its
-colours: measured ≤ 3 for half-size JPEG q60 copies). The last two checks keep apart
-low-content images, such as a plain background with one shape, whose grey hashes collide: on
-the synthetic web, hash alone flagged 10 of 495 distinct images, hash + aspect + colour none.
+colours). The last two checks keep apart low-content images, such as a plain background with
+one shape, whose grey hashes collide (figures in the README, "Stage 4: download").
 
 Comparing every pair is quadratic, so the hash is cut into ``max_distance + 1`` bands: two
 hashes within ``max_distance`` bits agree exactly on at least one band (pigeonhole), so only

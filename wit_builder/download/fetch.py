@@ -33,32 +33,13 @@ from urllib.parse import urljoin
 
 import aiohttp
 
-from wit_builder import __version__
 from wit_builder.download.address_guard import GuardedResolver, PrivateAddress, url_refusal
+from wit_builder.download.settings import FetchSettings
 
 REDIRECTS = (301, 302, 303, 307, 308)
 RETRYABLE_HTTP = (429, 500, 502, 503, 504)
 # X-Robots-Tag directives that carry a value after a colon, so "name:" is not a crawler's name.
 VALUED_DIRECTIVES = ("unavailable_after", "max-snippet", "max-image-preview", "max-video-preview")
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    user_agent: str = f"wit-builder/{__version__} (image-text dataset collection)"
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    total_timeout: float = 60.0
-    retries: int = 2
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    max_redirects: int = 5
-    max_bytes: int = 20 * 2**20
-    concurrency: int = 64
-    per_host: int = 8
-    allow_private_network: bool = False
-    allowed_ports: frozenset[int] | None = None  # None: 80, 443 and 1024-65535
-    honour_opt_out: bool = True
-    disallowed_directives: tuple[str, ...] = ("noai", "noimageai", "noindex", "none")
 
 
 @dataclass

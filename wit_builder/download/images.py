@@ -12,8 +12,9 @@ here with Pillow, with the meanings img2dataset's users know (``image_size`` = S
   (img2dataset's resizer pads with white, ``value=[255, 255, 255]``, and we promise its meanings).
 
 ``resize_only_if_bigger`` leaves images that are already small enough alone. Downscaling
-averages areas (Pillow's BOX filter: OpenCV's INTER_AREA, which img2dataset uses; 1.1 ms for a
-typical image against 3.7 ms with Lanczos), upscaling uses Lanczos (img2dataset: LANCZOS4).
+averages areas (Pillow's BOX filter: OpenCV's INTER_AREA, which img2dataset uses, and about a
+third of Lanczos's cost: README, "Stage 4: download"), upscaling uses Lanczos
+(img2dataset: LANCZOS4).
 JPEG files are decoded at 1/2, 1/4 or 1/8 scale by libjpeg when that is still at least the
 target size.
 
@@ -44,28 +45,10 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from wit_builder.download.settings import ENCODE_FORMATS, ImageSettings
+
 BORDER_COLOUR = (255, 255, 255)  # img2dataset's padding colour
-RESIZE_MODES = ("no", "keep_ratio", "keep_ratio_largest", "center_crop", "border")
-ENCODE_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
 EXIF_ORIENTATION = 0x0112
-
-
-@dataclass(frozen=True)
-class ImageSettings:
-    image_size: int = 256
-    resize_mode: str = "border"
-    resize_only_if_bigger: bool = False
-    encode_format: str = "jpg"
-    encode_quality: int = 95
-    min_image_size: int = 32
-    max_aspect_ratio: float = math.inf
-    max_pixels: int = 89_478_485  # Pillow's own decompression-bomb threshold
-
-    def __post_init__(self) -> None:
-        if self.resize_mode not in RESIZE_MODES:
-            raise ValueError(f"resize mode {self.resize_mode!r} is not one of {', '.join(RESIZE_MODES)}")
-        if self.encode_format not in ENCODE_FORMATS:
-            raise ValueError(f"encode format {self.encode_format!r} is not one of {', '.join(ENCODE_FORMATS)}")
 
 
 @dataclass

@@ -17,12 +17,10 @@ balanced files, so outputs are named and filled the same way on every run and ru
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import apache_beam as beam
 import fsspec
@@ -31,25 +29,15 @@ from apache_beam import pvalue
 
 from wit_builder.download.dedupe import HashedImage, exact_duplicates
 from wit_builder.download.dedupe_transforms import NearDuplicates
-from wit_builder.download.fetch import Fetcher, FetchResult, FetchSettings
-from wit_builder.download.images import ImageSettings, ProcessedImage, process_image
+from wit_builder.download.fetch import Fetcher, FetchResult
+from wit_builder.download.images import ProcessedImage, process_image
+from wit_builder.download.settings import DownloadRules
 from wit_builder.io.chunks import Chunk, read_chunk_tables
+from wit_builder.io.json_files import write_json
 from wit_builder.schemas import parquet_writer, read_batches, read_table, table_from_rows
-from wit_builder.stage_stats import STATS, CountingDoFn
+from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 PAIR_COLUMNS = ("uid", "url", "text", "page_url", "source", "matches")
-
-
-@dataclass(frozen=True)
-class DownloadRules:
-    fetch: FetchSettings = field(default_factory=FetchSettings)
-    image: ImageSettings = field(default_factory=ImageSettings)
-    dedupe: bool = True
-    max_distance: int = 4
-    aspect_tolerance: float = 0.05
-    grid_tolerance: int = 8
-    chunks_per_batch: int = 4
-    image_processes: int = 0  # 0: threads in the worker process; N: a pool of N processes
 
 
 def read_chunk(chunk: Chunk) -> list[dict]:
@@ -84,7 +72,7 @@ def sample_row(pair: dict, image: ProcessedImage, original_bytes: int) -> dict:
     }  # fmt: skip
 
 
-class FetchChunkFn(CountingDoFn):
+class FetchChunkFn(StatsDoFn):
     """Pass 1: fetch, verify and hash a batch of chunks; writes each chunk's two work files
     (or finds them from an earlier run)."""
 
@@ -182,7 +170,7 @@ def exact_stage(element: tuple[str, list]) -> Iterator:
         yield chunk_of[uid], (uid, duplicate_of)
 
 
-class FinalizeChunkFn(CountingDoFn):
+class FinalizeChunkFn(StatsDoFn):
     """Pass 3: a chunk's samples without its duplicates, and its status rows with them."""
 
     def __init__(self, out_dir: str):
@@ -227,26 +215,60 @@ def write_stats(_: None, out_dir: str, rules: DownloadRules, chunks: int, stats:
             "allow_private_network": rules.fetch.allow_private_network,
         },
     }  # fmt: skip
-    with fsspec.open(f"{out_dir.rstrip('/')}/stats.json", "wt", encoding="utf-8") as handle:
-        json.dump(report, handle, indent=2)
-        handle.write("\n")
+    write_json(f"{out_dir.rstrip('/')}/stats.json", report)
     return report
 
 
-def build_pipeline(pipeline: beam.Pipeline, chunks: list[Chunk], rules: DownloadRules, out_dir: str):
-    fetched = (
-        pipeline
-        | "Chunks" >> beam.Create(chunks)
-        | "SpreadChunks" >> beam.Reshuffle()
-        | "BatchChunks"
-        >> beam.BatchElements(min_batch_size=rules.chunks_per_batch, max_batch_size=rules.chunks_per_batch)
-        | "Fetch" >> beam.ParDo(FetchChunkFn(rules, out_dir)).with_outputs(STATS, main="chunks")
-    )
-    names = fetched.chunks
-    hashed = names | "ReadHashes" >> beam.FlatMap(hashes_of_chunk, out_dir)
-    if rules.dedupe:
+class DownloadImages(beam.PTransform):
+    """The download stage over a PCollection of ``Chunk``s of pairs (``wit_builder.io.chunks``).
+
+    Returns ``{"chunks": names of the finished chunks, "stats": (name, total)}``. A chunk is the
+    unit of resumption, so this transform works in files under ``out_dir``: ``work/`` (what a
+    re-run reuses) and, per chunk, ``samples/C.parquet`` and ``status/C.parquet``. Only the
+    runner's ``stats.json`` is written outside it.
+    """
+
+    def __init__(self, rules: DownloadRules, out_dir: str):
+        super().__init__()
+        self.rules = rules
+        self.out_dir = out_dir
+
+    def expand(self, chunks: beam.PCollection) -> dict[str, beam.PCollection]:
+        rules, out_dir = self.rules, self.out_dir
+        fetched = (
+            chunks
+            | "SpreadChunks" >> beam.Reshuffle()
+            | "BatchChunks"
+            >> beam.BatchElements(min_batch_size=rules.chunks_per_batch, max_batch_size=rules.chunks_per_batch)
+            | "Fetch" >> beam.ParDo(FetchChunkFn(rules, out_dir)).with_outputs(STATS, main="chunks")
+        )
+        names = fetched.chunks
+        duplicates = names | "Dedupe" >> DuplicatesOfChunks(rules, out_dir)
+        grouped = {
+            "chunk": names | "KeyChunks" >> beam.Map(lambda name: (name, True)),
+            "duplicates": duplicates | "DuplicatesByChunk" >> beam.GroupByKey(),
+        } | "JoinDuplicates" >> beam.CoGroupByKey()
+        final = grouped | "Finalize" >> beam.ParDo(FinalizeChunkFn(out_dir)).with_outputs(STATS, main="chunks")
+        stats = (fetched[STATS], final[STATS]) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
+        return {"chunks": final.chunks, "stats": stats}
+
+
+class DuplicatesOfChunks(beam.PTransform):
+    """(chunk, (uid, duplicate_of)) for every image of the fetched chunks that another one
+    duplicates: exact copies by SHA-256, then near copies (``NearDuplicates``)."""
+
+    def __init__(self, rules: DownloadRules, out_dir: str):
+        super().__init__()
+        self.rules = rules
+        self.out_dir = out_dir
+
+    def expand(self, names: beam.PCollection) -> beam.PCollection:
+        rules = self.rules
+        if not rules.dedupe:
+            return names | "NoDuplicates" >> beam.FlatMap(lambda _: ())
         exact = (
-            hashed
+            names
+            | "ReadHashes" >> beam.FlatMap(hashes_of_chunk, self.out_dir)
             | "BySha256" >> beam.Map(lambda record: (record[0].sha256, record))
             | "GroupSha256" >> beam.GroupByKey()
             | "Exact" >> beam.FlatMap(exact_stage).with_outputs("kept", main="duplicates")
@@ -256,17 +278,11 @@ def build_pipeline(pipeline: beam.Pipeline, chunks: list[Chunk], rules: Download
             | "Near" >> NearDuplicates(rules.max_distance, rules.aspect_tolerance, rules.grid_tolerance)
             | "ToChunk" >> beam.Map(lambda kv: (kv[1][1], (kv[0], kv[1][0])))  # the tag is the uid's chunk
         )
-        duplicates = (exact.duplicates, near_by_chunk) | "AllDuplicates" >> beam.Flatten()
-    else:
-        duplicates = pipeline | "NoDuplicates" >> beam.Create([])
-    grouped = {
-        "chunk": names | "KeyChunks" >> beam.Map(lambda name: (name, True)),
-        "duplicates": duplicates | "DuplicatesByChunk" >> beam.GroupByKey(),
-    } | "JoinDuplicates" >> beam.CoGroupByKey()
-    final = grouped | "Finalize" >> beam.ParDo(FinalizeChunkFn(out_dir)).with_outputs(STATS, main="chunks")
-    stats = (fetched[STATS], final[STATS]) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
-    return (
-        pipeline
-        | "Once" >> beam.Create([None])
-        | "WriteStats" >> beam.Map(write_stats, out_dir, rules, len(chunks), pvalue.AsDict(stats))
-    )
+        return (exact.duplicates, near_by_chunk) | "AllDuplicates" >> beam.Flatten()
+
+
+def build_pipeline(pipeline: beam.Pipeline, chunks: list[Chunk], rules: DownloadRules, out_dir: str):
+    """The ``wit-builder download`` pipeline: the chunks of the balanced files, then stats.json."""
+    downloaded = pipeline | "Chunks" >> beam.Create(chunks) | "Download" >> DownloadImages(rules, out_dir)
+    stats = pvalue.AsDict(downloaded["stats"])
+    return run_once(pipeline, "WriteStats", write_stats, out_dir, rules, len(chunks), stats)

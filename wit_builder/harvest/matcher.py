@@ -23,30 +23,14 @@ lower-cases both sides, and a hit then reports every query of that lower-case fo
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import ahocorasick
 
-from wit_builder.text.tokens import joined_tokens, on_word_boundaries
+from wit_builder.text.tokens import joined_tokens, on_word_boundaries, token_runs
 
 log = logging.getLogger(__name__)
-
-PIECE = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*|\S")
-
-
-def token_runs(text: str) -> Iterator[list[str]]:
-    """Maximal runs of tokens with only whitespace between them (any other character ends one)."""
-    run: list[str] = []
-    for piece in PIECE.findall(text):
-        if piece[0].isalnum():
-            run.append(piece)
-        elif run:
-            yield run
-            run = []
-    if run:
-        yield run
 
 
 class PythonPhraseTable:

@@ -20,16 +20,19 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from wit_builder.stage_settings import option
 from wit_builder.text.tokens import normalise as nfc
 
 _WHITESPACE = re.compile(r"\s+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TextRules:
-    min_chars: int = 5
-    max_chars: int = 1000
+    """Caption lengths kept, counted after normalisation."""
+
+    min_chars: int = option(5, flag="min-text-chars", metavar="N", help="shortest caption kept, in characters")
+    max_chars: int = option(1000, flag="max-text-chars", metavar="N", help="longest caption kept, in characters")
 
 
 def normalise_text(raw: str) -> str:

@@ -18,17 +18,14 @@ the uid's hash and sorted by uid, so the files are byte-identical across runs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import apache_beam as beam
-import fsspec
 from apache_beam import pvalue
 
 from wit_builder.harvest.matcher import QueryMatcher
 from wit_builder.harvest.normalise import (
-    TextRules,
     has_image_extension,
     normalise_text,
     normalise_url,
@@ -36,23 +33,18 @@ from wit_builder.harvest.normalise import (
     text_rejection,
     url_uid,
 )
+from wit_builder.harvest.settings import HarvestRules
 from wit_builder.harvest.sources import ListLayout, RawPair, Rejected, read_pair_list, read_wat
 from wit_builder.hashing import shard_of
+from wit_builder.io.json_files import write_json
 from wit_builder.io.query_list import load_queries
+from wit_builder.io.upstream import query_list_record
 from wit_builder.schemas import table_from_rows, write_table
-from wit_builder.stage_stats import STATS, CountingDoFn
+from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 DROP_REASONS = (
     "bad_url", "empty_text", "text_too_short", "text_too_long", "not_image_extension", "no_match", "duplicate_url",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class HarvestRules:
-    text: TextRules = field(default_factory=TextRules)
-    image_extensions: frozenset[str] | None = None
-    case_sensitive: bool = True
-    output_shards: int = 8
 
 
 @dataclass(frozen=True)
@@ -77,7 +69,7 @@ def prepare(item: RawPair, rules: HarvestRules) -> dict | str:
     return {"uid": url_uid(url), "url": url, "text": text, "page_url": item.page_url, "source": item.source}
 
 
-class PrepareFn(CountingDoFn):
+class PrepareFn(StatsDoFn):
     """Raw pairs to candidate rows; every pair read, unreadable record and drop is counted."""
 
     def __init__(self, rules: HarvestRules):
@@ -95,7 +87,7 @@ class PrepareFn(CountingDoFn):
             yield row
 
 
-class MatchFn(CountingDoFn):
+class MatchFn(StatsDoFn):
     """Adds the matched queries; the matcher is built once per worker from the list's path."""
 
     def __init__(self, queries_path: str, case_sensitive: bool):
@@ -142,17 +134,89 @@ class PickRepresentative(beam.CombineFn):
         return accumulator
 
 
-class ToShardFn(CountingDoFn):
-    """The kept row of each URL, keyed by its output shard; counts kept and duplicate pairs."""
+class CountKeptFn(StatsDoFn):
+    """The kept row of each URL; counts kept pairs and the duplicates they stand for."""
 
-    def __init__(self, shards: int):
-        self.shards = shards
-
-    def process(self, element: tuple) -> Iterator[tuple[int, dict]]:
-        uid, (row, sharing) = element
+    def process(self, element: tuple) -> Iterator[dict]:
+        _, (row, sharing) = element
         self.count("kept")
         self.count("duplicate_url", sharing - 1)
-        yield shard_of(uid, self.shards), row
+        yield row
+
+
+class ReadPairSources(beam.PTransform):
+    """Raw pairs (and ``Rejected`` records) from the WAT files and pair lists of ``inputs``."""
+
+    def __init__(self, inputs: HarvestInputs):
+        super().__init__()
+        self.inputs = inputs
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        pipeline, sources = pbegin.pipeline, []
+        if self.inputs.wat_files:
+            sources.append(
+                pipeline
+                | "WatFiles" >> beam.Create(list(self.inputs.wat_files))
+                | "SpreadWat" >> beam.Reshuffle()
+                | "ReadWat" >> beam.FlatMap(read_wat)
+            )
+        if self.inputs.list_files:
+            sources.append(
+                pipeline
+                | "ListFiles" >> beam.Create(list(self.inputs.list_files))
+                | "SpreadLists" >> beam.Reshuffle()
+                | "ReadLists" >> beam.FlatMap(read_pair_list, self.inputs.list_layout)
+            )
+        return sources | "AllSources" >> beam.Flatten(pipeline=pipeline)
+
+
+class HarvestPairs(beam.PTransform):
+    """The harvest stage over any PCollection of ``RawPair`` (and ``Rejected``) elements.
+
+    Returns ``{"candidates": rows, "stats": (name, total)}``: candidate rows (uid, url, text,
+    page_url, source, matches), one per normalised image URL, and every count of the stage
+    (``pairs_read``, ``kept`` and one per drop reason) summed over the whole input. It writes
+    nothing; ``WriteCandidates`` and the ``wit-builder harvest`` runner do.
+    """
+
+    def __init__(self, queries: str, rules: HarvestRules | None = None):
+        super().__init__()
+        self.queries = queries  # a query list's path: read once per worker, in ``setup``
+        self.rules = rules or HarvestRules()
+
+    def expand(self, raw: beam.PCollection) -> dict[str, beam.PCollection]:
+        prepared = raw | "Normalise" >> beam.ParDo(PrepareFn(self.rules)).with_outputs(STATS, main="rows")
+        match_fn = MatchFn(self.queries, self.rules.case_sensitive)
+        matched = prepared.rows | "Match" >> beam.ParDo(match_fn).with_outputs(STATS, main="rows")
+        picked = (
+            matched.rows
+            | "DedupeByUrl" >> beam.CombinePerKey(PickRepresentative())
+            | "CountKept" >> beam.ParDo(CountKeptFn()).with_outputs(STATS, main="rows")
+        )
+        stats = (
+            (prepared.stats, matched.stats, picked.stats)
+            | "AllStats" >> beam.Flatten()
+            | "SumStats" >> beam.CombinePerKey(sum)
+        )
+        return {"candidates": picked.rows, "stats": stats}
+
+
+class WriteCandidates(beam.PTransform):
+    """Candidate rows into ``OUT/candidates/part-NNNNN.parquet`` (the uid's hash picks the file,
+    rows sorted by uid: the same bytes on any runner); yields the paths written."""
+
+    def __init__(self, out_dir: str, shards: int):
+        super().__init__()
+        self.out_dir = out_dir
+        self.shards = shards
+
+    def expand(self, rows: beam.PCollection) -> beam.PCollection:
+        return (
+            rows
+            | "KeyByShard" >> beam.Map(lambda row, shards: (shard_of(row["uid"], shards), row), self.shards)
+            | "GroupShards" >> beam.GroupByKey()
+            | "WriteShards" >> beam.Map(write_shard, self.out_dir)
+        )
 
 
 def write_shard(element, out_dir: str) -> str:
@@ -169,7 +233,7 @@ def write_stats(_: None, out_dir: str, inputs: HarvestInputs, rules: HarvestRule
     drops = {reason: counts.get(reason, 0) for reason in DROP_REASONS}
     report = {
         "inputs": {
-            "queries": inputs.queries,
+            **query_list_record(inputs.queries),
             "wat_files": len(inputs.wat_files),
             "list_files": list(inputs.list_files),
         },
@@ -187,46 +251,13 @@ def write_stats(_: None, out_dir: str, inputs: HarvestInputs, rules: HarvestRule
         "records_without_pairs": {k: v for k, v in counts.items() if k not in (*DROP_REASONS, "kept", "pairs_read")},
         "shards": sorted(path.rsplit("/", 1)[-1] for path in shards),
     }
-    with fsspec.open(f"{out_dir.rstrip('/')}/stats.json", "wt", encoding="utf-8") as handle:
-        json.dump(report, handle, indent=2)
-        handle.write("\n")
+    write_json(f"{out_dir.rstrip('/')}/stats.json", report)
     return report
 
 
 def build_pipeline(pipeline: beam.Pipeline, inputs: HarvestInputs, rules: HarvestRules, out_dir: str):
-    sources = []
-    if inputs.wat_files:
-        sources.append(
-            pipeline
-            | "WatFiles" >> beam.Create(list(inputs.wat_files))
-            | "SpreadWat" >> beam.Reshuffle()
-            | "ReadWat" >> beam.FlatMap(read_wat)
-        )
-    if inputs.list_files:
-        sources.append(
-            pipeline
-            | "ListFiles" >> beam.Create(list(inputs.list_files))
-            | "SpreadLists" >> beam.Reshuffle()
-            | "ReadLists" >> beam.FlatMap(read_pair_list, inputs.list_layout)
-        )
-    raw = sources | "AllSources" >> beam.Flatten()
-    prepared = raw | "Normalise" >> beam.ParDo(PrepareFn(rules)).with_outputs(STATS, main="rows")
-    matched = prepared.rows | "Match" >> beam.ParDo(MatchFn(inputs.queries, rules.case_sensitive)).with_outputs(
-        STATS, main="rows"
-    )
-    picked = (
-        matched.rows
-        | "DedupeByUrl" >> beam.CombinePerKey(PickRepresentative())
-        | "ToShards" >> beam.ParDo(ToShardFn(rules.output_shards)).with_outputs(STATS, main="rows")
-    )
-    shards = picked.rows | "GroupShards" >> beam.GroupByKey() | "WriteShards" >> beam.Map(write_shard, out_dir)
-    stats = (
-        (prepared.stats, matched.stats, picked.stats)
-        | "AllStats" >> beam.Flatten()
-        | "SumStats" >> beam.CombinePerKey(sum)
-    )
-    return (
-        pipeline
-        | "Once" >> beam.Create([None])
-        | "WriteStats" >> beam.Map(write_stats, out_dir, inputs, rules, pvalue.AsDict(stats), pvalue.AsList(shards))
-    )
+    """The ``wit-builder harvest`` pipeline: read the sources, harvest, write files and stats."""
+    harvested = pipeline | "ReadSources" >> ReadPairSources(inputs) | "Harvest" >> HarvestPairs(inputs.queries, rules)
+    shards = harvested["candidates"] | "WriteCandidates" >> WriteCandidates(out_dir, rules.output_shards)
+    stats = pvalue.AsDict(harvested["stats"])
+    return run_once(pipeline, "WriteStats", write_stats, out_dir, inputs, rules, stats, pvalue.AsList(shards))

@@ -7,7 +7,7 @@
                                          └─► one worker: union, target size, queries.parquet/txt, stats.json
 
 Counting is distributed and travels in blobs (``counting.py``): each worker sums its bundle's
-counts into one dict per shard (memory capped by flushing), ``CombinePerKey(MergeCounts)`` sums
+counts into one dict per shard (memory capped by flushing), ``CombinePerKey(SumCountDicts)`` sums
 the blobs of a shard (lifted before the shuffle, and fanned out: a shard is a hot key), and PMI's c(a) and
 c(b) come from two shard-wise ``CoGroupByKey`` joins with the unigram shards, never from a side
 input holding the vocabulary. Only the final list (~500k rows) meets on one worker, to be
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import json
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -29,8 +28,9 @@ import fsspec
 from apache_beam import pvalue
 from apache_beam.transforms.window import GlobalWindows
 
-from wit_builder.counting import MergeCounts, merged, split_by_shard
+from wit_builder.counting import SumCountDicts, merged, split_by_shard
 from wit_builder.hashing import shard_of
+from wit_builder.io.json_files import write_json
 from wit_builder.queries.dump_reader import DumpSlice, MalformedPage, Page, dump_files, plan_slices, read_slice
 from wit_builder.queries.pageviews import PageviewRules, parse_line
 from wit_builder.queries.selection import (
@@ -41,29 +41,14 @@ from wit_builder.queries.selection import (
     select_target_size,
     union,
 )
+from wit_builder.queries.settings import QueryRules, QueryTuning
 from wit_builder.queries.wikitext import wikitext_to_prose
 from wit_builder.queries.wordnet import read_lemmas
 from wit_builder.schemas import table_from_rows, write_table
-from wit_builder.stage_stats import CountingDoFn, stat
+from wit_builder.stage_stats import StatsDoFn, run_once, stat
 from wit_builder.text.tokens import is_query_like, joined_tokens, normalise, phrases
 
 FLUSH_AT = 300_000  # distinct keys a counting worker holds before emitting its partial sums
-DEFAULT_SHARDS = 64
-DEFAULT_FANOUT = 4
-
-
-@dataclass(frozen=True)
-class QueryRules:
-    """Every threshold of the stage (defaults: MetaCLIP's build of CLIP's list)."""
-
-    min_unigram_count: int = 100
-    min_bigram_pmi: float = 30.0
-    min_bigram_count: int = 1
-    min_title_views: int = 70
-    min_hourly_views: int = 50
-    pageview_projects: tuple[str, ...] = ("en", "en.wikipedia")
-    wordnet_all_lemmas: bool = False
-    target_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +58,7 @@ class QueryInputs:
     wordnet: str | None = None
 
 
-class ReadPagesFn(CountingDoFn):
+class ReadPagesFn(StatsDoFn):
     """Pages of one dump slice; only articles (namespace 0, not redirects) go on."""
 
     def process(self, dump_slice: DumpSlice) -> Iterator:
@@ -109,9 +94,9 @@ class CountTextFn(beam.DoFn):
     def _reset(self) -> None:
         self.unigrams: Counter[str] = Counter()
         self.bigrams: Counter[str] = Counter()
-        self.phrases: Counter[str] = Counter()
+        self.listed_hits: Counter[str] = Counter()  # occurrences of each title and WordNet query
         self.tokens = 0
-        self.runs = 0
+        self.runs = 0  # phrases read: the "phrases" count of stats.json
 
     def process(self, page: Page, phrase_index: dict) -> Iterator:
         prose = normalise(wikitext_to_prose(page.text))
@@ -123,7 +108,7 @@ class CountTextFn(beam.DoFn):
             for start, token in enumerate(run):
                 for sequence, query in phrase_index.get(token, ()):
                     if tuple(run[start : start + len(sequence)]) == sequence:
-                        self.phrases[query] += 1
+                        self.listed_hits[query] += 1
         if len(self.unigrams) + len(self.bigrams) > FLUSH_AT:
             yield from self._flush(windowed=False)
 
@@ -138,8 +123,8 @@ class CountTextFn(beam.DoFn):
             yield emit("unigram", (shard, blob))
         for shard, blob in split_by_shard(self.bigrams, self.shards, _first_word):
             yield emit("bigram", (shard, blob))
-        if self.phrases:
-            yield emit("phrase", dict(self.phrases))
+        if self.listed_hits:
+            yield emit("listed_hits", dict(self.listed_hits))
         for name, value in (("tokens", self.tokens), ("phrases", self.runs)):
             if value:
                 yield emit("stats", (name, value))
@@ -240,21 +225,20 @@ def score_bigrams(element, total_bigrams: int, rules: QueryRules) -> Iterator[Ca
 
 
 def _merge_per_shard(fanout: int) -> beam.PTransform:
-    combine = beam.CombinePerKey(MergeCounts())
+    combine = beam.CombinePerKey(SumCountDicts())
     return combine.with_hot_key_fanout(fanout) if fanout > 1 else combine
 
 
 class BuildQueryList(beam.PTransform):
     """The query list's candidates and stats: a PCollection of ``Candidate`` per source."""
 
-    def __init__(
-        self, inputs: QueryInputs, rules: QueryRules, shards: int = DEFAULT_SHARDS, hot_key_fanout: int = DEFAULT_FANOUT
-    ):
+    def __init__(self, inputs: QueryInputs, rules: QueryRules | None = None, tuning: QueryTuning | None = None):
         super().__init__()
         self.inputs = inputs
-        self.rules = rules
-        self.shards = shards
-        self.hot_key_fanout = hot_key_fanout
+        self.rules = rules or QueryRules()
+        tuning = tuning or QueryTuning()
+        self.shards = tuning.count_shards
+        self.hot_key_fanout = tuning.hot_key_fanout
 
     def expand(self, pbegin):
         rules = self.rules
@@ -317,13 +301,15 @@ class BuildQueryList(beam.PTransform):
         stats_parts.append(pages.stats)
         counted = pages.pages | "CountText" >> beam.ParDo(
             CountTextFn(self.shards), pvalue.AsSingleton(index)
-        ).with_outputs("unigram", "bigram", "phrase", "stats")
+        ).with_outputs("unigram", "bigram", "listed_hits", "stats")
         stats_parts.append(counted.stats)
         # A shard key gets one partial blob per bundle: thousands at Wikipedia scale, a hot key.
         # Fan-out merges them in ``hot_key_fanout`` intermediate groups first.
         unigram_shards = counted.unigram | "SumUnigrams" >> _merge_per_shard(self.hot_key_fanout)
         bigram_shards = counted.bigram | "SumBigrams" >> _merge_per_shard(self.hot_key_fanout)
-        phrase_counts = pvalue.AsSingleton(counted.phrase | "SumPhrases" >> beam.CombineGlobally(MergeCounts()))
+        phrase_counts = pvalue.AsSingleton(
+            counted.listed_hits | "SumListedHits" >> beam.CombineGlobally(SumCountDicts())
+        )
 
         total_bigrams = (
             bigram_shards
@@ -410,9 +396,7 @@ def write_query_list(
         "numbers_added_unseen": len(missing_numbers),
         "queries": len(chosen),
     }
-    with fsspec.open(f"{out}/stats.json", "wt", encoding="utf-8") as handle:
-        json.dump(report, handle, indent=2, sort_keys=False)
-        handle.write("\n")
+    write_json(f"{out}/stats.json", report)
     return report
 
 
@@ -420,27 +404,15 @@ def build_pipeline(
     pipeline: beam.Pipeline,
     inputs: QueryInputs,
     rules: QueryRules,
+    tuning: QueryTuning,
     out_dir: str,
-    shards: int = DEFAULT_SHARDS,
-    hot_key_fanout: int = DEFAULT_FANOUT,
 ):
     """Wire the stage into ``pipeline``; returns the PCollection holding the stats report."""
-    candidates = pipeline | "BuildQueryList" >> BuildQueryList(inputs, rules, shards, hot_key_fanout)
+    candidates = pipeline | "BuildQueryList" >> BuildQueryList(inputs, rules, tuning)
     gathered = _gather(candidates, rules.target_size)
     side_inputs = {source: pvalue.AsSingleton(gathered[source]) for source in SOURCE_ORDER}
-    return (
-        pipeline
-        | "Once" >> beam.Create([None])
-        | "WriteQueryList"
-        >> beam.Map(
-            write_query_list,
-            out_dir,
-            rules,
-            inputs,
-            pvalue.AsDict(candidates["stats"]),
-            **side_inputs,
-        )
-    )
+    stats = pvalue.AsDict(candidates["stats"])
+    return run_once(pipeline, "WriteQueryList", write_query_list, out_dir, rules, inputs, stats, **side_inputs)
 
 
 def resolve_inputs(wiki_dump: list[str], pageviews: list[str], wordnet: str | None) -> QueryInputs:

@@ -12,7 +12,7 @@ from wit_builder.balance.pipeline import READ_ERRORS
 from wit_builder.io.chunks import Chunk, plan_chunks
 from wit_builder.schemas import check_schema
 from wit_builder.shard.manifest import read_manifest
-from wit_builder.shard.settings import ShardInputs, ShardSettings
+from wit_builder.shard.settings import ShardInputs, ShardRules
 
 
 def footer_rows(path: str) -> int:
@@ -24,7 +24,7 @@ def footer_rows(path: str) -> int:
 
 
 def describe_inputs(
-    patterns: Sequence[str], queries: str | None, settings: ShardSettings
+    patterns: Sequence[str], queries: str | None, settings: ShardRules
 ) -> tuple[ShardInputs, list[Chunk]]:
     """The readable sample files (unreadable ones listed with their error) and their units."""
     from wit_builder.stage_run import stage_inputs
@@ -45,7 +45,7 @@ def describe_inputs(
     return inputs, plan_chunks(files, settings.chunk_rows, rows)
 
 
-def already_done(out: str, inputs: ShardInputs, settings: ShardSettings) -> dict | None:
+def already_done(out: str, inputs: ShardInputs, settings: ShardRules) -> dict | None:
     """The manifest, when ``out`` already holds these inputs' shards with these settings, all present."""
     filesystem, _ = fsspec.core.url_to_fs(out)
     if not filesystem.exists(f"{out}/manifest.json"):

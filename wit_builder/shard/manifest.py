@@ -88,12 +88,6 @@ def build_manifest(
     }
 
 
-def write_json(path: str, document: Any) -> None:
-    with fsspec.open(path, "wt", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
-
-
 def read_manifest(path: str) -> dict[str, Any]:
     with fsspec.open(path, "rt", encoding="utf-8") as handle:
         return json.load(handle)

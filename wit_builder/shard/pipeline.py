@@ -22,16 +22,16 @@ import apache_beam as beam
 import fsspec
 from apache_beam import pvalue
 
-from wit_builder.balance.pipeline import count_matches, over_cap_counts, per_query_report
-from wit_builder.counting import MergeCounts
+from wit_builder.balance.pipeline import count_matches, over_cap_counts, per_query_report, sum_count_blobs
 from wit_builder.io.chunks import Chunk
+from wit_builder.io.json_files import write_json
 from wit_builder.report.balance import SHARD_WORDING, write_balance_report
-from wit_builder.shard.manifest import build_manifest, write_json
+from wit_builder.shard.manifest import build_manifest
 from wit_builder.shard.placement import index_digits, shard_count, shard_digits
 from wit_builder.shard.scatter import ERRORS, CountKeptFn, ScatterFn
-from wit_builder.shard.settings import ShardInputs, ShardPlan, ShardSettings
+from wit_builder.shard.settings import ShardInputs, ShardPlan, ShardRules
 from wit_builder.shard.writer import KEPT, WriteShardFn
-from wit_builder.stage_stats import STATS
+from wit_builder.stage_stats import STATS, run_once
 
 SHARD_FILE = re.compile(r"^\d+\.(tar|parquet)$")
 # Why a sample that came in is not in a tar (besides the cap): unit or file unreadable, no image
@@ -39,7 +39,7 @@ SHARD_FILE = re.compile(r"^\d+\.(tar|parquet)$")
 REJECTIONS = ("unreadable", "missing_image", "bad_image_format", "duplicate_uid")
 
 
-def make_plan(totals: tuple[int, float], settings: ShardSettings, fingerprint: str) -> ShardPlan:
+def make_plan(totals: tuple[int, float], settings: ShardRules, fingerprint: str) -> ShardPlan:
     samples, tar_bytes = totals
     shards = shard_count(samples, tar_bytes, settings.samples_per_shard, settings.shard_bytes)
     return ShardPlan(shards, f"{fingerprint}-{shards}")
@@ -53,7 +53,7 @@ def sum_pairs(pairs: Iterable[tuple[int, float]]) -> tuple[int, float]:
     return samples, tar_bytes
 
 
-def stage_stats(settings: ShardSettings, inputs: ShardInputs, stats: dict, errors: list, queries: dict) -> dict:
+def stage_stats(settings: ShardRules, inputs: ShardInputs, stats: dict, errors: list, queries: dict) -> dict:
     """``stats.json``: samples in = written + capped + rejected by reason, and what was read."""
     rejected = {reason: stats.get(f"rejected:{reason}", 0) for reason in REJECTIONS}
     samples_in, written, capped = (stats.get(name, 0) for name in ("samples_in", "written", "capped"))
@@ -83,7 +83,7 @@ def stage_stats(settings: ShardSettings, inputs: ShardInputs, stats: dict, error
 def finish(
     _: None,
     out_dir: str,
-    settings: ShardSettings,
+    settings: ShardRules,
     inputs: ShardInputs,
     upstream: dict,
     plan: ShardPlan,
@@ -99,8 +99,9 @@ def finish(
     filesystem, _ = fsspec.core.url_to_fs(out)
     report = stage_stats(settings, inputs, stats, errors, queries)
     report["shards"], report["bytes"] = len(shards), sum(shard["bytes"] for shard in shards)
-    write_json(f"{out}/stats.json", report)
-    write_json(f"{out}/sizes.json", {shard["name"]: shard["samples"] for shard in sorted(shards, key=_name)})
+    write_json(f"{out}/stats.json", report, ensure_ascii=False)
+    sizes = {shard["name"]: shard["samples"] for shard in sorted(shards, key=_name)}
+    write_json(f"{out}/sizes.json", sizes, ensure_ascii=False)
     write_balance_report(out, SHARD_WORDING)
     names = {shard["name"] for shard in shards} | {shard["name"][: -len(".tar")] + ".parquet" for shard in shards}
     for path in filesystem.ls(out, detail=False):
@@ -111,7 +112,7 @@ def finish(
         filesystem.rm(f"{out}/work/runs", recursive=True)  # as large as the data set; the tars are done
     manifest = build_manifest(shards, settings.as_dict(), plan.fingerprint, digits, out, upstream)
     manifest["inputs_fingerprint"] = inputs.fingerprint(settings)
-    write_json(f"{out}/manifest.json", manifest)
+    write_json(f"{out}/manifest.json", manifest, ensure_ascii=False)
     return report
 
 
@@ -123,7 +124,7 @@ def build_pipeline(
     pipeline: beam.Pipeline,
     inputs: ShardInputs,
     chunks: list[Chunk],
-    settings: ShardSettings,
+    settings: ShardRules,
     out_dir: str,
     upstream: dict,
 ):
@@ -155,27 +156,11 @@ def build_pipeline(
         | "WriteShards"
         >> beam.ParDo(WriteShardFn(settings, out_dir), plan, digits).with_outputs(STATS, KEPT, main="shards")
     )
-    kept = written[KEPT] | "SumKeptPerQuery" >> beam.CombinePerKey(MergeCounts()).with_hot_key_fanout(
-        settings.count_fanout
-    )
-    queries = per_query_report(pipeline, matched, kept, inputs.queries, rules, out_dir)
+    kept = written[KEPT] | "SumKeptPerQuery" >> sum_count_blobs(rules)
+    queries = per_query_report(matched, kept, inputs.queries, rules, out_dir)
     stats = (scattered[STATS], written[STATS]) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
     errors = (count_errors, scattered[ERRORS]) | "AllErrors" >> beam.Flatten()
-    return (
-        pipeline
-        | "Once" >> beam.Create([None])
-        | "Finish"
-        >> beam.Map(
-            finish,
-            out_dir,
-            settings,
-            inputs,
-            upstream,
-            plan,
-            digits,
-            pvalue.AsList(written.shards),
-            pvalue.AsDict(stats),
-            pvalue.AsList(errors),
-            pvalue.AsSingleton(queries),
-        )
-    )
+    return run_once(
+        pipeline, "Finish", finish, out_dir, settings, inputs, upstream, plan, digits, pvalue.AsList(written.shards),
+        pvalue.AsDict(stats), pvalue.AsList(errors), pvalue.AsSingleton(queries),
+    )  # fmt: skip

@@ -30,8 +30,8 @@ from wit_builder.balance.sampling import keep_rows
 from wit_builder.io.chunks import Chunk, read_chunk_tables
 from wit_builder.shard.placement import placement_key, shard_for
 from wit_builder.shard.records import IMAGE_FORMATS, META_FIELDS, SIZE_COLUMNS, encode_record, estimated_tar_bytes
-from wit_builder.shard.settings import ShardPlan, ShardSettings
-from wit_builder.stage_stats import CountingDoFn
+from wit_builder.shard.settings import ShardPlan, ShardRules
+from wit_builder.stage_stats import StatsDoFn
 
 
 @dataclass(frozen=True)
@@ -65,12 +65,12 @@ def capped_keep_mask(table: pa.Table, capped: CappedSideInput, over_cap: dict[st
     return keep_rows(table.column("uid"), matches, capped.get(over_cap)) | no_match
 
 
-class CountKeptFn(CountingDoFn):
+class CountKeptFn(StatsDoFn):
     """Pass 2: (samples the cap keeps, their estimated tar bytes) of one unit, which decide the
     number of shards. Without a cap and without ``--shard-bytes`` nothing is read: the footer's
     row count is the answer; ``--shard-bytes`` reads the sizes of the unit's fields."""
 
-    def __init__(self, settings: ShardSettings):
+    def __init__(self, settings: ShardRules):
         self.capped = CappedSideInput(settings.balance_rules)
         self.by_bytes = settings.shard_bytes is not None
 
@@ -90,7 +90,7 @@ class CountKeptFn(CountingDoFn):
         yield kept, tar_bytes
 
 
-class ScatterFn(CountingDoFn):
+class ScatterFn(StatsDoFn):
     """Pass 3: a unit's kept samples as a run file sorted by placement key; emits (shard, Segment).
 
     Counts: ``samples_in`` (every row of the unit), ``capped``, and ``rejected:REASON`` for rows
@@ -98,7 +98,7 @@ class ScatterFn(CountingDoFn):
     unit that could not be read (``unreadable``, with the file and error on the errors output).
     """
 
-    def __init__(self, settings: ShardSettings, out_dir: str):
+    def __init__(self, settings: ShardRules, out_dir: str):
         self.settings = settings
         self.out_dir = out_dir
         self.capped = CappedSideInput(settings.balance_rules)

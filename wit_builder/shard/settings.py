@@ -6,19 +6,38 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-from wit_builder.balance.pipeline import BalanceRules
+from wit_builder.balance.settings import BalanceRules
+from wit_builder.shard.placement import parse_size
+from wit_builder.stage_settings import nested, option
+
+TUNING = "tuning"
 
 
-@dataclass(frozen=True)
-class ShardSettings:
-    samples_per_shard: int = 10_000
-    shard_bytes: int | None = None  # the alternative to samples_per_shard
-    seed: int = 0
-    per_query: int | None = None  # a final cap after download, with the balance stage's rule
-    base_url: str | None = None  # where the shards will be served from (gs://bucket/set/)
-    chunk_rows: int = 2_000  # rows per scatter unit: its run file, and the memory of one unit
-    read_budget: int = 64 * 2**20  # bytes a shard writer buffers across all its segments
-    count_shards: int = 64
+@dataclass(frozen=True, kw_only=True)
+class ShardRules:
+    """How samples are placed into shards, and the final cap."""
+
+    samples_per_shard: int = option(10_000, metavar="N", exclusive="size", help="samples per shard")
+    shard_bytes: int | None = option(
+        None, metavar="SIZE", exclusive="size", parse=parse_size, help="target tar size instead, e.g. 1GB or 500MiB"
+    )
+    seed: int = option(0, help="seed of the placement")
+    per_query: int | None = option(
+        None,
+        metavar="T",
+        help="cap again at about T samples per query, with the balance stage's rule (default: no cap)",
+    )
+    base_url: str | None = option(
+        None, metavar="URL", help="where the shards will be served from (gs://bucket/set/): the manifest's URLs"
+    )
+    chunk_rows: int = option(
+        2_000, metavar="N", group=TUNING, help="rows per scatter unit (its memory and its run file)"
+    )
+    read_budget: int = option(
+        64 * 2**20, metavar="SIZE", parse=parse_size, shown="64MiB", group=TUNING,
+        help="bytes a shard writer buffers across its segments",
+    )  # fmt: skip
+    count_shards: int = option(64, metavar="S", group=TUNING, help="per-query counts travel in S blobs")
     count_fanout: int = 4
     batch_rows: int = 65_536
 
@@ -56,10 +75,27 @@ class ShardInputs:
     queries: str | None = None  # the query list, for the report's sources and unmatched queries
     unreadable: tuple[tuple[str, str], ...] = ()  # (path, error) of files whose footer cannot be read
 
-    def fingerprint(self, settings: ShardSettings) -> str:
+    def fingerprint(self, settings: ShardRules) -> str:
         """What a finished work file or shard must have been made from to be reused by a re-run."""
         document = {"settings": settings.output_fields(), "files": list(zip(self.files, self.rows, strict=True))}
         return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShardSettings:
+    """``wit-builder shard``."""
+
+    samples: tuple[str, ...] = option(
+        metavar="PATH", help="the download stage's folder, or its samples Parquet files / globs (may repeat)"
+    )
+    out: str = option(
+        metavar="DIR", help="writes NNNNNN.tar, NNNNNN.parquet, manifest.json, sizes.json, stats.json, report/"
+    )
+    queries: str | None = option(
+        None, metavar="PATH",
+        help="the query list, so the report shows each query's source and the queries that matched nothing",
+    )  # fmt: skip
+    rules: ShardRules = nested(ShardRules)
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ from wit_builder.schemas import table_from_rows, write_table
 from wit_builder.shard.placement import sample_key, shard_name
 from wit_builder.shard.records import decode_record, index_row, sample_json
 from wit_builder.shard.scatter import Segment
-from wit_builder.shard.settings import ShardPlan, ShardSettings
+from wit_builder.shard.settings import ShardPlan, ShardRules
 from wit_builder.shard.tar_format import end_of_archive, member
-from wit_builder.stage_stats import CountingDoFn
+from wit_builder.stage_stats import StatsDoFn
 
 KEPT = "kept"
 
@@ -91,11 +91,11 @@ def shard_paths(out_dir: str, name: str) -> tuple[str, str, str]:
     return f"{out}/{name}.tar", f"{out}/{name}.parquet", f"{out}/work/shards/{name}.json"
 
 
-class WriteShardFn(CountingDoFn):
+class WriteShardFn(StatsDoFn):
     """Pass 4: (shard, segments) → the shard's tar, index and sidecar. Emits the sidecar (a dict)
     and, on the ``kept`` output, the shard's samples per query as count blobs (for the report)."""
 
-    def __init__(self, settings: ShardSettings, out_dir: str):
+    def __init__(self, settings: ShardRules, out_dir: str):
         self.settings = settings
         self.out_dir = out_dir
 

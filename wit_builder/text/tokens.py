@@ -39,20 +39,25 @@ def tokenize(text: str) -> list[str]:
     return TOKEN.findall(text)
 
 
-def phrases(text: str) -> Iterator[list[str]]:
-    """Maximal runs of whitespace-separated tokens, line by line (see the module docstring)."""
-    for line in text.split("\n"):
-        run: list[str] = []
-        previous_end = -1
-        for match in TOKEN.finditer(line):
-            start = match.start()
-            if run and not line[previous_end:start].isspace():
-                yield run
-                run = []
-            run.append(match.group())
-            previous_end = match.end()
-        if run:
+def token_runs(line: str) -> Iterator[list[str]]:
+    """Maximal runs of tokens with only whitespace between them, in one line of text."""
+    run: list[str] = []
+    previous_end = -1
+    for match in TOKEN.finditer(line):
+        start = match.start()
+        if run and not line[previous_end:start].isspace():
             yield run
+            run = []
+        run.append(match.group())
+        previous_end = match.end()
+    if run:
+        yield run
+
+
+def phrases(text: str) -> Iterator[list[str]]:
+    """The phrases of ``text``: token runs, line by line (see the module docstring)."""
+    for line in text.split("\n"):
+        yield from token_runs(line)
 
 
 def is_query_like(text: str) -> bool:

@@ -12,63 +12,77 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import fsspec
 
+from wit_builder.stage_settings import add_flags, from_flags, option
 from wit_builder.tokenizer.bpe import DEFAULT_VOCAB_SIZE
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--input", metavar="PATH", required=True, help="a shard folder, a balance folder, or Parquet files with 'text'"
-    )
-    p.add_argument("--out", metavar="DIR", required=True, help="writes tokenizer.json and stats.json")
-    p.add_argument("--vocab-size", type=int, default=DEFAULT_VOCAB_SIZE, help="ids in all, with the 2 special tokens")
-    p.add_argument("--min-frequency", type=int, default=2, help="a merge must occur this often to be learned")
+@dataclass(frozen=True, kw_only=True)
+class TokenizerSettings:
+    """``wit-builder tokenizer``."""
+
+    input: str = option(metavar="PATH", help="a shard folder, a balance folder, or Parquet files with 'text'")
+    out: str = option(metavar="DIR", help="writes tokenizer.json and stats.json")
+    vocab_size: int = option(DEFAULT_VOCAB_SIZE, metavar="N", help="ids in all, with the 2 special tokens")
+    min_frequency: int = option(2, metavar="N", help="a merge must occur this often to be learned")
+
+
+SETTINGS = TokenizerSettings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_flags(parser, TokenizerSettings)
 
 
 def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
+    return run(from_flags(TokenizerSettings, args))
+
+
+def run(settings: TokenizerSettings, _: Sequence[str] = ()) -> int:
     from wit_builder.io.atomic import write_atomically
     from wit_builder.tokenizer.bpe import END_TOKEN, START_TOKEN, train_clip_bpe
     from wit_builder.tokenizer.captions import CaptionTally, caption_files, iter_clean_captions
 
     started = time.perf_counter()
     try:
-        files = caption_files(args.input)
+        files = caption_files(settings.input)
     except FileNotFoundError as error:
         print(f"wit-builder tokenizer: {error}", file=sys.stderr)
         return 2
     tally = CaptionTally()
     try:
-        tokenizer = train_clip_bpe(iter_clean_captions(files, tally), args.vocab_size, args.min_frequency)
+        tokenizer = train_clip_bpe(iter_clean_captions(files, tally), settings.vocab_size, settings.min_frequency)
     except ValueError as error:
         print(f"wit-builder tokenizer: {error}", file=sys.stderr)
         return 2
     for path, error in tally.unreadable.items():
         print(f"[tokenizer] skipped {path}: {error}", file=sys.stderr)
     if tally.captions == tally.empty:
-        print(f"wit-builder tokenizer: no captions in {len(files)} file(s) of {args.input}", file=sys.stderr)
+        print(f"wit-builder tokenizer: no captions in {len(files)} file(s) of {settings.input}", file=sys.stderr)
         return 1
-    out = args.out.rstrip("/")
+    out = settings.out.rstrip("/")
     filesystem, _ = fsspec.core.url_to_fs(out)
     filesystem.makedirs(out, exist_ok=True)
     write_atomically(f"{out}/tokenizer.json", tokenizer.to_str().encode("utf-8"))
     stats = {
-        "input": args.input,
+        "input": settings.input,
         "files": len(files),
         "files_read": tally.files,
         "unreadable": tally.unreadable,
         "captions": tally.captions,
         "empty_captions": tally.empty,
         "characters": tally.characters,
-        "vocab_size_asked": args.vocab_size,
+        "vocab_size_asked": settings.vocab_size,
         "vocab_size": tokenizer.get_vocab_size(with_added_tokens=True),
         "start_token": {"text": START_TOKEN, "id": tokenizer.token_to_id(START_TOKEN)},
         "end_token": {"text": END_TOKEN, "id": tokenizer.token_to_id(END_TOKEN)},
         "seconds": round(time.perf_counter() - started, 2),
     }
     write_atomically(f"{out}/stats.json", (json.dumps(stats, indent=2) + "\n").encode("utf-8"))
-    note = "" if stats["vocab_size"] == args.vocab_size else " (the captions hold no more merges)"
+    note = "" if stats["vocab_size"] == settings.vocab_size else " (the captions hold no more merges)"
     print(f"[tokenizer] {tally.captions:,} captions from {tally.files}/{len(files)} file(s) → "
           f"{stats['vocab_size']:,} ids{note}; end token {stats['end_token']['id']}; {out}/tokenizer.json "
           f"in {stats['seconds']:.1f}s")  # fmt: skip

@@ -1,0 +1,97 @@
+"""The download stage's settings: fetching, image checks (img2dataset's meanings) and dedupe,
+with their flags. Light to import: the CLI builds its flags from here without aiohttp or Pillow."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from wit_builder import __version__
+from wit_builder.stage_settings import nested, option
+
+RESIZE_MODES = ("no", "keep_ratio", "keep_ratio_largest", "center_crop", "border")
+ENCODE_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
+
+
+def port_set(text: str) -> frozenset[int]:
+    """``"80,443"`` as a set of ports; ``"any"`` is every port."""
+    if text.strip().lower() == "any":
+        return frozenset(range(1, 65536))
+    return frozenset(int(part) for part in text.split(",") if part.strip())
+
+
+@dataclass(frozen=True, kw_only=True)
+class FetchSettings:
+    """How images are fetched: time limits, retries, politeness and the address guard."""
+
+    user_agent: str = option(
+        f"wit-builder/{__version__} (image-text dataset collection)", metavar="TEXT", help="the User-Agent header"
+    )
+    connect_timeout: float = option(10.0, metavar="S", help="seconds to connect")
+    read_timeout: float = option(20.0, metavar="S", help="seconds between bytes")
+    total_timeout: float = option(60.0, metavar="S", help="seconds per attempt")
+    retries: int = option(2, metavar="N", help="attempts after the first")
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_redirects: int = option(5, metavar="N", help="redirects followed")
+    max_bytes: int = option(20 * 2**20, metavar="N", shown="20 MiB", help="largest body")
+    concurrency: int = option(64, metavar="N", help="open connections per worker")
+    per_host: int = option(8, metavar="N", help="open connections per host and worker")
+    allow_private_network: bool = option(
+        False, help="fetch from private and loopback addresses (tests; never for crawls)"
+    )
+    allowed_ports: frozenset[int] | None = option(
+        None, metavar="LIST", parse=port_set, help="e.g. 80,443 or 'any' (default: 80, 443 and 1024-65535)"
+    )
+    honour_opt_out: bool = option(True, flag="ignore-opt-out", help="do not honour X-Robots-Tag: noai and the like")
+    disallowed_directives: tuple[str, ...] = ("noai", "noimageai", "noindex", "none")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageSettings:
+    """Which images are kept and how they are stored, with img2dataset's meanings."""
+
+    image_size: int = option(256, metavar="PX", help="side of the stored image")
+    resize_mode: str = option("border", choices=RESIZE_MODES, help="how the image is fitted to the size")
+    resize_only_if_bigger: bool = option(False, help="never enlarge a smaller image")
+    encode_format: str = option("jpg", choices=tuple(ENCODE_FORMATS), help="stored format")
+    encode_quality: int = option(95, metavar="Q", help="JPEG and WebP quality")
+    min_image_size: int = option(32, metavar="PX", help="smallest shorter side kept")
+    max_aspect_ratio: float = option(math.inf, metavar="R", help="largest longer / shorter side kept")
+    max_pixels: int = option(89_478_485, metavar="N", help="decompression-bomb limit (Pillow's own)")
+
+    def __post_init__(self) -> None:
+        if self.resize_mode not in RESIZE_MODES:
+            raise ValueError(f"resize mode {self.resize_mode!r} is not one of {', '.join(RESIZE_MODES)}")
+        if self.encode_format not in ENCODE_FORMATS:
+            raise ValueError(f"encode format {self.encode_format!r} is not one of {', '.join(ENCODE_FORMATS)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DownloadRules:
+    """Everything the download pipeline decides with, besides where its inputs are."""
+
+    fetch: FetchSettings = nested(FetchSettings, group="fetching")
+    image: ImageSettings = nested(ImageSettings, group="images (img2dataset's meanings)")
+    dedupe: bool = option(True, flag="no-dedupe", group="dedupe", help="keep exact and near duplicates")
+    max_distance: int = option(4, flag="near-distance", metavar="BITS", group="dedupe", help="perceptual-hash bits")
+    aspect_tolerance: float = option(0.05, metavar="F", group="dedupe", help="near copies' aspect ratios may differ so")
+    grid_tolerance: int = 8
+    chunks_per_batch: int = 4
+    image_processes: int = option(
+        0, metavar="N",
+        help="decode and resize in N processes per worker (0: threads; use the core count when one worker "
+        "process has the machine, as a single local FnApiRunner worker has)",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class DownloadSettings:
+    """``wit-builder download``."""
+
+    pairs: tuple[str, ...] = option(metavar="PATH", help="the balance stage's folder, or its Parquet files")
+    out: str = option(metavar="DIR", help="writes samples/, status/, stats.json (and work/)")
+    chunk_rows: int = option(
+        500, metavar="N", help="pairs per output file and unit of resumption; 4 chunks are fetched together"
+    )
+    rules: DownloadRules = nested(DownloadRules)

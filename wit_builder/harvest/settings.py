@@ -1,0 +1,64 @@
+"""The harvest stage's settings: its inputs and its rules, with their flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wit_builder.harvest.normalise import TextRules
+from wit_builder.stage_settings import nested, option
+
+INPUTS = "inputs (local paths, globs or fsspec URLs; flags may repeat)"
+LIST_FORMATS = ("auto", "cc3m", "cc12m", "laion", "datacomp", "parquet", "tsv", "csv", "jsonl")
+
+
+def extension_set(text: str) -> frozenset[str]:
+    """``"jpg, .PNG"`` as ``{"jpg", "png"}``."""
+    return frozenset(part.strip().lower().lstrip(".") for part in text.split(",") if part.strip())
+
+
+@dataclass(frozen=True, kw_only=True)
+class HarvestRules:
+    """Which pairs are kept, and how the kept ones are spread over files."""
+
+    text: TextRules = nested(TextRules)
+    image_extensions: frozenset[str] | None = option(
+        None, metavar="LIST", parse=extension_set,
+        help="keep only URLs whose path ends in one of these, e.g. jpg,jpeg,png,webp (default: any)",
+    )  # fmt: skip
+    case_sensitive: bool = option(True, flag="case-insensitive", help="match queries ignoring case")
+    output_shards: int = option(8, metavar="N", help="candidate files")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HarvestSettings:
+    """``wit-builder harvest``."""
+
+    queries: str = option(
+        metavar="PATH", group=INPUTS,
+        help="the queries stage's folder, its queries.parquet, or a .txt of one query a line",
+    )  # fmt: skip
+    wat: tuple[str, ...] = option(
+        (), metavar="GLOB", group=INPUTS, help="Common Crawl WAT files (.warc.wat.gz), or a wat.paths.gz listing"
+    )
+    wat_prefix: str | None = option(
+        None, metavar="URL", group=INPUTS,
+        help="what wat.paths.gz entries are relative to (default: the listing's URL up to crawl-data/)",
+    )  # fmt: skip
+    wat_limit: int | None = option(
+        None, metavar="N", group=INPUTS, help="read only the first N WAT files (a sample of a crawl)"
+    )
+    pairs: tuple[str, ...] = option(
+        (), metavar="GLOB", group=INPUTS, help="URL + caption lists: parquet, TSV/CSV, JSONL"
+    )
+    pairs_format: str = option(
+        "auto", choices=LIST_FORMATS, group=INPUTS,
+        help="layout of the lists (auto: from the file name; cc3m/cc12m: headerless TSV)",
+    )  # fmt: skip
+    url_column: str | None = option(
+        None, metavar="NAME", group=INPUTS, help="the lists' URL column (default: url or URL)"
+    )
+    caption_column: str | None = option(
+        None, metavar="NAME", group=INPUTS, help="the lists' caption column (default: caption or text)"
+    )
+    out: str = option(metavar="DIR", help="writes candidates/part-NNNNN.parquet and stats.json")
+    rules: HarvestRules = nested(HarvestRules, group="rules")

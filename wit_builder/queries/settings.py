@@ -1,0 +1,66 @@
+"""The queries stage's settings: its inputs, its rules and its tuning, with their flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wit_builder.stage_settings import nested, option
+
+INPUTS = "inputs (local paths, globs or fsspec URLs; flags may repeat)"
+
+
+def comma_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueryRules:
+    """Every threshold of the stage (defaults: MetaCLIP's build of CLIP's list)."""
+
+    min_unigram_count: int = option(100, metavar="N", help="a word seen this often is a query")
+    min_bigram_pmi: float = option(30.0, metavar="PMI", help="a word pair with this PMI is a query")
+    min_bigram_count: int = option(1, metavar="N", help="a word pair must be seen this often")
+    min_title_views: int = option(70, metavar="N", help="a title viewed this often (all files given) is a query")
+    min_hourly_views: int = option(50, metavar="N", help="an hourly value counts only from this many views")
+    pageview_projects: tuple[str, ...] = option(
+        ("en", "en.wikipedia"), metavar="CODES", parse=comma_list,
+        help="project codes whose views count, comma-separated (add en.m for mobile)",
+    )  # fmt: skip
+    wordnet_all_lemmas: bool = option(False, help="add every lemma, not only synset names")
+    target_size: int | None = option(
+        None, metavar="N", help="instead of the thresholds: the best-ranked N queries in MetaCLIP's source proportions"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueryTuning:
+    """How the counting is spread over workers; the output does not depend on it."""
+
+    count_shards: int = option(
+        64, metavar="S",
+        help="counts travel in S shards; a worker holds 1/S of the vocabulary at a time (thousands for full Wikipedia)",
+    )  # fmt: skip
+    hot_key_fanout: int = option(
+        4, metavar="F", help="merge each shard's partial counts in F groups before the last merge (1: off)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueriesSettings:
+    """``wit-builder queries``."""
+
+    wiki_dump: tuple[str, ...] = option(
+        metavar="GLOB", group=INPUTS, help="MediaWiki XML dump files (.xml, .xml.bz2, multistream .bz2 with its index)"
+    )
+    pageviews: tuple[str, ...] = option(
+        (),
+        metavar="GLOB",
+        group=INPUTS,
+        help="pageview dumps (hourly pageviews-*.gz or per-article files); none: no titles",
+    )
+    wordnet: str | None = option(
+        None, metavar="DIR", group=INPUTS, help="a WordNet 3.0 database folder; none: no WordNet queries"
+    )
+    out: str = option(metavar="DIR", help="writes queries.parquet, queries.txt, stats.json")
+    rules: QueryRules = nested(QueryRules, group="rules (defaults: MetaCLIP's build of CLIP's list)")
+    tuning: QueryTuning = nested(QueryTuning, group="tuning")

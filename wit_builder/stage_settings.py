@@ -1,0 +1,255 @@
+"""A stage's settings as one typed dataclass: defaults, types and help are written once, there.
+
+The command-line flags (``add_flags``), the settings from parsed flags (``from_flags``) and the
+settings from a TOML table of ``wit-builder run`` (``from_table``) are all derived from it, so a
+default cannot differ between the command line and a config, and a field cannot be filled by
+position (the dataclasses are keyword-only).
+
+A field becomes a flag when it is declared with ``option(...)``; a field whose type is itself a
+settings dataclass (a stage's rules, say) contributes its own options, flattened, so a stage's
+rules can be built and reused without its inputs. The flag of field ``min_text_chars`` is
+``--min-text-chars`` and its config key is ``min_text_chars``; a boolean whose default is True
+takes the name of the flag that turns it off (``--no-dedupe`` sets ``dedupe`` to False).
+
+Types understood: ``int``, ``float``, ``str``, ``bool``, ``X | None``, and ``tuple[str, ...]``
+(a flag that may repeat, or a TOML list). Anything else is read by the option's ``parse``
+function from the flag's text (``"64MiB"``, ``"jpg,png"``), which a config may also give.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+_KEY = "wit_builder_option"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used, with the flag or config key that holds it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """How a settings field appears on the command line and in a config."""
+
+    help: str
+    flag: str | None = None  # the flag's name without "--" (default: from the field's name)
+    metavar: str | None = None
+    group: str | None = None  # the help section it is listed under
+    choices: tuple[str, ...] | None = None
+    parse: Callable[[str], Any] | None = None  # text (flag or config) to the field's value
+    shown: str | None = None  # how the default is shown in help, when repr-like text misleads
+    exclusive: str | None = None  # options sharing this name may not be given together
+
+
+def option(default: Any = dataclasses.MISSING, *, help: str, **how: Any) -> Any:
+    """A settings field with a flag; without a default, the flag is required."""
+    return dataclasses.field(default=default, metadata={_KEY: Option(help=help, **how)})
+
+
+def nested(cls: type, *, group: str | None = None) -> Any:
+    """A nested settings dataclass (its defaults), whose options are listed under ``group``."""
+    return dataclasses.field(default_factory=cls, metadata={_KEY: group})
+
+
+@dataclasses.dataclass(frozen=True)
+class _Flag:
+    path: tuple[str, ...]  # field names from the stage's settings down to this one
+    field: dataclasses.Field
+    kind: Any  # the field's type without "| None"
+    optional: bool
+    how: Option
+    group: str | None
+
+    @property
+    def key(self) -> str:
+        return (self.how.flag or self.field.name.replace("_", "-")).replace("-", "_")
+
+    @property
+    def name(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+    @property
+    def required(self) -> bool:
+        return self.field.default is dataclasses.MISSING and self.field.default_factory is dataclasses.MISSING
+
+    @property
+    def default(self) -> Any:
+        if self.field.default is not dataclasses.MISSING:
+            return self.field.default
+        if self.field.default_factory is not dataclasses.MISSING:
+            return self.field.default_factory()
+        return None
+
+    @property
+    def repeats(self) -> bool:
+        return typing.get_origin(self.kind) is tuple and self.how.parse is None
+
+    @property
+    def switch(self) -> bool:
+        return self.kind is bool
+
+
+def _unwrap_optional(kind: Any) -> tuple[Any, bool]:
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        arguments = [a for a in typing.get_args(kind) if a is not type(None)]
+        if len(arguments) == 1:
+            return arguments[0], True
+    return kind, False
+
+
+def flags_of(cls: type, path: tuple[str, ...] = (), group: str | None = None) -> Iterator[_Flag]:
+    """Every option of ``cls`` and of its nested settings, in declaration order."""
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        how = field.metadata.get(_KEY, dataclasses.MISSING)
+        if how is dataclasses.MISSING:
+            continue  # a field for code, not for people (a tuning constant, say)
+        if not isinstance(how, Option):  # nested settings
+            yield from flags_of(hints[field.name], (*path, field.name), how or group)
+            continue
+        kind, optional = _unwrap_optional(hints[field.name])
+        yield _Flag((*path, field.name), field, kind, optional, how, how.group or group)
+
+
+def _shown_default(flag: _Flag) -> str | None:
+    if flag.how.shown is not None:
+        return flag.how.shown
+    default = flag.default
+    if flag.required or default is None or flag.switch or default == ():
+        return None
+    if isinstance(default, tuple):
+        return ",".join(map(str, default))
+    return str(default)
+
+
+def add_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+    """Add a flag for every option of ``cls``; help shows each default."""
+    groups: dict[str | None, Any] = {None: parser}
+    exclusive: dict[str, Any] = {}
+    for flag in flags_of(cls):
+        if flag.group not in groups:
+            groups[flag.group] = parser.add_argument_group(flag.group)
+        container = groups[flag.group]
+        if flag.how.exclusive:
+            if flag.how.exclusive not in exclusive:
+                exclusive[flag.how.exclusive] = container.add_mutually_exclusive_group()
+            container = exclusive[flag.how.exclusive]
+        shown = _shown_default(flag)
+        text = flag.how.help + (f" (default: {shown})" if shown else "")
+        keywords: dict[str, Any] = {"dest": flag.key, "help": text.replace("%", "%%")}
+        if flag.switch:
+            keywords["action"] = "store_false" if flag.default else "store_true"
+        else:
+            keywords["metavar"] = flag.how.metavar or flag.key.upper()
+            keywords["default"] = None
+            keywords["required"] = flag.required
+            if flag.repeats:
+                keywords["action"] = "append"
+            if flag.how.choices:
+                keywords["choices"] = flag.how.choices
+        container.add_argument(flag.name, **keywords)
+
+
+def _convert(flag: _Flag, value: Any) -> Any:
+    """A config or flag value as the field's type; ValueError names what was expected."""
+    kind = flag.kind
+    if isinstance(value, str) and flag.how.parse is not None:
+        return flag.how.parse(value)
+    if flag.how.choices and value not in flag.how.choices:
+        raise ValueError(f"expected one of {', '.join(flag.how.choices)}, got {value!r}")
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                raise ValueError(f"expected a whole number, got {value!r}") from None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        return value
+    if kind is float:
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                raise ValueError(f"expected a number, got {value!r}") from None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, got {value!r}")
+        return value
+    if flag.repeats:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+            raise ValueError(f"expected text or a list of texts, got {value!r}")
+        return tuple(items)
+    if flag.how.parse is not None and isinstance(value, list | tuple):
+        return flag.how.parse(",".join(map(str, value)))
+    raise ValueError(f"expected text, got {value!r}")
+
+
+def _build(cls: type, values: Mapping[tuple[str, ...], Any], path: tuple[str, ...] = ()) -> Any:
+    """``cls`` with the given values (by field path) and its defaults elsewhere."""
+    hints = typing.get_type_hints(cls)
+    arguments: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        here = (*path, field.name)
+        how = field.metadata.get(_KEY, dataclasses.MISSING)
+        if how is not dataclasses.MISSING and not isinstance(how, Option):
+            arguments[field.name] = _build(hints[field.name], values, here)
+        elif here in values:
+            arguments[field.name] = values[here]
+    return cls(**arguments)
+
+
+def from_flags(cls: type, namespace: argparse.Namespace) -> Any:
+    """Settings from parsed flags (flags not given keep the dataclass's default)."""
+    values: dict[tuple[str, ...], Any] = {}
+    for flag in flags_of(cls):
+        value = getattr(namespace, flag.key, None)
+        if flag.switch:
+            if value != flag.default:
+                values[flag.path] = value
+        elif value is not None:
+            try:
+                values[flag.path] = _convert(flag, value if not flag.repeats else tuple(value))
+            except ValueError as error:
+                raise SettingsError(f"{flag.name}: {error}") from None
+    try:
+        return _build(cls, values)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+
+
+def from_table(cls: type, table: Mapping[str, Any], where: str = "") -> Any:
+    """Settings from a config table; an unknown key or a wrong type is a ValueError naming it."""
+    flags = {flag.key: flag for flag in flags_of(cls)}
+    values: dict[tuple[str, ...], Any] = {}
+    for key, value in table.items():
+        name = f"{where}.{key}" if where else key
+        if key not in flags:
+            raise SettingsError(f"{name}: unknown setting (known: {', '.join(sorted(flags))})")
+        flag = flags[key]
+        try:
+            value = _convert(flag, value)
+        except ValueError as error:
+            raise SettingsError(f"{name}: {error}") from None
+        # A switch that turns a default-on field off ("case_insensitive = true") inverts it.
+        values[flag.path] = (not value) if flag.switch and flag.default is True else value
+    missing = [key for key, flag in flags.items() if flag.required and flag.path not in values]
+    if missing:
+        raise SettingsError(f"{where or 'config'}: missing {', '.join(missing)}")
+    try:
+        return _build(cls, values)
+    except ValueError as error:
+        raise SettingsError(f"{where}: {error}" if where else str(error)) from None
