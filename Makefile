@@ -11,7 +11,7 @@ OPEN_CLIP ?= open_clip_torch==3.3.0
 # img2dataset's albumentations import otherwise checks for updates over the network.
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test test-slow lint format clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,10 @@ demo: install
 	$(BIN)/wit-builder demo --out runs/demo
 
 test: install lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
+
+test-slow: install
+	$(BIN)/pytest -m slow
 
 lint: install
 	$(BIN)/ruff check .

@@ -34,7 +34,8 @@ from wit_builder.testing.candidate_pool import write_zipf_pool
 PASS_ONE = """
 import sys, time
 import apache_beam as beam
-from wit_builder.balance.pipeline import BalanceRules, count_matches
+from wit_builder.balance.pipeline import count_matches
+from wit_builder.balance.settings import BalanceRules
 from wit_builder.beam_options import pipeline_options
 from wit_builder.io.paths import expand_globs
 files = expand_globs([sys.argv[1] + "/candidates/*.parquet"])
@@ -49,7 +50,8 @@ PASS_TWO = """
 import json, sys, time
 import apache_beam as beam
 from apache_beam import pvalue
-from wit_builder.balance.pipeline import BalanceFileFn, BalanceRules, ERRORS
+from wit_builder.balance.pipeline import ERRORS, BalanceFileFn
+from wit_builder.balance.settings import BalanceRules
 from wit_builder.beam_options import pipeline_options
 from wit_builder.io.paths import expand_globs
 from wit_builder.stage_stats import STATS

@@ -92,3 +92,24 @@ def test_download_images_from_my_own_chunks(tmp_path, small_world, served_world)
         assert_that(statuses | beam.CombineGlobally(sum), equal_to([12]), label="EveryPairHasAStatus")
     status = pq.read_table(f"{out}/status").to_pylist()
     assert sorted(row["uid"] for row in status) == [row["uid"] for row in rows]
+
+
+def test_shard_samples_from_my_own_pipeline(tmp_path):
+    from wit_builder.shard.inputs import describe_inputs
+    from wit_builder.shard.pipeline import ShardSamples
+    from wit_builder.shard.settings import ShardRules
+    from wit_builder.testing.sample_pool import write_sample_pool
+
+    pool = write_sample_pool(tmp_path / "download", 300, queries=20, files=3, seed=2, image_size=32, distinct=10)
+    rules = ShardRules(samples_per_shard=100, chunk_rows=60)
+    inputs, chunks = describe_inputs([str(pool)], None, rules)
+    out = tmp_path / "shards"
+    for folder in ("work/runs", "work/shards"):
+        (out / folder).mkdir(parents=True)
+    with BeamTestPipeline(runner=FnApiRunner()) as pipeline:
+        sharded = pipeline | beam.Create(chunks) | ShardSamples(inputs, rules, str(out))
+        written = sharded["shards"] | beam.Map(lambda shard: shard["samples"]) | beam.CombineGlobally(sum)
+        assert_that(written, equal_to([300]), label="EverySampleWritten")
+        plan = sharded["plan"] | beam.Map(lambda plan: plan.shards)
+        assert_that(plan, equal_to([3]), label="Plan")
+    assert sorted(path.name for path in out.glob("*.tar")) == ["000000.tar", "000001.tar", "000002.tar"]

@@ -155,6 +155,9 @@ def add_flags(parser: argparse.ArgumentParser, cls: type) -> None:
         container.add_argument(flag.name, **keywords)
 
 
+_NUMBERS = {int: ("a whole number", int), float: ("a number", (int, float))}
+
+
 def _convert(flag: _Flag, value: Any) -> Any:
     """A config or flag value as the field's type; ValueError names what was expected."""
     kind = flag.kind
@@ -166,24 +169,16 @@ def _convert(flag: _Flag, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {value!r}")
         return value
-    if kind is int:
+    if kind in _NUMBERS:
+        wanted, accepted = _NUMBERS[kind]
         if isinstance(value, str):
             try:
-                return int(value)
+                return kind(value)
             except ValueError:
-                raise ValueError(f"expected a whole number, got {value!r}") from None
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError(f"expected a whole number, got {value!r}")
-        return value
-    if kind is float:
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                raise ValueError(f"expected a number, got {value!r}") from None
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise ValueError(f"expected a number, got {value!r}")
-        return float(value)
+                raise ValueError(f"expected {wanted}, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, accepted):
+            raise ValueError(f"expected {wanted}, got {value!r}")
+        return kind(value)
     if kind is str:
         if not isinstance(value, str):
             raise ValueError(f"expected text, got {value!r}")

@@ -148,6 +148,7 @@ def test_one_match_per_pair_caps_each_query_near_t(tmp_path):
     assert all(row["kept"] == row["matched"] for row in report if row["matched"] <= T)
 
 
+@pytest.mark.slow  # three runs of the stage
 def test_rerun_gives_identical_files_and_a_new_seed_a_new_sample(pool, run, tmp_path):
     out, stats = run
     again = tmp_path / "again"

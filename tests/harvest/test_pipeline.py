@@ -112,3 +112,11 @@ def test_two_workers_give_identical_files(world, result, result_dir, tmp_path_fa
 
 def test_needs_an_input(world, tmp_path):
     assert main(["harvest", "--queries", str(world[1]), "--out", str(tmp_path)]) == 2
+
+
+def test_the_folder_names_its_query_list_for_the_next_stage(world, result, result_dir):
+    """The contract balance relies on (``wit_builder.io.upstream``) holds for harvest's own output."""
+    from wit_builder.io.upstream import query_list_named_by
+
+    _, queries = world
+    assert query_list_named_by(str(result_dir)) == str(queries)

@@ -10,6 +10,7 @@ import shutil
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from tests.shard.conftest import FILES, PER_SHARD, SAMPLES, shard
 from wit_builder.balance.sampling import CappedQueries, keep_rows
@@ -78,6 +79,7 @@ def test_shards_are_a_random_mix_of_the_input(shard_dir, download_dir):
     assert max(sizes) - min(sizes) <= 6 * np.sqrt(PER_SHARD), sizes
 
 
+@pytest.mark.slow  # three runs of the stage
 def test_two_workers_and_a_rerun_give_identical_bytes(shard_dir, download_dir, tmp_path):
     out = tmp_path / "two"
     assert shard(download_dir, out, "--direct_num_workers=2", "--direct_running_mode=multi_processing") == 0

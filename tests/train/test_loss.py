@@ -65,6 +65,7 @@ def _rank_main(rank: int, port: int, local_loss: bool, gather_with_grad: bool, o
     dist.destroy_process_group()
 
 
+@pytest.mark.slow  # two gloo processes
 @pytest.mark.parametrize("local_loss", [True, False])
 def test_two_ranks_of_b_equal_one_rank_of_2b(tmp_path, local_loss):
     model = _model()

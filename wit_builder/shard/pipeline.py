@@ -120,6 +120,68 @@ def _name(shard: dict) -> str:
     return shard["name"]
 
 
+class ShardSamples(beam.PTransform):
+    """The shard stage over a PCollection of ``Chunk``s (units) of the sample files ``inputs``
+    describes (``shard.inputs.describe_inputs`` makes both).
+
+    Writes the tars and their indexes under ``out_dir`` (image bytes never travel through Beam,
+    see ``scatter.py``) and returns ``{"shards": one dict per tar written, "stats": (name,
+    total), "errors": (path, error), "matched" / "kept": per-query count blobs, "plan": the
+    ShardPlan, "digits": the name widths}``: what the runner's ``finish`` turns into
+    ``stats.json``, the report and the manifest.
+    """
+
+    def __init__(self, inputs: ShardInputs, rules: ShardRules, out_dir: str):
+        super().__init__()
+        self.inputs = inputs
+        self.rules = rules
+        self.out_dir = out_dir
+
+    def expand(self, chunks: beam.PCollection) -> dict[str, beam.PCollection]:
+        inputs, settings, out_dir = self.inputs, self.rules, self.out_dir
+        rules = settings.balance_rules
+        files = chunks.pipeline | "SampleFiles" >> beam.Create(list(inputs.files))
+        paths = files | "SpreadFiles" >> beam.Reshuffle()
+        matched, count_errors = count_matches(paths, rules, schema="samples")
+        over_cap = pvalue.AsDict(over_cap_counts(matched, rules))
+        units = chunks | "SpreadUnits" >> beam.Reshuffle()
+        plan = (
+            units
+            | "CountKept" >> beam.ParDo(CountKeptFn(settings), over_cap)
+            | "SumKeptSamples" >> beam.CombineGlobally(sum_pairs)
+            | "Plan" >> beam.Map(make_plan, settings, inputs.fingerprint(settings))
+        )
+        scattered = units | "Scatter" >> beam.ParDo(
+            ScatterFn(settings, out_dir), over_cap, pvalue.AsSingleton(plan)
+        ).with_outputs(STATS, ERRORS, main="segments")
+        digits = (
+            scattered.segments
+            | "SegmentSizes" >> beam.Map(lambda item: (item[0], item[1].count))
+            | "ShardSizes" >> beam.CombinePerKey(sum)
+            | "Sizes" >> beam.Values()
+            | "Largest" >> beam.CombineGlobally(lambda sizes: max(sizes, default=0))
+            | "KeyDigits"
+            >> beam.Map(
+                lambda largest, plan: (shard_digits(plan.shards), index_digits(largest)), pvalue.AsSingleton(plan)
+            )
+        )
+        written = (
+            scattered.segments
+            | "GroupByShard" >> beam.GroupByKey()
+            | "WriteShards"
+            >> beam.ParDo(
+                WriteShardFn(settings, out_dir), pvalue.AsSingleton(plan), pvalue.AsSingleton(digits)
+            ).with_outputs(STATS, KEPT, main="shards")
+        )
+        kept = written[KEPT] | "SumKeptPerQuery" >> sum_count_blobs(rules)
+        stats = (
+            (scattered[STATS], written[STATS]) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
+        )
+        errors = (count_errors, scattered[ERRORS]) | "AllErrors" >> beam.Flatten()
+        return {"shards": written.shards, "stats": stats, "errors": errors, "matched": matched, "kept": kept,
+                "plan": plan, "digits": digits}  # fmt: skip
+
+
 def build_pipeline(
     pipeline: beam.Pipeline,
     inputs: ShardInputs,
@@ -128,39 +190,11 @@ def build_pipeline(
     out_dir: str,
     upstream: dict,
 ):
-    rules = settings.balance_rules
-    paths = pipeline | "SampleFiles" >> beam.Create(list(inputs.files)) | "SpreadFiles" >> beam.Reshuffle()
-    matched, count_errors = count_matches(paths, rules, schema="samples")
-    over_cap = pvalue.AsDict(over_cap_counts(matched, rules))
-    units = pipeline | "Units" >> beam.Create(chunks) | "SpreadUnits" >> beam.Reshuffle()
-    plan = pvalue.AsSingleton(
-        units
-        | "CountKept" >> beam.ParDo(CountKeptFn(settings), over_cap)
-        | "SumKeptSamples" >> beam.CombineGlobally(sum_pairs)
-        | "Plan" >> beam.Map(make_plan, settings, inputs.fingerprint(settings))
-    )
-    scattered = units | "Scatter" >> beam.ParDo(ScatterFn(settings, out_dir), over_cap, plan).with_outputs(
-        STATS, ERRORS, main="segments"
-    )
-    digits = pvalue.AsSingleton(
-        scattered.segments
-        | "SegmentSizes" >> beam.Map(lambda item: (item[0], item[1].count))
-        | "ShardSizes" >> beam.CombinePerKey(sum)
-        | "Sizes" >> beam.Values()
-        | "Largest" >> beam.CombineGlobally(lambda sizes: max(sizes, default=0))
-        | "KeyDigits" >> beam.Map(lambda largest, plan: (shard_digits(plan.shards), index_digits(largest)), plan)
-    )
-    written = (
-        scattered.segments
-        | "GroupByShard" >> beam.GroupByKey()
-        | "WriteShards"
-        >> beam.ParDo(WriteShardFn(settings, out_dir), plan, digits).with_outputs(STATS, KEPT, main="shards")
-    )
-    kept = written[KEPT] | "SumKeptPerQuery" >> sum_count_blobs(rules)
-    queries = per_query_report(matched, kept, inputs.queries, rules, out_dir)
-    stats = (scattered[STATS], written[STATS]) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
-    errors = (count_errors, scattered[ERRORS]) | "AllErrors" >> beam.Flatten()
+    """The ``wit-builder shard`` pipeline: the shards, then the report and ``finish``."""
+    sharded = pipeline | "Units" >> beam.Create(chunks) | "Shard" >> ShardSamples(inputs, settings, out_dir)
+    queries = per_query_report(sharded["matched"], sharded["kept"], inputs.queries, settings.balance_rules, out_dir)
     return run_once(
-        pipeline, "Finish", finish, out_dir, settings, inputs, upstream, plan, digits, pvalue.AsList(written.shards),
-        pvalue.AsDict(stats), pvalue.AsList(errors), pvalue.AsSingleton(queries),
+        pipeline, "Finish", finish, out_dir, settings, inputs, upstream,
+        pvalue.AsSingleton(sharded["plan"]), pvalue.AsSingleton(sharded["digits"]), pvalue.AsList(sharded["shards"]),
+        pvalue.AsDict(sharded["stats"]), pvalue.AsList(sharded["errors"]), pvalue.AsSingleton(queries),
     )  # fmt: skip
