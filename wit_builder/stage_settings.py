@@ -145,7 +145,8 @@ def add_flags(parser: argparse.ArgumentParser, cls: type) -> None:
         if flag.switch:
             keywords["action"] = "store_false" if flag.default else "store_true"
         else:
-            keywords["metavar"] = flag.how.metavar or flag.key.upper()
+            if flag.how.metavar or not flag.how.choices:  # choices show themselves: {jpg,png,webp}
+                keywords["metavar"] = flag.how.metavar or flag.key.upper()
             keywords["default"] = None
             keywords["required"] = flag.required
             if flag.repeats:
