@@ -8,7 +8,9 @@ FROM python:3.11-slim
 
 ENV NO_ALBUMENTATIONS_UPDATE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /opt/wit-builder
-# A C compiler for the harvest matcher's extension, which the package builds on install.
+# A C compiler for the harvest matcher's extension, which the package builds on install; the
+# base image's Debian release decides its version.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
@@ -16,6 +18,8 @@ RUN pip install torch==2.13.0
 COPY pyproject.toml setup.py README.md ./
 COPY wit_builder ./wit_builder
 COPY schemas ./schemas
+# The project itself, from this checkout (dependency ranges in pyproject.toml).
+# hadolint ignore=DL3013
 RUN pip install ".[train,gpu,gcp,aws]" tensorboard==2.21.0
 ENTRYPOINT ["torchrun"]
 CMD ["--help"]

@@ -10,6 +10,9 @@ WORKDIR /opt/wit-builder
 COPY pyproject.toml setup.py README.md ./
 COPY wit_builder ./wit_builder
 COPY schemas ./schemas
-RUN pip install --no-cache-dir ".[faiss,gcp,aws]"
-# The harvest matcher's C extension is optional at install time; on workers it must be there.
-RUN python -c "import wit_builder.harvest._phrase_table"
+# The project itself, from this checkout (its dependencies' ranges are in pyproject.toml; Beam is
+# pinned there to this image's version). The harvest matcher's C extension is optional at install
+# time; on workers it must be there, so the build fails without it.
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir ".[faiss,gcp,aws]" \
+    && python -c "import wit_builder.harvest._phrase_table"

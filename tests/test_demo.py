@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from wit_builder.cli import main
 
 
 def test_demo_runs_and_says_where_things_are(tmp_path, capsys):
-    status = main(["demo", "--out", str(tmp_path / "demo"), "--scale", "0.2", "--seed", "5"])
+    status = main(["demo", "--out", str(tmp_path / "demo"), "--scale", "0.2", "--seed", "5", "--no-train"])
     assert status == 0
     out = capsys.readouterr().out
     manifest = json.loads((tmp_path / "demo" / "world" / "world.json").read_text())
@@ -28,10 +30,26 @@ def test_demo_runs_and_says_where_things_are(tmp_path, capsys):
     assert shard["adds_up"] and shard["samples_in"] == download["ok"] and shard["written"] > 0
     manifest = json.loads((tmp_path / "demo" / "run" / "shard" / "manifest.json").read_text())
     assert f"--train-data '{manifest['train_data']}'" in out.split("[demo] the chain:")[1]
+    report = tmp_path / "demo" / "run" / "report" / "index.html"
+    assert f"[demo] the run report: {report}" in out and "Top failing hosts" in report.read_text()
     tokenizer = json.loads((tmp_path / "demo" / "run" / "tokenizer" / "stats.json").read_text())
     assert tokenizer["captions"] == shard["written"] and tokenizer["end_token"]["id"] == tokenizer["vocab_size"] - 1
     assert "stopped at" not in out
-    assert f"wit-train train --train-data '{manifest['train_data']}' --tokenizer" in out
+    assert f"wit-train train --train-data {tmp_path / 'demo' / 'run' / 'shard'} --tokenizer" in out
+
+
+@pytest.mark.slow
+def test_the_demo_trains_and_evaluates_on_held_out_data(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--scale", "0.5", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    results = json.loads((tmp_path / "demo" / "run" / "train" / "eval.json").read_text())
+    assert results["n"] == 400 and results["image_to_text_R@1"] > 4 * results["chance_R@1"], results
+    assert "held-out scenes" in out and "× chance" in out
+    report = (tmp_path / "demo" / "run" / "report" / "index.html").read_text()
+    assert "Training loss" in report and "image_to_text_R@1" in report
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--scale", "0.5", "--seed", "2"]) == 0
+    again = capsys.readouterr().out  # the same demo again: every stage has finished with these settings
+    assert sum(line.startswith("[run] ") and ": up to date in " in line for line in again.splitlines()) == 7
 
 
 def test_world_command_writes_offline_world(tmp_path, capsys):

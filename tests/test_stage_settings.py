@@ -28,9 +28,14 @@ FLAGS = {
     "shard": "base-url chunk-rows count-shards out per-query queries read-budget samples samples-per-shard seed "
     "shard-bytes",
     "tokenizer": "input min-frequency out vocab-size",
+    "train": "accum-freq batch-size beta1 beta2 dataset-resampled delete-previous-checkpoint epochs eps "
+    "gather-with-grad grad-checkpointing grad-clip-norm local-loss log-every-n-steps lr model out precision resume "
+    "save-every-n-steps seed shuffle-buffer steps templates tokenizer torchcompile train-data train-num-samples "
+    "val-data warmup wd workers zeroshot-data",
 }
 REQUIRED = {"queries": {"wiki-dump", "out"}, "harvest": {"queries", "out"}, "balance": {"candidates", "out"},
-            "download": {"pairs", "out"}, "shard": {"samples", "out"}, "tokenizer": {"input", "out"}}  # fmt: skip
+            "download": {"pairs", "out"}, "shard": {"samples", "out"}, "tokenizer": {"input", "out"},
+            "train": {"train-data", "out"}}  # fmt: skip
 
 
 @pytest.mark.parametrize("stage", [stage for stage, _ in CHAIN])
@@ -42,8 +47,10 @@ def test_flag_names_and_required_flags_are_the_ones_users_know(stage):
 
 @pytest.mark.parametrize("stage", [stage for stage, _ in CHAIN])
 def test_help_shows_every_default(stage, capsys):
+    from wit_builder.train.cli import main as train_main
+
     with pytest.raises(SystemExit):
-        main([stage, "--help"])
+        train_main(["train", "--help"]) if stage == "train" else main([stage, "--help"])
     text = " ".join(capsys.readouterr().out.split())
     for flag in flags_of(stage_cli(stage).SETTINGS):
         default = flag.default

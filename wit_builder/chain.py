@@ -1,16 +1,29 @@
-"""Run the stages one after another from a pipeline config (``wit-builder run``).
+"""Run the stages one after another from a pipeline config (``wit-builder run``), resumably.
 
-A config is a TOML file (see ``pipelines/``): ``out`` (the run folder), ``beam_args`` (flags
-for every Beam stage), and one table per stage whose keys are that stage's settings, named as
-its flags are (``per_query = 20000`` is ``--per-query 20000``; a list gives a repeatable flag
-several values). The settings are built from the tables directly (``stage_settings``), not by
-way of command lines. Each stage writes to ``OUT/STAGE`` and reads the previous stage's folder, so only
-the sources (dump, pageviews, WordNet, WAT files, URL lists) need naming.
+A config is a TOML file (see ``pipelines/``): ``out`` (the run folder: local, ``gs://`` or
+``s3://``), ``beam_args`` (flags for every Beam stage), and one table per stage whose keys are
+that stage's settings, named as its flags are (``per_query = 20000`` is ``--per-query 20000``).
+The settings are built from the tables directly (``stage_settings``), all of them before any
+stage runs. Each stage writes ``OUT/STAGE`` and reads the earlier stages' folders, so only the
+sources (dump, pageviews, WordNet, WAT files, URL lists) need naming. ``train`` runs only when
+the config has a ``[train]`` table.
+
+Resume: a stage's **key** is the hash of its settings and of the keys of the stages it reads.
+A finished stage writes ``OUT/STAGE/_SUCCESS`` holding its key; a re-run skips every stage whose
+``_SUCCESS`` key matches. A stage that starts writes ``_RUNNING`` with its key: run again with
+the same key, it resumes in its folder (download and shard reuse their finished chunks and
+shards; the others redo their work); with another key (a changed setting, or a changed earlier
+stage) its folder is emptied first, so nothing of the old settings is reused. Changing one
+setting therefore re-runs exactly that stage and the stages after it. ``--from STAGE`` forces
+that stage and the later ones to start afresh. Sources are identified by the paths in the
+settings, not their bytes: a source rewritten in place needs ``--from``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -19,12 +32,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import fsspec
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-# Each stage, and which of its input flags takes which earlier stage's output folder.
+# Each stage, and which of its settings takes which earlier stage's output folder.
 CHAIN: tuple[tuple[str, Mapping[str, str]], ...] = (
     ("queries", {}),
     ("harvest", {"queries": "queries"}),
@@ -32,13 +47,17 @@ CHAIN: tuple[tuple[str, Mapping[str, str]], ...] = (
     ("download", {"pairs": "balance"}),
     ("shard", {"samples": "download", "queries": "queries"}),
     ("tokenizer", {"input": "shard"}),
+    ("train", {"train_data": "shard", "tokenizer": "tokenizer"}),
 )
+STAGES = tuple(stage for stage, _ in CHAIN)
+OPTIONAL = frozenset({"train"})  # run only when the config has their table
+SUCCESS, RUNNING = "_SUCCESS", "_RUNNING"
 
 
 @dataclass(frozen=True)
 class StepResult:
     stage: str
-    outcome: str  # done, failed (exit N), not run
+    outcome: str  # done, up to date, failed (exit N), not run, not configured
     out_dir: str
     seconds: float
 
@@ -59,19 +78,23 @@ def stage_cli(stage: str) -> ModuleType:
 
 
 def chain_settings(config: Mapping[str, Any], out: str) -> dict[str, Any]:
-    """Every stage's settings, built from its table and wired to the earlier stages' folders.
-
-    All are built before anything runs, so an unknown key or a wrong type anywhere is a
-    ``SettingsError`` naming it (``balance.per_query: expected a whole number, got 'many'``)."""
+    """Every configured stage's settings, built from its table and wired to the earlier
+    stages' folders. An unknown key or a wrong type anywhere is a ``SettingsError`` naming it
+    (``balance.per_query: expected a whole number, got 'many'``)."""
     from wit_builder.stage_settings import SettingsError, from_table
 
-    known = {"out", "beam_args", *(stage for stage, _ in CHAIN)}
+    known = {"out", "beam_args", *STAGES}
     unknown = sorted(set(config) - known)
     if unknown:
         raise SettingsError(f"{unknown[0]}: unknown key (known: {', '.join(sorted(known))})")
     settings = {}
     for stage, wiring in CHAIN:
-        table = dict(config.get(stage, {}))
+        if stage in OPTIONAL and stage not in config:
+            continue
+        table = config.get(stage, {})
+        if not isinstance(table, Mapping):
+            raise SettingsError(f"{stage}: expected a table ([{stage}]), got {table!r}")
+        table = dict(table)
         if "out" in table:
             raise SettingsError(f"{stage}.out: a stage writes to OUT/{stage}; set the run's out at the top instead")
         table["out"] = stage_dir(out, stage)
@@ -81,23 +104,107 @@ def chain_settings(config: Mapping[str, Any], out: str) -> dict[str, Any]:
     return settings
 
 
-def run_chain(config: Mapping[str, Any], out: str, beam_args: Sequence[str] = ()) -> list[StepResult]:
-    """Run every stage in order until one fails; later ones are 'not run'."""
+def full_config(config: Mapping[str, Any], out: str) -> dict[str, Any]:
+    """The config with every default filled in (``--print-config``)."""
+    from wit_builder.stage_settings import to_table
+
+    settings = chain_settings(config, out)
+    document: dict[str, Any] = {"out": out, "beam_args": list(config.get("beam_args", []))}
+    for stage, stage_settings in settings.items():
+        table = to_table(stage_settings)
+        del table["out"]  # OUT/STAGE, always
+        document[stage] = table
+    return document
+
+
+def stage_keys(settings: Mapping[str, Any]) -> dict[str, str]:
+    """Each stage's key: its settings and the keys of the stages it reads, hashed."""
+    from wit_builder.stage_settings import to_table
+
+    keys: dict[str, str] = {}
+    for stage, wiring in CHAIN:
+        if stage in settings:
+            document = {"stage": stage, "settings": to_table(settings[stage]),
+                        "reads": {earlier: keys[earlier] for earlier in sorted(set(wiring.values()))}}  # fmt: skip
+            keys[stage] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:24]
+    return keys
+
+
+def _marker(folder: str, name: str) -> dict | None:
+    path = f"{folder}/{name}"
+    filesystem, _ = fsspec.core.url_to_fs(path)
+    if not filesystem.isfile(path):
+        return None
+    try:
+        with fsspec.open(path, "rt", encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}  # a damaged marker: as good as a different key
+
+
+def _write_marker(folder: str, name: str, document: dict) -> None:
+    from wit_builder.io.atomic import write_atomically
+
+    write_atomically(f"{folder}/{name}", (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+
+
+def prepare_stage(folder: str, key: str, fresh: bool) -> str:
+    """Make ``folder`` ready for a run with ``key``; returns what happens to it: "start" (new
+    or emptied) or "resume" (an interrupted run with the same key)."""
+    filesystem, _ = fsspec.core.url_to_fs(folder)
+    running, done = _marker(folder, RUNNING), _marker(folder, SUCCESS)
+    same = running is not None and running.get("key") == key
+    if filesystem.exists(folder) and (fresh or not same) and (running is not None or done is not None or fresh):
+        filesystem.rm(folder, recursive=True)  # a run of other settings: nothing of it is reused
+    filesystem.makedirs(folder, exist_ok=True)
+    if filesystem.exists(f"{folder}/{SUCCESS}"):
+        filesystem.rm(f"{folder}/{SUCCESS}")
+    _write_marker(folder, RUNNING, {"key": key})
+    return "resume" if same and not fresh else "start"
+
+
+def run_chain(
+    config: Mapping[str, Any], out: str, beam_args: Sequence[str] = (), from_stage: str | None = None
+) -> list[StepResult]:
+    """Run the stages in order, skipping those already done with the same key, until one fails."""
+    from wit_builder.stage_settings import to_table
+
+    if from_stage is not None and from_stage not in STAGES:
+        raise ValueError(f"--from {from_stage}: not a stage (stages: {', '.join(STAGES)})")
     beam = [*config.get("beam_args", []), *beam_args]
     settings = chain_settings(config, out)
+    keys = stage_keys(settings)
     results: list[StepResult] = []
     stopped = False
-    for stage, _ in CHAIN:
-        out_dir = stage_dir(out, stage)
-        if stopped:
-            results.append(StepResult(stage, "not run", out_dir, 0.0))
+    for index, (stage, _) in enumerate(CHAIN):
+        folder = stage_dir(out, stage)
+        if stage not in settings:
+            results.append(StepResult(stage, "not configured", folder, 0.0))
             continue
-        print(f"[run] {stage} -> {out_dir}", flush=True)
+        if stopped:
+            results.append(StepResult(stage, "not run", folder, 0.0))
+            continue
+        fresh = from_stage is not None and index >= STAGES.index(from_stage)
+        done = _marker(folder, SUCCESS)
+        if not fresh and done is not None and done.get("key") == keys[stage]:
+            print(f"[run] {stage}: up to date in {folder}", flush=True)
+            results.append(StepResult(stage, "up to date", folder, 0.0))
+            continue
+        how = prepare_stage(folder, keys[stage], fresh)
+        print(f"[run] {stage} ({index + 1}/{len(STAGES)}): {'resuming' if how == 'resume' else 'starting'} "
+              f"in {folder}", flush=True)  # fmt: skip
         started = time.monotonic()
         status = stage_cli(stage).run(settings[stage], beam)
-        outcome = "done" if status == 0 else f"failed (exit {status})"
-        results.append(StepResult(stage, outcome, out_dir, time.monotonic() - started))
+        seconds = time.monotonic() - started
+        if status == 0:
+            _write_marker(folder, SUCCESS, {"stage": stage, "key": keys[stage], "settings": to_table(settings[stage])})
+            filesystem, _ = fsspec.core.url_to_fs(folder)
+            filesystem.rm(f"{folder}/{RUNNING}")
+        results.append(StepResult(stage, "done" if status == 0 else f"failed (exit {status})", folder, seconds))
         stopped = status != 0
+    from wit_builder.report.run_page import write_run_report
+
+    print(f"[run] report: {write_run_report(out)}", flush=True)
     return results
 
 
@@ -112,22 +219,23 @@ def format_results(results: Sequence[StepResult]) -> str:
 
 
 def run_command(args, beam_args: Sequence[str]) -> int:
-    """``wit-builder run --config TOML [--out DIR] [beam flags]``."""
-    from wit_builder.cli import EXIT_ERROR, EXIT_OK
-    from wit_builder.stage_settings import SettingsError
+    """``wit-builder run --config TOML [--out DIR] [--from STAGE] [--print-config] [beam flags]``."""
+    from wit_builder.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+    from wit_builder.stage_settings import SettingsError, format_toml
 
     config = load_config(args.config)
     out = args.out or config.get("out")
     if not out:
         print("wit-builder run: no run folder: give --out or set out in the config", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     try:
-        results = run_chain(config, out, beam_args)
-    except SettingsError as error:
+        if args.print_config:
+            print(format_toml(full_config(config, out)), end="")
+            return EXIT_OK
+        results = run_chain(config, out, beam_args, args.from_stage)
+    except (SettingsError, ValueError) as error:
         print(f"wit-builder run: {args.config}: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print(format_results(results))
-    last = next((r for r in results if r.outcome != "done"), None)
-    if last is None:
-        return EXIT_OK
-    return EXIT_ERROR
+    failed = any(r.outcome.startswith("failed") for r in results)
+    return EXIT_ERROR if failed else EXIT_OK

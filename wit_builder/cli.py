@@ -53,6 +53,11 @@ def _report_flags(p: argparse.ArgumentParser) -> None:
 def _run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="TOML", required=True, help="a pipeline config, e.g. pipelines/local.toml")
     p.add_argument("--out", metavar="DIR", help="the run folder (overrides the config's out)")
+    p.add_argument(
+        "--from", dest="from_stage", metavar="STAGE",
+        help="run this stage and the later ones afresh, even if they finished with the same settings",
+    )  # fmt: skip
+    p.add_argument("--print-config", action="store_true", help="print the whole config, every default filled in")
 
 
 def _demo_flags(p: argparse.ArgumentParser) -> None:
@@ -64,6 +69,7 @@ def _demo_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--port", type=int, default=0, help="serve the web on this port (default: any free one; fix it to repeat a run)"
     )
+    p.add_argument("--no-train", action="store_true", help="stop after the tokenizer: no training, no evaluation")
 
 
 def _world_flags(p: argparse.ArgumentParser) -> None:

@@ -16,10 +16,41 @@ from typing import Any
 from wit_builder.chain import StepResult, format_results, run_chain
 from wit_builder.testing import SyntheticWorld, WorldConfig, WorldLayout
 
+DEMO_OUT = "runs/demo"
+TRAIN = {"model": "tiny", "batch_size": 32, "steps": 200, "lr": 1e-3, "warmup": 20, "workers": 1,
+         "log_every_n_steps": 20, "save_every_n_steps": 100}  # fmt: skip
 
-def demo_config(layout: WorldLayout) -> dict[str, Any]:
-    """The chain config for a written world: its sources, and thresholds sized for a small dump."""
-    return {
+
+def evaluation_paths(world_root: Path) -> dict[str, str]:
+    """Where ``write_evaluation_sets`` puts the held-out sets, as ``[train]`` settings."""
+    root = Path(world_root) / "evaluation"
+    return {"val_data": str(root / "val"), "zeroshot_data": str(root / "zeroshot"),
+            "templates": str(root / "templates.txt")}  # fmt: skip
+
+
+def write_evaluation_sets(world_root: Path, seed: int) -> dict[str, str]:
+    """Held-out data the demo's model is evaluated on: shards of new scenes drawn like the web's
+    (retrieval), a folder of one-colour pictures per class and prompt templates (zero-shot)."""
+    from wit_builder.shard.cli import run as shard
+    from wit_builder.shard.settings import ShardRules, ShardSettings
+    from wit_builder.testing.scene_pool import write_scene_pool, write_templates, write_zeroshot_folder
+
+    paths = evaluation_paths(world_root)
+    pool = write_scene_pool(Path(world_root) / "evaluation" / "val_pool", 400, files=2, seed=seed + 1000)
+    settings = ShardSettings(samples=(str(pool),), out=paths["val_data"], rules=ShardRules(samples_per_shard=200))
+    if shard(settings, []) != 0:
+        raise RuntimeError("the held-out shards could not be written")
+    write_zeroshot_folder(paths["zeroshot_data"], per_class=10, seed=seed)
+    write_templates(paths["templates"])
+    return paths
+
+
+def demo_config(world_root: Path, train: bool = True) -> dict[str, Any]:
+    """The chain config for a world written at ``world_root``: its sources, thresholds sized for
+    a small dump, and (``train``) a short CPU training of the tiny model, evaluated on held-out
+    sets. ``pipelines/demo.toml`` is this config written out (a test keeps them equal)."""
+    layout = WorldLayout.at(world_root)
+    config: dict[str, Any] = {
         "queries": {
             "wiki_dump": layout.wiki_dump_glob,
             "pageviews": layout.pageviews_glob,
@@ -31,10 +62,27 @@ def demo_config(layout: WorldLayout) -> dict[str, Any]:
         },
         "harvest": {"wat": layout.wat_glob, "pairs": str(layout.pairs_dir / "*")},
         "balance": {"per_query": 50},
+        # The world's web is on loopback, which the download stage refuses unless told.
         "download": {"allow_private_network": True, "read_timeout": 2.0, "retries": 1},
         "shard": {},
         "tokenizer": {},
     }
+    if train:
+        config["train"] = {**TRAIN, **evaluation_paths(world_root)}
+    return config
+
+
+def demo_toml() -> str:
+    """``pipelines/demo.toml``: the demo's config, for ``wit-builder run``."""
+    from wit_builder.stage_settings import format_toml
+
+    header = (
+        "# The demo's chain: what `make demo` (wit-builder demo) runs on the synthetic world. Written from\n"
+        "# wit_builder/demo.py (demo_config), and a test keeps the two equal. To run it by hand:\n"
+        f"#   wit-builder world --out {DEMO_OUT}/world --serve    # writes and serves the world; leave it running\n"
+        "#   wit-builder run --config pipelines/demo.toml        # in another terminal\n"
+    )
+    return header + format_toml({"out": f"{DEMO_OUT}/run", **demo_config(Path(DEMO_OUT) / "world")})
 
 
 def _describe_world(layout: WorldLayout, world: SyntheticWorld, base_urls: list[str]) -> str:
@@ -57,10 +105,12 @@ def demo_command(args, beam_args: Sequence[str]) -> int:
     started = time.monotonic()
     with world.serve(port=args.port) as web:
         layout = world.write(out / "world", web.base_urls)
+        if not args.no_train:
+            write_evaluation_sets(out / "world", args.seed)
         seconds = time.monotonic() - started
         print(f"[demo] synthetic world (seed {args.seed}, scale {args.scale}) written in {seconds:.1f}s:")
         print(_describe_world(layout, world, web.base_urls), flush=True)
-        results = run_chain(demo_config(layout), str(out / "run"), beam_args)
+        results = run_chain(demo_config(out / "world", not args.no_train), str(out / "run"), beam_args)
     print("\n[demo] the chain:")
     print(format_results(results))
     print(_closing_words(results, out))
@@ -68,27 +118,41 @@ def demo_command(args, beam_args: Sequence[str]) -> int:
 
 
 def _closing_words(results: list[StepResult], out: Path) -> str:
-    done = [r for r in results if r.outcome == "done"]
-    stopped = next((r for r in results if r.outcome != "done"), None)
-    lines = [f"\n[demo] the world is in {out / 'world'} (world.json describes it)."]
-    if done:
-        lines.append(f"[demo] results of the stages that ran are under {out / 'run'}.")
-    manifest = out / "run" / "shard" / "manifest.json"
-    if any(r.stage == "shard" for r in done) and manifest.exists():
+    run = out / "run"
+    done = [r.stage for r in results if r.outcome in ("done", "up to date")]
+    stopped = next((r for r in results if r.outcome.startswith("failed")), None)
+    lines = [f"\n[demo] the world is in {out / 'world'} (world.json describes it); the run is in {run}."]
+    manifest = run / "shard" / "manifest.json"
+    if "shard" in done and manifest.exists():
         train_data = json.loads(manifest.read_text())["train_data"]
-        lines.append(f"[demo] the shards are ready for a trainer: --train-data '{train_data}'")
-        tokenizer = out / "run" / "tokenizer" / "tokenizer.json"
-        if tokenizer.exists():
-            lines.append(
-                "[demo] train the tiny model on them (CPU, about a minute):\n"
-                f"  wit-train train --train-data '{train_data}' --tokenizer {tokenizer} --model tiny "
-                f"--batch-size 32 --steps 200 --lr 1e-3 --warmup 20 --workers 1 --out {out / 'run' / 'train'}"
-            )
+        lines.append(f"[demo] the shards: --train-data '{train_data}'")
+    evaluation = run / "train" / "eval.json"
+    if "train" in done and evaluation.exists():
+        lines.append(_evaluation_summary(json.loads(evaluation.read_text())))
+    elif "tokenizer" in done and "train" not in done and stopped is None:
+        lines.append(
+            "[demo] train the tiny model on them (CPU, about a minute):\n"
+            f"  wit-train train --train-data {run / 'shard'} --tokenizer {run / 'tokenizer'} --model tiny "
+            f"--batch-size 32 --steps 200 --lr 1e-3 --warmup 20 --workers 1 --out {run / 'train'}"
+        )
     if stopped is not None:
         lines.append(
             f"[demo] the chain stopped at '{stopped.stage}': {stopped.outcome}. "
             "Later stages need its output, so they did not run."
         )
+    lines.append(f"[demo] the run report: {run / 'report' / 'index.html'}")
+    return "\n".join(lines)
+
+
+def _evaluation_summary(results: dict) -> str:
+    """The trained model against chance, on data it never saw."""
+    lines = [f"[demo] the tiny model, evaluated on {results['n']:,} held-out scenes:"]
+    chance = results["chance_R@1"]
+    for name, label in (("image_to_text_R@1", "image → text R@1"), ("text_to_image_R@1", "text → image R@1")):
+        lines.append(f"  {label}  {results[name]:.3f}  (chance {chance:.4f}, {results[name] / chance:,.0f}× chance)")
+    if "zeroshot_top1" in results:
+        lines.append(f"  zero-shot top-1   {results['zeroshot_top1']:.3f}  (chance {results['zeroshot_chance']:.3f}, "
+                     f"{results['classes']} colours)")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -102,6 +166,7 @@ def world_command(args, beam_args: Sequence[str]) -> int:
         return 0
     with world.serve() as web:
         layout = world.write(args.out, web.base_urls, compression=args.compression)
+        write_evaluation_sets(Path(args.out), args.seed)
         print(f"wrote the synthetic world to {layout.root}; serving its web at {', '.join(web.base_urls)}")
         print("press Ctrl-C to stop", flush=True)
         try:

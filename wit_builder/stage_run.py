@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 import fsspec
 
+from wit_builder.progress import Progress, live_progress
+
 
 def stage_inputs(patterns: Iterable[str], subfolder: str) -> list[str]:
     """Parquet files of the previous stage: a stage folder stands for ``subfolder/*.parquet``
@@ -37,14 +39,18 @@ def replace_outputs(out: str, stale: Sequence[str], create: Sequence[str] = ()) 
         filesystem.makedirs(f"{out}/{folder}", exist_ok=True)
 
 
-def run_pipeline(build: Callable, beam_args: Sequence[str], out: str) -> tuple[dict, float]:
-    """Run ``build(pipeline)`` to completion; returns the stage's stats.json and the seconds."""
+def run_pipeline(
+    build: Callable, beam_args: Sequence[str], out: str, progress: Progress | None = None
+) -> tuple[dict, float]:
+    """Run ``build(pipeline)`` to completion, with a live progress line; returns the stage's
+    stats.json and the seconds."""
     import apache_beam as beam
 
     from wit_builder.beam_options import pipeline_options
 
+    stage = out.rstrip("/").rsplit("/", 1)[-1]
     started = time.monotonic()
-    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+    with live_progress(stage, progress), beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         build(pipeline)
     seconds = time.monotonic() - started
     with fsspec.open(f"{out.rstrip('/')}/stats.json", "rt", encoding="utf-8") as handle:

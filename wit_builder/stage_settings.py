@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -249,3 +250,43 @@ def from_table(cls: type, table: Mapping[str, Any], where: str = "") -> Any:
         return _build(cls, values)
     except ValueError as error:
         raise SettingsError(f"{where}: {error}" if where else str(error)) from None
+
+
+def to_table(settings: Any) -> dict[str, Any]:
+    """Settings as a config table, every option present (the inverse of ``from_table``); an
+    option that is not set (None) is left out, as TOML has no null."""
+    table: dict[str, Any] = {}
+    for flag in flags_of(type(settings)):
+        value = settings
+        for name in flag.path:
+            value = getattr(value, name)
+        if flag.switch and flag.default is True:
+            value = not value  # the config names the switch that turns it off
+        if isinstance(value, frozenset):
+            value = sorted(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        if value is not None:
+            table[flag.key] = value
+    return table
+
+
+def format_toml(document: Mapping[str, Any]) -> str:
+    """A config as TOML: top-level keys first, then one table per mapping."""
+
+    def value_text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float):
+            return "inf" if value == float("inf") else repr(value)
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, list | tuple):
+            return "[" + ", ".join(value_text(item) for item in value) + "]"
+        return json.dumps(str(value), ensure_ascii=False)
+
+    lines = [f"{key} = {value_text(value)}" for key, value in document.items() if not isinstance(value, Mapping)]
+    for name, table in document.items():
+        if isinstance(table, Mapping):
+            lines += ["", f"[{name}]", *(f"{key} = {value_text(value)}" for key, value in table.items())]
+    return "\n".join(lines) + "\n"

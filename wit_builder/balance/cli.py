@@ -41,6 +41,7 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
     import fsspec
 
     from wit_builder.balance.pipeline import BalanceInputs, build_pipeline
+    from wit_builder.progress import Progress, files_in
     from wit_builder.report.balance import write_balance_report
     from wit_builder.stage_run import replace_outputs, run_pipeline
 
@@ -60,7 +61,10 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
     out = settings.out.rstrip("/")
     replace_outputs(out, ("balanced", "report"), ("balanced",))  # a re-run replaces them whole
     print(f"[balance] {len(files)} candidate file(s), t={rules.per_query}, seed={rules.seed} -> {out}", flush=True)
-    report, seconds = run_pipeline(lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out)
+    progress = Progress("files balanced", len(files), files_in(f"{out}/balanced/*.parquet"))
+    report, seconds = run_pipeline(
+        lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out, progress
+    )
     html = write_balance_report(out)
     print(
         f"[balance] {report['kept']:,} of {report['pairs_in']:,} pairs kept in {seconds:.1f}s "

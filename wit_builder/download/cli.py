@@ -23,6 +23,7 @@ def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
 def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.download.pipeline import build_pipeline
     from wit_builder.io.chunks import plan_chunks
+    from wit_builder.progress import Progress, files_in
     from wit_builder.stage_run import replace_outputs, run_pipeline, stage_inputs
 
     try:
@@ -37,7 +38,10 @@ def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
     replace_outputs(out, ("samples", "status"), ("samples", "status", "work/fetched", "work/outcomes"))
     total = sum(chunk.rows for chunk in chunks)
     print(f"[download] {total:,} pairs in {len(chunks)} chunk(s) from {len(files)} file(s) -> {out}", flush=True)
-    report, seconds = run_pipeline(lambda pipeline: build_pipeline(pipeline, chunks, rules, out), beam_args, out)
+    progress = Progress("chunks fetched", len(chunks), files_in(f"{out}/work/outcomes/*.parquet"))
+    report, seconds = run_pipeline(
+        lambda pipeline: build_pipeline(pipeline, chunks, rules, out), beam_args, out, progress
+    )
     statuses = ", ".join(f"{name} {count:,}" for name, count in report["statuses"].items())
     print(f"[download] {report['ok']:,} of {report['pairs_in']:,} images kept in {seconds:.1f}s "
           f"({report['chunks_resumed']} chunk(s) resumed); {statuses}")  # fmt: skip

@@ -106,7 +106,7 @@ def rank_curve(values: np.ndarray, points: int = 400) -> tuple[list[float], list
     return ranks.tolist(), ordered[ranks - 1].astype(float).tolist()
 
 
-def _table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
+def html_table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
     head = "".join(f'<th class="{"num" if i in numeric else ""}">{escape(h)}</th>' for i, h in enumerate(headers))
     body = "".join(
         "<tr>"
@@ -294,7 +294,7 @@ def render_balance_report(stats: dict, table: QueryTable, wording: ReportWording
 <div class="cards">{"".join(f"<div class='card'><b>{v}</b><span>{escape(k)}</span></div>" for v, k in cards)}</div>
 
 <h2>Totals</h2>
-{_table(["", "before", "after"], totals, {1, 2})}
+{html_table(["", "before", "after"], totals, {1, 2})}
 <p class="note">Every one is kept or dropped ({escape(dropped)});
 the counts {"add up" if stats.get("adds_up") else "do NOT add up"}.
 A pair that matches several queries counts once per query in "query–pair matches".</p>
@@ -304,18 +304,18 @@ A pair that matches several queries counts once per query in "query–pair match
 <p class="note">{above_note}</p>
 
 <h2>By query source</h2>
-{_table(["source", "queries", "with a match", "matches before", "matches after"], by_source, {1, 2, 3, 4})}
+{html_table(["source", "queries", "with a match", "matches before", "matches after"], by_source, {1, 2, 3, 4})}
 
 <h2>Concentration</h2>
-{_table(["share of query–pair matches held by", "before", "after"], shares, {1, 2})}
+{html_table(["share of query–pair matches held by", "before", "after"], shares, {1, 2})}
 
 <h2>Queries by number of pairs</h2>
 {bars}
-{_table(["pairs per query", "queries before", "queries after"], bucket_rows, {1, 2})}
+{html_table(["pairs per query", "queries before", "queries after"], bucket_rows, {1, 2})}
 
 <div class="cols">
-<div><h2>Largest queries</h2>{_table(query_headers, _query_rows(table, largest), {2, 3, 4})}</div>
-<div><h2>Rarest queries</h2>{_table(query_headers, _query_rows(table, rarest), {2, 3, 4})}</div>
+<div><h2>Largest queries</h2>{html_table(query_headers, _query_rows(table, largest), {2, 3, 4})}</div>
+<div><h2>Rarest queries</h2>{html_table(query_headers, _query_rows(table, rarest), {2, 3, 4})}</div>
 </div>
 
 <h2>Queries that matched nothing</h2>

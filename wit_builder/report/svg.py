@@ -185,3 +185,48 @@ def bar_chart(
     parts += _legend(legend_frame, [(label, color, False) for label, _, color in groups])
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+    step = (high - low) / count if high > low else 1.0
+    return [low + i * step for i in range(count + 1)]
+
+
+def line_chart(
+    series: Sequence[Series], title: str, x_label: str, y_label: str, width: int = 760, height: int = 320
+) -> str:
+    """Lines on linear axes (training curves: loss against step)."""
+    frame = _Frame(width, height)
+    points = [(x, y) for s in series for x, y in zip(s.xs, s.ys, strict=True) if math.isfinite(y)]
+    parts = _open(frame, title, x_label, y_label)
+    if not points:
+        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{INK}">no data</text></svg>')
+        return "\n".join(parts)
+    x_low, x_high = min(x for x, _ in points), max(x for x, _ in points)
+    y_low, y_high = min(0.0, min(y for _, y in points)), max(y for _, y in points)
+    x_high, y_high = (x_high if x_high > x_low else x_low + 1), (y_high if y_high > y_low else y_low + 1)
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return (frame.left + (x - x_low) / (x_high - x_low) * (frame.right - frame.left),
+                frame.bottom - (y - y_low) / (y_high - y_low) * (frame.bottom - frame.top))  # fmt: skip
+
+    for y in _ticks(y_low, y_high):
+        _, py = at(x_low, y)
+        parts.append(f'<line x1="{frame.left}" x2="{frame.right}" y1="{py:.1f}" y2="{py:.1f}" stroke="{GRID}"/>')
+        parts.append(f'<text x="{frame.left - 6}" y="{py + 4:.1f}" font-size="11" fill="{INK}" '
+                     f'text-anchor="end">{y:.3g}</text>')  # fmt: skip
+    for x in _ticks(x_low, x_high):
+        px, _ = at(x, y_low)
+        parts.append(f'<text x="{px:.1f}" y="{frame.bottom + 16}" font-size="11" fill="{INK}" '
+                     f'text-anchor="middle">{compact(round(x))}</text>')  # fmt: skip
+    for s in series:
+        coordinates = " ".join(
+            "{:.1f},{:.1f}".format(*at(x, y)) for x, y in zip(s.xs, s.ys, strict=True) if math.isfinite(y)
+        )
+        parts.append(
+            f'<polyline points="{coordinates}" fill="none" stroke="{s.color}" stroke-width="2.2">'
+            f"<title>{escape(s.label)}</title></polyline>"
+        )
+    parts += _legend(frame, [(s.label, s.color, s.dashed) for s in series])
+    parts.append("</svg>")
+    return "\n".join(parts)

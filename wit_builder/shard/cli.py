@@ -21,6 +21,7 @@ def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
 
 
 def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
+    from wit_builder.progress import Progress, files_in
     from wit_builder.shard.inputs import already_done, describe_inputs
     from wit_builder.shard.manifest import upstream_stats
     from wit_builder.shard.pipeline import build_pipeline
@@ -34,7 +35,7 @@ def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
         return 1
     out = settings.out.rstrip("/")
     done = already_done(out, inputs, rules)
-    if done is not None:
+    if done is not None and done["totals"]["samples"]:  # an empty set is a failure, never "up to date"
         print(f"[shard] {out} is up to date ({done['totals']['shards']} shard(s), {done['totals']['samples']:,} "
               f"samples); nothing to do.\n[shard] --train-data '{done['train_data']}'")  # fmt: skip
         return 0
@@ -44,8 +45,9 @@ def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
     rows = sum(chunk.rows for chunk in chunks)
     print(f"[shard] {rows:,} samples in {len(inputs.files)} file(s), {len(chunks)} unit(s) -> {out}", flush=True)
     upstream = upstream_stats(settings.samples)
+    progress = Progress("units scattered", len(chunks), files_in(f"{out}/work/runs/*.json"))
     report, seconds = run_pipeline(
-        lambda pipeline: build_pipeline(pipeline, inputs, chunks, rules, out, upstream), beam_args, out
+        lambda pipeline: build_pipeline(pipeline, inputs, chunks, rules, out, upstream), beam_args, out, progress
     )
     return print_summary(out, report, seconds)
 

@@ -21,9 +21,8 @@ import numpy as np
 from PIL import Image
 
 from wit_builder.hashing import hash64
-from wit_builder.io.shard_urls import expand_urls
+from wit_builder.io.shard_urls import resolve_shard_set
 from wit_builder.schemas import read_table
-from wit_builder.shard.manifest import read_manifest
 from wit_builder.shard.records import json_disagreements
 from wit_builder.shard.tar_format import TarDamage, iter_members
 
@@ -85,30 +84,8 @@ class HashingReader:
 
 
 def resolve(spec: str) -> tuple[list[str], dict | None, str | None]:
-    """(shard URLs, the manifest, its path) for a folder, a manifest.json, or a URL list; a URL
-    list is checked against the manifest beside its shards when there is one."""
-    spec = spec.rstrip("/")
-    filesystem, _ = fsspec.core.url_to_fs(spec)
-    if spec.endswith(".json") or filesystem.isdir(spec):
-        manifest_path = spec if spec.endswith(".json") else f"{spec}/manifest.json"
-        folder = manifest_path.rsplit("/", 1)[0] if "/" in manifest_path else "."
-        if filesystem.exists(manifest_path):
-            manifest = read_manifest(manifest_path)
-            return [f"{folder}/{shard['name']}" for shard in manifest["shards"]], manifest, manifest_path
-        if spec.endswith(".json"):
-            raise FileNotFoundError(f"no manifest at {spec!r}")
-        urls = sorted(filesystem.glob(f"{spec}/*.tar"))
-        if not urls:
-            raise FileNotFoundError(f"no manifest.json and no .tar file in {spec!r}")
-        protocol = spec.split("://", 1)[0] + "://" if "://" in spec else ""
-        return [protocol + url if protocol and "://" not in url else url for url in urls], None, None
-    urls = expand_urls(spec)
-    if not urls:
-        raise FileNotFoundError(f"no shard URL in {spec!r}")
-    beside = f"{urls[0].rsplit('/', 1)[0]}/manifest.json" if "/" in urls[0] else "manifest.json"
-    if filesystem.exists(beside):
-        return urls, read_manifest(beside), beside
-    return urls, None, None
+    """(shard URLs, the manifest, its path): ``wit_builder.io.shard_urls.resolve_shard_set``."""
+    return resolve_shard_set(spec)
 
 
 def _manifest_entry(manifest: dict | None, url: str) -> dict | None:

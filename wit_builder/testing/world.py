@@ -46,6 +46,21 @@ class WorldLayout:
     pairs_dir: Path
     truth_images: Path
 
+    @classmethod
+    def at(cls, root: str | Path) -> WorldLayout:
+        """Where ``SyntheticWorld.write(root)`` puts each source."""
+        root = Path(root)
+        return cls(
+            root=root,
+            wiki_dump_glob=str(root / "wiki" / "enwiki-*.xml*"),
+            pageviews_glob=str(root / "pageviews" / "pageviews-*.gz"),
+            wordnet_dir=root / "wordnet",
+            wat_glob=str(root / "wat" / "crawl-data" / "*" / "segments" / "*" / "wat" / "*.warc.wat.gz"),
+            wat_paths=root / "wat" / "wat.paths.gz",
+            pairs_dir=root / "pairs",
+            truth_images=root / "truth" / "images.parquet",
+        )
+
     def relative_paths(self) -> dict[str, str]:
         """Each source's path relative to the world folder (what ``world.json`` records)."""
         root = str(self.root)
@@ -113,17 +128,9 @@ class SyntheticWorld:
         write_wordnet(self.vocabulary, root / "wordnet", config.wordnet_synsets, config.seed)
         write_wat_files(self.catalog, base_urls, root / "wat", config.wat_files, damaged=damaged_wat)
         write_pair_lists(self.catalog, base_urls, root / "pairs")
+        layout = WorldLayout.at(root)
         truth = self._write_truth(root / "truth", base_urls)
-        layout = WorldLayout(
-            root=root,
-            wiki_dump_glob=str(root / "wiki" / "enwiki-*.xml*"),
-            pageviews_glob=str(root / "pageviews" / "pageviews-*.gz"),
-            wordnet_dir=root / "wordnet",
-            wat_glob=str(root / "wat" / "crawl-data" / "*" / "segments" / "*" / "wat" / "*.warc.wat.gz"),
-            wat_paths=root / "wat" / "wat.paths.gz",
-            pairs_dir=root / "pairs",
-            truth_images=truth,
-        )
+        assert truth == layout.truth_images
         manifest = {
             "config": config.to_dict(),
             "base_urls": base_urls,

@@ -15,53 +15,36 @@ import json
 import sys
 from collections.abc import Sequence
 
-URLS_HELP = "WebDataset URLs: paths, brace patterns, '::'-joined lists, http(s), gs://, s3://"
+from wit_builder.stage_settings import add_flags, from_flags
+from wit_builder.train.settings import TrainSettings
+
+SETTINGS = TrainSettings
 
 
 def _train_flags(p: argparse.ArgumentParser) -> None:
-    from wit_builder.train.configs import MODEL_CONFIGS
+    add_flags(p, TrainSettings)
 
-    data = p.add_argument_group("data")
-    data.add_argument("--train-data", metavar="URLS", required=True, help=URLS_HELP)
-    data.add_argument("--val-data", metavar="URLS", help="held-out shards: retrieval is evaluated at the end")
-    data.add_argument("--zeroshot-data", metavar="PATH", help="a folder of class folders, or shards with 'cls'")
-    data.add_argument("--templates", metavar="FILE", help="zero-shot prompt templates, one per line, with {}")
-    data.add_argument("--train-num-samples", type=int, help="samples per epoch (default: from sizes.json)")
-    data.add_argument("--dataset-resampled", action="store_true", help="draw shards with replacement")
-    data.add_argument("--shuffle-buffer", type=int, default=1000, help="samples in each worker's shuffle buffer")
-    data.add_argument("--workers", type=int, default=4, help="data-loader workers per device")
-    data.add_argument("--tokenizer", metavar="PATH", help="a tokenizer.json, or a folder holding one")
-    model = p.add_argument_group("model and optimisation")
-    model.add_argument("--model", default="ViT-B-32", choices=sorted(MODEL_CONFIGS))
-    model.add_argument("--batch-size", type=int, default=64, help="per device")
-    model.add_argument("--epochs", type=int, default=32)
-    model.add_argument("--steps", type=int, help="optimiser steps in all (instead of --epochs)")
-    model.add_argument("--lr", type=float, default=5e-4)
-    model.add_argument("--wd", type=float, default=0.2)
-    model.add_argument("--beta1", type=float, default=0.9)
-    model.add_argument("--beta2", type=float, default=0.98)
-    model.add_argument("--eps", type=float, default=1e-6)
-    model.add_argument("--warmup", type=int, default=10_000, help="warm-up steps")
-    model.add_argument("--grad-clip-norm", type=float, default=1.0)
-    model.add_argument("--accum-freq", type=int, default=1, help="batches per optimiser step")
-    model.add_argument("--precision", choices=("auto", "fp32", "amp_bf16", "amp"), default="auto",
-                       help="auto: amp_bf16 on GPU, fp32 on CPU")  # fmt: skip
-    model.add_argument("--grad-checkpointing", action="store_true")
-    model.add_argument("--torchcompile", action="store_true")
-    model.add_argument("--local-loss", action="store_true", help="each rank computes its own rows of the logits")
-    model.add_argument("--gather-with-grad", action="store_true", help="gather features with their gradients")
-    model.add_argument("--seed", type=int, default=0)
-    run = p.add_argument_group("run")
-    run.add_argument("--out", metavar="DIR", required=True, help="checkpoints/, metrics.jsonl, eval.json")
-    run.add_argument("--resume", metavar="CKPT", help="'latest' (in --out), a checkpoint, or a run folder")
-    run.add_argument("--save-every-n-steps", type=int, default=1000)
-    run.add_argument("--delete-previous-checkpoint", action="store_true")
-    run.add_argument("--log-every-n-steps", type=int, default=100)
+
+def run(settings: TrainSettings, _beam_args: Sequence[str] = ()) -> int:
+    """Train in this process (``wit-builder run``'s train stage); errors are one line, exit 2."""
+    from wit_builder.train.trainer import run_training
+
+    try:
+        return run_training(settings)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"wit-train train: {_last_line(error)}", file=sys.stderr)
+        return 2
+
+
+def _last_line(error: Exception) -> str:
+    """An error raised in a data-loader worker arrives with the worker's traceback in its
+    message; the user needs its last line."""
+    return str(error).strip().splitlines()[-1] if "Traceback" in str(error) else str(error)
 
 
 def _eval_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="a checkpoint file, or a training run's folder")
-    p.add_argument("--val-data", metavar="URLS", help=URLS_HELP)
+    p.add_argument("--val-data", metavar="URLS", help="held-out shards (a folder or URLs)")
     p.add_argument("--zeroshot-data", metavar="PATH", help="a folder of class folders, or shards with 'cls'")
     p.add_argument("--classnames", metavar="FILE", help="class names for shards whose 'cls' is an index")
     p.add_argument("--templates", metavar="FILE", help="prompt templates, one per line, with {}")
@@ -123,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train":
             from wit_builder.train.trainer import run_training
 
-            return run_training(args)
+            return run_training(from_flags(TrainSettings, args))
         if args.command == "eval":
             return _eval(args)
         from wit_builder.train.export import export
@@ -132,10 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"[export] {role}: {path}")
         return 0
     except (ValueError, FileNotFoundError) as error:
-        # An error raised in a data-loader worker arrives with the worker's traceback in its
-        # message; the user needs its last line.
-        message = str(error).strip().splitlines()[-1] if "Traceback" in str(error) else str(error)
-        print(f"wit-train {args.command}: {message}", file=sys.stderr)
+        print(f"wit-train {args.command}: {_last_line(error)}", file=sys.stderr)
         return 2
 
 

@@ -26,7 +26,7 @@ import torch
 from PIL import Image
 from torch.utils.data import IterableDataset, get_worker_info
 
-from wit_builder.io.shard_urls import expand_urls
+from wit_builder.io.shard_urls import resolve_shard_set
 from wit_builder.train.shard_reader import IMAGE_KEYS, TEXT_KEYS, ReadTally, iter_shard_samples, pick
 
 log = logging.getLogger("wit_builder.train")
@@ -58,10 +58,11 @@ class StreamSpec:
 
 
 def resolve_urls(spec: str) -> tuple[str, ...]:
-    urls = tuple(expand_urls(spec))
-    if not urls:
-        raise ValueError(f"no shard URLs in {spec!r}")
-    return urls
+    """The shard URLs of ``--train-data``/``--val-data``: a URL list, or a shard stage's folder."""
+    try:
+        return tuple(resolve_shard_set(spec)[0])
+    except FileNotFoundError as error:
+        raise ValueError(f"no shard URLs in {spec!r}: {error}") from None
 
 
 def _pass_shards(spec: StreamSpec, stream: int, streams: int, pass_index: int) -> tuple[list[str], int, int]:

@@ -10,7 +10,6 @@ stream's position, so ``--resume latest`` continues with exactly the next batch.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
@@ -33,6 +32,7 @@ from wit_builder.train.loss import ClipLoss
 from wit_builder.train.metrics_log import MetricsLog
 from wit_builder.train.model import CLIP
 from wit_builder.train.optim import build_optimizer, cosine_lr, set_lr
+from wit_builder.train.settings import TrainSettings
 from wit_builder.train.transforms import train_view
 
 log = logging.getLogger("wit_builder.train")
@@ -49,7 +49,7 @@ class Plan:
     samples_per_epoch: int | None
 
 
-def plan_run(args: argparse.Namespace, urls: tuple[str, ...], world: int) -> Plan:
+def plan_run(args: TrainSettings, urls: tuple[str, ...], world: int) -> Plan:
     global_batch = args.batch_size * args.accum_freq * world
     samples = args.train_num_samples or count_samples(urls)
     steps_per_epoch = max(1, samples // global_batch) if samples else 0
@@ -81,7 +81,7 @@ def autocast(precision: str, device: torch.device):
     return contextlib.nullcontext()
 
 
-def _json_safe(args: argparse.Namespace) -> dict:
+def _json_safe(args: TrainSettings) -> dict:
     return {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}
 
 
@@ -102,7 +102,7 @@ def _data_start(state: dict | None, placement: Placement, workers: int) -> tuple
 
 
 class Trainer:
-    def __init__(self, args: argparse.Namespace, placement: Placement):
+    def __init__(self, args: TrainSettings, placement: Placement):
         self.args = args
         self.placement = placement
         self.device = placement.device
@@ -261,7 +261,7 @@ def _tuple_tree(value):
     return tuple(_tuple_tree(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
-def run_training(args: argparse.Namespace) -> int:
+def run_training(args: TrainSettings) -> int:
     placement = init_distributed()
     logging.basicConfig(level=logging.INFO if placement.is_main else logging.WARNING,
                         format="[train] %(levelname)s %(message)s")  # fmt: skip
@@ -271,7 +271,7 @@ def run_training(args: argparse.Namespace) -> int:
         shutdown()
 
 
-def _train(args: argparse.Namespace, placement: Placement) -> int:
+def _train(args: TrainSettings, placement: Placement) -> int:
     urls = resolve_urls(args.train_data)
     trainer = Trainer(args, placement)
     plan = plan_run(args, urls, placement.world)

@@ -1,0 +1,64 @@
+"""``wit-train train``'s settings: one typed dataclass, whose flags keep open_clip's names.
+
+``wit-builder run`` builds it from the config's ``[train]`` table; ``wit-train train`` from its
+flags (``wit_builder.stage_settings``). The trainer reads it by attribute, as it would a parsed
+command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wit_builder.stage_settings import option
+from wit_builder.train.configs import MODEL_CONFIGS
+
+URLS_HELP = "WebDataset URLs: a shard folder, paths, brace patterns, '::'-joined lists, http(s), gs://, s3://"
+DATA, MODEL, RUN = "data", "model and optimisation", "run"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainSettings:
+    """``wit-train train``."""
+
+    train_data: str = option(metavar="URLS", group=DATA, help=URLS_HELP)
+    val_data: str | None = option(None, metavar="URLS", group=DATA, help="held-out shards: retrieval at the end")
+    zeroshot_data: str | None = option(
+        None, metavar="PATH", group=DATA, help="a folder of class folders, or shards with 'cls'"
+    )
+    templates: str | None = option(
+        None, metavar="FILE", group=DATA, help="zero-shot prompt templates, one per line, with {}"
+    )
+    train_num_samples: int | None = option(
+        None, metavar="N", group=DATA, help="samples per epoch (default: from sizes.json)"
+    )
+    dataset_resampled: bool = option(False, group=DATA, help="draw shards with replacement")
+    shuffle_buffer: int = option(1000, metavar="N", group=DATA, help="samples in each worker's shuffle buffer")
+    workers: int = option(4, metavar="N", group=DATA, help="data-loader workers per device")
+    tokenizer: str | None = option(None, metavar="PATH", group=DATA, help="a tokenizer.json, or a folder holding one")
+    model: str = option("ViT-B-32", choices=tuple(sorted(MODEL_CONFIGS)), group=MODEL, help="model size")
+    batch_size: int = option(64, metavar="N", group=MODEL, help="per device")
+    epochs: int = option(32, metavar="N", group=MODEL, help="passes over the data")
+    steps: int | None = option(None, metavar="N", group=MODEL, help="optimiser steps in all (instead of --epochs)")
+    lr: float = option(5e-4, metavar="LR", group=MODEL, help="peak learning rate")
+    wd: float = option(0.2, metavar="WD", group=MODEL, help="AdamW weight decay")
+    beta1: float = option(0.9, metavar="B", group=MODEL, help="AdamW beta1")
+    beta2: float = option(0.98, metavar="B", group=MODEL, help="AdamW beta2")
+    eps: float = option(1e-6, metavar="EPS", group=MODEL, help="AdamW epsilon")
+    warmup: int = option(10_000, metavar="N", group=MODEL, help="warm-up steps")
+    grad_clip_norm: float = option(1.0, metavar="NORM", group=MODEL, help="gradient clipping")
+    accum_freq: int = option(1, metavar="N", group=MODEL, help="batches per optimiser step")
+    precision: str = option(
+        "auto", choices=("auto", "fp32", "amp_bf16", "amp"), group=MODEL, help="auto: amp_bf16 on GPU, fp32 on CPU"
+    )
+    grad_checkpointing: bool = option(False, group=MODEL, help="recompute activations in the backward pass")
+    torchcompile: bool = option(False, group=MODEL, help="torch.compile the model")
+    local_loss: bool = option(False, group=MODEL, help="each rank computes its own rows of the logits")
+    gather_with_grad: bool = option(False, group=MODEL, help="gather features with their gradients")
+    seed: int = option(0, group=MODEL, help="seed of the model and the data order")
+    out: str = option(metavar="DIR", group=RUN, help="checkpoints/, metrics.jsonl, eval.json")
+    resume: str | None = option(
+        None, metavar="CKPT", group=RUN, help="'latest' (in --out), a checkpoint, or a run folder"
+    )
+    save_every_n_steps: int = option(1000, metavar="N", group=RUN, help="checkpoint interval")
+    delete_previous_checkpoint: bool = option(False, group=RUN, help="keep only the latest checkpoint")
+    log_every_n_steps: int = option(100, metavar="N", group=RUN, help="progress and metrics interval")
