@@ -103,6 +103,11 @@ def demo_command(args, beam_args: Sequence[str]) -> int:
     out = Path(args.out)
     world = SyntheticWorld(WorldConfig.scaled(args.scale, seed=args.seed))
     started = time.monotonic()
+    # The run's stage keys know the sources by path; a world of another seed or scale written
+    # over the same paths must not pass for the one the finished stages were built from.
+    previous = out / "world" / "world.json"
+    config_now = json.loads(json.dumps(world.config.to_dict()))
+    other_world = previous.exists() and json.loads(previous.read_text())["config"] != config_now
     with world.serve(port=args.port) as web:
         layout = world.write(out / "world", web.base_urls)
         if not args.no_train:
@@ -110,7 +115,8 @@ def demo_command(args, beam_args: Sequence[str]) -> int:
         seconds = time.monotonic() - started
         print(f"[demo] synthetic world (seed {args.seed}, scale {args.scale}) written in {seconds:.1f}s:")
         print(_describe_world(layout, world, web.base_urls), flush=True)
-        results = run_chain(demo_config(out / "world", not args.no_train), str(out / "run"), beam_args)
+        config = demo_config(out / "world", not args.no_train)
+        results = run_chain(config, str(out / "run"), beam_args, "queries" if other_world else None)
     print("\n[demo] the chain:")
     print(format_results(results))
     print(_closing_words(results, out))

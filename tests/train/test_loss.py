@@ -62,6 +62,9 @@ def _rank_main(rank: int, port: int, local_loss: bool, gather_with_grad: bool, o
     if rank == 0:
         grads = {name: p.grad for name, p in model.module.named_parameters()}
         torch.save({"loss": torch.stack(losses).mean(), "grads": grads}, out)
+    # Both ranks leave together: a rank that tears gloo down while its peer is still saving can
+    # abort the peer ("terminate called without an active exception"), seen once in CI.
+    dist.barrier()
     dist.destroy_process_group()
 
 

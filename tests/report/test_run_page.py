@@ -1,0 +1,30 @@
+"""``RUN/report/index.html``: built from the stages' own files, honest about what has not run."""
+
+from __future__ import annotations
+
+import json
+
+from wit_builder.cli import main
+from wit_builder.report.run_page import render_run_report
+
+
+def test_a_run_with_only_the_query_list_says_the_rest_has_not_run(tmp_path):
+    (tmp_path / "queries").mkdir()
+    stats = {"queries_per_source": {"unigram": 5, "title": 2}, "queries": 7, "counts": {"articles": 3},
+             "overlap_removed": {"unigram": 1}}  # fmt: skip
+    (tmp_path / "queries" / "stats.json").write_text(json.dumps(stats))
+    page = render_run_report(str(tmp_path))
+    assert "7 queries from 3 articles" in page and "1 duplicates across sources removed" in page
+    for stage in ("harvest", "balance", "download", "shard", "train"):
+        assert f"The {stage} stage has not run in this folder." in page
+    assert "<svg" in page and "http" not in page.split("<body>")[1].replace("http://www.w3.org/2000/svg", "")
+
+
+def test_report_command_rebuilds_the_run_page(tmp_path, capsys):
+    (tmp_path / "queries").mkdir()
+    stats = {"queries_per_source": {"unigram": 5}, "queries": 5, "counts": {}, "overlap_removed": 0}
+    (tmp_path / "queries" / "stats.json").write_text(json.dumps(stats))
+    assert main(["report", str(tmp_path)]) == 0
+    assert (tmp_path / "report" / "index.html").exists()
+    assert str(tmp_path / "report" / "index.html") in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "nothing")]) == 1
