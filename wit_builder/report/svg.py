@@ -92,6 +92,27 @@ def _legend(frame: _Frame, entries: Sequence[tuple[str, str, bool]]) -> list[str
     return parts
 
 
+def _lines_and_close(parts: list[str], frame: _Frame, series: Sequence[Series], place) -> str:
+    """Each series as a polyline (``place(x, y)``: its point on the page, or None to skip it),
+    then the legend and the end of the SVG."""
+    for s in series:
+        points = (place(x, y) for x, y in zip(s.xs, s.ys, strict=True))
+        coordinates = " ".join(f"{px:.1f},{py:.1f}" for px, py in (p for p in points if p is not None))
+        dash = ' stroke-dasharray="6 4"' if s.dashed else ""
+        parts.append(
+            f'<polyline points="{coordinates}" fill="none" stroke="{s.color}" stroke-width="2.2"{dash}>'
+            f"<title>{escape(s.label)}</title></polyline>"
+        )
+    parts += _legend(frame, [(s.label, s.color, s.dashed) for s in series])
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _no_data(parts: list[str], width: int, height: int) -> str:
+    parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{INK}">no data</text></svg>')
+    return "\n".join(parts)
+
+
 def loglog_chart(
     series: Sequence[Series],
     title: str,
@@ -106,8 +127,7 @@ def loglog_chart(
     points = [(x, y) for s in series for x, y in zip(s.xs, s.ys, strict=True) if x > 0 and y > 0]
     parts = _open(frame, title, x_label, y_label)
     if not points:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{INK}">no data</text></svg>')
-        return "\n".join(parts)
+        return _no_data(parts, width, height)
     ys = [y for _, y in points] + ([reference[0]] if reference else [])
     x_low, x_high = _decades(1, max(x for x, _ in points))
     y_low, y_high = _decades(min(ys), max(ys))
@@ -128,20 +148,10 @@ def loglog_chart(
         parts.append(
             f'<text x="{frame.left + 6}" y="{y - 5:.1f}" font-size="11" fill="#c0392b">{escape(reference[1])}</text>'
         )
-    for s in series:
-        coordinates = " ".join(
-            f"{frame.x_log(x, x_low, x_high):.1f},{frame.y_log(y, y_low, y_high):.1f}"
-            for x, y in zip(s.xs, s.ys, strict=True)
-            if x > 0 and y > 0
-        )
-        dash = ' stroke-dasharray="6 4"' if s.dashed else ""
-        parts.append(
-            f'<polyline points="{coordinates}" fill="none" stroke="{s.color}" stroke-width="2.2"{dash}>'
-            f"<title>{escape(s.label)}</title></polyline>"
-        )
-    parts += _legend(frame, [(s.label, s.color, s.dashed) for s in series])
-    parts.append("</svg>")
-    return "\n".join(parts)
+    return _lines_and_close(
+        parts, frame, series,
+        lambda x, y: (frame.x_log(x, x_low, x_high), frame.y_log(y, y_low, y_high)) if x > 0 and y > 0 else None,
+    )  # fmt: skip
 
 
 def bar_chart(
@@ -200,8 +210,7 @@ def line_chart(
     points = [(x, y) for s in series for x, y in zip(s.xs, s.ys, strict=True) if math.isfinite(y)]
     parts = _open(frame, title, x_label, y_label)
     if not points:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{INK}">no data</text></svg>')
-        return "\n".join(parts)
+        return _no_data(parts, width, height)
     x_low, x_high = min(x for x, _ in points), max(x for x, _ in points)
     y_low, y_high = min(0.0, min(y for _, y in points)), max(y for _, y in points)
     x_high, y_high = (x_high if x_high > x_low else x_low + 1), (y_high if y_high > y_low else y_low + 1)
@@ -219,14 +228,4 @@ def line_chart(
         px, _ = at(x, y_low)
         parts.append(f'<text x="{px:.1f}" y="{frame.bottom + 16}" font-size="11" fill="{INK}" '
                      f'text-anchor="middle">{compact(round(x))}</text>')  # fmt: skip
-    for s in series:
-        coordinates = " ".join(
-            "{:.1f},{:.1f}".format(*at(x, y)) for x, y in zip(s.xs, s.ys, strict=True) if math.isfinite(y)
-        )
-        parts.append(
-            f'<polyline points="{coordinates}" fill="none" stroke="{s.color}" stroke-width="2.2">'
-            f"<title>{escape(s.label)}</title></polyline>"
-        )
-    parts += _legend(frame, [(s.label, s.color, s.dashed) for s in series])
-    parts.append("</svg>")
-    return "\n".join(parts)
+    return _lines_and_close(parts, frame, series, lambda x, y: at(x, y) if math.isfinite(y) else None)
