@@ -57,6 +57,9 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
         if not query_fs.exists(queries):
             print(f"wit-builder balance: the query list {queries!r} does not exist", file=sys.stderr)
             return 1
+    if not files:
+        print(f"wit-builder balance: no candidate Parquet file in {', '.join(settings.candidates)}", file=sys.stderr)
+        return 1
     inputs = BalanceInputs(tuple(files), queries)
     out = settings.out.rstrip("/")
     replace_outputs(out, ("balanced", "report"), ("balanced",))  # a re-run replaces them whole
@@ -72,4 +75,8 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
     )
     for unreadable in report["unreadable_files"]:  # counted in stats.json, as harvest counts its own
         print(f"[balance] WARNING unreadable, skipped: {unreadable['path']}: {unreadable['error']}", file=sys.stderr)
+    if not report["files_read"]:  # a stage that could read none of its inputs has failed
+        print(f"wit-builder balance: none of the {len(files)} file(s) could be read as harvest candidates "
+              "(uid, url, text, page_url, source, matches); see stats.json", file=sys.stderr)  # fmt: skip
+        return 1
     return 0

@@ -41,6 +41,7 @@ from wit_builder.balance.sampling import CappedQueries, keep_rows
 from wit_builder.balance.settings import BalanceRules
 from wit_builder.counting import SumCountDicts, merged, split_by_shard
 from wit_builder.hashing import shard_of
+from wit_builder.io.chunks import READ_ERRORS
 from wit_builder.io.json_files import write_json
 from wit_builder.io.query_list import load_query_sources
 from wit_builder.io.upstream import query_list_record
@@ -49,7 +50,6 @@ from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 ERRORS = "errors"
 KEPT_COUNTS = "kept_counts"
-READ_ERRORS = (OSError, ValueError, pa.ArrowException)  # SchemaMismatch is a ValueError
 
 
 @dataclass(frozen=True)

@@ -22,17 +22,25 @@ def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
 
 def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.download.pipeline import build_pipeline
-    from wit_builder.io.chunks import plan_chunks
+    from wit_builder.io.chunks import plan_chunks, readable_files
     from wit_builder.progress import Progress, files_in
     from wit_builder.stage_run import replace_outputs, run_pipeline, stage_inputs
 
     try:
-        files = stage_inputs(settings.pairs, "balanced")
+        found = stage_inputs(settings.pairs, "balanced")
     except FileNotFoundError as error:
         print(f"wit-builder download: {error}", file=sys.stderr)
         return 1
+    files, rows, unreadable = readable_files(found, "balanced")
+    for path, error in unreadable:  # counted in stats.json too
+        print(f"[download] WARNING unreadable, skipped: {path}: {error}", file=sys.stderr)
+    if not files:
+        what = f"none of the {len(found)} file(s) is" if found else "no Parquet file found is"
+        print(f"wit-builder download: {what} a balanced-pairs file (the balance stage's output) in "
+              f"{', '.join(settings.pairs)}", file=sys.stderr)  # fmt: skip
+        return 1
     rules = settings.rules
-    chunks = plan_chunks(files, settings.chunk_rows)
+    chunks = plan_chunks(files, settings.chunk_rows, rows)
     out = settings.out.rstrip("/")
     # samples/ and status/ are recomputed from work/ on every run; work/ is what resumes.
     replace_outputs(out, ("samples", "status"), ("samples", "status", "work/fetched", "work/outcomes"))
@@ -40,7 +48,7 @@ def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
     print(f"[download] {total:,} pairs in {len(chunks)} chunk(s) from {len(files)} file(s) -> {out}", flush=True)
     progress = Progress("chunks fetched", len(chunks), files_in(f"{out}/work/outcomes/*.parquet"))
     report, seconds = run_pipeline(
-        lambda pipeline: build_pipeline(pipeline, chunks, rules, out), beam_args, out, progress
+        lambda pipeline: build_pipeline(pipeline, chunks, rules, out, unreadable), beam_args, out, progress
     )
     statuses = ", ".join(f"{name} {count:,}" for name, count in report["statuses"].items())
     print(f"[download] {report['ok']:,} of {report['pairs_in']:,} images kept in {seconds:.1f}s "

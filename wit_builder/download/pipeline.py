@@ -198,7 +198,9 @@ class FinalizeChunkFn(StatsDoFn):
         yield chunk_name
 
 
-def write_stats(_: None, out_dir: str, rules: DownloadRules, chunks: int, stats: dict) -> dict:
+def write_stats(
+    _: None, out_dir: str, rules: DownloadRules, chunks: int, unreadable: list[tuple[str, str]], stats: dict
+) -> dict:
     statuses = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("status:")}
     report = {
         "chunks": chunks,
@@ -208,6 +210,7 @@ def write_stats(_: None, out_dir: str, rules: DownloadRules, chunks: int, stats:
         "ok": statuses.get("ok", 0),
         "statuses": statuses,
         "adds_up": stats.get("pairs_in", 0) == sum(statuses.values()),
+        "unreadable_files": [{"path": path, "error": error} for path, error in unreadable],
         "rules": {
             "image_size": rules.image.image_size, "resize_mode": rules.image.resize_mode,
             "encode_format": rules.image.encode_format, "min_image_size": rules.image.min_image_size,
@@ -281,8 +284,14 @@ class DuplicatesOfChunks(beam.PTransform):
         return (exact.duplicates, near_by_chunk) | "AllDuplicates" >> beam.Flatten()
 
 
-def build_pipeline(pipeline: beam.Pipeline, chunks: list[Chunk], rules: DownloadRules, out_dir: str):
+def build_pipeline(
+    pipeline: beam.Pipeline,
+    chunks: list[Chunk],
+    rules: DownloadRules,
+    out_dir: str,
+    unreadable: list[tuple[str, str]] = (),
+):
     """The ``wit-builder download`` pipeline: the chunks of the balanced files, then stats.json."""
     downloaded = pipeline | "Chunks" >> beam.Create(chunks) | "Download" >> DownloadImages(rules, out_dir)
     stats = pvalue.AsDict(downloaded["stats"])
-    return run_once(pipeline, "WriteStats", write_stats, out_dir, rules, len(chunks), stats)
+    return run_once(pipeline, "WriteStats", write_stats, out_dir, rules, len(chunks), list(unreadable), stats)

@@ -10,7 +10,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wit_builder.schemas import read_batches
+from wit_builder.schemas import check_schema, read_batches
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,33 @@ class Chunk:
         return f"part-{self.file_index:05d}-{self.part:04d}"
 
 
-def parquet_rows(path: str) -> int:
-    """Rows of a Parquet file, from its footer (nothing else is read)."""
+# What reading a file a stage was given can raise: not Parquet, truncated, unreachable, or
+# another schema (SchemaMismatch is a ValueError).
+READ_ERRORS = (OSError, ValueError, pa.ArrowException)
+
+
+def parquet_rows(path: str, schema: str | None = None) -> int:
+    """Rows of a Parquet file, from its footer (nothing else is read), after checking its
+    columns against ``schema`` when one is named."""
     with fsspec.open(path, "rb") as handle:
-        return pq.ParquetFile(handle).metadata.num_rows
+        parquet = pq.ParquetFile(handle)
+        if schema is not None:
+            check_schema(parquet.schema_arrow, schema, path)
+        return parquet.metadata.num_rows
+
+
+def readable_files(paths: list[str], schema: str) -> tuple[list[str], list[int], list[tuple[str, str]]]:
+    """The files whose footer reads and whose columns are ``schema``'s, their row counts, and
+    (path, error) for each of the others."""
+    files, rows, unreadable = [], [], []
+    for path in paths:
+        try:
+            rows.append(parquet_rows(path, schema))
+        except READ_ERRORS as error:
+            unreadable.append((path, f"{type(error).__name__}: {error}"))
+            continue
+        files.append(path)
+    return files, rows, unreadable
 
 
 def plan_chunks(files: list[str], chunk_rows: int, rows: list[int] | None = None) -> list[Chunk]:

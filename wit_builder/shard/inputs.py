@@ -6,21 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import fsspec
-import pyarrow.parquet as pq
 
-from wit_builder.balance.pipeline import READ_ERRORS
-from wit_builder.io.chunks import Chunk, plan_chunks
-from wit_builder.schemas import check_schema
+from wit_builder.io.chunks import Chunk, plan_chunks, readable_files
 from wit_builder.shard.manifest import read_manifest
 from wit_builder.shard.settings import ShardInputs, ShardRules
-
-
-def footer_rows(path: str) -> int:
-    """Rows of a samples file, from its footer alone, after checking its columns."""
-    with fsspec.open(path, "rb") as handle:
-        parquet = pq.ParquetFile(handle)
-        check_schema(parquet.schema_arrow, "samples", path)
-        return parquet.metadata.num_rows
 
 
 def describe_inputs(
@@ -29,14 +18,7 @@ def describe_inputs(
     """The readable sample files (unreadable ones listed with their error) and their units."""
     from wit_builder.stage_run import stage_inputs
 
-    files, rows, unreadable = [], [], []
-    for path in stage_inputs(patterns, "samples"):
-        try:
-            rows.append(footer_rows(path))
-        except READ_ERRORS as error:
-            unreadable.append((path, f"{type(error).__name__}: {error}"))
-            continue
-        files.append(path)
+    files, rows, unreadable = readable_files(stage_inputs(patterns, "samples"), "samples")
     if queries:
         filesystem, _ = fsspec.core.url_to_fs(queries)
         if not filesystem.exists(queries):

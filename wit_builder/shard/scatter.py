@@ -25,9 +25,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam import pvalue
 
-from wit_builder.balance.pipeline import ERRORS, READ_ERRORS, CappedSideInput
+from wit_builder.balance.pipeline import ERRORS, CappedSideInput
 from wit_builder.balance.sampling import keep_rows
-from wit_builder.io.chunks import Chunk, read_chunk_tables
+from wit_builder.io.chunks import READ_ERRORS, Chunk, read_chunk_tables
 from wit_builder.shard.placement import placement_key, shard_for
 from wit_builder.shard.records import IMAGE_FORMATS, META_FIELDS, SIZE_COLUMNS, encode_record, estimated_tar_bytes
 from wit_builder.shard.settings import ShardPlan, ShardRules
