@@ -15,6 +15,15 @@ def _balanced_file(path, count: int = 3) -> None:
     write_table(table_from_rows(rows, "balanced"), str(path), "balanced")
 
 
+def _queries_folder(tmp_path):
+    """Another stage's output: a queries folder, whose Parquet has the queries schema."""
+    queries = tmp_path / "queries"
+    queries.mkdir()
+    row = {"query": "q", "source": "unigram", "score": 1.0, "occurrences": 1}
+    write_table(table_from_rows([row], "queries"), str(queries / "queries.parquet"), "queries")
+    return queries
+
+
 def test_download_of_a_file_that_is_not_parquet_is_one_line_and_exit_1(tmp_path, capsys):
     (tmp_path / "bad.parquet").write_text("not parquet")
     assert main(["download", "--pairs", str(tmp_path / "bad.parquet"), "--out", str(tmp_path / "o")]) == 1
@@ -24,10 +33,7 @@ def test_download_of_a_file_that_is_not_parquet_is_one_line_and_exit_1(tmp_path,
 
 
 def test_download_of_another_stages_folder_fails(tmp_path, capsys):
-    queries = tmp_path / "queries"
-    queries.mkdir()
-    write_table(table_from_rows([{"query": "q", "source": "unigram", "score": 1.0, "occurrences": 1}], "queries"),
-                str(queries / "queries.parquet"), "queries")  # fmt: skip
+    queries = _queries_folder(tmp_path)
     assert main(["download", "--pairs", str(queries), "--out", str(tmp_path / "o")]) == 1
     assert "SchemaMismatch" in capsys.readouterr().err
 
@@ -47,10 +53,7 @@ def test_download_skips_and_counts_the_unreadable_files_among_good_ones(tmp_path
 
 
 def test_balance_of_another_stages_folder_or_an_empty_one_fails(tmp_path, capsys):
-    queries = tmp_path / "queries"
-    queries.mkdir()
-    write_table(table_from_rows([{"query": "q", "source": "unigram", "score": 1.0, "occurrences": 1}], "queries"),
-                str(queries / "queries.parquet"), "queries")  # fmt: skip
+    queries = _queries_folder(tmp_path)
     assert main(["balance", "--candidates", str(queries), "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert "none of the 1 file(s) could be read as harvest candidates" in err and "Traceback" not in err

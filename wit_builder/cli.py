@@ -15,15 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from wit_builder import __version__
-from wit_builder.balance import cli as balance_cli
 from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
-from wit_builder.download import cli as download_cli
-from wit_builder.harvest import cli as harvest_cli
-from wit_builder.queries import cli as queries_cli
-from wit_builder.shard import cli as shard_cli
 from wit_builder.shard import verify_cli
-from wit_builder.stage_settings import SettingsError
-from wit_builder.tokenizer import cli as tokenizer_cli
+from wit_builder.stage_settings import SettingsError, add_flags, from_flags
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -80,44 +74,30 @@ def _world_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--serve", action="store_true", help="serve its web on loopback until interrupted")
 
 
+def _stage(name: str, summary: str, takes_beam_flags: bool = True) -> Command:
+    """A chain stage's command: its flags are its settings class's (``stage_settings``)."""
+    from wit_builder.chain import stage_cli
+
+    settings = stage_cli(name).SETTINGS
+    return Command(name, summary, lambda parser: add_flags(parser, settings), STAGE_TARGET, takes_beam_flags)
+
+
+def run_stage(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
+    """Any chain stage: its settings from the parsed flags, then its runner."""
+    from wit_builder.chain import stage_cli
+
+    module = stage_cli(args.command)
+    return module.run(from_flags(module.SETTINGS, args), beam_args)
+
+
+STAGE_TARGET = "wit_builder.cli:run_stage"
 COMMANDS: tuple[Command, ...] = (
-    Command(
-        "queries",
-        "build the Wikipedia-derived query list",
-        queries_cli.add_arguments,
-        "wit_builder.queries.cli:run_command",
-    ),
-    Command(
-        "harvest",
-        "find image-text pairs whose text contains a query",
-        harvest_cli.add_arguments,
-        "wit_builder.harvest.cli:run_command",
-    ),
-    Command(
-        "balance",
-        "keep at most t pairs per query; write the balance report",
-        balance_cli.add_arguments,
-        "wit_builder.balance.cli:run_command",
-    ),
-    Command(
-        "download",
-        "fetch, verify, resize and dedupe the images",
-        download_cli.add_arguments,
-        "wit_builder.download.cli:run_command",
-    ),
-    Command(
-        "shard",
-        "write globally shuffled WebDataset tars with their index and manifest",
-        shard_cli.add_arguments,
-        "wit_builder.shard.cli:run_command",
-    ),
-    Command(
-        "tokenizer",
-        "train a CLIP-style BPE tokenizer on the captions",
-        tokenizer_cli.add_arguments,
-        "wit_builder.tokenizer.cli:run_command",
-        takes_beam_flags=False,
-    ),
+    _stage("queries", "build the Wikipedia-derived query list"),
+    _stage("harvest", "find image-text pairs whose text contains a query"),
+    _stage("balance", "keep at most t pairs per query; write the balance report"),
+    _stage("download", "fetch, verify, resize and dedupe the images"),
+    _stage("shard", "write globally shuffled WebDataset tars with their index and manifest"),
+    _stage("tokenizer", "train a CLIP-style BPE tokenizer on the captions", takes_beam_flags=False),
     Command(
         "verify",
         "check every shard against its manifest and index",

@@ -3,22 +3,12 @@ pipeline and its report."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 from wit_builder.balance.settings import BalanceSettings
-from wit_builder.stage_settings import add_flags, from_flags
 
 SETTINGS = BalanceSettings
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_flags(parser, BalanceSettings)
-
-
-def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
-    return run(from_flags(BalanceSettings, args), beam_args)
 
 
 def candidate_inputs(patterns: Sequence[str]) -> tuple[list[str], str | None]:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 from wit_builder.download.settings import DownloadSettings
-from wit_builder.stage_settings import add_flags, from_flags
 
 SETTINGS = DownloadSettings
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_flags(parser, DownloadSettings)
-
-
-def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
-    return run(from_flags(DownloadSettings, args), beam_args)
 
 
 def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 from wit_builder.harvest.settings import HarvestSettings
-from wit_builder.stage_settings import add_flags, from_flags
 
 SETTINGS = HarvestSettings
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_flags(parser, HarvestSettings)
-
-
-def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
-    return run(from_flags(HarvestSettings, args), beam_args)
 
 
 def _layout(settings: HarvestSettings):

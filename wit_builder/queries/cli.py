@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 from wit_builder.queries.settings import QueriesSettings
-from wit_builder.stage_settings import add_flags, from_flags
 
 SETTINGS = QueriesSettings
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_flags(parser, QueriesSettings)
-
-
-def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
-    return run(from_flags(QueriesSettings, args), beam_args)
 
 
 def run(settings: QueriesSettings, beam_args: Sequence[str]) -> int:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 from wit_builder.shard.settings import ShardSettings
-from wit_builder.stage_settings import add_flags, from_flags
 
 SETTINGS = ShardSettings
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_flags(parser, ShardSettings)
-
-
-def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
-    return run(from_flags(ShardSettings, args), beam_args)
 
 
 def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:

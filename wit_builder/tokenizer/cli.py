@@ -7,7 +7,6 @@ the special tokens, unreadable files). Both are written to a temporary name and 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 
 import fsspec
 
-from wit_builder.stage_settings import add_flags, from_flags, option
+from wit_builder.stage_settings import option
 from wit_builder.tokenizer.bpe import DEFAULT_VOCAB_SIZE
 
 
@@ -31,14 +30,6 @@ class TokenizerSettings:
 
 
 SETTINGS = TokenizerSettings
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_flags(parser, TokenizerSettings)
-
-
-def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
-    return run(from_flags(TokenizerSettings, args))
 
 
 def run(settings: TokenizerSettings, _: Sequence[str] = ()) -> int:
