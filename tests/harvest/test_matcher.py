@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from wit_builder.harvest import matcher as matcher_module
 from wit_builder.harvest.matcher import QueryMatcher
+from wit_builder.testing.metaclip_match import MetaClipMatcher
 from wit_builder.text.tokens import normalise
 
 QUERIES = ["red", "circle", "red circle", "rock", "rock-face", "don", "new york", "york city", "new york city",
-           "café", "Zürich", "C++", "AC/DC", "Tom & Jerry", "Paris", "a", "3", "1987"]  # fmt: skip
+           "café", "Zürich", "C++", "AC/DC", "Tom & Jerry", "Paris", "a", "3", "1987", "u.s", "e.g", "24/7",
+           "achilles' heel", "❤️", " padded "]  # fmt: skip
 
 
 @pytest.fixture(scope="module", params=["native", "python"])
@@ -34,6 +38,12 @@ def match(request):
         ("Tom & Jerry show", ["Tom & Jerry"]),
         ("in 1987 3.5 kg", ["1987", "3"]),
         ("PARIS paris Paris", ["Paris"]),
+        ("the u.s. army, e.g. here", ["e.g", "u.s"]),  # ends on word boundaries: "." is no letter
+        ("the u.s.a", ["a", "u.s"]),
+        ("open 24/7 ❤️", ["24/7", "❤️"]),
+        ("his achilles' heel", ["achilles' heel"]),
+        ("a padded word", [" padded ", "a"]),  # whitespace at an end: the automaton's path
+        ("padded", []),
         ("", []),
     ],
 )
@@ -68,3 +78,22 @@ def test_without_the_extension_the_matcher_falls_back_and_says_so(monkeypatch, c
     assert isinstance(match._regular, matcher_module.PythonPhraseTable)
     assert "not built" in caplog.text
     assert match("a red circle") == ["a", "circle", "red", "red circle"]
+
+
+def readme_rule_differences() -> list[tuple[str, str, bool, bool]]:
+    """The README's table of where our rule and MetaCLIP's differ: (caption, query, ours, theirs)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| caption | query | ours | MetaCLIP's way | why |") :].split("\n\n")[0]
+    rows = []
+    for line in table.splitlines()[2:]:
+        caption, query, ours, theirs = (cell.strip() for cell in line.strip("|").split("|")[:4])
+        rows.append((caption.strip("`"), query.strip("`"), ours == "match", theirs == "match"))
+    return rows
+
+
+def test_the_readme_table_of_rule_differences_is_what_both_matchers_do():
+    rows = readme_rule_differences()
+    assert len(rows) >= 8
+    for caption, query, ours, theirs in rows:
+        assert bool(QueryMatcher([query])(normalise(caption))) is ours, (caption, query)
+        assert bool(MetaClipMatcher([query])(caption)) is theirs, (caption, query)

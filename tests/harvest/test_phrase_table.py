@@ -13,7 +13,7 @@ import random
 import pytest
 
 from wit_builder.harvest.matcher import PhraseTable, PythonPhraseTable
-from wit_builder.text.tokens import tokenize
+from wit_builder.text.tokens import on_word_boundaries, tokenize, unit_spans
 
 pytestmark = pytest.mark.skipif(PhraseTable is None, reason="the native extension is not built")
 
@@ -29,12 +29,20 @@ def random_text(rng: random.Random, length: int) -> str:
 
 
 def random_keys(rng: random.Random, n: int) -> list[str]:
-    """Canonical keys, many of them token sequences of short random texts (so they do occur)."""
+    """Keys cut from short random texts at unit boundaries (so they do occur): token sequences
+    joined by single spaces ("red circle") and runs of units with whatever stood between them
+    ("u.s", "C++", "a\u00a0b")."""
     keys: dict[str, None] = {}
     while len(keys) < n:
-        tokens = tokenize(random_text(rng, rng.randint(1, 12)))
-        if tokens:
-            keys[" ".join(tokens[: rng.randint(1, 3)])] = None
+        text = random_text(rng, rng.randint(1, 12))
+        if rng.random() < 0.5:
+            tokens = tokenize(text)
+            if tokens:
+                keys[" ".join(tokens[: rng.randint(1, 3)])] = None
+        elif spans := unit_spans(text):
+            first = rng.randrange(len(spans))
+            last = min(len(spans) - 1, first + rng.randint(0, 3))
+            keys[text[spans[first][0] : spans[last][1]]] = None
     return list(keys)
 
 
@@ -60,6 +68,47 @@ def test_native_table_finds_what_the_reference_finds(seed):
         assert native.find(text) == reference.find(text), repr(text)
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_native_units_follow_the_unit_rule(seed):
+    from wit_builder.harvest._phrase_table import units
+
+    rng = random.Random(seed)
+    for _ in range(200):
+        text = random_text(rng, rng.randint(0, 60))
+        assert units(text) == [text[start:end] for start, end in unit_spans(text)], repr(text)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_table_finds_exactly_the_keys_that_occur_on_word_boundaries(seed):
+    """The unit walk against the rule itself, by brute force over every occurrence."""
+    rng = random.Random(1000 + seed)
+    keys = random_keys(rng, 200)
+    table = PhraseTable(keys, keys)
+    for _ in range(100):
+        text = random_text(rng, rng.randint(0, 200))
+        expected = {key for key in keys if occurs_on_word_boundaries(key, text)}
+        assert set(table.find(text)) == expected, repr(text)
+
+
+def occurs_on_word_boundaries(key: str, text: str) -> bool:
+    start = text.find(key)
+    while start >= 0:
+        if on_word_boundaries(text, start, start + len(key)):
+            return True
+        start = text.find(key, start + 1)
+    return False
+
+
+def test_punctuated_keys_are_found_through_their_units():
+    keys = ["u.s", "C++", "AC/DC", "24/7", "c.o.d.", "achilles' heel", "❤️", "red  circle"]
+    table = PhraseTable(keys, keys)
+    assert table.find("the u.s. army, open 24/7") == ["u.s", "24/7"]
+    assert table.find("C++11 and AC/DC ❤️ on c.o.d. terms") == ["C++", "AC/DC", "❤️", "c.o.d."]
+    assert table.find("an achilles' heel; a red  circle; a red circle") == ["achilles' heel", "red  circle"]
+    assert table.find("the u.s.a and u. s and us and 24/72") == ["u.s"]
+    assert table.entries == 25  # every key's unit prefixes: u u. u.s C C+ C++ A AC/ ... red red␣␣circle
+
+
 def test_found_values_are_the_objects_given_in_first_occurrence_order():
     payload = ("Paris", "paris")
     table = PhraseTable(["york", "new york", "paris"], [1, 2, payload])
@@ -80,10 +129,10 @@ def test_each_value_is_reported_once_per_text_and_again_for_the_next_text():
 @pytest.mark.parametrize(
     ("keys", "values", "error", "message"),
     [
-        (["red  circle"], [1], ValueError, "not tokens joined by single spaces"),
-        (["C++"], [1], ValueError, "not tokens joined by single spaces"),
-        ([" red"], [1], ValueError, "not tokens joined by single spaces"),
-        ([""], [1], ValueError, "not tokens joined by single spaces"),
+        ([" red"], [1], ValueError, "empty or begins or ends with whitespace"),
+        (["red\n"], [1], ValueError, "empty or begins or ends with whitespace"),
+        ([""], [1], ValueError, "empty or begins or ends with whitespace"),
+        (["\u3000"], [1], ValueError, "empty or begins or ends with whitespace"),
         (["red", "red"], [1, 2], ValueError, "given twice"),
         (["red"], [1, 2], ValueError, "differ in length"),
     ],

@@ -1,14 +1,16 @@
 /*
- * _phrase_table: find every query made of whole tokens in a caption, in one native pass.
+ * _phrase_table: find every query in a caption on word boundaries, in one native pass.
  *
- * Why this exists: the harvest matcher's rule ("q occurs in the text on word boundaries") is,
- * for a query that is tokens joined by single spaces, the same as "q's tokens occur in the
- * text as consecutive tokens with only whitespace between them" (wit_builder.text.tokens).
- * Doing that in Python costs a regex tokenisation plus an Aho-Corasick pass over a rebuilt
- * string, which is slower than MetaCLIP's plain automaton pass. Here the caption is tokenised
- * once, in C, under exactly the token rule of wit_builder/text/tokens.py, and every run of
- * consecutive tokens is looked up in a hash table that holds each query and each of its token
- * prefixes, so the walk from a start token stops at the first sequence no query begins with.
+ * Why this exists: the harvest matcher's rule ("q occurs in the text on word boundaries") is the
+ * same as "q's units are consecutive units of the text, with the same characters between them"
+ * (wit_builder.text.tokens: a unit is a token or any other single non-whitespace character, so
+ * "u.s" is u . s and "C++" is C + +). Doing that in Python costs a regex tokenisation plus an
+ * Aho-Corasick pass over a rebuilt string, which is slower than MetaCLIP's plain automaton pass.
+ * Here the caption is cut into units once, in C, under exactly the rule of tokens.py, and every
+ * run of consecutive units is looked up in a hash table that holds each query and each of its
+ * unit prefixes, so the walk from a start unit stops at the first sequence no query begins with.
+ * Punctuated queries ("u.s", "AC/DC", "24/7", emoji) live in the same table and cost nothing on
+ * a caption that does not hold their first units.
  *
  * The pure-Python PhraseTable in matcher.py is the reference; the tests check that both give
  * the same answers on random Unicode text.
@@ -22,7 +24,7 @@
 #define FNV_PRIME 1099511628211ULL
 #define SEQUENCE_SEED 0x243F6A8885A308D3ULL
 
-/* One hash-table slot: a query or a token prefix of one, as code points in the pool. */
+/* One hash-table slot: a query or a unit prefix of one, as code points in the pool. */
 typedef struct {
     uint64_t hash;
     uint32_t offset; /* first code point in the pool */
@@ -30,12 +32,13 @@ typedef struct {
     int64_t value;   /* index into values, or -1 for a prefix that is no query itself */
 } Entry;
 
-/* A token of the text: where it is, its own hash, and which whitespace-only run it is in. */
+/* A unit of the text (a token, or one other non-whitespace character): where it is, its own
+ * hash, and whether whitespace comes between it and the unit before. */
 typedef struct {
     Py_ssize_t start;
     Py_ssize_t end;
     uint64_t hash;
-    Py_ssize_t run;
+    int spaced;
 } Token;
 
 typedef struct {
@@ -60,6 +63,9 @@ static inline int is_alnum(Py_UCS4 c) { return c < 128 ? ascii_alnum[c] : Py_UNI
 static inline int is_space(Py_UCS4 c) { return c < 128 ? ascii_space[c] : Py_UNICODE_ISSPACE(c); }
 static inline int is_joiner(Py_UCS4 c) { return c == '\'' || c == 0x2019 || c == '-'; }
 
+/* Mixed into a unit's hash when whitespace comes before it, so "a.b" and "a . b" differ. */
+#define SPACED_MARK 0x632BE59BD9B4E019ULL
+
 static inline uint64_t extend_hash(uint64_t sequence, uint64_t token) {
     sequence ^= token + 0x9E3779B97F4A7C15ULL + (sequence << 6) + (sequence >> 2);
     sequence *= 0xFF51AFD7ED558CCDULL;
@@ -67,13 +73,13 @@ static inline uint64_t extend_hash(uint64_t sequence, uint64_t token) {
 }
 
 /*
- * Tokens of text[0:n] under wit_builder.text.tokens.TOKEN: a run of letters and digits in which
- * a single ' or ’ or - may join two such runs. `run` goes up at every character that is neither
- * whitespace nor part of a token, so tokens share a run only when whitespace alone separates
- * them. `out` must hold n / 2 + 1 tokens.
+ * Units of text[0:n]: tokens under wit_builder.text.tokens.TOKEN (a run of letters and digits in
+ * which a single ' or ’ or - may join two such runs) and, when `with_marks` is set, every other
+ * non-whitespace character as a unit of its own. `out` must hold n + 1 units.
  */
-static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t n, Token *out) {
-    Py_ssize_t count = 0, run = 0, p = 0;
+static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t n, Token *out, int with_marks) {
+    Py_ssize_t count = 0, p = 0;
+    int spaced = 0;
     while (p < n) {
         Py_UCS4 c = PyUnicode_READ(kind, data, p);
         if (is_alnum(c)) {
@@ -91,13 +97,16 @@ static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t n, Token *out)
                 }
                 break;
             }
-            out[count].start = start;
-            out[count].end = p;
-            out[count].hash = hash;
-            out[count].run = run;
-            count++;
+            out[count++] = (Token){start, p, hash, spaced};
+            spaced = 0;
+        } else if (is_space(c)) {
+            spaced = 1;
+            p++;
         } else {
-            if (!is_space(c)) run++;
+            if (with_marks) {
+                out[count++] = (Token){p, p + 1, (FNV_OFFSET ^ c) * FNV_PRIME, spaced};
+            }
+            spaced = 0;
             p++;
         }
     }
@@ -105,7 +114,7 @@ static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t n, Token *out)
 }
 
 static int ensure_tokens(PhraseTable *self, Py_ssize_t n) {
-    Py_ssize_t need = n / 2 + 1;
+    Py_ssize_t need = n + 1;
     if (need <= self->tokens_capacity) return 0;
     Token *grown = PyMem_Realloc(self->tokens, (size_t)need * sizeof(Token));
     if (grown == NULL) {
@@ -117,17 +126,19 @@ static int ensure_tokens(PhraseTable *self, Py_ssize_t n) {
     return 0;
 }
 
-/* Whether the entry's code points are tokens[i..j] of the text joined by single spaces. */
-static inline int entry_is_span(const PhraseTable *self, const Entry *entry, int kind, const void *data,
-                                const Token *tokens, Py_ssize_t i, Py_ssize_t j) {
+/* Whether the entry's code points are text[start:start + entry->length]. */
+static inline int entry_is_text(const PhraseTable *self, const Entry *entry, int kind, const void *data,
+                                Py_ssize_t start) {
     const Py_UCS4 *key = self->pool + entry->offset;
-    for (Py_ssize_t t = i; t <= j; t++) {
-        if (t > i && *key++ != ' ') return 0;
-        for (Py_ssize_t p = tokens[t].start; p < tokens[t].end; p++) {
-            if (*key++ != PyUnicode_READ(kind, data, p)) return 0;
-        }
+    for (uint32_t p = 0; p < entry->length; p++) {
+        if (key[p] != PyUnicode_READ(kind, data, start + p)) return 0;
     }
     return 1;
+}
+
+/* The hash of a unit sequence with one more unit: whitespace before it counts, except first. */
+static inline uint64_t extend_units(uint64_t sequence, const Token *unit, int first) {
+    return extend_hash(sequence, unit->hash + (!first && unit->spaced ? SPACED_MARK : 0));
 }
 
 static void PhraseTable_dealloc(PhraseTable *self) {
@@ -139,7 +150,7 @@ static void PhraseTable_dealloc(PhraseTable *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Add the prefix pool[offset:offset+length] (a key or a token prefix of one); returns its slot. */
+/* Add the prefix pool[offset:offset+length] (a key or a unit prefix of one); returns its slot. */
 static Entry *insert_prefix(PhraseTable *self, uint64_t hash, uint32_t offset, uint32_t length) {
     uint64_t index = hash & self->mask;
     for (;;) {
@@ -180,8 +191,7 @@ static int PhraseTable_init(PhraseTable *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_ValueError, "keys and values differ in length");
         goto fail;
     }
-    /* Sizes first: code points for the pool, and entries (at most one per token; a canonical key
-     * has one token more than it has spaces, and any other key is refused below). */
+    /* Sizes first: code points for the pool, then entries (one per unit of each key). */
     Py_ssize_t pool_size = 0, max_entries = 0, longest = 0;
     for (Py_ssize_t k = 0; k < n_keys; k++) {
         PyObject *key = PySequence_Fast_GET_ITEM(keys, k);
@@ -190,24 +200,20 @@ static int PhraseTable_init(PhraseTable *self, PyObject *args, PyObject *kwargs)
             goto fail;
         }
         Py_ssize_t n = PyUnicode_GET_LENGTH(key);
-        int kind = PyUnicode_KIND(key);
-        const void *data = PyUnicode_DATA(key);
-        Py_ssize_t spaces = 0;
-        for (Py_ssize_t p = 0; p < n; p++) spaces += PyUnicode_READ(kind, data, p) == ' ';
         pool_size += n;
-        max_entries += spaces + 1;
         if (n > longest) longest = n;
     }
-    if (pool_size > UINT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "keys hold more than 2**32 characters");
-        goto fail;
+    if (ensure_tokens(self, longest) < 0) goto fail;
+    for (Py_ssize_t k = 0; k < n_keys; k++) {
+        PyObject *key = PySequence_Fast_GET_ITEM(keys, k);
+        max_entries += tokenize(PyUnicode_KIND(key), PyUnicode_DATA(key), PyUnicode_GET_LENGTH(key), self->tokens, 1);
     }
     uint64_t capacity = 16;
     while (capacity < (uint64_t)max_entries * 2) capacity <<= 1;
     self->slots = PyMem_Calloc(capacity, sizeof(Entry));
     self->pool = PyMem_Malloc((size_t)(pool_size ? pool_size : 1) * sizeof(Py_UCS4));
     self->seen = PyMem_Calloc((size_t)(n_keys ? n_keys : 1), sizeof(uint32_t));
-    if (self->slots == NULL || self->pool == NULL || self->seen == NULL || ensure_tokens(self, longest) < 0) {
+    if (self->slots == NULL || self->pool == NULL || self->seen == NULL) {
         PyErr_NoMemory();
         goto fail;
     }
@@ -220,22 +226,18 @@ static int PhraseTable_init(PhraseTable *self, PyObject *args, PyObject *kwargs)
         int kind = PyUnicode_KIND(key);
         const void *data = PyUnicode_DATA(key);
         Py_ssize_t n = PyUnicode_GET_LENGTH(key);
-        Py_ssize_t count = tokenize(kind, data, n, self->tokens);
-        /* A key must be its tokens joined by single spaces, or it could never be found. */
-        int canonical = count > 0 && self->tokens[0].start == 0 && self->tokens[count - 1].end == n;
-        for (Py_ssize_t t = 1; canonical && t < count; t++) {
-            canonical = self->tokens[t].start == self->tokens[t - 1].end + 1 &&
-                        PyUnicode_READ(kind, data, self->tokens[t - 1].end) == ' ';
-        }
-        if (!canonical) {
-            PyErr_Format(PyExc_ValueError, "key %R is not tokens joined by single spaces", key);
+        Py_ssize_t count = tokenize(kind, data, n, self->tokens, 1);
+        /* A key must begin and end with a unit (no whitespace at either end), or the walk over
+         * the text, which starts and stops at units, could never find it. */
+        if (count == 0 || self->tokens[0].start != 0 || self->tokens[count - 1].end != n) {
+            PyErr_Format(PyExc_ValueError, "key %R is empty or begins or ends with whitespace", key);
             goto fail;
         }
         for (Py_ssize_t p = 0; p < n; p++) self->pool[offset + p] = PyUnicode_READ(kind, data, p);
         uint64_t hash = SEQUENCE_SEED;
         Entry *entry = NULL;
         for (Py_ssize_t t = 0; t < count; t++) {
-            hash = extend_hash(hash, self->tokens[t].hash);
+            hash = extend_units(hash, &self->tokens[t], t == 0);
             entry = insert_prefix(self, hash, (uint32_t)offset, (uint32_t)self->tokens[t].end);
         }
         if (entry->value >= 0) {
@@ -265,8 +267,8 @@ fail:
 
 PyDoc_STRVAR(find_doc,
              "find(text) -> list\n\n"
-             "The values of the keys that occur in text as consecutive tokens separated by whitespace\n"
-             "only, each once, in order of first occurrence.");
+             "The values of the keys that occur in text beginning and ending on word boundaries (each a\n"
+             "run of whole units of the text), each once, in order of first occurrence.");
 
 static PyObject *PhraseTable_find(PhraseTable *self, PyObject *text) {
     if (self->values == NULL) {
@@ -282,7 +284,7 @@ static PyObject *PhraseTable_find(PhraseTable *self, PyObject *text) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if (ensure_tokens(self, n) < 0) return NULL;
     Token *tokens = self->tokens;
-    Py_ssize_t count = tokenize(kind, data, n, tokens);
+    Py_ssize_t count = tokenize(kind, data, n, tokens, 1);
     if (++self->stamp == 0) { /* wrapped: forget every earlier call */
         memset(self->seen, 0, (size_t)PyList_GET_SIZE(self->values) * sizeof(uint32_t));
         self->stamp = 1;
@@ -291,20 +293,19 @@ static PyObject *PhraseTable_find(PhraseTable *self, PyObject *text) {
     if (found == NULL) return NULL;
     for (Py_ssize_t i = 0; i < count; i++) {
         uint64_t hash = SEQUENCE_SEED;
-        Py_ssize_t length = -1;
-        for (Py_ssize_t j = i; j < count && tokens[j].run == tokens[i].run; j++) {
-            hash = extend_hash(hash, tokens[j].hash);
-            length += 1 + (tokens[j].end - tokens[j].start);
+        for (Py_ssize_t j = i; j < count; j++) {
+            hash = extend_units(hash, &tokens[j], j == i);
+            uint64_t length = (uint64_t)(tokens[j].end - tokens[i].start);
             Entry *entry = NULL;
             for (uint64_t index = hash & self->mask; self->slots[index].length != 0; index = (index + 1) & self->mask) {
                 Entry *slot = &self->slots[index];
-                if (slot->hash == hash && slot->length == (uint64_t)length &&
-                    entry_is_span(self, slot, kind, data, tokens, i, j)) {
+                if (slot->hash == hash && slot->length == length &&
+                    entry_is_text(self, slot, kind, data, tokens[i].start)) {
                     entry = slot;
                     break;
                 }
             }
-            if (entry == NULL) break; /* no key starts with tokens i..j */
+            if (entry == NULL) break; /* no key starts with units i..j */
             if (entry->value >= 0 && self->seen[entry->value] != self->stamp) {
                 self->seen[entry->value] = self->stamp;
                 if (PyList_Append(found, PyList_GET_ITEM(self->values, entry->value)) < 0) {
@@ -331,7 +332,7 @@ static PyMethodDef PhraseTable_methods[] = {
 };
 
 static PyGetSetDef PhraseTable_getset[] = {
-    {"entries", (getter)PhraseTable_len_entries, NULL, "hash-table entries: keys and their token prefixes", NULL},
+    {"entries", (getter)PhraseTable_len_entries, NULL, "hash-table entries: keys and their unit prefixes", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -341,8 +342,8 @@ static PySequenceMethods PhraseTable_as_sequence = {
 
 PyDoc_STRVAR(PhraseTable_doc,
              "PhraseTable(keys, values)\n\n"
-             "Keys (str, each its tokens joined by single spaces) mapped to values; find(text) reports\n"
-             "the values of every key found in text on token boundaries.");
+             "Keys (str, none empty or with whitespace at either end) mapped to values; find(text)\n"
+             "reports the values of every key found in text on word boundaries.");
 
 static PyTypeObject PhraseTableType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "wit_builder.harvest._phrase_table.PhraseTable",
@@ -357,17 +358,16 @@ static PyTypeObject PhraseTableType = {
     .tp_as_sequence = &PhraseTable_as_sequence,
 };
 
-PyDoc_STRVAR(tokens_doc, "tokens(text) -> list[str]\n\nThe tokens of text under the project's token rule.");
-
-static PyObject *module_tokens(PyObject *Py_UNUSED(module), PyObject *text) {
+/* The pieces of text as a list of str: its tokens, or (with_marks) its units. */
+static PyObject *pieces(PyObject *text, int with_marks) {
     if (!PyUnicode_Check(text)) {
         PyErr_SetString(PyExc_TypeError, "text must be a str");
         return NULL;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    Token *tokens = PyMem_Malloc((size_t)(n / 2 + 1) * sizeof(Token));
+    Token *tokens = PyMem_Malloc((size_t)(n + 1) * sizeof(Token));
     if (tokens == NULL) return PyErr_NoMemory();
-    Py_ssize_t count = tokenize(PyUnicode_KIND(text), PyUnicode_DATA(text), n, tokens);
+    Py_ssize_t count = tokenize(PyUnicode_KIND(text), PyUnicode_DATA(text), n, tokens, with_marks);
     PyObject *out = PyList_New(count);
     for (Py_ssize_t t = 0; out != NULL && t < count; t++) {
         PyObject *token = PyUnicode_Substring(text, tokens[t].start, tokens[t].end);
@@ -381,15 +381,25 @@ static PyObject *module_tokens(PyObject *Py_UNUSED(module), PyObject *text) {
     return out;
 }
 
+PyDoc_STRVAR(tokens_doc, "tokens(text) -> list[str]\n\nThe tokens of text under the project's token rule.");
+
+static PyObject *module_tokens(PyObject *Py_UNUSED(module), PyObject *text) { return pieces(text, 0); }
+
+PyDoc_STRVAR(units_doc,
+             "units(text) -> list[str]\n\nThe units of text: its tokens and each other non-whitespace character.");
+
+static PyObject *module_units(PyObject *Py_UNUSED(module), PyObject *text) { return pieces(text, 1); }
+
 static PyMethodDef module_methods[] = {
     {"tokens", (PyCFunction)module_tokens, METH_O, tokens_doc},
+    {"units", (PyCFunction)module_units, METH_O, units_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     .m_base = PyModuleDef_HEAD_INIT,
     .m_name = "_phrase_table",
-    .m_doc = "Native token-sequence lookup for the harvest matcher.",
+    .m_doc = "Native unit-sequence lookup for the harvest matcher.",
     .m_size = -1,
     .m_methods = module_methods,
 };

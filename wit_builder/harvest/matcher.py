@@ -1,19 +1,20 @@
 """Which queries a caption contains: substring matches on word boundaries, all of them.
 
 The rule (``wit_builder.text.tokens``): query q matches text t when q occurs in t and neither end
-of the occurrence falls inside a token. For a query that is its tokens joined by single spaces
-(nearly all of them), on normalised text (whitespace collapsed, NFC), that is the same as: q's
-tokens occur in t as consecutive tokens with only whitespace between them. So the caption is
-tokenised once and every run of consecutive tokens is looked up in a table that holds each
-query and each token prefix of one (a ``PhraseTable``); the walk from a start token stops at the
-first sequence no query begins with. Overlapping matches are all found: "new york city" matches
-"new york", "york city" and "new york city". The few queries that are not plain tokens ("C++",
-"AC/DC") go through a small pyahocorasick automaton over the text itself, each hit checked for
-word boundaries.
+of the occurrence falls inside a token. Cut at word boundaries, a text holds whole **units**
+(tokens, and each other non-whitespace character on its own), so that is the same as: q's units
+are consecutive units of t with the same characters between them. The caption is cut into units
+once and every run of consecutive units is looked up in a table that holds each query and each
+unit prefix of one (a ``PhraseTable``); the walk from a start unit stops at the first sequence no
+query begins with. Overlapping matches are all found: "new york city" matches "new york", "york
+city" and "new york city". Punctuated queries ("u.s", "AC/DC", "C++", "24/7", emoji) are in the
+same table, so they cost nothing on a caption that does not hold their first units. Only a
+query with whitespace at either end (which no query list stage writes) goes through a small
+pyahocorasick automaton over the text, each hit checked for word boundaries.
 
 The table is native (``_phrase_table.c``, built at install time) because in Python the
-tokenisation alone costs more than MetaCLIP's whole automaton pass (README, "Where the time
-goes"). ``PythonPhraseTable`` below is the reference it is tested against, and the fallback
+tokenisation alone costs more than MetaCLIP's whole automaton pass (README, stage 2,
+"Performance"). ``PythonPhraseTable`` below is the reference it is tested against, and the fallback
 when the extension was not built (no C compiler); the fallback logs a warning.
 
 Matching is case-sensitive by default, as CLIP's and MetaCLIP's is; ``case_sensitive=False``
@@ -28,13 +29,13 @@ from typing import Any
 
 import ahocorasick
 
-from wit_builder.text.tokens import joined_tokens, on_word_boundaries, token_runs
+from wit_builder.text.tokens import on_word_boundaries, unit_spans
 
 log = logging.getLogger(__name__)
 
 
 class PythonPhraseTable:
-    """Keys (tokens joined by single spaces) to values; ``find`` reports the keys in a text.
+    """Keys (no whitespace at either end) to values; ``find`` reports the keys in a text.
 
     The reference for the native ``PhraseTable``: same constructor, same ``find``, same order
     (first occurrence), each value once.
@@ -46,28 +47,32 @@ class PythonPhraseTable:
         self._values: dict[str, Any] = {}
         self._prefixes: set[str] = set()
         for key, value in zip(keys, values, strict=True):
-            tokens = joined_tokens(key)
-            if tokens is None:
-                raise ValueError(f"key {key!r} is not tokens joined by single spaces")
+            if not is_unit_sequence(key):
+                raise ValueError(f"key {key!r} is empty or begins or ends with whitespace")
             if key in self._values:
                 raise ValueError(f"key {key!r} is given twice")
             self._values[key] = value
-            self._prefixes.update(" ".join(tokens[:n]) for n in range(1, len(tokens) + 1))
+            self._prefixes.update(key[:end] for _, end in unit_spans(key))
 
     def __len__(self) -> int:
         return len(self._values)
 
     def find(self, text: str) -> list[Any]:
         found: dict[str, Any] = {}
-        for run in token_runs(text):
-            for start in range(len(run)):
-                for end in range(start + 1, len(run) + 1):
-                    key = " ".join(run[start:end])
-                    if key not in self._prefixes:
-                        break
-                    if key in self._values and key not in found:
-                        found[key] = self._values[key]
+        spans = unit_spans(text)
+        for first, (start, _) in enumerate(spans):
+            for _, end in spans[first:]:
+                key = text[start:end]
+                if key not in self._prefixes:
+                    break
+                if key in self._values and key not in found:
+                    found[key] = self._values[key]
         return list(found.values())
+
+
+def is_unit_sequence(key: str) -> bool:
+    """Whether a key can be looked up unit by unit: not empty, no whitespace at either end."""
+    return bool(key) and key == key.strip() and not key.isspace()
 
 
 try:
@@ -93,7 +98,7 @@ class QueryMatcher:
         irregular: dict[str, list[str]] = {}
         for query in dict.fromkeys(queries):
             key = query if case_sensitive else query.lower()
-            if joined_tokens(key) is not None:
+            if is_unit_sequence(key):
                 regular.setdefault(key, []).append(query)
             elif key.strip():
                 irregular.setdefault(key, []).append(query)
@@ -120,7 +125,8 @@ class QueryMatcher:
 
 
 def _automaton(keys: dict[str, list[str]]) -> ahocorasick.Automaton | None:
-    """An automaton over the irregular queries; values carry the key, to find a hit's start."""
+    """An automaton over the queries with whitespace at an end; values carry the key, to find a
+    hit's start."""
     if not keys:
         return None
     automaton = ahocorasick.Automaton()

@@ -17,6 +17,11 @@ so a query built from the text is matched in captions under the same definition.
   where a substring match on word boundaries finds it.
 - A **word boundary** is a position where no token continues on both sides: a query matches a
   text at [i, j) when the text there equals the query and neither i nor j falls inside a token.
+- A **unit** is a token or any other single character that is not whitespace ("u.s" is the
+  units ``u``, ``.``, ``s``; "C++" is ``C``, ``+``, ``+``). A text cut at two word boundaries
+  holds whole units only, cut the same way as in the whole text, so a query (with no whitespace
+  at either end) occurs on word boundaries exactly where its units are consecutive units of the
+  text with the same characters between them. Harvest's matcher looks queries up that way.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import unicodedata
 from collections.abc import Iterator
 
 TOKEN = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+UNIT = re.compile(TOKEN.pattern + r"|\S")
 _JOINERS = "'’-"
 
 
@@ -37,6 +43,11 @@ def normalise(text: str) -> str:
 def tokenize(text: str) -> list[str]:
     """The tokens of ``text`` (assumed NFC), in order."""
     return TOKEN.findall(text)
+
+
+def unit_spans(text: str) -> list[tuple[int, int]]:
+    """Where the units of ``text`` (assumed NFC) are: (start, end) of each, in order."""
+    return [match.span() for match in UNIT.finditer(text)]
 
 
 def token_runs(line: str) -> Iterator[list[str]]:
