@@ -148,14 +148,19 @@ def test_chain_runs_resumes_and_reruns_what_changed(tmp_path, small_world_dir, c
 
 def test_chain_stops_when_a_stage_fails(tmp_path):
     results = run_chain({"queries": {"wiki_dump": str(tmp_path / "missing-*.xml")}}, str(tmp_path / "run"))
-    assert results[0].outcome == "failed (exit 1)"
+    assert results[0].outcome == "failed (exit 2)"  # a usage error of the config: the glob matches nothing
     assert all(r.outcome in ("not run", "not configured") for r in results[1:])
 
 
 def test_run_command_exit_status(tmp_path, capsys):
     config = tmp_path / "c.toml"
     config.write_text(f'out = "{tmp_path / "run"}"\n[queries]\nwiki_dump = "{tmp_path}/missing-*.xml"\n')
-    assert main(["run", "--config", str(config)]) == 1
+    assert main(["run", "--config", str(config)]) == 2  # the config names no file: a usage error
+    assert "wit-builder run: queries: --wiki-dump" in capsys.readouterr().err
+    (tmp_path / "dump.xml").write_text("<html>not a dump</html>\n")
+    config.write_text(f'out = "{tmp_path / "run"}"\n[queries]\nwiki_dump = "{tmp_path}/dump.xml"\n')
+    assert main(["run", "--config", str(config)]) == 1  # the stage ran and could read nothing: failed
+    assert "not a MediaWiki XML export" in capsys.readouterr().err
     config.write_text(f'out = "{tmp_path / "run"}"\n[queries]\nwiki_dump = "x"\nmin_unigram_count = "lots"\n')
     assert main(["run", "--config", str(config)]) == 2
     assert "queries.min_unigram_count: expected a whole number, got 'lots'" in capsys.readouterr().err

@@ -68,8 +68,24 @@ def stage_dir(out: str, stage: str) -> str:
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
-    with open(path, "rb") as handle:
-        return tomllib.load(handle)
+    """The TOML config at ``path``; a path that is not a readable TOML file is a ``UsageError``."""
+    from wit_builder.errors import UsageError
+    from wit_builder.io.stage_folders import stage_of
+
+    wanted = "--config wants a pipeline config (a TOML file, e.g. pipelines/local.toml)"
+    target = Path(path)
+    if not target.exists():
+        raise UsageError(f"--config {path}: no such file or folder; {wanted}")
+    if target.is_dir():
+        holder = stage_of(str(target))
+        if holder is not None:
+            raise UsageError(f"--config {path} holds the {holder[0]} stage's output ({holder[1]}); {wanted}")
+        raise UsageError(f"--config {path}: is a folder and holds no config; {wanted}")
+    try:
+        with open(target, "rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise UsageError(f"--config {path}: not a readable TOML file ({type(error).__name__}: {error})") from error
 
 
 def stage_cli(stage: str) -> ModuleType:
@@ -164,9 +180,14 @@ def prepare_stage(folder: str, key: str, fresh: bool) -> str:
 
 
 def run_chain(
-    config: Mapping[str, Any], out: str, beam_args: Sequence[str] = (), from_stage: str | None = None
+    config: Mapping[str, Any],
+    out: str,
+    beam_args: Sequence[str] = (),
+    from_stage: str | None = None,
+    debug: bool = False,
 ) -> list[StepResult]:
-    """Run the stages in order, skipping those already done with the same key, until one fails."""
+    """Run the stages in order, skipping those already done with the same key, until one fails.
+    A stage that raises fails the run with its one-line message (the traceback with ``debug``)."""
     from wit_builder.stage_settings import to_table
 
     if from_stage is not None and from_stage not in STAGES:
@@ -194,7 +215,7 @@ def run_chain(
         print(f"[run] {stage} ({index + 1}/{len(STAGES)}): {'resuming' if how == 'resume' else 'starting'} "
               f"in {folder}", flush=True)  # fmt: skip
         started = time.monotonic()
-        status = stage_cli(stage).run(settings[stage], beam)
+        status = _run_stage(stage, settings[stage], beam, debug)
         seconds = time.monotonic() - started
         if status == 0:
             _write_marker(folder, SUCCESS, {"stage": stage, "key": keys[stage], "settings": to_table(settings[stage])})
@@ -206,6 +227,20 @@ def run_chain(
 
     print(f"[run] report: {write_run_report(out)}", flush=True)
     return results
+
+
+def _run_stage(stage: str, settings: Any, beam_args: Sequence[str], debug: bool) -> int:
+    """One stage's exit status; an error it raises is one line on stderr and status 2 (usage) or 1."""
+    from wit_builder.cli import one_line
+    from wit_builder.errors import UsageError
+
+    try:
+        return stage_cli(stage).run(settings, beam_args)
+    except Exception as error:
+        if debug:
+            raise
+        print(f"wit-builder run: {stage}: {one_line(error)}", file=sys.stderr)
+        return 2 if isinstance(error, UsageError) else 1
 
 
 def format_results(results: Sequence[StepResult]) -> str:
@@ -221,21 +256,23 @@ def format_results(results: Sequence[StepResult]) -> str:
 def run_command(args, beam_args: Sequence[str]) -> int:
     """``wit-builder run --config TOML [--out DIR] [--from STAGE] [--print-config] [beam flags]``."""
     from wit_builder.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+    from wit_builder.errors import UsageError
+    from wit_builder.io.stage_folders import check_out
     from wit_builder.stage_settings import SettingsError, format_toml
 
     config = load_config(args.config)
     out = args.out or config.get("out")
     if not out:
-        print("wit-builder run: no run folder: give --out or set out in the config", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("no run folder: give --out or set out in the config")
     try:
         if args.print_config:
             print(format_toml(full_config(config, out)), end="")
             return EXIT_OK
-        results = run_chain(config, out, beam_args, args.from_stage)
-    except (SettingsError, ValueError) as error:
-        print(f"wit-builder run: {args.config}: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        chain_settings(config, out)  # every key and value checked before --out is touched
+        check_out(out, None)
+        results = run_chain(config, out, beam_args, args.from_stage, debug=args.debug)
+    except SettingsError as error:
+        raise SettingsError(f"{args.config}: {error}") from error
     print(format_results(results))
-    failed = any(r.outcome.startswith("failed") for r in results)
-    return EXIT_ERROR if failed else EXIT_OK
+    failed = [r for r in results if r.outcome.startswith("failed")]
+    return (EXIT_USAGE if failed[0].outcome == "failed (exit 2)" else EXIT_ERROR) if failed else EXIT_OK

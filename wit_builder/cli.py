@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from wit_builder import __version__
 from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
+from wit_builder.errors import StageFailed, UsageError
 from wit_builder.shard import verify_cli
-from wit_builder.stage_settings import SettingsError, add_flags, from_flags
+from wit_builder.stage_settings import add_flags, from_flags
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -113,6 +115,9 @@ COMMANDS: tuple[Command, ...] = (
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
 
 
+DEBUG_HELP = "on an error, print the Python traceback as well as the one-line message"
+
+
 def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=28, width=100)
 
@@ -132,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'wit-builder COMMAND --help' for a command's flags.",
     )
     parser.add_argument("--version", action="version", version=f"wit-builder {__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, help=argparse.SUPPRESS)
     for command in COMMANDS:
         summary = command.summary
@@ -144,12 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=_formatter,
         )
         command.configure(sub)
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     return parser
+
+
+class _BeamImportNoise(logging.Filter):
+    """Drops the warning Beam logs on the root logger whenever it is imported without the GCP
+    client libraries ("apitools not found ..."): nothing is wrong, and an error must stay one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("apitools not found")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``wit-builder``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not any(isinstance(f, _BeamImportNoise) for f in logging.getLogger().filters):
+        logging.getLogger().addFilter(_BeamImportNoise())
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     command = COMMANDS_BY_NAME[args.command]
@@ -160,9 +177,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     function = getattr(importlib.import_module(module_name), function_name)
     try:
         return int(function(args, extra) or EXIT_OK)
-    except SettingsError as error:  # a flag's value the stage's settings refuse
-        print(f"wit-builder {command.name}: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    except Exception as error:  # one line for a person; the traceback only with --debug
+        if args.debug:
+            raise
+        status = EXIT_USAGE if isinstance(error, UsageError) else EXIT_ERROR
+        hint = "" if isinstance(error, UsageError | StageFailed) else " (--debug shows where)"
+        print(f"wit-builder {command.name}: {one_line(error)}{hint}", file=sys.stderr)
+        return status
+
+
+def one_line(error: BaseException) -> str:
+    """An error as one line: ours as they are, others with their type. A failure inside a Beam
+    pipeline arrives wrapped in the runner's text, the worker's traceback included; its last line
+    is the error that started it."""
+    if isinstance(error, UsageError | StageFailed):
+        return str(error)
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    text = last if ": " in last and len(lines) > 1 else f"{type(error).__name__}: {last}"
+    return text if len(text) <= 400 else text[:397] + "..."
 
 
 if __name__ == "__main__":

@@ -26,10 +26,12 @@ import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from wit_builder.errors import UsageError
+
 _KEY = "wit_builder_option"
 
 
-class SettingsError(ValueError):
+class SettingsError(UsageError):
     """A setting that cannot be used, with the flag or config key that holds it."""
 
 

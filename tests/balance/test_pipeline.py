@@ -218,4 +218,4 @@ def test_report_command_regenerates_the_page(run, tmp_path):
     page.unlink()
     assert main(["report", str(out)]) == 0
     assert page.read_text() == original
-    assert main(["report", str(tmp_path)]) == 1
+    assert main(["report", str(tmp_path)]) == 2  # a usage error: nothing to report on there

@@ -27,4 +27,4 @@ def test_report_command_rebuilds_the_run_page(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 0
     assert (tmp_path / "report" / "index.html").exists()
     assert str(tmp_path / "report" / "index.html") in capsys.readouterr().out
-    assert main(["report", str(tmp_path / "nothing")]) == 1
+    assert main(["report", str(tmp_path / "nothing")]) == 2

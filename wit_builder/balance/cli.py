@@ -15,8 +15,8 @@ def candidate_inputs(patterns: Sequence[str]) -> tuple[list[str], str | None]:
     """Candidate files, and the query list a harvest folder names (``wit_builder.io.upstream``)."""
     import fsspec
 
+    from wit_builder.io.stage_folders import input_files
     from wit_builder.io.upstream import query_list_named_by
-    from wit_builder.stage_run import stage_inputs
 
     queries = None
     for pattern in patterns:
@@ -24,32 +24,28 @@ def candidate_inputs(patterns: Sequence[str]) -> tuple[list[str], str | None]:
         filesystem, _ = fsspec.core.url_to_fs(folder)
         if filesystem.isdir(f"{folder}/candidates"):  # a harvest folder
             queries = query_list_named_by(folder) or queries
-    return stage_inputs(patterns, "candidates"), queries
+    return input_files("--candidates", patterns, "harvest", "candidates"), queries
 
 
 def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
-    import fsspec
-
     from wit_builder.balance.pipeline import BalanceInputs, build_pipeline
+    from wit_builder.errors import StageFailed
+    from wit_builder.io.chunks import none_readable, require_readable
+    from wit_builder.io.query_list import check_query_list
+    from wit_builder.io.stage_folders import check_out
     from wit_builder.progress import Progress, files_in
     from wit_builder.report.balance import write_balance_report
     from wit_builder.stage_run import replace_outputs, run_pipeline
 
     rules = settings.rules
-    try:
-        files, listed = candidate_inputs(settings.candidates)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"wit-builder balance: {error}", file=sys.stderr)
-        return 1
+    files, listed = candidate_inputs(settings.candidates)
     queries = settings.queries or listed
     if queries:
-        query_fs, _ = fsspec.core.url_to_fs(queries)
-        if not query_fs.exists(queries):
-            print(f"wit-builder balance: the query list {queries!r} does not exist", file=sys.stderr)
-            return 1
-    if not files:
-        print(f"wit-builder balance: no candidate Parquet file in {', '.join(settings.candidates)}", file=sys.stderr)
-        return 1
+        check_query_list("--queries", queries, read=False)
+    check_out(settings.out, "balance")
+    if queries:
+        check_query_list("--queries", queries)
+    require_readable(files, "candidates", "harvest candidates")  # the pipeline skips and counts the bad ones
     inputs = BalanceInputs(tuple(files), queries)
     out = settings.out.rstrip("/")
     replace_outputs(out, ("balanced", "report"), ("balanced",))  # a re-run replaces them whole
@@ -66,7 +62,6 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
     for unreadable in report["unreadable_files"]:  # counted in stats.json, as harvest counts its own
         print(f"[balance] WARNING unreadable, skipped: {unreadable['path']}: {unreadable['error']}", file=sys.stderr)
     if not report["files_read"]:  # a stage that could read none of its inputs has failed
-        print(f"wit-builder balance: none of the {len(files)} file(s) could be read as harvest candidates "
-              "(uid, url, text, page_url, source, matches); see stats.json", file=sys.stderr)  # fmt: skip
-        return 1
+        unreadable = [(row["path"], row["error"]) for row in report["unreadable_files"]]
+        raise StageFailed(none_readable(unreadable, "harvest candidates", "candidates") + "; see stats.json")
     return 0

@@ -12,23 +12,16 @@ SETTINGS = DownloadSettings
 
 def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.download.pipeline import build_pipeline
-    from wit_builder.io.chunks import plan_chunks, readable_files
+    from wit_builder.io.chunks import plan_chunks, require_readable
+    from wit_builder.io.stage_folders import check_out, input_files
     from wit_builder.progress import Progress, files_in
-    from wit_builder.stage_run import replace_outputs, run_pipeline, stage_inputs
+    from wit_builder.stage_run import replace_outputs, run_pipeline
 
-    try:
-        found = stage_inputs(settings.pairs, "balanced")
-    except FileNotFoundError as error:
-        print(f"wit-builder download: {error}", file=sys.stderr)
-        return 1
-    files, rows, unreadable = readable_files(found, "balanced")
+    found = input_files("--pairs", settings.pairs, "balance", "balanced")
+    check_out(settings.out, "download")
+    files, rows, unreadable = require_readable(found, "balanced", "balanced pairs (the balance stage's output)")
     for path, error in unreadable:  # counted in stats.json too
         print(f"[download] WARNING unreadable, skipped: {path}: {error}", file=sys.stderr)
-    if not files:
-        what = f"none of the {len(found)} file(s) is" if found else "no Parquet file found is"
-        print(f"wit-builder download: {what} a balanced-pairs file (the balance stage's output) in "
-              f"{', '.join(settings.pairs)}", file=sys.stderr)  # fmt: skip
-        return 1
     rules = settings.rules
     chunks = plan_chunks(files, settings.chunk_rows, rows)
     out = settings.out.rstrip("/")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 from wit_builder.harvest.settings import HarvestSettings
 
 SETTINGS = HarvestSettings
+PAIR_LISTS = "URL + caption lists (Parquet, TSV/CSV or JSONL with url and caption columns)"
 
 
 def _layout(settings: HarvestSettings):
@@ -23,35 +23,35 @@ def _layout(settings: HarvestSettings):
 
 def _wat_files(patterns: Sequence[str], prefix: str | None, limit: int | None) -> list[str]:
     from wit_builder.harvest.sources import wat_paths_listing
-    from wit_builder.io.paths import expand_globs
+    from wit_builder.io.stage_folders import input_files
 
     files: list[str] = []
     for pattern in patterns:
         if pattern.endswith(("paths.gz", ".paths")):
             files.extend(wat_paths_listing(pattern, prefix))
         else:
-            files.extend(expand_globs([pattern]))
+            files.extend(input_files("--wat", [pattern], "Common Crawl WAT files (.warc.wat.gz)", None, ""))
     return files[:limit] if limit else files
 
 
 def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
+    from wit_builder.errors import StageFailed, UsageError
     from wit_builder.harvest.pipeline import HarvestInputs, build_pipeline
-    from wit_builder.io.paths import expand_globs
+    from wit_builder.io.query_list import check_query_list
+    from wit_builder.io.stage_folders import check_out, input_files
     from wit_builder.stage_run import replace_outputs, run_pipeline
 
     if not settings.wat and not settings.pairs:
-        print("wit-builder harvest: give --wat and/or --pairs", file=sys.stderr)
-        return 2
-    try:
-        inputs = HarvestInputs(
-            queries=settings.queries,
-            wat_files=tuple(_wat_files(settings.wat, settings.wat_prefix, settings.wat_limit)),
-            list_files=tuple(expand_globs(list(settings.pairs))) if settings.pairs else (),
-            list_layout=_layout(settings),
-        )
-    except FileNotFoundError as error:
-        print(f"wit-builder harvest: {error}", file=sys.stderr)
-        return 1
+        raise UsageError("give --wat and/or --pairs")
+    check_query_list("--queries", settings.queries, read=False)
+    inputs = HarvestInputs(
+        queries=settings.queries,
+        wat_files=tuple(_wat_files(settings.wat, settings.wat_prefix, settings.wat_limit)),
+        list_files=tuple(input_files("--pairs", settings.pairs, PAIR_LISTS, None, "")) if settings.pairs else (),
+        list_layout=_layout(settings),
+    )
+    check_out(settings.out, "harvest")
+    check_query_list("--queries", settings.queries)
     rules, out = settings.rules, settings.out.rstrip("/")
     replace_outputs(out, ("candidates",))  # this stage's own output: a re-run replaces it whole
     print(f"[harvest] {len(inputs.wat_files)} WAT file(s), {len(inputs.list_files)} list file(s) -> {out}", flush=True)
@@ -61,4 +61,12 @@ def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
         f"[harvest] {report['kept']} of {report['pairs_read']} pairs kept in {seconds:.1f}s; "
         f"dropped: {dropped or 'none'}"
     )
+    if not report["pairs_read"]:  # a stage that could read no pair from any input has failed
+        files = [*inputs.wat_files, *inputs.list_files]
+        named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        problems = ", ".join(f"{reason} {n}" for reason, n in report["records_without_pairs"].items() if n)
+        raise StageFailed(
+            f"no pair could be read from {named} ({problems or 'no records'}); --pairs wants {PAIR_LISTS}, "
+            "--wat Common Crawl WAT files; see stats.json"
+        )
     return 0

@@ -10,7 +10,8 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wit_builder.schemas import check_schema, read_batches
+from wit_builder.errors import StageFailed
+from wit_builder.schemas import check_schema, load_schema, read_batches
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,23 @@ def readable_files(paths: list[str], schema: str) -> tuple[list[str], list[int],
             continue
         files.append(path)
     return files, rows, unreadable
+
+
+def require_readable(paths: list[str], schema: str, what: str) -> tuple[list[str], list[int], list[tuple[str, str]]]:
+    """``readable_files``, failing the stage (``StageFailed``) when none of ``paths`` is readable:
+    the message names the files, why each failed, and the columns that were expected."""
+    files, rows, unreadable = readable_files(paths, schema)
+    if not files:
+        raise StageFailed(none_readable(unreadable, what, schema))
+    return files, rows, unreadable
+
+
+def none_readable(unreadable: list[tuple[str, str]], what: str, schema: str | None = None) -> str:
+    """One line: none of these files could be read as ``what``, the first few named with why."""
+    columns = f" (columns {', '.join(load_schema(schema).names)})" if schema else ""
+    named = "; ".join(f"{path}: {error.splitlines()[0] if error else ''}" for path, error in unreadable[:3])
+    more = f"; and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""
+    return f"none of the {len(unreadable)} file(s) could be read as {what}{columns}: {named}{more}"
 
 
 def plan_chunks(files: list[str], chunk_rows: int, rows: list[int] | None = None) -> list[Chunk]:

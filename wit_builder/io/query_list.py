@@ -34,3 +34,35 @@ def load_query_sources(path: str) -> list[tuple[str, str | None]]:
 def load_queries(path: str) -> list[str]:
     """The queries alone, in list order."""
     return [query for query, _ in load_query_sources(path)]
+
+
+def check_query_list(flag: str, path: str, read: bool = True) -> int:
+    """How many queries the list at ``path`` holds, read once before a stage starts so a wrong
+    path is one line: missing, empty or another stage's folder is a ``UsageError``; a file that
+    is no query list, or holds none, is ``StageFailed``. ``read=False`` checks the path only
+    (and returns 0), for a stage to check its ``--out`` before reading anything."""
+    from wit_builder.errors import StageFailed, UsageError
+    from wit_builder.io.chunks import READ_ERRORS
+    from wit_builder.io.stage_folders import stage_of
+
+    wanted = "the queries stage's folder, its queries.parquet (a 'query' column) or a .txt of one query a line"
+    root = path.rstrip("/")
+    filesystem, _ = fsspec.core.url_to_fs(root)
+    if not filesystem.exists(root):
+        raise UsageError(f"{flag} {path}: no such file or folder; {flag} wants {wanted}")
+    if filesystem.isdir(root) and not filesystem.exists(f"{root}/queries.parquet"):
+        holder = stage_of(root)
+        if holder is not None:
+            raise UsageError(f"{flag} {path} holds the {holder[0]} stage's output ({holder[1]}); {flag} wants {wanted}")
+        raise UsageError(f"{flag} {path}: holds no queries.parquet; {flag} wants {wanted}")
+    if not read:
+        return 0
+    try:
+        count = len(load_query_sources(root))
+    except (*READ_ERRORS, KeyError) as error:
+        raise StageFailed(
+            f"{_resolve(root)}: not a query list ({type(error).__name__}: {error}); {flag} wants {wanted}"
+        ) from error
+    if not count:
+        raise StageFailed(f"{_resolve(root)}: holds no query")
+    return count

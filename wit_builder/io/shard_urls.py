@@ -21,22 +21,34 @@ def expand_urls(spec: str) -> list[str]:
     return urls
 
 
+WANTED = "wants a shard folder (the shard stage's output: manifest.json and .tar files), its manifest or shard URLs"
+
+
 def resolve_shard_set(spec: str) -> tuple[list[str], dict | None, str | None]:
     """(shard URLs, the manifest, its path) for a shard stage's folder, its manifest.json, or a
     URL list; a URL list comes with the manifest beside its shards when there is one."""
     spec = spec.rstrip("/")
     filesystem, _ = fsspec.core.url_to_fs(spec)
-    if spec.endswith(".json") or ("::" not in spec and "{" not in spec and filesystem.isdir(spec)):
+    plain = "::" not in spec and "{" not in spec and not any(ch in spec for ch in "*?[")
+    if plain and not filesystem.exists(spec):
+        raise FileNotFoundError(f"{spec}: no such file or folder; {WANTED}")
+    if spec.endswith(".json") or (plain and filesystem.isdir(spec)):
         manifest_path = spec if spec.endswith(".json") else f"{spec}/manifest.json"
         folder = manifest_path.rsplit("/", 1)[0] if "/" in manifest_path else "."
         if filesystem.exists(manifest_path):
             manifest = _read_json(manifest_path)
-            return [f"{folder}/{shard['name']}" for shard in manifest["shards"]], manifest, manifest_path
-        if spec.endswith(".json"):
-            raise FileNotFoundError(f"no manifest at {spec!r}")
+            try:
+                return [f"{folder}/{shard['name']}" for shard in manifest["shards"]], manifest, manifest_path
+            except (TypeError, KeyError) as error:
+                raise ValueError(f"{manifest_path}: not a shard manifest ({type(error).__name__}: {error})") from error
         urls = sorted(filesystem.glob(f"{spec}/*.tar"))
         if not urls:
-            raise FileNotFoundError(f"no manifest.json and no .tar file in {spec!r}")
+            from wit_builder.io.stage_folders import stage_of
+
+            holder = stage_of(spec)
+            if holder is not None:
+                raise FileNotFoundError(f"{spec} holds the {holder[0]} stage's output ({holder[1]}); {WANTED}")
+            raise FileNotFoundError(f"{spec}: holds no manifest.json and no .tar file; {WANTED}")
         protocol = spec.split("://", 1)[0] + "://" if "://" in spec else ""
         return [protocol + url if protocol and "://" not in url else url for url in urls], None, None
     urls = expand_urls(spec)
@@ -52,5 +64,8 @@ def resolve_shard_set(spec: str) -> tuple[list[str], dict | None, str | None]:
 
 
 def _read_json(path: str) -> dict:
-    with fsspec.open(path, "rt", encoding="utf-8") as handle:
-        return json.load(handle)
+    try:
+        with fsspec.open(path, "rt", encoding="utf-8") as handle:
+            return json.load(handle)
+    except ValueError as error:  # not JSON
+        raise ValueError(f"{path}: not a shard manifest ({error})") from error

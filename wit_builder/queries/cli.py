@@ -11,14 +11,15 @@ SETTINGS = QueriesSettings
 
 
 def run(settings: QueriesSettings, beam_args: Sequence[str]) -> int:
-    from wit_builder.queries.pipeline import build_pipeline, resolve_inputs
+    from wit_builder.io.stage_folders import check_out
+    from wit_builder.queries.pipeline import build_pipeline, readable_dumps, resolve_inputs
     from wit_builder.stage_run import run_pipeline
 
-    try:
-        inputs = resolve_inputs(list(settings.wiki_dump), list(settings.pageviews), settings.wordnet)
-    except FileNotFoundError as error:
-        print(f"wit-builder queries: {error}", file=sys.stderr)
-        return 1
+    inputs = resolve_inputs(list(settings.wiki_dump), list(settings.pageviews), settings.wordnet)
+    check_out(settings.out, "queries")
+    inputs = readable_dumps(inputs)
+    for path, error in inputs.unreadable:  # counted in stats.json too
+        print(f"[queries] WARNING unreadable, skipped: {path}: {error}", file=sys.stderr)
     out = settings.out.rstrip("/")
     print(
         f"[queries] {len(inputs.wiki_dump)} dump file(s), {len(inputs.pageviews)} pageview file(s), "

@@ -167,6 +167,25 @@ def read_slice(dump_slice: DumpSlice) -> Iterator[Page | MalformedPage]:
         yield from read_pages(handle)
 
 
+def is_stream_index(path: str) -> bool:
+    """Whether ``path`` is a multistream dump's index (read with its dump, not as a dump)."""
+    return "-multistream-index" in path.rsplit("/", 1)[-1]
+
+
 def dump_files(patterns: Iterable[str]) -> list[str]:
     """The dump files the patterns name, multistream index files left out."""
-    return [p for p in expand_globs(patterns) if "-multistream-index" not in p.rsplit("/", 1)[-1]]
+    return [p for p in expand_globs(patterns) if not is_stream_index(p)]
+
+
+def dump_problem(path: str, probe_chars: int = 1 << 16) -> str | None:
+    """Why ``path`` cannot be read as a MediaWiki XML export, from its first characters (after
+    decompression), or None when it can: a file that does not decompress, or that holds no
+    ``<mediawiki`` element at its start."""
+    try:
+        with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
+            head = handle.read(probe_chars)
+    except (OSError, EOFError, ValueError) as error:
+        return f"{type(error).__name__}: {error}"
+    if "<mediawiki" not in head:
+        return "not a MediaWiki XML export (no <mediawiki> element at its start)"
+    return None

@@ -16,6 +16,7 @@ sorted and written. Every rejected or skipped input is counted in ``stats.json``
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import math
@@ -31,7 +32,15 @@ from apache_beam.transforms.window import GlobalWindows
 from wit_builder.counting import SumCountDicts, merged, split_by_shard
 from wit_builder.hashing import shard_of
 from wit_builder.io.json_files import write_json
-from wit_builder.queries.dump_reader import DumpSlice, MalformedPage, Page, dump_files, plan_slices, read_slice
+from wit_builder.queries.dump_reader import (
+    DumpSlice,
+    MalformedPage,
+    Page,
+    dump_problem,
+    is_stream_index,
+    plan_slices,
+    read_slice,
+)
 from wit_builder.queries.pageviews import PageviewRules, parse_line
 from wit_builder.queries.selection import (
     ALWAYS_IN,
@@ -51,11 +60,15 @@ from wit_builder.text.tokens import is_query_like, joined_tokens, normalise, phr
 FLUSH_AT = 300_000  # distinct keys a counting worker holds before emitting its partial sums
 
 
+DUMPS = "MediaWiki XML dumps (.xml, .xml.bz2, multistream .bz2)"
+
+
 @dataclass(frozen=True)
 class QueryInputs:
     wiki_dump: tuple[str, ...]
     pageviews: tuple[str, ...] = ()
     wordnet: str | None = None
+    unreadable: tuple[tuple[str, str], ...] = ()  # (dump, why) left out before the run
 
 
 class ReadPagesFn(StatsDoFn):
@@ -388,6 +401,7 @@ def write_query_list(
     per_source = Counter(c.source for c in chosen)
     report = {
         "inputs": {"wiki_dump": list(inputs.wiki_dump), "pageviews": list(inputs.pageviews), "wordnet": inputs.wordnet},
+        "unreadable_files": [{"path": path, "error": error} for path, error in inputs.unreadable],
         "rules": asdict(rules),
         "counts": dict(sorted(stats.items())),
         "candidates_per_source": {s: len(by_source[s]) for s in SOURCE_ORDER},
@@ -416,11 +430,30 @@ def build_pipeline(
 
 
 def resolve_inputs(wiki_dump: list[str], pageviews: list[str], wordnet: str | None) -> QueryInputs:
-    """Expand globs before the pipeline starts, so a typo fails at once with the pattern named."""
-    from wit_builder.io.paths import expand_globs
+    """Check every path before the pipeline starts, so a typo fails at once with the path named
+    (``UsageError``); the dumps' contents are checked by ``readable_dumps``."""
+    from wit_builder.errors import UsageError
+    from wit_builder.io.stage_folders import input_files
 
-    return QueryInputs(
-        wiki_dump=tuple(dump_files(wiki_dump)),
-        pageviews=tuple(expand_globs(pageviews)) if pageviews else (),
-        wordnet=wordnet,
-    )
+    dumps = [path for path in input_files("--wiki-dump", wiki_dump, DUMPS, None, "") if not is_stream_index(path)]
+    views = input_files("--pageviews", pageviews, "pageview dumps", None, "") if pageviews else []
+    if wordnet:
+        filesystem, _ = fsspec.core.url_to_fs(wordnet)
+        if not filesystem.isdir(wordnet) or not filesystem.exists(f"{wordnet.rstrip('/')}/data.noun"):
+            raise UsageError(f"--wordnet {wordnet}: no WordNet 3.0 database there (data.noun, data.verb, ...)")
+    return QueryInputs(wiki_dump=tuple(dumps), pageviews=tuple(views), wordnet=wordnet)
+
+
+def readable_dumps(inputs: QueryInputs) -> QueryInputs:
+    """The inputs with the dumps that do not open as MediaWiki XML left out and listed (they go
+    to stats.json); ``StageFailed`` when none does."""
+    from wit_builder.errors import StageFailed
+    from wit_builder.io.chunks import none_readable
+
+    good, bad = [], []
+    for path in inputs.wiki_dump:
+        problem = dump_problem(path)
+        (bad.append((path, problem)) if problem else good.append(path))
+    if not good:
+        raise StageFailed(none_readable(bad, DUMPS))
+    return dataclasses.replace(inputs, wiki_dump=tuple(good), unreadable=tuple(bad))

@@ -4,7 +4,6 @@ balance pages, and for a chain run its ``report/index.html``."""
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 import fsspec
@@ -24,28 +23,34 @@ def balance_folders(run_dir: str) -> list[str]:
     ]
 
 
-def is_chain_run(run_dir: str) -> bool:
-    """Whether ``run_dir`` is a ``wit-builder run`` folder (a stage folder for each stage that ran)."""
-    from wit_builder.report.run_page import STAGES
-
-    filesystem, _ = fsspec.core.url_to_fs(run_dir)
-    return any(filesystem.isfile(f"{run_dir.rstrip('/')}/{stage}/stats.json") for stage in STAGES)
-
-
 def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
+    from wit_builder.errors import StageFailed, UsageError
+    from wit_builder.io.chunks import READ_ERRORS
+    from wit_builder.io.stage_folders import is_run_folder, stage_of
     from wit_builder.report.run_page import write_run_report
 
-    folders = balance_folders(args.run_dir)
-    chain = is_chain_run(args.run_dir)
+    run_dir = args.run_dir.rstrip("/")
+    filesystem, _ = fsspec.core.url_to_fs(run_dir)
+    wanted = "it wants a run folder (wit-builder run) or a balance or shard stage's folder"
+    if not filesystem.isdir(run_dir):
+        raise UsageError(f"{args.run_dir}: no such file or folder; {wanted}")
+    folders = balance_folders(run_dir)
+    chain = is_run_folder(run_dir)
     if not folders and not chain:
-        print(
-            f"wit-builder report: no report inputs under {args.run_dir!r} (looked for report/balance.parquet and "
-            "stats.json in it and in its balance/ folder)",
-            file=sys.stderr,
-        )
-        return 1
+        holder = stage_of(run_dir)
+        if holder is not None:
+            raise UsageError(
+                f"{args.run_dir} holds the {holder[0]} stage's output ({holder[1]}), which has no report; {wanted}"
+            )
+        raise UsageError(f"{args.run_dir}: holds no report/balance.parquet and no stage folders; {wanted}")
     for folder in folders:
-        print(f"[report] {write_balance_report(folder)}")
+        try:
+            print(f"[report] {write_balance_report(folder)}")
+        except (*READ_ERRORS, KeyError) as error:
+            source = f"{folder}/report/balance.parquet"
+            raise StageFailed(
+                f"{source} (or its stats.json): cannot be read ({type(error).__name__}: {error})"
+            ) from error
     if chain:
-        print(f"[report] {write_run_report(args.run_dir)}")
+        print(f"[report] {write_run_report(run_dir)}")
     return 0

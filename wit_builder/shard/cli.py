@@ -18,11 +18,7 @@ def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.stage_run import replace_outputs, run_pipeline
 
     rules = settings.rules
-    try:
-        inputs, chunks = describe_inputs(settings.samples, settings.queries, rules)
-    except FileNotFoundError as error:
-        print(f"wit-builder shard: {error}", file=sys.stderr)
-        return 1
+    inputs, chunks = describe_inputs(settings.samples, settings.queries, rules, settings.out)
     out = settings.out.rstrip("/")
     done = already_done(out, inputs, rules)
     if done is not None and done["totals"]["samples"]:  # an empty set is a failure, never "up to date"

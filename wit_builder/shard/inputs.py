@@ -7,22 +7,28 @@ from collections.abc import Sequence
 
 import fsspec
 
-from wit_builder.io.chunks import Chunk, plan_chunks, readable_files
+from wit_builder.io.chunks import Chunk, plan_chunks, require_readable
 from wit_builder.shard.manifest import read_manifest
 from wit_builder.shard.settings import ShardInputs, ShardRules
 
 
 def describe_inputs(
-    patterns: Sequence[str], queries: str | None, settings: ShardRules
+    patterns: Sequence[str], queries: str | None, settings: ShardRules, out: str | None = None
 ) -> tuple[ShardInputs, list[Chunk]]:
-    """The readable sample files (unreadable ones listed with their error) and their units."""
-    from wit_builder.stage_run import stage_inputs
+    """The readable sample files (unreadable ones listed with their error) and their units. A
+    path that cannot be right, or an ``out`` that cannot be used (checked before any file is
+    read), is a ``UsageError``; no readable file is ``StageFailed``."""
+    from wit_builder.io.query_list import check_query_list
+    from wit_builder.io.stage_folders import check_out, input_files
 
-    files, rows, unreadable = readable_files(stage_inputs(patterns, "samples"), "samples")
+    found = input_files("--samples", patterns, "download", "samples")
     if queries:
-        filesystem, _ = fsspec.core.url_to_fs(queries)
-        if not filesystem.exists(queries):
-            raise FileNotFoundError(f"the query list {queries!r} does not exist")
+        check_query_list("--queries", queries, read=False)
+    if out is not None:
+        check_out(out, "shard")
+    if queries:
+        check_query_list("--queries", queries)
+    files, rows, unreadable = require_readable(found, "samples", "download samples")
     inputs = ShardInputs(tuple(files), tuple(rows), queries, tuple(unreadable))
     return inputs, plan_chunks(files, settings.chunk_rows, rows)
 

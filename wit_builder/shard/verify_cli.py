@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from collections.abc import Sequence
 
 
@@ -22,13 +21,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
+    from wit_builder.errors import StageFailed, UsageError
     from wit_builder.shard.verify import verify
 
     try:
         verdict = verify(args.shards, quick=args.quick, workers=args.workers)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"wit-builder verify: {error}", file=sys.stderr)
-        return 2
+    except FileNotFoundError as error:  # a path that cannot be right
+        raise UsageError(str(error)) from error
+    except ValueError as error:  # a manifest that cannot be read
+        raise StageFailed(str(error)) from error
     result = verdict.as_dict()
     if args.json:
         print(json.dumps(result, indent=2))
@@ -42,4 +43,9 @@ def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
         print(
             "[verify] OK: every check passed" if verdict.ok else f"[verify] FAILED: {len(result['errors'])} problem(s)"
         )
-    return 0 if verdict.ok else 1
+    if not verdict.ok:
+        first = result["errors"][0]
+        where = f"{first['shard']}: " if first["shard"] else ""
+        more = f" (and {len(result['errors']) - 1} more)" if len(result["errors"]) > 1 else ""
+        raise StageFailed(f"{where}{first['error']}{more}")
+    return 0

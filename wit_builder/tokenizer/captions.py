@@ -13,29 +13,29 @@ from dataclasses import dataclass, field
 import fsspec
 import pyarrow.parquet as pq
 
-from wit_builder.io.paths import expand_globs
+from wit_builder.errors import StageFailed
+from wit_builder.io.stage_folders import input_files
 from wit_builder.tokenizer.clip_text import clean_caption
 
 
 def caption_files(source: str) -> list[str]:
     """The Parquet files holding captions: a shard folder (its ``manifest.json`` names the
-    indexes), a balance folder (``balanced/*.parquet``), or a path or glob of Parquet files."""
+    indexes), a balance folder (``balanced/*.parquet``), or a path, glob or folder of Parquet
+    files. A path that cannot be right (missing, empty, another stage's folder) is a
+    ``UsageError`` naming it."""
     folder = source.rstrip("/")
     filesystem, _ = fsspec.core.url_to_fs(folder)
-    if filesystem.isdir(folder):
-        if filesystem.exists(f"{folder}/manifest.json"):
+    if filesystem.isdir(folder) and filesystem.exists(f"{folder}/manifest.json"):
+        try:
             with filesystem.open(f"{folder}/manifest.json", "rt", encoding="utf-8") as handle:
-                manifest = json.load(handle)
-            return [f"{folder}/{shard['index']}" for shard in manifest["shards"]]
-        for pattern in (f"{folder}/balanced/*.parquet", f"{folder}/*.parquet"):
-            files = filesystem.glob(pattern)
-            if files:
-                return sorted(filesystem.unstrip_protocol(path) if "://" in folder else path for path in files)
-        raise FileNotFoundError(f"{source} holds no manifest.json, balanced/*.parquet or *.parquet files")
-    files = sorted(path for path in expand_globs([source]) if path.endswith(".parquet"))
-    if not files:
-        raise FileNotFoundError(f"no Parquet files match {source}")
-    return files
+                shards = json.load(handle)["shards"]
+            return [f"{folder}/{shard['index']}" for shard in shards]
+        except (ValueError, KeyError, TypeError) as error:
+            raise StageFailed(
+                f"{folder}/manifest.json: not a shard manifest ({type(error).__name__}: {error})"
+            ) from error
+    wanted = "balance" if filesystem.isdir(f"{folder}/balanced") else "shard"
+    return input_files("--input", [source], wanted, "balanced")
 
 
 @dataclass

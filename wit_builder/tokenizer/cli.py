@@ -33,27 +33,30 @@ SETTINGS = TokenizerSettings
 
 
 def run(settings: TokenizerSettings, _: Sequence[str] = ()) -> int:
+    from wit_builder.errors import StageFailed
     from wit_builder.io.atomic import write_atomically
+    from wit_builder.io.chunks import none_readable
+    from wit_builder.io.stage_folders import check_out
+    from wit_builder.stage_settings import SettingsError
     from wit_builder.tokenizer.bpe import END_TOKEN, START_TOKEN, train_clip_bpe
     from wit_builder.tokenizer.captions import CaptionTally, caption_files, iter_clean_captions
 
     started = time.perf_counter()
-    try:
-        files = caption_files(settings.input)
-    except FileNotFoundError as error:
-        print(f"wit-builder tokenizer: {error}", file=sys.stderr)
-        return 2
+    files = caption_files(settings.input)
+    check_out(settings.out, "tokenizer")
     tally = CaptionTally()
     try:
         tokenizer = train_clip_bpe(iter_clean_captions(files, tally), settings.vocab_size, settings.min_frequency)
     except ValueError as error:
-        print(f"wit-builder tokenizer: {error}", file=sys.stderr)
-        return 2
+        if not tally.files:  # nothing could be read: the trainer saw no caption at all
+            raise StageFailed(none_readable(list(tally.unreadable.items()), "captions (a 'text' column)")) from error
+        raise SettingsError(str(error)) from error
     for path, error in tally.unreadable.items():
         print(f"[tokenizer] skipped {path}: {error}", file=sys.stderr)
+    if not tally.files:
+        raise StageFailed(none_readable(list(tally.unreadable.items()), "captions (a 'text' column)"))
     if tally.captions == tally.empty:
-        print(f"wit-builder tokenizer: no captions in {len(files)} file(s) of {settings.input}", file=sys.stderr)
-        return 1
+        raise StageFailed(f"no captions in {len(files)} file(s) of {settings.input}")
     out = settings.out.rstrip("/")
     filesystem, _ = fsspec.core.url_to_fs(out)
     filesystem.makedirs(out, exist_ok=True)
@@ -77,4 +80,4 @@ def run(settings: TokenizerSettings, _: Sequence[str] = ()) -> int:
     print(f"[tokenizer] {tally.captions:,} captions from {tally.files}/{len(files)} file(s) → "
           f"{stats['vocab_size']:,} ids{note}; end token {stats['end_token']['id']}; {out}/tokenizer.json "
           f"in {stats['seconds']:.1f}s")  # fmt: skip
-    return 0 if not tally.unreadable else 1
+    return 0  # unreadable files among good ones are skipped, named above and counted in stats.json
