@@ -1,31 +1,16 @@
-"""What every stage command does around its pipeline: find its inputs, clear its own stale
-outputs, run the pipeline on the runner the Beam flags name, and read back its stats.json."""
+"""What every stage command does around its pipeline: clear its own stale outputs, run the
+pipeline on the runner the Beam flags name, and read back its stats.json. (Its inputs and its
+--out are checked first, by ``wit_builder.io.stage_folders``.)"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import fsspec
 
 from wit_builder.progress import Progress, live_progress
-
-
-def stage_inputs(patterns: Iterable[str], subfolder: str) -> list[str]:
-    """Parquet files of the previous stage: a stage folder stands for ``subfolder/*.parquet``
-    in it; anything else is a path or glob. Sorted, without duplicates."""
-    from wit_builder.io.paths import expand_globs
-
-    files: list[str] = []
-    for pattern in patterns:
-        folder = pattern.rstrip("/")
-        filesystem, _ = fsspec.core.url_to_fs(folder)
-        if filesystem.isdir(folder) and filesystem.isdir(f"{folder}/{subfolder}"):
-            files.extend(expand_globs([f"{folder}/{subfolder}/*.parquet"]))
-        else:
-            files.extend(path for path in expand_globs([pattern]) if path.endswith(".parquet"))
-    return sorted(dict.fromkeys(files))
 
 
 def replace_outputs(out: str, stale: Sequence[str], create: Sequence[str] = ()) -> None:
