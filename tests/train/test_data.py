@@ -11,7 +11,7 @@ import torch
 
 from wit_builder.shard.tar_format import iter_members
 from wit_builder.train.data import StreamSpec, TrainStream, count_samples, resolve_urls
-from wit_builder.train.transforms import train_view
+from wit_builder.train.transforms import train_crop
 
 from .conftest import jpeg, write_numbered_shards, write_tar
 
@@ -23,7 +23,7 @@ def encode(texts: list[str]) -> torch.Tensor:
 def stream(urls, batch=4, workers=1, rank=0, world=1, **options) -> TrainStream:
     start = options.pop("start", None)
     spec = StreamSpec(tuple(urls), batch, 16, rank=rank, world=world, **options)
-    return TrainStream(spec, encode, train_view, workers, start)
+    return TrainStream(spec, encode, train_crop, workers, start)
 
 
 def keys_of(batches) -> list[str]:

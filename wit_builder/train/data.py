@@ -8,7 +8,10 @@ passes:
 - with ``--dataset-resampled``, a pass is a draw of shards with replacement.
 
 Samples go through a shuffle buffer (flushed at the end of each pass), then are decoded and
-transformed with a per-sample seed, and batched inside the worker. Everything is a function of
+cropped with a per-sample seed, and batched inside the worker: each crop is written straight
+into the batch's uint8 array, and the trainer normalises the whole batch on its device
+(``transforms.normalise_pixels``), so a worker hands over a quarter of the bytes of float32 and
+does a quarter of the arithmetic. Everything is a function of
 (seed, stream, pass), so a stream's position is just ``(pass, samples pulled)``; each batch
 carries it, the trainer saves the latest per stream, and a resumed run replays the current
 pass up to that position without decoding, then continues with exactly the next batch.
@@ -16,6 +19,7 @@ pass up to that position without decoding, then continues with exactly the next 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import random
@@ -28,6 +32,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from wit_builder.io.shard_urls import resolve_shard_set
 from wit_builder.train.shard_reader import IMAGE_KEYS, TEXT_KEYS, ReadTally, iter_shard_samples, pick
+from wit_builder.train.transforms import normalise_pixels
 
 log = logging.getLogger("wit_builder.train")
 Position = tuple[int, int]  # (pass, samples pulled from the shuffle buffer in that pass)
@@ -36,11 +41,21 @@ WARN_FIRST, WARN_EVERY = 10, 1000
 
 @dataclass(frozen=True)
 class Batch:
-    images: torch.Tensor  # (B, 3, S, S) float32, normalised
+    images: torch.Tensor  # (B, 3, S, S) uint8 RGB crops (a channels-last view); normalise_pixels them
     tokens: torch.Tensor  # (B, context) int64
     keys: tuple[str, ...]
     stream: int  # the logical data-loader worker it came from
     position: Position  # that stream's position after this batch
+
+    def pin_memory(self) -> Batch:
+        """Called by ``DataLoader(pin_memory=True)``: page-locked tensors copy to the GPU
+        asynchronously (``non_blocking=True``), overlapping the next step's compute."""
+        return dataclasses.replace(self, images=self.images.pin_memory(), tokens=self.tokens.pin_memory())
+
+    def pixels(self, device: torch.device | str | None = None) -> torch.Tensor:
+        """The normalised float32 images on ``device`` (normalised there, after the copy)."""
+        images = self.images if device is None else self.images.to(device, non_blocking=True)
+        return normalise_pixels(images)
 
 
 @dataclass(frozen=True)
@@ -116,14 +131,14 @@ class TrainStream(IterableDataset):
         self,
         spec: StreamSpec,
         encode: Callable[[list[str]], object],
-        view: Callable[[Image.Image, int, random.Random], torch.Tensor],
+        crop: Callable[[Image.Image, int, random.Random], torch.Tensor],
         workers: int,
         start: dict[int, Position] | None = None,
         rotate: int = 0,
     ):
         self.spec = spec
         self.encode = encode
-        self.view = view
+        self.crop = crop
         self.workers = max(1, workers)
         self.start = dict(start or {})
         self.rotate = rotate
@@ -140,7 +155,9 @@ class TrainStream(IterableDataset):
         stream_id = spec.rank * self.workers + logical
         start_pass, skip = self.start.get(logical, (0, 0))
         pass_index = start_pass
-        images: list[torch.Tensor] = []
+        size = spec.image_size
+        pixels = torch.empty((spec.batch_size, size, size, 3), dtype=torch.uint8)
+        filled = 0
         texts: list[str] = []
         keys: list[str] = []
         corrupt = 0
@@ -157,20 +174,23 @@ class TrainStream(IterableDataset):
                     continue  # replaying up to the saved position: no decoding
                 try:
                     with Image.open(io.BytesIO(image_bytes)) as picture:
-                        pixels = self.view(picture, spec.image_size, random.Random(f"{spec.seed}:{pass_index}:{key}"))
+                        crop = self.crop(picture, size, random.Random(f"{spec.seed}:{pass_index}:{key}"))
+                    pixels[filled].copy_(crop.permute(1, 2, 0))  # (3, S, S) uint8 into its slot
                 except Exception as error:
                     corrupt += 1
                     if corrupt <= WARN_FIRST or corrupt % WARN_EVERY == 0:
                         log.warning("stream %d: skipping sample %s (%d so far): %s", stream_id, key, corrupt, error)
                     continue
                 decoded += 1
-                images.append(pixels)
+                filled += 1
                 texts.append(text)
                 keys.append(key)
-                if len(images) == spec.batch_size:
+                if filled == spec.batch_size:
                     tokens = torch.as_tensor(self.encode(texts))
-                    yield Batch(torch.stack(images), tokens, tuple(keys), logical, (pass_index, pulled))
-                    images, texts, keys = [], [], []
+                    images = pixels.permute(0, 3, 1, 2)  # no copy: channels last
+                    yield Batch(images, tokens, tuple(keys), logical, (pass_index, pulled))
+                    pixels = torch.empty_like(pixels)  # the batch just sent keeps its own tensor
+                    filled, texts, keys = 0, [], []
             if tally.samples == 0:
                 raise ValueError(_no_samples_message(shards, tally))
             replayed = skip if pass_index == start_pass else 0

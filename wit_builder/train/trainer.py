@@ -33,7 +33,7 @@ from wit_builder.train.metrics_log import MetricsLog
 from wit_builder.train.model import CLIP
 from wit_builder.train.optim import build_optimizer, cosine_lr, set_lr
 from wit_builder.train.settings import TrainSettings
-from wit_builder.train.transforms import train_view
+from wit_builder.train.transforms import train_crop
 
 log = logging.getLogger("wit_builder.train")
 PRECISIONS = ("auto", "fp32", "amp_bf16", "amp")
@@ -186,14 +186,14 @@ class Trainer:
         )
         self.positions = dict(start)
         self.consumed = int(self.resume_state["data"]["consumed"][self.placement.rank]) if start else 0
-        stream = TrainStream(spec, self.tokenizer, train_view, args.workers, start, rotate)
+        stream = TrainStream(spec, self.tokenizer, train_crop, args.workers, start, rotate)
         options = {"prefetch_factor": 4, "persistent_workers": True} if args.workers else {}
         return DataLoader(stream, batch_size=None, num_workers=args.workers,
                           pin_memory=self.device.type == "cuda", **options)  # fmt: skip
 
     def train_step(self, batches: list) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
-        images = [b.images.to(self.device, non_blocking=True) for b in batches]
+        images = [b.pixels(self.device) for b in batches]
         tokens = [b.tokens.to(self.device, non_blocking=True) for b in batches]
         if len(batches) == 1:
             with autocast(self.precision, self.device):
