@@ -115,7 +115,7 @@ COMMANDS: tuple[Command, ...] = (
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
 
 
-DEBUG_HELP = "on an error, print the Python traceback as well as the one-line message"
+DEBUG_HELP = "on an error, show the Python traceback instead of the one-line message"
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
