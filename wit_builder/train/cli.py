@@ -15,6 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from wit_builder.cli import DEBUG_HELP, one_line
 from wit_builder.stage_settings import add_flags, from_flags
 from wit_builder.train.settings import TrainSettings
 
@@ -68,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("eval", "retrieval and zero-shot metrics of a checkpoint, as one JSON object", _eval_flags),
         ("export", "write an open_clip model config and weights", _export_flags),
     ):
-        configure(commands.add_parser(name, help=summary, description=summary))
+        sub = commands.add_parser(name, help=summary, description=summary)
+        configure(sub)
+        sub.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     return parser
 
 
@@ -114,9 +117,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         for role, path in export(args.checkpoint, args.out, args.name).items():
             print(f"[export] {role}: {path}")
         return 0
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError) as error:  # flags, paths or data that cannot be right
+        if args.debug:
+            raise
         print(f"wit-train {args.command}: {_last_line(error)}", file=sys.stderr)
         return 2
+    except Exception as error:  # anything else: still one line, the traceback only with --debug
+        if args.debug:
+            raise
+        print(f"wit-train {args.command}: {one_line(error)} (--debug shows where)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
