@@ -34,8 +34,12 @@ def caption_files(source: str) -> list[str]:
             raise StageFailed(
                 f"{folder}/manifest.json: not a shard manifest ({type(error).__name__}: {error})"
             ) from error
-    wanted = "balance" if filesystem.isdir(f"{folder}/balanced") else "shard"
-    return input_files("--input", [source], wanted, "balanced")
+    if filesystem.isdir(f"{folder}/balanced"):
+        return input_files("--input", [source], "balance", "balanced")
+    return input_files("--input", [source], CAPTION_SOURCES, None)
+
+
+CAPTION_SOURCES = "a shard folder (manifest.json), a balance folder (balanced/) or Parquet files with a 'text' column"
 
 
 @dataclass
