@@ -3,7 +3,7 @@ utilisation, on synthetic tensors and on real shards.
 
     python benchmarks/bench_train.py --model ViT-B-16 --batch-size 256 [--compile] [--steps 30]
                                      [--warmup 10] [--data SHARDS --workers 8] [--precision auto]
-                                     [--peak-tflops T] [--json OUT]
+                                     [--peak-tflops T] [--json OUT] [--profile N]
 
 The step is ``wit_builder.train.trainer.Trainer.train_step`` itself (autocast bf16 on a GPU,
 fused AdamW, gradient clipping, the CLIP loss), on one device. With ``--data`` the batches come
@@ -15,7 +15,8 @@ two device synchronisations, with no host sync inside (the loss stays on the dev
 Prints samples/s, step time, the FLOPs per sample with the formula they come from
 (``wit_builder.train.flops``), and MFU against the GPU's dense bf16 peak (``--peak-tflops`` for
 a GPU not in the table; none on a CPU). ``--json`` appends the result as one JSON line, for
-``benchmarks/RESULTS.md``.
+``benchmarks/RESULTS.md``; ``--profile N`` profiles N more steps with ``torch.profiler`` and
+prints the operators that take the most time (on the GPU, its kernels' time).
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def run(args: argparse.Namespace) -> dict:
             loss = trainer.train_step([next(batches)])
         sync()
         seconds = time.monotonic() - started
+        profile = profile_steps(trainer, batches, args.profile, sync) if args.profile else None
         flops = step_flops(trainer.config, args.batch_size)
         samples_per_second = args.steps * args.batch_size / seconds
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
@@ -119,7 +121,23 @@ def run(args: argparse.Namespace) -> dict:
             "mfu": round(samples_per_second * flops.train / (peak * 1e12), 4) if peak else None,
             "final_loss": round(float(loss), 4),
         }
+    if profile is not None:
+        result["profile"] = profile
     return result
+
+
+def profile_steps(trainer, batches, steps: int, sync) -> str:
+    """Where a step's time goes: ``torch.profiler`` over ``steps`` more steps, the operators
+    with the most self time on the device (CPU time on a CPU), as a table."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if trainer.device.type == "cuda" else [])
+    with profile(activities=activities) as profiler:
+        for _ in range(steps):
+            trainer.train_step([next(batches)])
+        sync()
+    key = "self_device_time_total" if trainer.device.type == "cuda" else "self_cpu_time_total"
+    return profiler.key_averages().table(sort_by=key, row_limit=15)
 
 
 def main() -> None:
@@ -135,6 +153,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="data-loader workers with --data")
     parser.add_argument("--peak-tflops", type=float, help="the device's dense bf16 peak, if not in the table")
     parser.add_argument("--json", help="append the result to this file as one JSON line")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="then profile N more steps and print where the time goes"
+    )
     args = parser.parse_args()
     result = run(args)
     print(f"{result['model']} on {result['device']} ({result['precision']}, batch {result['batch_size']}, "
@@ -145,6 +166,9 @@ def main() -> None:
         print(f"  {result['achieved_tflops']:.3f} TFLOP/s achieved; MFU: no known peak for {result['device']}")
     else:
         print(f"  {result['achieved_tflops']:.1f} TFLOP/s of {result['peak_tflops']:.1f}: mfu={result['mfu']:.3f}")
+    if "profile" in result:
+        print(f"where the time of {args.profile} step(s) goes (torch.profiler):")
+        print(result.pop("profile"))
     if args.json:
         with open(args.json, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(result) + "\n")

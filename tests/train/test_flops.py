@@ -61,12 +61,13 @@ def test_peaks_by_device_name():
 def test_bench_train_runs_on_the_cpu_with_the_tiny_model(data, request, tmp_path):
     out = tmp_path / "results.jsonl"
     argv = [sys.executable, str(BENCH), "--model", "tiny", "--batch-size", "8", "--steps", "2", "--warmup", "1",
-            "--json", str(out)]  # fmt: skip
+            "--json", str(out), "--profile", "1"]  # fmt: skip
     if data == "shards":
         argv += ["--data", str(request.getfixturevalue("scene_shards")), "--workers", "0"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "samples/s" in done.stdout and "no known peak for cpu" in done.stdout
+    assert "where the time of 1 step(s) goes" in done.stdout and "aten::" in done.stdout
     result = json.loads(out.read_text())
     assert result["data"] == data and result["samples_per_second"] > 0 and result["mfu"] is None
     assert result["train_gflops_per_sample"] == round(step_flops(model_config("tiny"), 8).train / 1e9, 3)
