@@ -70,16 +70,15 @@ def stage_dir(out: str, stage: str) -> str:
 def load_config(path: str | Path) -> dict[str, Any]:
     """The TOML config at ``path``; a path that is not a readable TOML file is a ``UsageError``."""
     from wit_builder.errors import UsageError
-    from wit_builder.io.stage_folders import stage_of
+    from wit_builder.io.stage_folders import holds_other_stage
 
     wanted = "--config wants a pipeline config (a TOML file, e.g. pipelines/local.toml)"
     target = Path(path)
     if not target.exists():
         raise UsageError(f"--config {path}: no such file or folder; {wanted}")
     if target.is_dir():
-        holder = stage_of(str(target))
-        if holder is not None:
-            raise UsageError(f"--config {path} holds the {holder[0]} stage's output ({holder[1]}); {wanted}")
+        if held := holds_other_stage(str(target)):
+            raise UsageError(f"--config {path} {held}; {wanted}")
         raise UsageError(f"--config {path}: is a folder and holds no config; {wanted}")
     try:
         with open(target, "rb") as handle:

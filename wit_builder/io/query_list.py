@@ -43,7 +43,7 @@ def check_query_list(flag: str, path: str, read: bool = True) -> int:
     (and returns 0), for a stage to check its ``--out`` before reading anything."""
     from wit_builder.errors import StageFailed, UsageError
     from wit_builder.io.chunks import READ_ERRORS
-    from wit_builder.io.stage_folders import stage_of
+    from wit_builder.io.stage_folders import holds_other_stage
 
     wanted = "the queries stage's folder, its queries.parquet (a 'query' column) or a .txt of one query a line"
     root = path.rstrip("/")
@@ -51,9 +51,8 @@ def check_query_list(flag: str, path: str, read: bool = True) -> int:
     if not filesystem.exists(root):
         raise UsageError(f"{flag} {path}: no such file or folder; {flag} wants {wanted}")
     if filesystem.isdir(root) and not filesystem.exists(f"{root}/queries.parquet"):
-        holder = stage_of(root)
-        if holder is not None:
-            raise UsageError(f"{flag} {path} holds the {holder[0]} stage's output ({holder[1]}); {flag} wants {wanted}")
+        if held := holds_other_stage(root):
+            raise UsageError(f"{flag} {path} {held}; {flag} wants {wanted}")
         raise UsageError(f"{flag} {path}: holds no queries.parquet; {flag} wants {wanted}")
     if not read:
         return 0

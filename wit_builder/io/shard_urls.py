@@ -43,11 +43,10 @@ def resolve_shard_set(spec: str) -> tuple[list[str], dict | None, str | None]:
                 raise ValueError(f"{manifest_path}: not a shard manifest ({type(error).__name__}: {error})") from error
         urls = sorted(filesystem.glob(f"{spec}/*.tar"))
         if not urls:
-            from wit_builder.io.stage_folders import stage_of
+            from wit_builder.io.stage_folders import holds_other_stage
 
-            holder = stage_of(spec)
-            if holder is not None:
-                raise FileNotFoundError(f"{spec} holds the {holder[0]} stage's output ({holder[1]}); {WANTED}")
+            if held := holds_other_stage(spec):
+                raise FileNotFoundError(f"{spec} {held}; {WANTED}")
             raise FileNotFoundError(f"{spec}: holds no manifest.json and no .tar file; {WANTED}")
         protocol = spec.split("://", 1)[0] + "://" if "://" in spec else ""
         return [protocol + url if protocol and "://" not in url else url for url in urls], None, None

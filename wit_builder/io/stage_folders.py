@@ -42,6 +42,15 @@ def stage_of(folder: str) -> tuple[str, str] | None:
     return None
 
 
+def holds_other_stage(folder: str, stage: str | None = None) -> str | None:
+    """ "holds the harvest stage's output (candidates)" when ``folder`` holds the output of a
+    stage other than ``stage``, else None: the middle of every wrong-folder message."""
+    holder = stage_of(folder)
+    if holder is None or holder[0] == stage:
+        return None
+    return f"holds the {holder[0]} stage's output ({holder[1]})"
+
+
 def is_run_folder(folder: str) -> bool:
     """Whether ``folder`` is a ``wit-builder run`` folder: a stage folder with stats.json per stage."""
     filesystem, _ = fsspec.core.url_to_fs(folder)
@@ -59,11 +68,8 @@ def check_out(out: str, stage: str | None) -> None:
     if filesystem.isfile(root):
         raise UsageError(f"--out {out}: is a file; {writer} writes a folder")
     if filesystem.isdir(root):
-        holder = stage_of(root)
-        if holder is not None and holder[0] != stage:
-            raise UsageError(
-                f"--out {out} holds the {holder[0]} stage's output ({holder[1]}); give {writer} a folder of its own"
-            )
+        if held := holds_other_stage(root, stage):
+            raise UsageError(f"--out {out} {held}; give {writer} a folder of its own")
         if stage and is_run_folder(root):
             raise UsageError(f"--out {out} is a run folder (wit-builder run); give the {stage} stage {root}/{stage}")
     probe = f"{root}/.write-test-{uuid.uuid4().hex}"
@@ -116,9 +122,8 @@ def _folder_files(flag: str, pattern: str, wanted: str, subfolder: str | None, s
         if not found:
             raise UsageError(f"{flag} {pattern}: {subfolder}/ holds no {suffix} file; {expected}")
         return found
-    holder = stage_of(root)
-    if holder is not None and holder[0] != wanted:
-        raise UsageError(f"{flag} {pattern} holds the {holder[0]} stage's output ({holder[1]}); {expected}")
+    if held := holds_other_stage(root, wanted):
+        raise UsageError(f"{flag} {pattern} {held}; {expected}")
     if is_run_folder(root):
         raise UsageError(
             f"{flag} {pattern} is a run folder (wit-builder run); give its {wanted} folder: {root}/{wanted}"

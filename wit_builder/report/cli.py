@@ -26,7 +26,7 @@ def balance_folders(run_dir: str) -> list[str]:
 def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     from wit_builder.errors import StageFailed, UsageError
     from wit_builder.io.chunks import READ_ERRORS
-    from wit_builder.io.stage_folders import is_run_folder, stage_of
+    from wit_builder.io.stage_folders import holds_other_stage, is_run_folder
     from wit_builder.report.run_page import write_run_report
 
     run_dir = args.run_dir.rstrip("/")
@@ -37,11 +37,8 @@ def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     folders = balance_folders(run_dir)
     chain = is_run_folder(run_dir)
     if not folders and not chain:
-        holder = stage_of(run_dir)
-        if holder is not None:
-            raise UsageError(
-                f"{args.run_dir} holds the {holder[0]} stage's output ({holder[1]}), which has no report; {wanted}"
-            )
+        if held := holds_other_stage(run_dir):
+            raise UsageError(f"{args.run_dir} {held}, which has no report; {wanted}")
         raise UsageError(f"{args.run_dir}: holds no report/balance.parquet and no stage folders; {wanted}")
     for folder in folders:
         try:
