@@ -4,7 +4,7 @@
                                       [--image-size 224] [--stored-size 256] [--batches 0]
 
 Inputs, written once into a temporary folder: ``--shards`` WebDataset tars of photo-like JPEGs
-(``wit_builder.testing.sample_pool.photo_like``: ``--stored-size`` px on the short side, quality
+(``wit_builder.testing.photo_shards``: ``--stored-size`` px on the short side, quality
 95, ~33 KB at 256 px like resized web photos, a few landscape and portrait), each with a caption
 of 8-20 words, and a CLIP BPE tokenizer trained on those captions.
 
@@ -32,63 +32,20 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
 import random
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-
-WORDS = ("red", "circle", "a", "the", "on", "beach", "dog", "sunset", "city", "street", "photo", "of", "blue",
-         "house", "mountain", "lake", "people", "walking", "old", "car", "market", "night", "river")  # fmt: skip
-
-
-def write_shards(root: Path, samples: int, shards: int, stored_size: int, seed: int = 0) -> list[str]:
-    """Tars of ``KEY.jpg`` + ``KEY.txt``; images of a few aspect ratios, as web photos are."""
-    from PIL import Image
-
-    from wit_builder.testing.sample_pool import photo_like
-
-    rng = np.random.default_rng(seed)
-    words = random.Random(seed)
-    pictures = []
-    for index in range(min(samples, 256)):  # 256 distinct pictures, reused: decoding costs the same
-        picture = photo_like(rng, stored_size)
-        if index % 4 == 1:  # landscape
-            picture = picture.resize((stored_size * 4 // 3, stored_size), Image.BICUBIC)
-        elif index % 4 == 2:  # portrait
-            picture = picture.resize((stored_size, stored_size * 4 // 3), Image.BICUBIC)
-        buffer = io.BytesIO()
-        picture.save(buffer, "JPEG", quality=95)
-        pictures.append(buffer.getvalue())
-    urls = []
-    per_shard = -(-samples // shards)
-    for shard in range(shards):
-        path = root / f"{shard:06d}.tar"
-        with tarfile.open(path, "w") as tar:
-            for index in range(shard * per_shard, min(samples, (shard + 1) * per_shard)):
-                caption = " ".join(words.choice(WORDS) for _ in range(words.randint(8, 20)))
-                for name, data in ((f"{index:09d}.jpg", pictures[index % len(pictures)]),
-                                   (f"{index:09d}.txt", caption.encode())):  # fmt: skip
-                    info = tarfile.TarInfo(name)
-                    info.size, info.mtime = len(data), 0
-                    tar.addfile(info, io.BytesIO(data))
-        urls.append(str(path))
-    return urls
 
 
 def train_tokenizer(urls: list[str], root: Path) -> str:
+    from wit_builder.testing.photo_shards import shard_captions
     from wit_builder.tokenizer.bpe import train_clip_bpe
 
-    captions = []
-    for url in urls:
-        with tarfile.open(url) as tar:
-            captions += [tar.extractfile(m).read().decode() for m in tar if m.name.endswith(".txt")]
     path = root / "tokenizer.json"
-    path.write_text(train_clip_bpe(iter(captions), 1000, 2).to_str())
+    path.write_text(train_clip_bpe(iter(shard_captions(urls)), 1000, 2).to_str())
     return str(path)
 
 
@@ -163,11 +120,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
+    from wit_builder.testing.photo_shards import write_photo_shards
     from wit_builder.tokenizer.encode import CaptionTokenizer
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        urls = write_shards(root, args.samples, args.shards, args.stored_size)
+        urls = write_photo_shards(root, args.samples, args.shards, args.stored_size)
         tokenizer = CaptionTokenizer.from_file(train_tokenizer(urls, root))
         workers = max(1, args.workers)
         per_worker = args.samples // args.shards * (args.shards // workers)

@@ -30,7 +30,8 @@ FLAGS = {
     "tokenizer": "input min-frequency out vocab-size",
     "train": "accum-freq batch-size beta1 beta2 dataset-resampled delete-previous-checkpoint epochs eps "
     "gather-with-grad grad-checkpointing grad-clip-norm local-loss log-every-n-steps lr model out precision resume "
-    "save-every-n-steps seed shuffle-buffer steps templates tokenizer torchcompile train-data train-num-samples "
+    "save-every-n-steps seed shuffle-buffer steps templates tokenizer torchcompile torchcompile-mode train-data "
+    "train-num-samples "
     "val-data warmup wd workers zeroshot-data",
 }
 REQUIRED = {"queries": {"wiki-dump", "out"}, "harvest": {"queries", "out"}, "balance": {"candidates", "out"},

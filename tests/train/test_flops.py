@@ -1,11 +1,6 @@
-"""The analytic FLOPs count against torch's own counter, and bench_train.py on the CPU."""
+"""The analytic FLOPs count against torch's own counter, and the peak table."""
 
 from __future__ import annotations
-
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,8 +9,6 @@ from torch.utils.flop_counter import FlopCounterMode
 from wit_builder.train.configs import ClipConfig, TextConfig, VisionConfig, model_config
 from wit_builder.train.flops import peak_tflops, step_flops
 from wit_builder.train.model import CLIP
-
-BENCH = Path(__file__).parents[2] / "benchmarks" / "bench_train.py"
 
 
 def attention_flops(tokens: int, width: int, layers: int) -> int:
@@ -55,19 +48,3 @@ def test_peaks_by_device_name():
     assert peak_tflops("NVIDIA H100 PCIe") == 756.0
     assert peak_tflops("NVIDIA H200") == 989.4
     assert peak_tflops("some other card") is None
-
-
-@pytest.mark.parametrize("data", ["synthetic", pytest.param("shards", marks=pytest.mark.slow)])
-def test_bench_train_runs_on_the_cpu_with_the_tiny_model(data, request, tmp_path):
-    out = tmp_path / "results.jsonl"
-    argv = [sys.executable, str(BENCH), "--model", "tiny", "--batch-size", "8", "--steps", "2", "--warmup", "1",
-            "--json", str(out), "--profile", "1"]  # fmt: skip
-    if data == "shards":
-        argv += ["--data", str(request.getfixturevalue("scene_shards")), "--workers", "0"]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert "samples/s" in done.stdout and "no known peak for cpu" in done.stdout
-    assert "where the time of 1 step(s) goes" in done.stdout and "aten::" in done.stdout
-    result = json.loads(out.read_text())
-    assert result["data"] == data and result["samples_per_second"] > 0 and result["mfu"] is None
-    assert result["train_gflops_per_sample"] == round(step_flops(model_config("tiny"), 8).train / 1e9, 3)

@@ -209,3 +209,11 @@ def test_bf16_autocast_with_gradient_checkpointing_and_accumulation_trains(input
     records = metrics(tmp_path)
     assert [m["step"] for m in records] == [1, 2, 3] and all(m["loss"] > 0 for m in records)
     assert load_checkpoint(resolve_checkpoint(str(tmp_path)))["args"]["precision"] == "amp_bf16"
+
+
+def test_torchcompile_trains(inputs, tmp_path):
+    flags = train_flags(inputs, tmp_path, 2, 8, "--torchcompile", "--torchcompile-mode", "default", "--workers", "0",
+                        "--log-every-n-steps", "1")  # fmt: skip
+    assert train_main(flags) == 0
+    assert [m["step"] for m in metrics(tmp_path)] == [1, 2]
+    assert load_checkpoint(resolve_checkpoint(str(tmp_path)))["args"]["torchcompile_mode"] == "default"

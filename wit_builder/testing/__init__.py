@@ -6,9 +6,24 @@ loopback with scripted faults; and the crawl files that describe that web (Commo
 files and URL + caption lists). See ``SyntheticWorld``.
 """
 
-from wit_builder.testing.catalog import FAULTS, WebCatalog
-from wit_builder.testing.config import WorldConfig
-from wit_builder.testing.web import SyntheticWeb
-from wit_builder.testing.world import SyntheticWorld, WorldLayout
+from __future__ import annotations
 
-__all__ = ["FAULTS", "SyntheticWeb", "SyntheticWorld", "WebCatalog", "WorldConfig", "WorldLayout"]
+import importlib
+
+# Imported on first use (PEP 562), so a module of this package that needs none of the world
+# (``photo_shards`` for the trainer's benchmarks, say) does not pull in the web server's aiohttp.
+_HOMES = {
+    "FAULTS": "catalog",
+    "WebCatalog": "catalog",
+    "WorldConfig": "config",
+    "SyntheticWeb": "web",
+    "SyntheticWorld": "world",
+    "WorldLayout": "world",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

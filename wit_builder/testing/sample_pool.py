@@ -17,22 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from PIL import Image, ImageFilter
 
 from wit_builder.schemas import write_table
 from wit_builder.testing.candidate_pool import zipf_pool
+from wit_builder.testing.photos import photo_like
 from wit_builder.testing.seeding import numpy_rng
-
-
-def photo_like(rng: np.random.Generator, size: int) -> Image.Image:
-    """A picture with structure at every scale, like a photo: blurred noise at three scales."""
-    picture = np.zeros((size, size, 3), np.float32)
-    for cells, weight, blur in ((4, 1.0, size / 8), (16, 0.5, size / 32), (size, 0.22, 0.6)):
-        noise = rng.random((cells, cells, 3)).astype(np.float32)
-        layer = Image.fromarray((noise * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC)
-        layer = layer.filter(ImageFilter.GaussianBlur(blur))
-        picture += weight * (np.asarray(layer, np.float32) - 128)
-    return Image.fromarray(np.clip(128 + picture, 0, 255).astype(np.uint8))
 
 
 def encoded_pictures(count: int, size: int, seed: int, quality: int = 95) -> list[bytes]:

@@ -14,6 +14,7 @@ from wit_builder.train.configs import MODEL_CONFIGS
 
 URLS_HELP = "WebDataset URLs: a shard folder, paths, brace patterns, '::'-joined lists, http(s), gs://, s3://"
 DATA, MODEL, RUN = "data", "model and optimisation", "run"
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +53,10 @@ class TrainSettings:
     )
     grad_checkpointing: bool = option(False, group=MODEL, help="recompute activations in the backward pass")
     torchcompile: bool = option(False, group=MODEL, help="torch.compile the model")
+    torchcompile_mode: str = option(
+        "default", choices=COMPILE_MODES, group=MODEL,
+        help="torch.compile's mode, with --torchcompile (reduce-overhead and max-autotune replay CUDA graphs)",
+    )  # fmt: skip
     local_loss: bool = option(False, group=MODEL, help="each rank computes its own rows of the logits")
     gather_with_grad: bool = option(False, group=MODEL, help="gather features with their gradients")
     seed: int = option(0, group=MODEL, help="seed of the model and the data order")
@@ -62,3 +67,7 @@ class TrainSettings:
     save_every_n_steps: int = option(1000, metavar="N", group=RUN, help="checkpoint interval")
     delete_previous_checkpoint: bool = option(False, group=RUN, help="keep only the latest checkpoint")
     log_every_n_steps: int = option(100, metavar="N", group=RUN, help="progress and metrics interval")
+
+    def __post_init__(self) -> None:
+        if self.torchcompile_mode != "default" and not self.torchcompile:
+            raise ValueError(f"torchcompile_mode {self.torchcompile_mode!r} needs torchcompile (--torchcompile)")

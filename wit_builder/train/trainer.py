@@ -155,7 +155,7 @@ class Trainer:
         if placement.world > 1:
             ids = [placement.local_rank] if self.device.type == "cuda" else None
             self.wrapped = DistributedDataParallel(self.model, device_ids=ids)
-        self.forward = torch.compile(self.wrapped) if args.torchcompile else self.wrapped
+        self.forward = torch.compile(self.wrapped, mode=args.torchcompile_mode) if args.torchcompile else self.wrapped
         self.loss = ClipLoss(args.local_loss, args.gather_with_grad)
 
     def _restore_rng(self, state: dict) -> None:
