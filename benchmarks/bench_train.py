@@ -173,6 +173,7 @@ def run(args: argparse.Namespace) -> dict:
         sync()
         seconds = time.monotonic() - started
         profile = profile_steps(trainer, batches, args.profile, sync) if args.profile else None
+        batches.close()  # stops the data-loader workers before their shards are deleted
         flops = step_flops(trainer.config, args.batch_size)
         samples_per_second = args.steps * args.batch_size / seconds
         name = torch.cuda.get_device_name(device) if on_gpu else "cpu"
