@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +41,29 @@ def test_special_tokens_are_the_last_two_ids():
     assert size <= 700
     assert tokenizer.token_to_id(START_TOKEN) == size - 2
     assert tokenizer.token_to_id(END_TOKEN) == size - 1 == max(tokenizer.get_vocab().values())
+
+
+def test_training_is_deterministic_across_processes():
+    """tokenizers' trainer numbers word-final symbols in a per-process hash order and breaks
+    merge ties by those numbers; bpe.py fixes their ids first. Four processes, one tokenizer."""
+    script = (
+        "import sys, hashlib; from wit_builder.tokenizer.bpe import train_clip_bpe; "
+        "caps = [f'{a} {b}{c} {c}{a}' for a in 'xyzuo' for b in 'aeiou' for c in 'oudtp'] * 3; "
+        "print(hashlib.sha256(train_clip_bpe(caps, 700).to_str().encode()).hexdigest())"
+    )
+    digests = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+               for _ in range(4)}  # fmt: skip
+    assert len(digests) == 1, digests
+
+
+def test_the_vocabulary_is_the_size_asked_when_the_captions_hold_enough_merges():
+    rng = np.random.default_rng(0)
+    words = ["".join(rng.choice(list("abcdefghijklmnop"), 7)) for _ in range(400)]
+    captions = [" ".join(words[i : i + 20]) for i in range(0, 400, 20)] * 3
+    tokenizer = train_clip_bpe(captions, vocab_size=600)
+    assert tokenizer.get_vocab_size(with_added_tokens=True) == 600
+    assert [t.content for t in tokenizer.get_added_tokens_decoder().values()] == [START_TOKEN, END_TOKEN]
+    assert tokenizer.encode("a</w>", add_special_tokens=False).tokens[0] == "a</w>"  # the word "a", not a literal
 
 
 def test_words_end_with_end_of_word_markers_and_round_trip():

@@ -9,6 +9,14 @@ open_clip's do. ``vocab_size`` counts those two tokens, so the default 49,408 ma
 Like CLIP's vocabulary, ours starts with every byte symbol twice, plain and word-final
 (``!`` and ``!</w>``), so any text encodes without an unknown token: a one-character word the
 captions never showed (a lone ``!``) is still a word-final piece rather than silently dropped.
+
+Training is deterministic: the same captions give a byte-identical ``tokenizer.json``. Left to
+itself, ``tokenizers``' BPE trainer numbers each word-final symbol (``o</w>``) when it first
+meets it while walking a hash map in a per-process random order, and breaks ties between
+merges of equal count by those numbers, so two runs could learn ``o o</w>`` and ``o u</w>`` in
+either order. The 256 word-final symbols are therefore handed to the trainer up front (as its
+"special tokens", its one way to fix ids before training), then removed from the special tokens
+so text never matches them literally; they stay in the vocabulary as ordinary pieces.
 """
 
 from __future__ import annotations
@@ -24,7 +32,6 @@ DEFAULT_VOCAB_SIZE = 49_408
 # CLIP's word pattern (simple_tokenizer.py), as a regex the Rust side understands.
 CLIP_WORD_PATTERN = r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
 WORD_END = "</w>"
-BYTE_SYMBOLS = 256
 
 
 def empty_clip_bpe() -> Tokenizer:
@@ -57,18 +64,30 @@ def with_every_byte_symbol(tokenizer: Tokenizer) -> Tokenizer:
     layout = json.loads(tokenizer.to_str())
     learned = sorted(layout["model"]["vocab"].items(), key=lambda item: item[1])
     symbols = byte_symbols()
-    ordered = [*symbols, *(symbol + WORD_END for symbol in symbols)]
+    ordered = [*symbols, *word_final_symbols()]
     seen = set(ordered)
     ordered += [piece for piece, _ in learned if piece not in seen]
     layout["model"]["vocab"] = {piece: index for index, piece in enumerate(ordered)}
     return Tokenizer.from_str(json.dumps(layout))
 
 
+def word_final_symbols() -> list[str]:
+    return [symbol + WORD_END for symbol in byte_symbols()]
+
+
+def without_trainer_specials(tokenizer: Tokenizer) -> Tokenizer:
+    """The trained tokenizer with the word-final symbols no longer special tokens (they stay in
+    the vocabulary): ``a</w>`` written in a caption is text, not a token."""
+    layout = json.loads(tokenizer.to_str())
+    finals = set(word_final_symbols())
+    layout["added_tokens"] = [token for token in layout["added_tokens"] if token["content"] not in finals]
+    return Tokenizer.from_str(json.dumps(layout))
+
+
 def train_clip_bpe(captions: Iterable[str], vocab_size: int = DEFAULT_VOCAB_SIZE, min_frequency: int = 2) -> Tokenizer:
-    """A BPE of at most ``vocab_size`` ids, the last two being the start and end tokens. It has
-    fewer when the captions hold fewer merges, or when the trainer already saw some word-final
-    byte symbols (it is asked for 256 fewer pieces to leave room for them). ``captions`` should
-    already be cleaned."""
+    """A BPE of ``vocab_size`` ids, the last two being the start and end tokens; fewer when the
+    captions hold fewer merges. ``captions`` should already be cleaned. The same captions give
+    the same tokenizer, byte for byte (module docstring)."""
     if vocab_size < 512 + 2:
         raise ValueError(
             f"--vocab-size must be at least 514 (256 byte symbols, plain and word-final, and 2 special tokens), "
@@ -76,13 +95,14 @@ def train_clip_bpe(captions: Iterable[str], vocab_size: int = DEFAULT_VOCAB_SIZE
         )
     tokenizer = empty_clip_bpe()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size - 2 - BYTE_SYMBOLS,  # room for the word-final symbols added after
+        vocab_size=vocab_size - 2,  # the start and end tokens are added after
         min_frequency=min_frequency,
+        special_tokens=word_final_symbols(),  # their ids fixed before training: deterministic ties
         end_of_word_suffix=WORD_END,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tokenizer.train_from_iterator(captions, trainer)
-    tokenizer = with_every_byte_symbol(tokenizer)
+    tokenizer = with_every_byte_symbol(without_trainer_specials(tokenizer))
     tokenizer.add_special_tokens([START_TOKEN, END_TOKEN])
     return tokenizer
