@@ -50,7 +50,6 @@ from wit_builder.train.configs import MODEL_CONFIGS
 from wit_builder.train.flops import FORMULA, peak_tflops, step_flops
 from wit_builder.train.settings import COMPILE_MODES
 
-WORDS = ("red", "circle", "a", "the", "on", "beach", "dog", "sunset", "city", "street", "photo", "of")
 SDPA_BACKENDS = ("auto", "flash", "efficient", "cudnn", "math")
 PHOTO = "photo"
 
@@ -68,22 +67,18 @@ def write_data(args: argparse.Namespace, out: Path) -> str | None:
     return str(folder)
 
 
-def write_tokenizer(args: argparse.Namespace, out: Path, data: str | None) -> str:
-    """``--tokenizer``, or a small CLIP BPE trained on the spot, on the photo shards' captions
-    when they are read (the vocabulary size does not change the step's FLOPs: ids are looked
-    up, not multiplied)."""
+def write_tokenizer(args: argparse.Namespace, out: Path) -> str:
+    """``--tokenizer``, or a small CLIP BPE trained on the spot on captions like the photo
+    shards' (the vocabulary size does not change the step's FLOPs: ids are looked up, not
+    multiplied)."""
     if args.tokenizer:
         return args.tokenizer
-    from wit_builder.testing.photo_shards import shard_captions
+    from wit_builder.testing.photo_shards import random_caption
     from wit_builder.tokenizer.bpe import train_clip_bpe
 
-    if args.data == PHOTO:
-        captions = shard_captions(sorted(str(p) for p in Path(data).glob("*.tar")))
-    else:
-        rng = random.Random(0)
-        captions = [" ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(2000)]
+    rng = random.Random(0)
     path = out / "tokenizer.json"
-    path.write_text(train_clip_bpe(iter(captions), 1000, 2).to_str())
+    path.write_text(train_clip_bpe((random_caption(rng) for _ in range(2000)), 1000, 2).to_str())
     return str(path)
 
 
@@ -95,7 +90,7 @@ def build_trainer(args: argparse.Namespace, out: Path, data: str | None):
     from wit_builder.train.trainer import Trainer
 
     settings = TrainSettings(
-        train_data=data or "unused", tokenizer=write_tokenizer(args, out, data), model=args.model,
+        train_data=data or "unused", tokenizer=write_tokenizer(args, out), model=args.model,
         batch_size=args.batch_size, workers=args.workers, precision=args.precision, torchcompile=args.compile,
         torchcompile_mode=args.compile_mode, grad_checkpointing=args.grad_checkpointing, out=str(out / "run"),
         warmup=10, steps=args.warmup + args.steps,

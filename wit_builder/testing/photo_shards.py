@@ -24,6 +24,11 @@ WORDS = ("red", "circle", "a", "the", "on", "beach", "dog", "sunset", "city", "s
 DISTINCT = 256
 
 
+def random_caption(rng: random.Random) -> str:
+    """8-20 words of ``WORDS``."""
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 20)))
+
+
 def photo_jpegs(count: int, stored_size: int, seed: int = 0) -> list[bytes]:
     """``count`` JPEGs at quality 95, ``stored_size`` px on the short side, every 4th landscape
     and every 4th portrait."""
@@ -51,7 +56,7 @@ def write_photo_shards(root: Path, samples: int, shards: int, stored_size: int, 
         path = Path(root) / f"{shard:06d}.tar"
         with tarfile.open(path, "w") as tar:
             for index in range(shard * per_shard, min(samples, (shard + 1) * per_shard)):
-                caption = " ".join(words.choice(WORDS) for _ in range(words.randint(8, 20)))
+                caption = random_caption(words)
                 for name, data in ((f"{index:09d}.jpg", pictures[index % len(pictures)]),
                                    (f"{index:09d}.txt", caption.encode())):  # fmt: skip
                     info = tarfile.TarInfo(name)

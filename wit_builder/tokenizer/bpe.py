@@ -58,29 +58,23 @@ def byte_symbols() -> list[str]:
     return [chr(byte) for byte in printable] + [chr(256 + n) for n in range(256 - len(printable))]
 
 
-def with_every_byte_symbol(tokenizer: Tokenizer) -> Tokenizer:
-    """The trained tokenizer with its vocabulary renumbered CLIP's way: the 256 byte symbols,
-    the same 256 word-final, then the learned pieces in the order they were learned."""
-    layout = json.loads(tokenizer.to_str())
-    learned = sorted(layout["model"]["vocab"].items(), key=lambda item: item[1])
-    symbols = byte_symbols()
-    ordered = [*symbols, *word_final_symbols()]
-    seen = set(ordered)
-    ordered += [piece for piece, _ in learned if piece not in seen]
-    layout["model"]["vocab"] = {piece: index for index, piece in enumerate(ordered)}
-    return Tokenizer.from_str(json.dumps(layout))
-
-
 def word_final_symbols() -> list[str]:
     return [symbol + WORD_END for symbol in byte_symbols()]
 
 
-def without_trainer_specials(tokenizer: Tokenizer) -> Tokenizer:
-    """The trained tokenizer with the word-final symbols no longer special tokens (they stay in
-    the vocabulary): ``a</w>`` written in a caption is text, not a token."""
+def with_every_byte_symbol(tokenizer: Tokenizer) -> Tokenizer:
+    """The trained tokenizer with its vocabulary renumbered CLIP's way: the 256 byte symbols,
+    the same 256 word-final, then the learned pieces in the order they were learned. The
+    word-final symbols, the trainer's special tokens (module docstring), become ordinary pieces:
+    ``a</w>`` written in a caption is text, not a token."""
     layout = json.loads(tokenizer.to_str())
-    finals = set(word_final_symbols())
-    layout["added_tokens"] = [token for token in layout["added_tokens"] if token["content"] not in finals]
+    learned = sorted(layout["model"]["vocab"].items(), key=lambda item: item[1])
+    finals = word_final_symbols()
+    ordered = [*byte_symbols(), *finals]
+    seen = set(ordered)
+    ordered += [piece for piece, _ in learned if piece not in seen]
+    layout["model"]["vocab"] = {piece: index for index, piece in enumerate(ordered)}
+    layout["added_tokens"] = [token for token in layout["added_tokens"] if token["content"] not in seen]
     return Tokenizer.from_str(json.dumps(layout))
 
 
@@ -103,6 +97,6 @@ def train_clip_bpe(captions: Iterable[str], vocab_size: int = DEFAULT_VOCAB_SIZE
         show_progress=False,
     )
     tokenizer.train_from_iterator(captions, trainer)
-    tokenizer = with_every_byte_symbol(without_trainer_specials(tokenizer))
+    tokenizer = with_every_byte_symbol(tokenizer)
     tokenizer.add_special_tokens([START_TOKEN, END_TOKEN])
     return tokenizer
