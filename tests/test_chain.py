@@ -22,6 +22,7 @@ from wit_builder.chain import (
 )
 from wit_builder.cli import main
 from wit_builder.demo import demo_toml
+from wit_builder.errors import UsageError
 from wit_builder.stage_settings import SettingsError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -134,15 +135,18 @@ def test_chain_runs_resumes_and_reruns_what_changed(tmp_path, small_world_dir, c
     assert (run / "queries" / "queries.parquet").stat().st_mtime_ns == queries_bytes
 
     changed = {**_chain_config(small_world_dir), "balance": {"per_query": 3}}
-    (run / "download" / "stray.txt").write_text("from the old settings")
+    (run / "download" / "notes.txt").write_text("a user's file")
+    with pytest.raises(UsageError, match=r"run/download holds notes.txt, which the download stage does not write"):
+        run_chain(changed, str(run))  # the run would empty download/: refused before any stage runs
+    assert (run / "download" / "notes.txt").exists() and list((run / "download" / "samples").glob("*.parquet"))
+    (run / "download" / "notes.txt").unlink()
     rerun = run_chain(changed, str(run))
     assert [r.outcome for r in rerun[:4]] == ["up to date", "up to date", "done", "done"]
-    assert not (run / "download" / "stray.txt").exists()  # a stage re-run for new settings starts empty
     assert json.loads((run / "balance" / "stats.json").read_text())["rules"]["per_query"] == 3
 
     forced = run_chain(changed, str(run), from_stage="harvest")
     assert [r.outcome for r in forced[:4]] == ["up to date", "done", "done", "done"]
-    with pytest.raises(ValueError, match="--from harvst: not a stage"):
+    with pytest.raises(UsageError, match="--from harvst: not a stage"):
         run_chain(changed, str(run), from_stage="harvst")
 
 

@@ -49,7 +49,8 @@ def test_stray_positional_is_an_error(tmp_path):
 
 def test_beam_flag_values_are_not_strays(tmp_path, capsys):
     # "--project my-project" (space-separated value) must reach Beam, not be called stray.
-    main(["shard", "--samples", str(tmp_path), "--out", str(tmp_path / "s"), "--project", "my-project"])
+    (tmp_path / "samples").mkdir()
+    main(["shard", "--samples", str(tmp_path / "samples"), "--out", str(tmp_path / "s"), "--project", "my-project"])
     err = capsys.readouterr().err
     assert "unrecognised" not in err and "holds no .parquet file" in err  # parsed: the stage looked for samples
 

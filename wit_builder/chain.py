@@ -13,7 +13,10 @@ A finished stage writes ``OUT/STAGE/_SUCCESS`` holding its key; a re-run skips e
 ``_SUCCESS`` key matches. A stage that starts writes ``_RUNNING`` with its key: run again with
 the same key, it resumes in its folder (download and shard reuse their finished chunks and
 shards; the others redo their work); with another key (a changed setting, or a changed earlier
-stage) its folder is emptied first, so nothing of the old settings is reused. Changing one
+stage) its folder is emptied of what the stage wrote first, so nothing of the old settings is
+reused; a file there that the stage does not write stops the run before any stage starts, with
+nothing removed. Keys hash resolved paths: ``out`` given as ``/abs/run`` or as ``run`` is one
+folder. The run folder is locked while a run works in it (``io.folder_lock``). Changing one
 setting therefore re-runs exactly that stage and the stages after it. ``--from STAGE`` forces
 that stage and the later ones to start afresh. Sources are identified by the paths in the
 settings, not their bytes: a source rewritten in place needs ``--from``.
@@ -133,13 +136,15 @@ def full_config(config: Mapping[str, Any], out: str) -> dict[str, Any]:
 
 
 def stage_keys(settings: Mapping[str, Any]) -> dict[str, str]:
-    """Each stage's key: its settings and the keys of the stages it reads, hashed."""
+    """Each stage's key: its settings and the keys of the stages it reads, hashed. Paths enter
+    resolved (``canonical``), so one folder spelled two ways gives one key."""
+    from wit_builder.io.paths import canonical_spec
     from wit_builder.stage_settings import to_table
 
     keys: dict[str, str] = {}
     for stage, wiring in CHAIN:
         if stage in settings:
-            document = {"stage": stage, "settings": to_table(settings[stage]),
+            document = {"stage": stage, "settings": to_table(settings[stage], canonical_spec),
                         "reads": {earlier: keys[earlier] for earlier in sorted(set(wiring.values()))}}  # fmt: skip
             keys[stage] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:24]
     return keys
@@ -163,19 +168,55 @@ def _write_marker(folder: str, name: str, document: dict) -> None:
     write_atomically(f"{folder}/{name}", (json.dumps(document, indent=2) + "\n").encode("utf-8"))
 
 
-def prepare_stage(folder: str, key: str, fresh: bool) -> str:
-    """Make ``folder`` ready for a run with ``key``; returns what happens to it: "start" (new
-    or emptied) or "resume" (an interrupted run with the same key)."""
+def prepare_stage(folder: str, stage: str, key: str, how: str) -> None:
+    """Make ``folder`` ready for a run with ``key``, as ``_plan_stage`` said ("resume": as it
+    is; "start", "start afresh": emptied of what the stage wrote, and only of that)."""
+    from wit_builder.io.folder_lock import LOCK
+    from wit_builder.io.stage_folders import clear_outputs
+
     filesystem, _ = fsspec.core.url_to_fs(folder)
-    running, done = _marker(folder, RUNNING), _marker(folder, SUCCESS)
-    same = running is not None and running.get("key") == key
-    if filesystem.exists(folder) and (fresh or not same) and (running is not None or done is not None or fresh):
-        filesystem.rm(folder, recursive=True)  # a run of other settings: nothing of it is reused
+    if how != "resume":
+        clear_outputs(folder, stage, keep=(LOCK,))  # a run of other settings: nothing of it is reused
     filesystem.makedirs(folder, exist_ok=True)
     if filesystem.exists(f"{folder}/{SUCCESS}"):
         filesystem.rm(f"{folder}/{SUCCESS}")
     _write_marker(folder, RUNNING, {"key": key})
-    return "resume" if same and not fresh else "start"
+
+
+def _fresh_stages(settings: Mapping[str, Any], from_stage: str | None) -> dict[str, bool]:
+    """Each configured stage, and whether ``--from`` makes it start afresh."""
+    first = STAGES.index(from_stage) if from_stage is not None else len(STAGES)
+    return {stage: index >= first for index, stage in enumerate(STAGES) if stage in settings}
+
+
+def _plan_stage(folder: str, key: str, fresh: bool) -> str:
+    """What a run does with a stage's folder: "up to date", "resume", "start" or "start afresh"
+    (the last two empty what the stage wrote there)."""
+    done, running = _marker(folder, SUCCESS), _marker(folder, RUNNING)
+    if fresh:
+        return "start afresh"
+    if done is not None and done.get("key") == key:
+        return "up to date"
+    if running is not None and running.get("key") == key:
+        return "resume"
+    return "start"
+
+
+def _refuse_foreign_files(out: str, plan: Mapping[str, str]) -> None:
+    """``UsageError`` naming the first stage folder the run would empty that holds a file the
+    stage does not write."""
+    from wit_builder.errors import UsageError
+    from wit_builder.io.stage_folders import foreign_entries
+
+    for stage, what in plan.items():
+        if what.startswith("start"):
+            folder = stage_dir(out, stage)
+            if foreign := foreign_entries(folder, stage):
+                named = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+                raise UsageError(
+                    f"{folder} holds {named}, which the {stage} stage does not write; the run would empty that "
+                    "folder: move that elsewhere, or give another --out"
+                )
 
 
 def run_chain(
@@ -187,13 +228,19 @@ def run_chain(
 ) -> list[StepResult]:
     """Run the stages in order, skipping those already done with the same key, until one fails.
     A stage that raises fails the run with its one-line message (the traceback with ``debug``)."""
+    from wit_builder.errors import UsageError
+    from wit_builder.io.stage_folders import check_out
     from wit_builder.stage_settings import to_table
 
     if from_stage is not None and from_stage not in STAGES:
-        raise ValueError(f"--from {from_stage}: not a stage (stages: {', '.join(STAGES)})")
+        raise UsageError(f"--from {from_stage}: not a stage (stages: {', '.join(STAGES)})")
     beam = [*config.get("beam_args", []), *beam_args]
     settings = chain_settings(config, out)
     keys = stage_keys(settings)
+    check_out(out, None)  # and locks it for this command: one run per folder at a time
+    plan = {stage: _plan_stage(stage_dir(out, stage), keys[stage], fresh)
+            for stage, fresh in _fresh_stages(settings, from_stage).items()}  # fmt: skip
+    _refuse_foreign_files(out, plan)  # before any stage runs, so nothing is half done
     results: list[StepResult] = []
     stopped = False
     for index, (stage, _) in enumerate(CHAIN):
@@ -204,14 +251,12 @@ def run_chain(
         if stopped:
             results.append(StepResult(stage, "not run", folder, 0.0))
             continue
-        fresh = from_stage is not None and index >= STAGES.index(from_stage)
-        done = _marker(folder, SUCCESS)
-        if not fresh and done is not None and done.get("key") == keys[stage]:
+        if plan[stage] == "up to date":
             print(f"[run] {stage}: up to date in {folder}", flush=True)
             results.append(StepResult(stage, "up to date", folder, 0.0))
             continue
-        how = prepare_stage(folder, keys[stage], fresh)
-        print(f"[run] {stage} ({index + 1}/{len(STAGES)}): {'resuming' if how == 'resume' else 'starting'} "
+        prepare_stage(folder, stage, keys[stage], plan[stage])
+        print(f"[run] {stage} ({index + 1}/{len(STAGES)}): {'resuming' if plan[stage] == 'resume' else 'starting'} "
               f"in {folder}", flush=True)  # fmt: skip
         started = time.monotonic()
         status = _run_stage(stage, settings[stage], beam, debug)
@@ -232,9 +277,10 @@ def _run_stage(stage: str, settings: Any, beam_args: Sequence[str], debug: bool)
     """One stage's exit status; an error it raises is one line on stderr and status 2 (usage) or 1."""
     from wit_builder.cli import one_line
     from wit_builder.errors import UsageError
+    from wit_builder.stage_run import run_stage_command
 
     try:
-        return stage_cli(stage).run(settings, beam_args)
+        return run_stage_command(stage, settings, beam_args)
     except Exception as error:
         if debug:
             raise
@@ -256,7 +302,6 @@ def run_command(args, beam_args: Sequence[str]) -> int:
     """``wit-builder run --config TOML [--out DIR] [--from STAGE] [--print-config] [beam flags]``."""
     from wit_builder.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE
     from wit_builder.errors import UsageError
-    from wit_builder.io.stage_folders import check_out
     from wit_builder.stage_settings import SettingsError, format_toml
 
     config = load_config(args.config)
@@ -268,7 +313,6 @@ def run_command(args, beam_args: Sequence[str]) -> int:
             print(format_toml(full_config(config, out)), end="")
             return EXIT_OK
         chain_settings(config, out)  # every key and value checked before --out is touched
-        check_out(out, None)
         results = run_chain(config, out, beam_args, args.from_stage, debug=args.debug)
     except SettingsError as error:
         raise SettingsError(f"{args.config}: {error}") from error

@@ -88,8 +88,9 @@ def run_stage(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     """Any chain stage: its settings from the parsed flags, then its runner."""
     from wit_builder.chain import stage_cli
 
-    module = stage_cli(args.command)
-    return module.run(from_flags(module.SETTINGS, args), beam_args)
+    from wit_builder.stage_run import run_stage_command
+
+    return run_stage_command(args.command, from_flags(stage_cli(args.command).SETTINGS, args), beam_args)
 
 
 STAGE_TARGET = "wit_builder.cli:run_stage"
@@ -175,8 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{command.name}: unrecognised arguments: {' '.join(strays or extra)}")
     module_name, function_name = command.target.split(":")
     function = getattr(importlib.import_module(module_name), function_name)
+    from wit_builder.io.folder_lock import command_scope
+
     try:
-        return int(function(args, extra) or EXIT_OK)
+        with command_scope(f"wit-builder {command.name}"):
+            return int(function(args, extra) or EXIT_OK)
     except Exception as error:  # one line for a person; the traceback only with --debug
         if args.debug:
             raise

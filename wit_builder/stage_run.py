@@ -1,6 +1,7 @@
-"""What every stage command does around its pipeline: clear its own stale outputs, run the
-pipeline on the runner the Beam flags name, and read back its stats.json. (Its inputs and its
---out are checked first, by ``wit_builder.io.stage_folders``.)"""
+"""What every stage command does around its pipeline: refuse an --out nested with its inputs,
+clear its own stale outputs (never anything else), run the pipeline on the runner the Beam flags
+name, and read back its stats.json. (Its inputs and its --out are checked first, and its --out
+locked, by ``wit_builder.io.stage_folders``.)"""
 
 from __future__ import annotations
 
@@ -13,13 +14,23 @@ import fsspec
 from wit_builder.progress import Progress, live_progress
 
 
-def replace_outputs(out: str, stale: Sequence[str], create: Sequence[str] = ()) -> None:
-    """Remove this stage's own output folders from an earlier run (never anything else), and
-    create the ones the pipeline writes into."""
+def run_stage_command(stage: str, settings: object, beam_args: Sequence[str]) -> int:
+    """One stage, as ``wit-builder STAGE`` and ``wit-builder run`` both run it."""
+    from wit_builder.chain import stage_cli
+    from wit_builder.io.stage_folders import check_apart
+
+    check_apart(settings)
+    return stage_cli(stage).run(settings, beam_args)
+
+
+def replace_outputs(out: str, stage: str, stale: Sequence[str], create: Sequence[str] = ()) -> None:
+    """Remove what ``stage`` wrote in the entries ``stale`` of ``out`` on an earlier run (a file
+    there that the stage does not write stops the run, with nothing removed: ``clear_outputs``),
+    and create the folders the pipeline writes into."""
+    from wit_builder.io.stage_folders import clear_outputs
+
+    clear_outputs(out, stage, within=stale)
     filesystem, _ = fsspec.core.url_to_fs(out)
-    for folder in stale:
-        if filesystem.exists(f"{out}/{folder}"):
-            filesystem.rm(f"{out}/{folder}", recursive=True)
     for folder in create:
         filesystem.makedirs(f"{out}/{folder}", exist_ok=True)
 

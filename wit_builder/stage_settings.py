@@ -47,6 +47,7 @@ class Option:
     parse: Callable[[str], Any] | None = None  # text (flag or config) to the field's value
     shown: str | None = None  # how the default is shown in help, when repr-like text misleads
     exclusive: str | None = None  # options sharing this name may not be given together
+    role: str | None = None  # "input" (a path the stage reads) or "out" (the folder it writes)
 
 
 def option(default: Any = dataclasses.MISSING, *, help: str, **how: Any) -> Any:
@@ -254,14 +255,35 @@ def from_table(cls: type, table: Mapping[str, Any], where: str = "") -> Any:
         raise SettingsError(f"{where}: {error}" if where else str(error)) from None
 
 
-def to_table(settings: Any) -> dict[str, Any]:
+def _value_at(settings: Any, path: tuple[str, ...]) -> Any:
+    value = settings
+    for name in path:
+        value = getattr(value, name)
+    return value
+
+
+def paths_with_role(settings: Any, role: str) -> list[tuple[str, str]]:
+    """(flag, path) for every path the settings give an option of ``role`` ("input", "out")."""
+    found = []
+    for flag in flags_of(type(settings)):
+        if flag.how.role != role:
+            continue
+        value = _value_at(settings, flag.path)
+        for path in value if isinstance(value, tuple) else (value,):
+            if isinstance(path, str) and path:
+                found.append((flag.name, path))
+    return found
+
+
+def to_table(settings: Any, paths: Callable[[str], str] | None = None) -> dict[str, Any]:
     """Settings as a config table, every option present (the inverse of ``from_table``); an
-    option that is not set (None) is left out, as TOML has no null."""
+    option that is not set (None) is left out, as TOML has no null. ``paths`` rewrites the
+    values of path options (inputs and out), e.g. to their canonical form for a stage key."""
     table: dict[str, Any] = {}
     for flag in flags_of(type(settings)):
-        value = settings
-        for name in flag.path:
-            value = getattr(value, name)
+        value = _value_at(settings, flag.path)
+        if paths is not None and flag.how.role and value is not None:
+            value = tuple(map(paths, value)) if isinstance(value, tuple) else paths(value)
         if flag.switch and flag.default is True:
             value = not value  # the config names the switch that turns it off
         if isinstance(value, frozenset):

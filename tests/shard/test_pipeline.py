@@ -171,7 +171,7 @@ def test_shard_bytes_and_base_url(download_dir, tmp_path, capsys):
 
 
 def test_nothing_to_shard_is_a_clear_error(tmp_path, capsys):
-    (tmp_path / "samples").mkdir()
-    assert shard(tmp_path, tmp_path / "out") == 2  # a usage error, found before anything is written
+    (tmp_path / "download" / "samples").mkdir(parents=True)
+    assert shard(tmp_path / "download", tmp_path / "out") == 2  # a usage error, found before anything is written
     assert "samples/ holds no .parquet file" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

@@ -146,5 +146,6 @@ def test_command_reads_shard_indexes(scene_shards, tmp_path, capsys):
 
 
 def test_command_without_captions_fails_clearly(tmp_path, capsys):
-    assert main(["tokenizer", "--input", str(tmp_path), "--out", str(tmp_path / "tok")]) == 2
+    (tmp_path / "empty").mkdir()
+    assert main(["tokenizer", "--input", str(tmp_path / "empty"), "--out", str(tmp_path / "tok")]) == 2
     assert "holds no .parquet file" in capsys.readouterr().err

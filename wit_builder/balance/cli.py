@@ -45,12 +45,13 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
     check_out(settings.out, "balance")
     if queries:
         check_query_list("--queries", queries)
-    require_readable(files, "candidates", "harvest candidates")  # the pipeline skips and counts the bad ones
-    inputs = BalanceInputs(tuple(files), queries)
+    readable, unreadable = require_readable(files, "candidates", "harvest candidates")
+    paths, rows = tuple(f.path for f in readable), tuple(f.rows for f in readable)
+    inputs = BalanceInputs(paths, queries, tuple(unreadable), rows)
     out = settings.out.rstrip("/")
-    replace_outputs(out, ("balanced", "report"), ("balanced",))  # a re-run replaces them whole
-    print(f"[balance] {len(files)} candidate file(s), t={rules.per_query}, seed={rules.seed} -> {out}", flush=True)
-    progress = Progress("files balanced", len(files), files_in(f"{out}/balanced/*.parquet"))
+    replace_outputs(out, "balance", ("balanced", "report"), ("balanced",))  # a re-run replaces them whole
+    print(f"[balance] {len(readable)} candidate file(s), t={rules.per_query}, seed={rules.seed} -> {out}", flush=True)
+    progress = Progress("files balanced", len(readable), files_in(f"{out}/balanced/*.parquet"))
     report, seconds = run_pipeline(
         lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out, progress
     )
@@ -59,9 +60,9 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
         f"[balance] {report['kept']:,} of {report['pairs_in']:,} pairs kept in {seconds:.1f}s "
         f"({report['dropped']['over_cap']:,} over the cap); report: {html}"
     )
-    for unreadable in report["unreadable_files"]:  # counted in stats.json, as harvest counts its own
-        print(f"[balance] WARNING unreadable, skipped: {unreadable['path']}: {unreadable['error']}", file=sys.stderr)
+    for entry in report["unreadable_files"]:  # counted in stats.json, as harvest counts its own
+        print(f"[balance] WARNING unreadable, skipped: {entry['path']}: {entry['error']}", file=sys.stderr)
     if not report["files_read"]:  # a stage that could read none of its inputs has failed
-        unreadable = [(row["path"], row["error"]) for row in report["unreadable_files"]]
-        raise StageFailed(none_readable(unreadable, "harvest candidates", "candidates") + "; see stats.json")
+        failed = [(row["path"], row["error"]) for row in report["unreadable_files"]]
+        raise StageFailed(none_readable(failed, "harvest candidates", "candidates") + "; see stats.json")
     return 0

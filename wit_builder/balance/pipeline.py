@@ -41,7 +41,7 @@ from wit_builder.balance.sampling import CappedQueries, keep_rows
 from wit_builder.balance.settings import BalanceRules
 from wit_builder.counting import SumCountDicts, merged, split_by_shard
 from wit_builder.hashing import shard_of
-from wit_builder.io.chunks import READ_ERRORS
+from wit_builder.io.chunks import READ_ERRORS, parquet_rows
 from wit_builder.io.json_files import write_json
 from wit_builder.io.query_list import load_query_sources
 from wit_builder.io.upstream import query_list_record
@@ -56,6 +56,8 @@ KEPT_COUNTS = "kept_counts"
 class BalanceInputs:
     candidate_files: tuple[str, ...]
     queries: str | None = None  # the query list: sources, and queries that matched nothing
+    unreadable: tuple[tuple[str, str], ...] = ()  # (path, error) of files left out before the run
+    rows: tuple[int, ...] = ()  # each candidate file's rows, from its footer: the pairs that came in
 
 
 def _value_counts(matches: pa.ChunkedArray) -> Iterator[tuple[str, int]]:
@@ -141,6 +143,7 @@ class BalanceFileFn(StatsDoFn):
                 for table in read_batches(path, "candidates", batch_rows=self.rules.batch_rows):
                     write(filter_table(table, capped, counts, kept_per_query))
             filesystem.mv(partial, final)
+            counts["rows_written"] = parquet_rows(final)  # counted in the output, not in the filter
         except READ_ERRORS as error:
             if filesystem.exists(partial):
                 filesystem.rm(partial)
@@ -202,15 +205,23 @@ def write_report(shard_rows: list[list[dict]], out_dir: str, rules: BalanceRules
 def write_stats(
     _: None, out_dir: str, inputs: BalanceInputs, rules: BalanceRules, stats: dict, errors: list, queries: dict
 ) -> dict:
-    counts = {name: stats.get(name, 0) for name in ("pairs_in", "kept", "over_cap", "no_matches", "files_read")}
-    unreadable = {path: message for path, message in sorted(errors)}  # both passes may report a file
+    """``stats.json``. The pairs that came in are the readable files' rows by their footers; the
+    kept ones are the rows of the written files by theirs; ``adds_up`` says whether those and the
+    drops account for each other (a file that failed while being read counts as ``unreadable``)."""
+    counts = {name: stats.get(name, 0) for name in ("rows_written", "over_cap", "no_matches", "files_read")}
+    unreadable = {path: message for path, message in sorted([*inputs.unreadable, *errors])}  # both passes report
+    rows_of = dict(zip(inputs.candidate_files, inputs.rows or [0] * len(inputs.candidate_files), strict=True))
+    failed = sum(rows_of.get(path, 0) for path in unreadable)
+    pairs_in = sum(rows_of.values()) if inputs.rows else stats.get("pairs_in", 0)
+    dropped = {"over_cap": counts["over_cap"], "no_matches": counts["no_matches"], "unreadable": failed}
     report = {
-        "inputs": {"candidate_files": len(inputs.candidate_files), **query_list_record(inputs.queries)},
+        "inputs": {"candidate_files": len(inputs.candidate_files) + len(inputs.unreadable),
+                   **query_list_record(inputs.queries)},
         "rules": asdict(rules),
-        "pairs_in": counts["pairs_in"],
-        "kept": counts["kept"],
-        "dropped": {"over_cap": counts["over_cap"], "no_matches": counts["no_matches"]},
-        "adds_up": counts["pairs_in"] == counts["kept"] + counts["over_cap"] + counts["no_matches"],
+        "pairs_in": pairs_in,
+        "kept": counts["rows_written"],
+        "dropped": dropped,
+        "adds_up": pairs_in == counts["rows_written"] + sum(dropped.values()),
         "files_read": counts["files_read"],
         "unreadable_files": [{"path": path, "error": message} for path, message in unreadable.items()],
         "queries": queries,

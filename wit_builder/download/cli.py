@@ -19,14 +19,14 @@ def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
 
     found = input_files("--pairs", settings.pairs, "balance", "balanced")
     check_out(settings.out, "download")
-    files, rows, unreadable = require_readable(found, "balanced", "balanced pairs (the balance stage's output)")
+    files, unreadable = require_readable(found, "balanced", "balanced pairs (the balance stage's output)")
     for path, error in unreadable:  # counted in stats.json too
         print(f"[download] WARNING unreadable, skipped: {path}: {error}", file=sys.stderr)
     rules = settings.rules
-    chunks = plan_chunks(files, settings.chunk_rows, rows)
+    chunks = plan_chunks(files, settings.chunk_rows, salt=rules.work_key())
     out = settings.out.rstrip("/")
     # samples/ and status/ are recomputed from work/ on every run; work/ is what resumes.
-    replace_outputs(out, ("samples", "status"), ("samples", "status", "work/fetched", "work/outcomes"))
+    replace_outputs(out, "download", ("samples", "status"), ("samples", "status", "work/fetched", "work/outcomes"))
     total = sum(chunk.rows for chunk in chunks)
     print(f"[download] {total:,} pairs in {len(chunks)} chunk(s) from {len(files)} file(s) -> {out}", flush=True)
     progress = Progress("chunks fetched", len(chunks), files_in(f"{out}/work/outcomes/*.parquet"))

@@ -9,9 +9,15 @@
 
 A chunk is the unit of work and of resumption: its two work files are written under temporary
 names and renamed, outcomes last, so a chunk whose outcomes file exists is complete and a
-re-run with the same ``--out`` skips it without fetching anything. Passes 2 and 3 read only
-hashes and are always redone: their answer depends on every chunk. Chunks keep the order of the
-balanced files, so outputs are named and filled the same way on every run and runner.
+re-run with the same ``--out`` skips it without fetching anything. A chunk is named by what it
+holds (its input file's identity and row range) and by the settings that decide its outcomes
+(``DownloadRules.work_key``), never by its place in a list: adding, removing or renaming input
+files, or spelling ``--pairs`` another way, reuses exactly the chunks whose pairs are unchanged.
+Passes 2 and 3 read only hashes and are always redone: their answer depends on every chunk.
+
+The accounting is by counting: the pairs that came in are the readable files' rows by their
+footers; the pairs accounted for are the status rows written, plus the rows of chunks that could
+not be read (``unreadable_rows``, each with its file and error). ``adds_up`` compares the two.
 """
 
 from __future__ import annotations
@@ -32,12 +38,13 @@ from wit_builder.download.dedupe_transforms import NearDuplicates
 from wit_builder.download.fetch import Fetcher, FetchResult
 from wit_builder.download.images import ProcessedImage, process_image
 from wit_builder.download.settings import DownloadRules
-from wit_builder.io.chunks import Chunk, read_chunk_tables
+from wit_builder.io.chunks import READ_ERRORS, Chunk, parquet_rows, read_chunk_tables
 from wit_builder.io.json_files import write_json
 from wit_builder.schemas import parquet_writer, read_batches, read_table, table_from_rows
 from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 PAIR_COLUMNS = ("uid", "url", "text", "page_url", "source", "matches")
+ERRORS = "errors"
 
 
 def read_chunk(chunk: Chunk) -> list[dict]:
@@ -99,23 +106,29 @@ class FetchChunkFn(StatsDoFn):
         self.loop.close()
         self.pool.shutdown()
 
-    def process(self, batch: list[Chunk]) -> Iterator[str]:
+    def process(self, batch: list[Chunk]) -> Iterator:
         """A batch of chunks (``BatchElements``): their URLs are fetched together, so one slow
         host in a chunk does not hold the worker's connections idle. Each body is processed as
-        soon as it arrives and then dropped: memory holds the bodies in flight, not the batch."""
+        soon as it arrives and then dropped: memory holds the bodies in flight, not the batch.
+        A chunk whose rows cannot be read costs its rows alone: counted, its error reported."""
         todo: list[tuple[Chunk, list[dict]]] = []
         filesystem, _ = fsspec.core.url_to_fs(self.out_dir)
         for chunk in batch:
             if filesystem.exists(work_path(self.out_dir, "outcomes", chunk.name)):
                 self.count("chunks_resumed")
-                yield chunk.name
-            else:
+                yield chunk
+                continue
+            try:
                 todo.append((chunk, read_chunk(chunk)))
+            except READ_ERRORS as error:
+                self.count("unreadable_rows", chunk.rows)
+                detail = f"rows {chunk.first_row:,}+{chunk.rows:,}: {type(error).__name__}: {error}"
+                yield pvalue.TaggedOutput(ERRORS, (chunk.path, detail))
         pairs = [pair for _, chunk_pairs in todo for pair in chunk_pairs]
         done = iter(self.loop.run_until_complete(self._fetch_and_process_all([pair["url"] for pair in pairs])))
         for chunk, chunk_pairs in todo:
             self._write_chunk(chunk, chunk_pairs, [next(done) for _ in chunk_pairs])
-            yield chunk.name
+            yield chunk
 
     async def _fetch_and_process_all(self, urls: list[str]) -> list[tuple]:
         return list(await asyncio.gather(*(self._fetch_and_process(url) for url in urls)))
@@ -185,7 +198,6 @@ class FinalizeChunkFn(StatsDoFn):
             if row["uid"] in duplicate_of and row["status"] == "ok":
                 row["status"], row["duplicate_of"] = "duplicate", duplicate_of[row["uid"]]
             self.count(f"status:{row['status']}")
-        self.count("pairs_in", len(outcomes))
         with parquet_writer(f"{out}/samples/{chunk_name}.parquet.partial", "samples") as write:
             for table in read_batches(work_path(out, "fetched", chunk_name), "samples", batch_rows=1024):
                 keep = pa.array([uid not in duplicate_of for uid in table.column("uid").to_pylist()])
@@ -195,22 +207,35 @@ class FinalizeChunkFn(StatsDoFn):
         filesystem, _ = fsspec.core.url_to_fs(out)
         for kind in ("samples", "status"):
             filesystem.mv(f"{out}/{kind}/{chunk_name}.parquet.partial", f"{out}/{kind}/{chunk_name}.parquet")
+        self.count("status_rows", parquet_rows(f"{out}/status/{chunk_name}.parquet"))  # what was written
         yield chunk_name
 
 
 def write_stats(
-    _: None, out_dir: str, rules: DownloadRules, chunks: int, unreadable: list[tuple[str, str]], stats: dict
+    _: None,
+    out_dir: str,
+    rules: DownloadRules,
+    chunks: list[Chunk],
+    unreadable: list[tuple[str, str]],
+    stats: dict,
+    errors: list[tuple[str, str]],
 ) -> dict:
+    """``stats.json``: pairs in (the chunks' rows, from the input footers) against the status
+    rows written and the rows of chunks that could not be read."""
     statuses = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("status:")}
+    pairs_in = sum(chunk.rows for chunk in chunks)
+    written, lost = stats.get("status_rows", 0), stats.get("unreadable_rows", 0)
     report = {
-        "chunks": chunks,
+        "chunks": len(chunks),
         "chunks_fetched": stats.get("chunks_fetched", 0),
         "chunks_resumed": stats.get("chunks_resumed", 0),
-        "pairs_in": stats.get("pairs_in", 0),
+        "pairs_in": pairs_in,
         "ok": statuses.get("ok", 0),
         "statuses": statuses,
-        "adds_up": stats.get("pairs_in", 0) == sum(statuses.values()),
-        "unreadable_files": [{"path": path, "error": error} for path, error in unreadable],
+        "status_rows": written,
+        "unreadable_rows": lost,
+        "adds_up": pairs_in == written + lost and written == sum(statuses.values()),
+        "unreadable_files": [{"path": path, "error": error} for path, error in [*unreadable, *sorted(errors)]],
         "rules": {
             "image_size": rules.image.image_size, "resize_mode": rules.image.resize_mode,
             "encode_format": rules.image.encode_format, "min_image_size": rules.image.min_image_size,
@@ -225,7 +250,8 @@ def write_stats(
 class DownloadImages(beam.PTransform):
     """The download stage over a PCollection of ``Chunk``s of pairs (``wit_builder.io.chunks``).
 
-    Returns ``{"chunks": names of the finished chunks, "stats": (name, total)}``. A chunk is the
+    Returns ``{"chunks": names of the finished chunks, "stats": (name, total), "errors": (path,
+    error) of each chunk whose rows could not be read}``. A chunk is the
     unit of resumption, so this transform works in files under ``out_dir``: ``work/`` (what a
     re-run reuses) and, per chunk, ``samples/C.parquet`` and ``status/C.parquet``. Only the
     runner's ``stats.json`` is written outside it.
@@ -243,9 +269,9 @@ class DownloadImages(beam.PTransform):
             | "SpreadChunks" >> beam.Reshuffle()
             | "BatchChunks"
             >> beam.BatchElements(min_batch_size=rules.chunks_per_batch, max_batch_size=rules.chunks_per_batch)
-            | "Fetch" >> beam.ParDo(FetchChunkFn(rules, out_dir)).with_outputs(STATS, main="chunks")
+            | "Fetch" >> beam.ParDo(FetchChunkFn(rules, out_dir)).with_outputs(STATS, ERRORS, main="chunks")
         )
-        names = fetched.chunks
+        names = fetched.chunks | "Names" >> beam.Map(lambda chunk: chunk.name)
         duplicates = names | "Dedupe" >> DuplicatesOfChunks(rules, out_dir)
         grouped = {
             "chunk": names | "KeyChunks" >> beam.Map(lambda name: (name, True)),
@@ -253,7 +279,7 @@ class DownloadImages(beam.PTransform):
         } | "JoinDuplicates" >> beam.CoGroupByKey()
         final = grouped | "Finalize" >> beam.ParDo(FinalizeChunkFn(out_dir)).with_outputs(STATS, main="chunks")
         stats = (fetched[STATS], final[STATS]) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
-        return {"chunks": final.chunks, "stats": stats}
+        return {"chunks": final.chunks, "stats": stats, "errors": fetched[ERRORS]}
 
 
 class DuplicatesOfChunks(beam.PTransform):
@@ -293,5 +319,5 @@ def build_pipeline(
 ):
     """The ``wit-builder download`` pipeline: the chunks of the balanced files, then stats.json."""
     downloaded = pipeline | "Chunks" >> beam.Create(chunks) | "Download" >> DownloadImages(rules, out_dir)
-    stats = pvalue.AsDict(downloaded["stats"])
-    return run_once(pipeline, "WriteStats", write_stats, out_dir, rules, len(chunks), list(unreadable), stats)
+    stats, errors = pvalue.AsDict(downloaded["stats"]), pvalue.AsList(downloaded["errors"])
+    return run_once(pipeline, "WriteStats", write_stats, out_dir, rules, chunks, list(unreadable), stats, errors)

@@ -53,7 +53,7 @@ def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
     check_out(settings.out, "harvest")
     check_query_list("--queries", settings.queries)
     rules, out = settings.rules, settings.out.rstrip("/")
-    replace_outputs(out, ("candidates",))  # this stage's own output: a re-run replaces it whole
+    replace_outputs(out, "harvest", ("candidates",))  # this stage's own output: a re-run replaces it whole
     print(f"[harvest] {len(inputs.wat_files)} WAT file(s), {len(inputs.list_files)} list file(s) -> {out}", flush=True)
     report, seconds = run_pipeline(lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out)
     dropped = ", ".join(f"{reason} {n}" for reason, n in report["dropped"].items() if n)

@@ -34,11 +34,11 @@ class HarvestSettings:
     """``wit-builder harvest``."""
 
     queries: str = option(
-        metavar="PATH", group=INPUTS,
+        metavar="PATH", group=INPUTS, role="input",
         help="the queries stage's folder, its queries.parquet, or a .txt of one query a line",
     )  # fmt: skip
     wat: tuple[str, ...] = option(
-        (), metavar="GLOB", group=INPUTS, help="Common Crawl WAT files (.warc.wat.gz), or a wat.paths.gz listing"
+        (), metavar="GLOB", group=INPUTS, role="input", help="Common Crawl WAT files (.warc.wat.gz), or a wat.paths.gz listing"
     )
     wat_prefix: str | None = option(
         None, metavar="URL", group=INPUTS,
@@ -48,7 +48,7 @@ class HarvestSettings:
         None, metavar="N", group=INPUTS, help="read only the first N WAT files (a sample of a crawl)"
     )
     pairs: tuple[str, ...] = option(
-        (), metavar="GLOB", group=INPUTS, help="URL + caption lists: parquet, TSV/CSV, JSONL"
+        (), metavar="GLOB", group=INPUTS, role="input", help="URL + caption lists: parquet, TSV/CSV, JSONL"
     )
     pairs_format: str = option(
         "auto", choices=LIST_FORMATS, group=INPUTS,
@@ -60,5 +60,5 @@ class HarvestSettings:
     caption_column: str | None = option(
         None, metavar="NAME", group=INPUTS, help="the lists' caption column (default: caption or text)"
     )
-    out: str = option(metavar="DIR", help="writes candidates/part-NNNNN.parquet and stats.json")
+    out: str = option(metavar="DIR", role="out", help="writes candidates/part-NNNNN.parquet and stats.json")
     rules: HarvestRules = nested(HarvestRules, group="rules")

@@ -3,7 +3,10 @@ read large files, so one big file still spreads over many workers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import io
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import fsspec
@@ -11,22 +14,43 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from wit_builder.errors import StageFailed
-from wit_builder.schemas import check_schema, load_schema, read_batches
+from wit_builder.schemas import SchemaMismatch, check_schema, load_schema, read_batches
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A readable Parquet input: its path, its rows, and what it holds (``identity``: a digest
+    of its footer, which records every row group's byte offsets and sizes and, as written by
+    pyarrow and Spark, each column's minimum, maximum and null count). Two files with one
+    identity hold the same rows, wherever they lie and however their path is spelled."""
+
+    path: str
+    rows: int
+    identity: str
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """Rows [first_row, first_row + rows) of the file_index-th input file."""
+    """Rows [first_row, first_row + rows) of the file_index-th input file.
+
+    Its ``name`` says what it holds, not where it stands in a list: the input file's name, the
+    part, and a digest of the file's identity, the row range and the ``salt`` (the settings
+    that decide what is made of the rows). Work files named by it are reused by a re-run only
+    for the same rows under the same settings, whatever other files come and go."""
 
     file_index: int
     path: str
     part: int
     first_row: int
     rows: int
+    identity: str = ""
+    salt: str = ""
 
     @property
     def name(self) -> str:
-        return f"part-{self.file_index:05d}-{self.part:04d}"
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", self.path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".parquet"))
+        digest = hashlib.sha256(f"{self.identity}|{self.first_row}|{self.rows}|{self.salt}".encode()).hexdigest()
+        return f"{stem[:60]}-{self.part:04d}-{digest[:12]}"
 
 
 # What reading a file a stage was given can raise: not Parquet, truncated, unreachable, or
@@ -34,37 +58,67 @@ class Chunk:
 READ_ERRORS = (OSError, ValueError, pa.ArrowException)
 
 
-def parquet_rows(path: str, schema: str | None = None) -> int:
-    """Rows of a Parquet file, from its footer (nothing else is read), after checking its
-    columns against ``schema`` when one is named."""
+def read_footer(path: str, schema: str | None = None) -> InputFile:
+    """A Parquet file as an ``InputFile``, from its footer alone, after checking its columns
+    against ``schema`` when one is named, and that no column the schema keeps free of nulls
+    holds one (by the footer's statistics; a file without them is checked as it is read)."""
     with fsspec.open(path, "rb") as handle:
         parquet = pq.ParquetFile(handle)
+        metadata = parquet.metadata
         if schema is not None:
             check_schema(parquet.schema_arrow, schema, path)
-        return parquet.metadata.num_rows
+            _check_no_nulls(metadata, schema, path)
+        footer = io.BytesIO()
+        metadata.write_metadata_file(footer)
+        return InputFile(path, metadata.num_rows, hashlib.sha256(footer.getvalue()).hexdigest()[:32])
 
 
-def readable_files(paths: list[str], schema: str) -> tuple[list[str], list[int], list[tuple[str, str]]]:
-    """The files whose footer reads and whose columns are ``schema``'s, their row counts, and
-    (path, error) for each of the others."""
-    files, rows, unreadable = [], [], []
+def _check_no_nulls(metadata: pq.FileMetaData, schema: str, path: str) -> None:
+    required = {field.name for field in load_schema(schema) if not field.nullable}
+    columns = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
+    for name in sorted(required & set(columns)):
+        nulls = 0
+        for group in range(metadata.num_row_groups):
+            statistics = metadata.row_group(group).column(columns[name]).statistics
+            if statistics is not None and statistics.has_null_count:
+                nulls += statistics.null_count
+        if nulls:
+            raise SchemaMismatch(f"{path}: column {name!r} holds {nulls} null(s); the {schema} schema allows none")
+
+
+def parquet_rows(path: str, schema: str | None = None) -> int:
+    """Rows of a Parquet file, from its footer (``read_footer``)."""
+    return read_footer(path, schema).rows
+
+
+def readable_files(paths: list[str], schema: str) -> tuple[list[InputFile], list[tuple[str, str]]]:
+    """The files whose footer reads and whose columns are ``schema``'s, and (path, error) for
+    each of the others. A file holding the same rows as one before it (the same identity) is
+    left out as unreadable too, with the file it repeats: its pairs would be counted twice."""
+    files: list[InputFile] = []
+    unreadable: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
     for path in paths:
         try:
-            rows.append(parquet_rows(path, schema))
+            found = read_footer(path, schema)
         except READ_ERRORS as error:
             unreadable.append((path, f"{type(error).__name__}: {error}"))
             continue
-        files.append(path)
-    return files, rows, unreadable
+        if found.rows and found.identity in seen:
+            unreadable.append((path, f"DuplicateInput: holds the same rows as {seen[found.identity]}"))
+            continue
+        seen[found.identity] = path
+        files.append(found)
+    return files, unreadable
 
 
-def require_readable(paths: list[str], schema: str, what: str) -> tuple[list[str], list[int], list[tuple[str, str]]]:
+def require_readable(paths: list[str], schema: str, what: str) -> tuple[list[InputFile], list[tuple[str, str]]]:
     """``readable_files``, failing the stage (``StageFailed``) when none of ``paths`` is readable:
     the message names the files, why each failed, and the columns that were expected."""
-    files, rows, unreadable = readable_files(paths, schema)
+    files, unreadable = readable_files(paths, schema)
     if not files:
         raise StageFailed(none_readable(unreadable, what, schema))
-    return files, rows, unreadable
+    return files, unreadable
 
 
 def none_readable(unreadable: list[tuple[str, str]], what: str, schema: str | None = None) -> str:
@@ -75,13 +129,15 @@ def none_readable(unreadable: list[tuple[str, str]], what: str, schema: str | No
     return f"none of the {len(unreadable)} file(s) could be read as {what}{columns}: {named}{more}"
 
 
-def plan_chunks(files: list[str], chunk_rows: int, rows: list[int] | None = None) -> list[Chunk]:
-    """Each file cut into chunks of ``chunk_rows`` rows (row counts from the footers unless given)."""
+def plan_chunks(files: Sequence[InputFile | str], chunk_rows: int, salt: str = "") -> list[Chunk]:
+    """Each file cut into chunks of ``chunk_rows`` rows (a path is read as ``read_footer`` reads
+    it); ``salt`` enters every chunk's name."""
     chunks = []
-    for index, path in enumerate(files):
-        file_rows = parquet_rows(path) if rows is None else rows[index]
-        for part, first in enumerate(range(0, file_rows, chunk_rows)):
-            chunks.append(Chunk(index, path, part, first, min(chunk_rows, file_rows - first)))
+    for index, given in enumerate(files):
+        found = read_footer(given) if isinstance(given, str) else given
+        for part, first in enumerate(range(0, found.rows, chunk_rows)):
+            rows = min(chunk_rows, found.rows - first)
+            chunks.append(Chunk(index, found.path, part, first, rows, found.identity, salt))
     return chunks
 
 

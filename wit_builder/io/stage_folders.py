@@ -7,10 +7,15 @@ read; that it was given another stage's folder ("--pairs RUN/queries holds the q
 output; --pairs wants the balance stage's"); that its ``--out`` cannot be written, or already
 holds another stage's output, which it would otherwise overwrite in part. Each is a
 ``UsageError``: one line, exit status 2, nothing written.
+
+Every stage also declares what it writes (``STAGE_OUTPUTS``), so emptying a stage's folder for a
+new run removes exactly those files; a folder that holds anything else (a user's notes, another
+tool's files) is refused with one line naming it, and nothing is removed.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import uuid
 from collections.abc import Sequence
 
@@ -29,6 +34,23 @@ STAGE_MARKS: dict[str, tuple[str, ...]] = {
     "train": ("checkpoints", "metrics.jsonl"),
 }
 GLOB_CHARACTERS = "*?["
+
+# Everything each stage writes in its folder, as patterns relative to it. A file that matches
+# none of these (nor MARKERS, nor a ``.partial`` of one) is not the stage's, and is never removed.
+STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "queries": ("queries.parquet", "queries.txt", "stats.json"),
+    "harvest": ("candidates/part-*.parquet", "stats.json"),
+    "balance": ("balanced/part-*.parquet", "report/balance.html", "report/balance.parquet", "stats.json"),
+    "download": ("samples/*.parquet", "status/*.parquet", "work/fetched/*.parquet", "work/outcomes/*.parquet",
+                 "stats.json"),
+    "shard": ("[0-9]*.tar", "[0-9]*.parquet", "manifest.json", "sizes.json", "stats.json", "report/balance.html",
+              "report/balance.parquet", "work/runs/*.run", "work/runs/*.json", "work/shards/*.json"),
+    "tokenizer": ("tokenizer.json", "stats.json"),
+    "train": ("checkpoints/*.pt", "metrics.jsonl", "args.json", "eval.json", "tensorboard/*"),
+    "run": ("report/index.html",),  # a run folder's own files; its stage folders are the stages'
+}  # fmt: skip
+# Files every stage folder may hold: the run's markers, the lock, the write probe.
+MARKERS = ("_SUCCESS", "_RUNNING", "_LOCK", ".write-test-*")
 
 
 def stage_of(folder: str) -> tuple[str, str] | None:
@@ -58,9 +80,116 @@ def is_run_folder(folder: str) -> bool:
     return any(filesystem.isfile(f"{root}/{stage}/stats.json") for stage in STAGE_MARKS)
 
 
+def _relative(path: str, root: str) -> str:
+    return path[len(root) :].lstrip("/")
+
+
+def _owned_patterns(stage: str) -> tuple[str, ...]:
+    patterns = (*STAGE_OUTPUTS[stage], *MARKERS)
+    return patterns + tuple(f"{pattern}.partial" for pattern in patterns)
+
+
+def _owned_folders(stage: str) -> set[str]:
+    """The folders a stage's patterns lie in (``work``, ``work/fetched``, ...)."""
+    folders = set()
+    for pattern in STAGE_OUTPUTS[stage]:
+        parts = pattern.split("/")[:-1]
+        folders.update("/".join(parts[: depth + 1]) for depth in range(len(parts)))
+    return folders
+
+
+def is_owned(relative: str, stage: str) -> bool:
+    """Whether the file at ``relative`` (to the stage's folder) is one the stage writes."""
+    return any(fnmatch.fnmatchcase(relative, pattern) for pattern in _owned_patterns(stage))
+
+
+def foreign_entries(folder: str, stage: str, within: Sequence[str] | None = None) -> list[str]:
+    """What ``folder`` holds that ``stage`` does not write (paths relative to it), sorted; only
+    below the subfolders ``within`` when given. Folders the stage never makes count as foreign."""
+    filesystem, _ = fsspec.core.url_to_fs(folder)
+    root = filesystem._strip_protocol(folder).rstrip("/")
+    if not filesystem.isdir(root):
+        return []
+    owned_folders = _owned_folders(stage)
+    scopes = [root] if within is None else [f"{root}/{sub}" for sub in within if filesystem.isdir(f"{root}/{sub}")]
+    foreign = []
+    for scope in scopes:
+        for path, info in filesystem.find(scope, withdirs=True, detail=True).items():
+            relative = _relative(filesystem._strip_protocol(path), root)
+            if not relative:
+                continue
+            if info["type"] == "directory":
+                if relative not in owned_folders:
+                    foreign.append(relative + "/")
+            elif not is_owned(relative, stage):
+                foreign.append(relative)
+    # A foreign folder's files are named by the folder.
+    folders = [entry for entry in foreign if entry.endswith("/")]
+    return sorted(e for e in foreign if not any(e != f and e.startswith(f) for f in folders))
+
+
+def clear_outputs(folder: str, stage: str, within: Sequence[str] | None = None, keep: Sequence[str] = ()) -> None:
+    """Remove what ``stage`` wrote in ``folder`` (only below ``within`` and the top-level files
+    named there, when given), never anything else: when the part to be emptied holds a file the
+    stage does not write, nothing is removed and a ``UsageError`` names it. ``keep`` names
+    top-level entries left in place (the lock)."""
+    filesystem, _ = fsspec.core.url_to_fs(folder)
+    root = filesystem._strip_protocol(folder).rstrip("/")
+    if not filesystem.isdir(root):
+        return
+    # The stage's own subfolders are checked whole, not only the part emptied now: a later step
+    # of the run removes its work files, and must find only its own there.
+    top = {folder.split("/")[0] for folder in _owned_folders(stage)}
+    subfolders = None if within is None else sorted(top | {e for e in within if filesystem.isdir(f"{root}/{e}")})
+    foreign = foreign_entries(folder, stage, subfolders)
+    if foreign:
+        named = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise UsageError(
+            f"{folder} holds {named}, which the {stage} stage does not write and would have to remove for this "
+            "run: move that elsewhere, or give another --out"
+        )
+    doomed = []
+    for entry in filesystem.ls(root, detail=True):
+        relative = _relative(filesystem._strip_protocol(entry["name"]), root)
+        if relative in keep or (within is not None and relative not in within):
+            continue
+        if entry["type"] == "directory":
+            doomed.append(entry["name"])
+        elif is_owned(relative, stage):
+            doomed.append(entry["name"])
+    for path in doomed:
+        filesystem.rm(path, recursive=True)
+
+
+def check_apart(settings: object) -> None:
+    """Refuse an ``--out`` that lies inside one of the stage's inputs, or an input inside its
+    ``--out`` (a folder, a file, or the fixed folder part of a glob or brace pattern): the stage
+    would read what it writes, on this run or the next. Paths are compared resolved, so two
+    spellings of one folder are one folder."""
+    from wit_builder.io.paths import canonical, contains, reaches, static_prefix
+    from wit_builder.stage_settings import paths_with_role
+
+    for out_flag, out in paths_with_role(settings, "out"):
+        written = canonical(out)
+        for flag, given in paths_with_role(settings, "input"):
+            for source in (part.strip() for part in given.split("::") if part.strip()):
+                read = canonical(static_prefix(source))
+                if reaches(canonical(source), written):
+                    raise UsageError(
+                        f"{out_flag} {out} is inside {flag} {given}: the stage would read its own output "
+                        f"as input; give an {out_flag} outside its inputs"
+                    )
+                if contains(written, read):
+                    raise UsageError(
+                        f"{flag} {given} is inside {out_flag} {out}: the stage would write over or beside "
+                        f"its own input; keep inputs outside {out_flag}"
+                    )
+
+
 def check_out(out: str, stage: str | None) -> None:
     """Refuse an ``--out`` that is a file, holds another stage's output or a whole run, or cannot
-    be written (tried by writing and removing a small file); create it otherwise. ``stage`` None
+    be written (tried by writing and removing a small file); create it otherwise, and lock it
+    for the rest of the command (``folder_lock.lock_out``). ``stage`` None
     is ``wit-builder run``, whose --out is a run folder (one folder per stage)."""
     filesystem, _ = fsspec.core.url_to_fs(out)
     root = out.rstrip("/")
@@ -80,6 +209,9 @@ def check_out(out: str, stage: str | None) -> None:
         filesystem.rm(probe)
     except OSError as error:
         raise UsageError(f"--out {out}: cannot write there ({_reason(error)})") from error
+    from wit_builder.io.folder_lock import lock_out
+
+    lock_out(root)  # held to the end of the command; another command writing here is refused
 
 
 def input_files(

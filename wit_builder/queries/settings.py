@@ -50,17 +50,18 @@ class QueriesSettings:
     """``wit-builder queries``."""
 
     wiki_dump: tuple[str, ...] = option(
-        metavar="GLOB", group=INPUTS, help="MediaWiki XML dump files (.xml, .xml.bz2, multistream .bz2 with its index)"
+        metavar="GLOB", group=INPUTS, role="input", help="MediaWiki XML dump files (.xml, .xml.bz2, multistream .bz2 with its index)"
     )
     pageviews: tuple[str, ...] = option(
         (),
         metavar="GLOB",
         group=INPUTS,
+        role="input",
         help="pageview dumps (hourly pageviews-*.gz or per-article files); none: no titles",
     )
     wordnet: str | None = option(
-        None, metavar="DIR", group=INPUTS, help="a WordNet 3.0 database folder; none: no WordNet queries"
+        None, metavar="DIR", group=INPUTS, role="input", help="a WordNet 3.0 database folder; none: no WordNet queries"
     )
-    out: str = option(metavar="DIR", help="writes queries.parquet, queries.txt, stats.json")
+    out: str = option(metavar="DIR", role="out", help="writes queries.parquet, queries.txt, stats.json")
     rules: QueryRules = nested(QueryRules, group="rules (defaults: MetaCLIP's build of CLIP's list)")
     tuning: QueryTuning = nested(QueryTuning, group="tuning")

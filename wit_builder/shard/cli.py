@@ -27,7 +27,7 @@ def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
         return 0
     # The manifest is the commit point: none may describe a folder while it is being rewritten.
     stale = ("manifest.json", "sizes.json", "stats.json", "report")
-    replace_outputs(out, stale, ("work/runs", "work/shards", "report"))
+    replace_outputs(out, "shard", stale, ("work/runs", "work/shards", "report"))
     rows = sum(chunk.rows for chunk in chunks)
     print(f"[shard] {rows:,} samples in {len(inputs.files)} file(s), {len(chunks)} unit(s) -> {out}", flush=True)
     upstream = upstream_stats(settings.samples)

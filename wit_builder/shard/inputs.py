@@ -28,9 +28,10 @@ def describe_inputs(
         check_out(out, "shard")
     if queries:
         check_query_list("--queries", queries)
-    files, rows, unreadable = require_readable(found, "samples", "download samples")
-    inputs = ShardInputs(tuple(files), tuple(rows), queries, tuple(unreadable))
-    return inputs, plan_chunks(files, settings.chunk_rows, rows)
+    files, unreadable = require_readable(found, "samples", "download samples")
+    paths, rows, identities = (tuple(getattr(f, name) for f in files) for name in ("path", "rows", "identity"))
+    inputs = ShardInputs(paths, rows, queries, tuple(unreadable), identities)
+    return inputs, plan_chunks(files, settings.chunk_rows)
 
 
 def already_done(out: str, inputs: ShardInputs, settings: ShardRules) -> dict | None:

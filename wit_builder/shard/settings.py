@@ -74,10 +74,14 @@ class ShardInputs:
     rows: tuple[int, ...]
     queries: str | None = None  # the query list, for the report's sources and unmatched queries
     unreadable: tuple[tuple[str, str], ...] = ()  # (path, error) of files whose footer cannot be read
+    identities: tuple[str, ...] = ()  # what each file holds (``io.chunks.InputFile``)
 
     def fingerprint(self, settings: ShardRules) -> str:
-        """What a finished work file or shard must have been made from to be reused by a re-run."""
-        document = {"settings": settings.output_fields(), "files": list(zip(self.files, self.rows, strict=True))}
+        """What a finished work file or shard must have been made from to be reused by a re-run:
+        the files by what they hold, not by their paths, so a folder spelled another way or moved
+        is the same input."""
+        held = list(zip(self.identities or self.files, self.rows, strict=True))
+        document = {"settings": settings.output_fields(), "files": held}
         return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -86,13 +90,13 @@ class ShardSettings:
     """``wit-builder shard``."""
 
     samples: tuple[str, ...] = option(
-        metavar="PATH", help="the download stage's folder, or its samples Parquet files / globs (may repeat)"
+        metavar="PATH", role="input", help="the download stage's folder, or its samples Parquet files / globs (may repeat)"
     )
     out: str = option(
-        metavar="DIR", help="writes NNNNNN.tar, NNNNNN.parquet, manifest.json, sizes.json, stats.json, report/"
+        metavar="DIR", role="out", help="writes NNNNNN.tar, NNNNNN.parquet, manifest.json, sizes.json, stats.json, report/"
     )
     queries: str | None = option(
-        None, metavar="PATH",
+        None, metavar="PATH", role="input",
         help="the query list, so the report shows each query's source and the queries that matched nothing",
     )  # fmt: skip
     rules: ShardRules = nested(ShardRules)

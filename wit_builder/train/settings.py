@@ -21,13 +21,13 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 class TrainSettings:
     """``wit-train train``."""
 
-    train_data: str = option(metavar="URLS", group=DATA, help=URLS_HELP)
-    val_data: str | None = option(None, metavar="URLS", group=DATA, help="held-out shards: retrieval at the end")
+    train_data: str = option(metavar="URLS", group=DATA, role="input", help=URLS_HELP)
+    val_data: str | None = option(None, metavar="URLS", group=DATA, role="input", help="held-out shards: retrieval at the end")
     zeroshot_data: str | None = option(
-        None, metavar="PATH", group=DATA, help="a folder of class folders, or shards with 'cls'"
+        None, metavar="PATH", group=DATA, role="input", help="a folder of class folders, or shards with 'cls'"
     )
     templates: str | None = option(
-        None, metavar="FILE", group=DATA, help="zero-shot prompt templates, one per line, with {}"
+        None, metavar="FILE", group=DATA, role="input", help="zero-shot prompt templates, one per line, with {}"
     )
     train_num_samples: int | None = option(
         None, metavar="N", group=DATA, help="samples per epoch (default: from sizes.json)"
@@ -35,7 +35,7 @@ class TrainSettings:
     dataset_resampled: bool = option(False, group=DATA, help="draw shards with replacement")
     shuffle_buffer: int = option(1000, metavar="N", group=DATA, help="samples in each worker's shuffle buffer")
     workers: int = option(4, metavar="N", group=DATA, help="data-loader workers per device")
-    tokenizer: str | None = option(None, metavar="PATH", group=DATA, help="a tokenizer.json, or a folder holding one")
+    tokenizer: str | None = option(None, metavar="PATH", group=DATA, role="input", help="a tokenizer.json, or a folder holding one")
     model: str = option("ViT-B-32", choices=tuple(sorted(MODEL_CONFIGS)), group=MODEL, help="model size")
     batch_size: int = option(64, metavar="N", group=MODEL, help="per device")
     epochs: int = option(32, metavar="N", group=MODEL, help="passes over the data")
@@ -60,7 +60,7 @@ class TrainSettings:
     local_loss: bool = option(False, group=MODEL, help="each rank computes its own rows of the logits")
     gather_with_grad: bool = option(False, group=MODEL, help="gather features with their gradients")
     seed: int = option(0, group=MODEL, help="seed of the model and the data order")
-    out: str = option(metavar="DIR", group=RUN, help="checkpoints/, metrics.jsonl, eval.json")
+    out: str = option(metavar="DIR", group=RUN, role="out", help="checkpoints/, metrics.jsonl, eval.json")
     resume: str | None = option(
         None, metavar="CKPT", group=RUN, help="'latest' (in --out), a checkpoint, or a run folder"
     )
