@@ -275,9 +275,9 @@ def run_chain(
 
 def _run_stage(stage: str, settings: Any, beam_args: Sequence[str], debug: bool) -> int:
     """One stage's exit status; an error it raises is one line on stderr and status 2 (usage) or 1."""
-    from wit_builder.cli import one_line
     from wit_builder.errors import UsageError
     from wit_builder.stage_run import run_stage_command
+    from wit_builder.stderr import one_line
 
     try:
         return run_stage_command(stage, settings, beam_args)

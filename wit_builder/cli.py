@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
 from wit_builder.errors import StageFailed, UsageError
 from wit_builder.shard import verify_cli
 from wit_builder.stage_settings import add_flags, from_flags
+from wit_builder.stderr import one_line, stderr_log
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -87,7 +87,6 @@ def _stage(name: str, summary: str, takes_beam_flags: bool = True) -> Command:
 def run_stage(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     """Any chain stage: its settings from the parsed flags, then its runner."""
     from wit_builder.chain import stage_cli
-
     from wit_builder.stage_run import run_stage_command
 
     return run_stage_command(args.command, from_flags(stage_cli(args.command).SETTINGS, args), beam_args)
@@ -155,21 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _BeamImportNoise(logging.Filter):
-    """Drops the warning Beam logs on the root logger whenever it is imported without the GCP
-    client libraries ("apitools not found ..."): nothing is wrong, and an error must stay one line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("apitools not found")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``wit-builder``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not any(isinstance(f, _BeamImportNoise) for f in logging.getLogger().filters):
-        logging.getLogger().addFilter(_BeamImportNoise())
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    stderr_log(args.debug)
     command = COMMANDS_BY_NAME[args.command]
     strays = unknown_positionals(extra)
     if strays or (extra and not command.takes_beam_flags):
@@ -188,18 +178,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = "" if isinstance(error, UsageError | StageFailed) else " (--debug shows where)"
         print(f"wit-builder {command.name}: {one_line(error)}{hint}", file=sys.stderr)
         return status
-
-
-def one_line(error: BaseException) -> str:
-    """An error as one line: ours as they are, others with their type. A failure inside a Beam
-    pipeline arrives wrapped in the runner's text, the worker's traceback included; its last line
-    is the error that started it."""
-    if isinstance(error, UsageError | StageFailed):
-        return str(error)
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    last = lines[-1] if lines else ""
-    text = last if ": " in last and len(lines) > 1 else f"{type(error).__name__}: {last}"
-    return text if len(text) <= 400 else text[:397] + "..."
 
 
 if __name__ == "__main__":

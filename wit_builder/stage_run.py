@@ -43,10 +43,15 @@ def run_pipeline(
     import apache_beam as beam
 
     from wit_builder.beam_options import pipeline_options
+    from wit_builder.stderr import workers_quiet
 
     stage = out.rstrip("/").rsplit("/", 1)[-1]
     started = time.monotonic()
-    with live_progress(stage, progress), beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+    with (
+        workers_quiet(beam_args) as terminal,
+        live_progress(stage, progress, stream=terminal),
+        beam.Pipeline(options=pipeline_options(beam_args)) as pipeline,
+    ):
         build(pipeline)
     seconds = time.monotonic() - started
     with fsspec.open(f"{out.rstrip('/')}/stats.json", "rt", encoding="utf-8") as handle:

@@ -215,8 +215,10 @@ def write_stats(
     pairs_in = sum(rows_of.values()) if inputs.rows else stats.get("pairs_in", 0)
     dropped = {"over_cap": counts["over_cap"], "no_matches": counts["no_matches"], "unreadable": failed}
     report = {
-        "inputs": {"candidate_files": len(inputs.candidate_files) + len(inputs.unreadable),
-                   **query_list_record(inputs.queries)},
+        "inputs": {
+            "candidate_files": len(inputs.candidate_files) + len(inputs.unreadable),
+            **query_list_record(inputs.queries),
+        },
         "rules": asdict(rules),
         "pairs_in": pairs_in,
         "kept": counts["rows_written"],

@@ -78,6 +78,7 @@ class DownloadRules:
     aspect_tolerance: float = option(0.05, metavar="F", group="dedupe", help="near copies' aspect ratios may differ so")
     grid_tolerance: int = 8
     chunks_per_batch: int = 4
+
     def work_key(self) -> str:
         """A digest of the settings that decide what pass 1 makes of a pair (which URLs may be
         fetched, how images are checked and stored): a chunk's work files are reused by a re-run
@@ -88,13 +89,15 @@ class DownloadRules:
         from dataclasses import asdict
 
         fetch = self.fetch
-        deciding = {
-            "image": asdict(self.image),
-            "fetch": {"max_bytes": fetch.max_bytes, "max_redirects": fetch.max_redirects,
-                      "allow_private_network": fetch.allow_private_network,
-                      "allowed_ports": sorted(fetch.allowed_ports) if fetch.allowed_ports else None,
-                      "honour_opt_out": fetch.honour_opt_out, "disallowed_directives": list(fetch.disallowed_directives)},
-        }  # fmt: skip
+        policy = {
+            "max_bytes": fetch.max_bytes,
+            "max_redirects": fetch.max_redirects,
+            "allow_private_network": fetch.allow_private_network,
+            "allowed_ports": sorted(fetch.allowed_ports) if fetch.allowed_ports else None,
+            "honour_opt_out": fetch.honour_opt_out,
+            "disallowed_directives": list(fetch.disallowed_directives),
+        }
+        deciding = {"image": asdict(self.image), "fetch": policy}
         return hashlib.sha256(json.dumps(deciding, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     image_processes: int = option(
@@ -108,7 +111,9 @@ class DownloadRules:
 class DownloadSettings:
     """``wit-builder download``."""
 
-    pairs: tuple[str, ...] = option(metavar="PATH", role="input", help="the balance stage's folder, or its Parquet files")
+    pairs: tuple[str, ...] = option(
+        metavar="PATH", role="input", help="the balance stage's folder, or its Parquet files"
+    )
     out: str = option(metavar="DIR", role="out", help="writes samples/, status/, stats.json (and work/)")
     chunk_rows: int = option(
         500, metavar="N", help="pairs per output file and unit of resumption; 4 chunks are fetched together"

@@ -38,7 +38,11 @@ class HarvestSettings:
         help="the queries stage's folder, its queries.parquet, or a .txt of one query a line",
     )  # fmt: skip
     wat: tuple[str, ...] = option(
-        (), metavar="GLOB", group=INPUTS, role="input", help="Common Crawl WAT files (.warc.wat.gz), or a wat.paths.gz listing"
+        (),
+        metavar="GLOB",
+        group=INPUTS,
+        role="input",
+        help="Common Crawl WAT files (.warc.wat.gz), or a wat.paths.gz listing",
     )
     wat_prefix: str | None = option(
         None, metavar="URL", group=INPUTS,

@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import fsspec
 
@@ -97,7 +97,8 @@ def is_mine(record: dict) -> bool:
 def describe(record: dict) -> str:
     started = record.get("started")
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if isinstance(started, int | float) else "?"
-    return f"{record.get('command', 'a command')} (pid {record.get('pid', '?')} on {record.get('host', '?')}, since {when})"
+    command, pid, host = (record.get(key, "?") for key in ("command", "pid", "host"))
+    return f"{command} (pid {pid} on {host}, since {when})"
 
 
 def _create(path: str, record: dict) -> bool:
@@ -158,10 +159,8 @@ def acquire(folder: str, command: str) -> bool:
         _refuse_if_held(root, existing, "--out")
         if existing is not None:
             print(f"[lock] taking over the stale lock of {root}: {describe(existing)} is gone", file=sys.stderr)
-            try:
+            with suppress(FileNotFoundError):
                 filesystem.rm(path)
-            except FileNotFoundError:
-                pass
     raise UsageError(f"--out {folder}: could not take its lock ({path}); another command keeps taking it")
 
 
@@ -182,10 +181,8 @@ def release(folder: str) -> None:
     filesystem, _ = fsspec.core.url_to_fs(path)
     record = read_lock(folder)
     if record is not None and is_mine(record):
-        try:
+        with suppress(FileNotFoundError):
             filesystem.rm(path)
-        except FileNotFoundError:
-            pass
 
 
 def _beat(folder: str, stop: threading.Event) -> None:

@@ -153,9 +153,7 @@ def clear_outputs(folder: str, stage: str, within: Sequence[str] | None = None, 
         relative = _relative(filesystem._strip_protocol(entry["name"]), root)
         if relative in keep or (within is not None and relative not in within):
             continue
-        if entry["type"] == "directory":
-            doomed.append(entry["name"])
-        elif is_owned(relative, stage):
+        if entry["type"] == "directory" or is_owned(relative, stage):
             doomed.append(entry["name"])
     for path in doomed:
         filesystem.rm(path, recursive=True)

@@ -50,7 +50,10 @@ class QueriesSettings:
     """``wit-builder queries``."""
 
     wiki_dump: tuple[str, ...] = option(
-        metavar="GLOB", group=INPUTS, role="input", help="MediaWiki XML dump files (.xml, .xml.bz2, multistream .bz2 with its index)"
+        metavar="GLOB",
+        group=INPUTS,
+        role="input",
+        help="MediaWiki XML dump files (.xml, .xml.bz2, multistream .bz2 with its index)",
     )
     pageviews: tuple[str, ...] = option(
         (),

@@ -90,10 +90,14 @@ class ShardSettings:
     """``wit-builder shard``."""
 
     samples: tuple[str, ...] = option(
-        metavar="PATH", role="input", help="the download stage's folder, or its samples Parquet files / globs (may repeat)"
+        metavar="PATH",
+        role="input",
+        help="the download stage's folder, or its samples Parquet files / globs (may repeat)",
     )
     out: str = option(
-        metavar="DIR", role="out", help="writes NNNNNN.tar, NNNNNN.parquet, manifest.json, sizes.json, stats.json, report/"
+        metavar="DIR",
+        role="out",
+        help="writes NNNNNN.tar, NNNNNN.parquet, manifest.json, sizes.json, stats.json, report/",
     )
     queries: str | None = option(
         None, metavar="PATH", role="input",

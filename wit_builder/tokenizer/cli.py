@@ -23,7 +23,9 @@ from wit_builder.tokenizer.bpe import DEFAULT_VOCAB_SIZE
 class TokenizerSettings:
     """``wit-builder tokenizer``."""
 
-    input: str = option(metavar="PATH", role="input", help="a shard folder, a balance folder, or Parquet files with 'text'")
+    input: str = option(
+        metavar="PATH", role="input", help="a shard folder, a balance folder, or Parquet files with 'text'"
+    )
     out: str = option(metavar="DIR", role="out", help="writes tokenizer.json and stats.json")
     vocab_size: int = option(DEFAULT_VOCAB_SIZE, metavar="N", help="ids in all, with the 2 special tokens")
     min_frequency: int = option(2, metavar="N", help="a merge must occur this often to be learned")

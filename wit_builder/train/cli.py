@@ -15,8 +15,9 @@ import json
 import sys
 from collections.abc import Sequence
 
-from wit_builder.cli import DEBUG_HELP, one_line
+from wit_builder.cli import DEBUG_HELP
 from wit_builder.stage_settings import add_flags, from_flags
+from wit_builder.stderr import one_line
 from wit_builder.train.settings import TrainSettings
 
 SETTINGS = TrainSettings

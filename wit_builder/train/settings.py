@@ -22,7 +22,9 @@ class TrainSettings:
     """``wit-train train``."""
 
     train_data: str = option(metavar="URLS", group=DATA, role="input", help=URLS_HELP)
-    val_data: str | None = option(None, metavar="URLS", group=DATA, role="input", help="held-out shards: retrieval at the end")
+    val_data: str | None = option(
+        None, metavar="URLS", group=DATA, role="input", help="held-out shards: retrieval at the end"
+    )
     zeroshot_data: str | None = option(
         None, metavar="PATH", group=DATA, role="input", help="a folder of class folders, or shards with 'cls'"
     )
@@ -35,7 +37,9 @@ class TrainSettings:
     dataset_resampled: bool = option(False, group=DATA, help="draw shards with replacement")
     shuffle_buffer: int = option(1000, metavar="N", group=DATA, help="samples in each worker's shuffle buffer")
     workers: int = option(4, metavar="N", group=DATA, help="data-loader workers per device")
-    tokenizer: str | None = option(None, metavar="PATH", group=DATA, role="input", help="a tokenizer.json, or a folder holding one")
+    tokenizer: str | None = option(
+        None, metavar="PATH", group=DATA, role="input", help="a tokenizer.json, or a folder holding one"
+    )
     model: str = option("ViT-B-32", choices=tuple(sorted(MODEL_CONFIGS)), group=MODEL, help="model size")
     batch_size: int = option(64, metavar="N", group=MODEL, help="per device")
     epochs: int = option(32, metavar="N", group=MODEL, help="passes over the data")

@@ -1,0 +1,111 @@
+"""What a person sees on stderr: one line per error, and no traceback unless ``--debug``.
+
+Three sources would otherwise put more there when something fails:
+
+- our own code: every command catches what it raises and prints ``one_line(error)``;
+- Beam's loggers: when code in a Beam worker raises, Beam logs the worker's traceback at ERROR
+  before it raises the error to the command. ``StderrLog``, the one handler of the root logger,
+  leaves those records out unless ``--debug``;
+- Beam's worker processes: with ``--direct_running_mode=multi_processing`` the local runner
+  starts SDK workers as child processes that share the command's stderr and log their start-up
+  and their failures there. ``workers_quiet`` points their stderr at a temporary file for the
+  length of the pipeline (the command's own progress lines still reach the terminal).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TextIO
+
+from wit_builder.errors import StageFailed, UsageError
+
+
+class StderrLog(logging.Handler):
+    """The root logger's handler while a command runs: records go to the current ``sys.stderr``
+    (Beam's ``logging.basicConfig()`` then adds none of its own), less the warning Beam logs
+    whenever it is imported without the GCP client libraries ("apitools not found"), and, unless
+    ``debug``, the ERROR records of Beam's loggers (the worker tracebacks)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.debug = False
+        self.setFormatter(logging.Formatter(logging.BASIC_FORMAT))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("apitools not found"):
+            return False
+        beam = record.name == "apache_beam" or record.name.startswith("apache_beam.")
+        return self.debug or not (beam and record.levelno >= logging.ERROR)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # a log line must never end the command
+            self.handleError(record)
+
+
+def stderr_log(debug: bool) -> StderrLog:
+    """Install (once) and set the root logger's ``StderrLog``, in place of the plain stderr
+    handler ``logging.basicConfig()`` leaves when Beam was imported first."""
+    root = logging.getLogger()
+    for other in [h for h in root.handlers if type(h) is logging.StreamHandler]:
+        root.removeHandler(other)
+    handler = next((h for h in root.handlers if isinstance(h, StderrLog)), None)
+    if handler is None:
+        handler = StderrLog()
+        root.addHandler(handler)
+    handler.debug = debug
+    return handler
+
+
+def debugging() -> bool:
+    """Whether the running command was given ``--debug``."""
+    return any(isinstance(h, StderrLog) and h.debug for h in logging.getLogger().handlers)
+
+
+def one_line(error: BaseException) -> str:
+    """An error as one line: ours as they are, others with their type. A failure inside a Beam
+    pipeline arrives wrapped in the runner's text, the worker's traceback included; its last line
+    is the error that started it."""
+    if isinstance(error, UsageError | StageFailed):
+        return str(error)
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    text = last if ": " in last and len(lines) > 1 else f"{type(error).__name__}: {last}"
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def _runs_worker_processes(beam_args: Sequence[str]) -> bool:
+    from wit_builder.beam_options import pipeline_options
+
+    options = pipeline_options(beam_args).get_all_options(drop_default=True)
+    return options.get("direct_running_mode") == "multi_processing"
+
+
+@contextmanager
+def workers_quiet(beam_args: Sequence[str]) -> Iterator[TextIO]:
+    """Yield the stream the command's own progress goes to. When the pipeline's workers are
+    child processes of this one (and not ``--debug``), file descriptor 2 points at a temporary
+    file meanwhile, so the workers' logs stay off the terminal; the stream yielded is the real
+    stderr. Otherwise nothing changes and ``sys.stderr`` is yielded."""
+    if debugging() or not _runs_worker_processes(beam_args):
+        yield sys.stderr
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with (
+        tempfile.TemporaryFile(prefix="wit-builder-workers-") as log,
+        os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace") as terminal,
+    ):
+        try:
+            os.dup2(log.fileno(), 2)
+            yield terminal
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
