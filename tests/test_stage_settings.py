@@ -58,7 +58,7 @@ def test_help_shows_every_default(stage, capsys):
         if flag.required or default is None or isinstance(default, bool) or default == ():
             continue
         shown = flag.how.shown or (",".join(default) if isinstance(default, tuple) else str(default))
-        assert f"{flag.name} " in text and f"(default: {shown})" in text, flag.name
+        assert f"{flag.name} " in text and (f"(default: {shown})" in text or f"(default: {shown};" in text), flag.name
 
 
 @pytest.mark.parametrize("stage", [stage for stage, _ in CHAIN])
@@ -125,7 +125,8 @@ def test_switches_that_turn_a_default_off_read_the_same_in_a_config():
     [
         ({"per_querry": 5}, "balance.per_querry: unknown setting"),
         ({"per_query": "many"}, "balance.per_query: expected a whole number, got 'many'"),
-        ({"per_query": 0}, "--per-query must be at least 1, not 0"),
+        ({"per_query": 0}, "balance.per_query: expected a whole number from 1 to 1,000,000,000, got 0"),
+        ({"oversample": float("nan")}, "balance.oversample: expected a number from 1 to 1,000,000, got nan"),
         ({"seed": True}, "balance.seed: expected a whole number, got True"),
         ({"oversample": [1]}, "balance.oversample: expected a number"),
     ],
@@ -149,6 +150,7 @@ def test_sizes_read_as_text_or_bytes():
 def test_a_refused_flag_value_is_one_line_and_exit_2(tmp_path, capsys):
     status = main(["balance", "--candidates", str(tmp_path), "--out", str(tmp_path / "o"), "--per-query", "0"])
     err = capsys.readouterr().err
-    assert status == 2 and err.strip() == "wit-builder balance: --per-query must be at least 1, not 0"
+    wanted = "wit-builder balance: --per-query: expected a whole number from 1 to 1,000,000,000, got 0"
+    assert status == 2 and err.strip() == wanted
     assert main(["shard", "--samples", "x", "--out", "o", "--shard-bytes", "lots"]) == 2
     assert "wit-builder shard: --shard-bytes:" in capsys.readouterr().err

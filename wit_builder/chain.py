@@ -105,6 +105,13 @@ def chain_settings(config: Mapping[str, Any], out: str) -> dict[str, Any]:
     unknown = sorted(set(config) - known)
     if unknown:
         raise SettingsError(f"{unknown[0]}: unknown key (known: {', '.join(sorted(known))})")
+    beam_args = config.get("beam_args", [])
+    if not isinstance(beam_args, list) or not all(isinstance(arg, str) for arg in beam_args):
+        raise SettingsError(
+            f"beam_args: expected a list of texts (['--runner=DataflowRunner', ...]), got {beam_args!r}"
+        )
+    if not isinstance(out, str) or not out:
+        raise SettingsError(f"out: expected the run folder's path or URL as text, got {out!r}")
     settings = {}
     for stage, wiring in CHAIN:
         if stage in OPTIONAL and stage not in config:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from wit_builder import __version__
 from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
+from wit_builder.demo_settings import DemoSettings, WorldSettings
 from wit_builder.errors import StageFailed, UsageError
 from wit_builder.shard import verify_cli
 from wit_builder.stage_settings import add_flags, from_flags
@@ -56,24 +57,9 @@ def _run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--print-config", action="store_true", help="print the whole config, every default filled in")
 
 
-def _demo_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--out", metavar="DIR", default="runs/demo", help="where the world and the run go (default: %(default)s)"
-    )
-    p.add_argument("--scale", type=float, default=1.0, help="size of the synthetic world (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic world (default: %(default)s)")
-    p.add_argument(
-        "--port", type=int, default=0, help="serve the web on this port (default: any free one; fix it to repeat a run)"
-    )
-    p.add_argument("--no-train", action="store_true", help="stop after the tokenizer: no training, no evaluation")
-
-
-def _world_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", metavar="DIR", required=True, help="where to write the world's files")
-    p.add_argument("--scale", type=float, default=1.0, help="size of the world (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
-    p.add_argument("--compression", choices=("none", "bz2", "multistream"), default="bz2", help="dump compression")
-    p.add_argument("--serve", action="store_true", help="serve its web on loopback until interrupted")
+def _flags_of(settings: type) -> Callable[[argparse.ArgumentParser], None]:
+    """A command's flags from its settings class (``stage_settings``)."""
+    return lambda parser: add_flags(parser, settings)
 
 
 def _stage(name: str, summary: str, takes_beam_flags: bool = True) -> Command:
@@ -81,7 +67,7 @@ def _stage(name: str, summary: str, takes_beam_flags: bool = True) -> Command:
     from wit_builder.chain import stage_cli
 
     settings = stage_cli(name).SETTINGS
-    return Command(name, summary, lambda parser: add_flags(parser, settings), STAGE_TARGET, takes_beam_flags)
+    return Command(name, summary, _flags_of(settings), STAGE_TARGET, takes_beam_flags)
 
 
 def run_stage(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
@@ -109,8 +95,19 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("report", "regenerate a run's reports", _report_flags, "wit_builder.report.cli:run_command", False),
     Command("run", "run the whole chain from a pipeline config", _run_flags, "wit_builder.chain:run_command"),
-    Command("demo", "build the synthetic world and run the chain on it", _demo_flags, "wit_builder.demo:demo_command"),
-    Command("world", "write (and serve) the synthetic world", _world_flags, "wit_builder.demo:world_command", False),
+    Command(
+        "demo",
+        "build the synthetic world and run the chain on it",
+        _flags_of(DemoSettings),
+        "wit_builder.demo:demo_command",
+    ),
+    Command(
+        "world",
+        "write (and serve) the synthetic world",
+        _flags_of(WorldSettings),
+        "wit_builder.demo:world_command",
+        False,
+    ),
 )
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
 

@@ -100,22 +100,28 @@ def _describe_world(layout: WorldLayout, world: SyntheticWorld, base_urls: list[
 
 
 def demo_command(args, beam_args: Sequence[str]) -> int:
-    out = Path(args.out)
-    world = SyntheticWorld(WorldConfig.scaled(args.scale, seed=args.seed))
+    from wit_builder.demo_settings import DemoSettings
+    from wit_builder.io.folder_lock import lock_out
+    from wit_builder.stage_settings import from_flags
+
+    settings = from_flags(DemoSettings, args)
+    out = Path(settings.out)
+    lock_out(str(out))  # one demo per folder at a time; the run inside locks OUT/run too
+    world = SyntheticWorld(WorldConfig.scaled(settings.scale, seed=settings.seed))
     started = time.monotonic()
     # The run's stage keys know the sources by path; a world of another seed or scale written
     # over the same paths must not pass for the one the finished stages were built from.
     previous = out / "world" / "world.json"
     config_now = json.loads(json.dumps(world.config.to_dict()))
     other_world = previous.exists() and json.loads(previous.read_text())["config"] != config_now
-    with world.serve(port=args.port) as web:
+    with world.serve(port=settings.port) as web:
         layout = world.write(out / "world", web.base_urls)
-        if not args.no_train:
-            write_evaluation_sets(out / "world", args.seed)
+        if settings.train:
+            write_evaluation_sets(out / "world", settings.seed)
         seconds = time.monotonic() - started
-        print(f"[demo] synthetic world (seed {args.seed}, scale {args.scale}) written in {seconds:.1f}s:")
+        print(f"[demo] synthetic world (seed {settings.seed}, scale {settings.scale}) written in {seconds:.1f}s:")
         print(_describe_world(layout, world, web.base_urls), flush=True)
-        config = demo_config(out / "world", not args.no_train)
+        config = demo_config(out / "world", settings.train)
         results = run_chain(config, str(out / "run"), beam_args, "queries" if other_world else None)
     print("\n[demo] the chain:")
     print(format_results(results))
@@ -163,16 +169,22 @@ def _evaluation_summary(results: dict) -> str:
 
 
 def world_command(args, beam_args: Sequence[str]) -> int:
-    world = SyntheticWorld(WorldConfig.scaled(args.scale, seed=args.seed))
-    if not args.serve:
-        layout = world.write(args.out, compression=args.compression)
+    from wit_builder.demo_settings import WorldSettings
+    from wit_builder.io.folder_lock import lock_out
+    from wit_builder.stage_settings import from_flags
+
+    settings = from_flags(WorldSettings, args)
+    lock_out(settings.out)
+    world = SyntheticWorld(WorldConfig.scaled(settings.scale, seed=settings.seed))
+    if not settings.serve:
+        layout = world.write(settings.out, compression=settings.compression)
         print(
             f"wrote the synthetic world to {layout.root} (not served: its URLs point at {world.offline_base_urls()[0]})"
         )
         return 0
     with world.serve() as web:
-        layout = world.write(args.out, web.base_urls, compression=args.compression)
-        write_evaluation_sets(Path(args.out), args.seed)
+        layout = world.write(settings.out, web.base_urls, compression=settings.compression)
+        write_evaluation_sets(Path(settings.out), settings.seed)
         print(f"wrote the synthetic world to {layout.root}; serving its web at {', '.join(web.base_urls)}")
         print("press Ctrl-C to stop", flush=True)
         try:

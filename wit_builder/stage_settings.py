@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -48,6 +49,8 @@ class Option:
     shown: str | None = None  # how the default is shown in help, when repr-like text misleads
     exclusive: str | None = None  # options sharing this name may not be given together
     role: str | None = None  # "input" (a path the stage reads) or "out" (the folder it writes)
+    low: float | None = None  # a number's smallest value (every number option has both bounds)
+    high: float | None = None  # its largest (math.inf: no limit, and inf itself is allowed)
 
 
 def option(default: Any = dataclasses.MISSING, *, help: str, **how: Any) -> Any:
@@ -58,6 +61,23 @@ def option(default: Any = dataclasses.MISSING, *, help: str, **how: Any) -> Any:
 def nested(cls: type, *, group: str | None = None) -> Any:
     """A nested settings dataclass (its defaults), whose options are listed under ``group``."""
     return dataclasses.field(default_factory=cls, metadata={_KEY: group})
+
+
+class Settings:
+    """The base of every settings dataclass: its options' bounds hold however it is built (from
+    flags, from a config table, or in code), checked in ``__post_init__``. A subclass with a
+    ``__post_init__`` of its own calls this one."""
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            how = field.metadata.get(_KEY)
+            value = getattr(self, field.name)
+            if isinstance(how, Option) and value is not None:
+                try:
+                    within_bounds(how, _unwrap_optional(hints[field.name])[0], value)
+                except ValueError as error:
+                    raise ValueError(f"--{(how.flag or field.name).replace('_', '-')}: {error}") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,7 +164,10 @@ def add_flags(parser: argparse.ArgumentParser, cls: type) -> None:
                 exclusive[flag.how.exclusive] = container.add_mutually_exclusive_group()
             container = exclusive[flag.how.exclusive]
         shown = _shown_default(flag)
-        text = flag.how.help + (f" (default: {shown})" if shown else "")
+        notes = [f"default: {shown}"] if shown else []
+        if flag.how.low is not None and flag.how.high is not None:
+            notes.append(f"{_number(flag.how.low)} to {_number(flag.how.high)}")
+        text = flag.how.help + (f" ({'; '.join(notes)})" if notes else "")
         keywords: dict[str, Any] = {"dest": flag.key, "help": text.replace("%", "%%")}
         if flag.switch:
             keywords["action"] = "store_false" if flag.default else "store_true"
@@ -164,7 +187,34 @@ _NUMBERS = {int: ("a whole number", int), float: ("a number", (int, float))}
 
 
 def _convert(flag: _Flag, value: Any) -> Any:
-    """A config or flag value as the field's type; ValueError names what was expected."""
+    """A config or flag value as the field's type, within the option's bounds; ValueError
+    names what was expected."""
+    return within_bounds(flag.how, flag.kind, _as_type(flag, value))
+
+
+def within_bounds(how: Option, kind: Any, value: Any) -> Any:
+    """``value`` when it lies within the option's bounds (numbers only; NaN never, infinity only
+    where the upper bound is infinite), else ValueError saying the range."""
+    low, high = how.low, how.high
+    if isinstance(value, bool) or not isinstance(value, int | float) or (low is None and high is None):
+        return value
+    wanted = f"{_NUMBERS.get(kind, ('a number',))[0]} from {_number(low)} to {_number(high)}"
+    if math.isnan(value) or (math.isinf(value) and value != high):
+        raise ValueError(f"expected {wanted}, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"expected {wanted}, got {value!r}")
+    return value
+
+
+def _number(bound: float | None) -> str:
+    if bound is None:
+        return "?"
+    if math.isinf(bound):
+        return "infinity"
+    return f"{int(bound):,}" if float(bound).is_integer() and abs(bound) >= 10_000 else f"{bound:g}"
+
+
+def _as_type(flag: _Flag, value: Any) -> Any:
     kind = flag.kind
     if isinstance(value, str) and flag.how.parse is not None:
         return flag.how.parse(value)

@@ -4,38 +4,51 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wit_builder.stage_settings import nested, option
+from wit_builder.stage_settings import Settings, nested, option
 
 SAMPLING, TUNING = "sampling", "tuning"
 
 
 @dataclass(frozen=True, kw_only=True)
-class BalanceRules:
+class BalanceRules(Settings):
     """How many pairs each query keeps. The shard stage applies the same rule for its final cap."""
 
     per_query: int | None = option(
-        20_000, metavar="T", group=SAMPLING, help="keep about T pairs per query (none: no cap, a report only)"
+        20_000,
+        metavar="T",
+        group=SAMPLING,
+        help="keep about T pairs per query (none: no cap, a report only)",
+        low=1,
+        high=10**9,
     )
     oversample: float = option(
-        1.0, metavar="F", group=SAMPLING, help="keep min(1, F*T/n) to leave room for download failures"
+        1.0,
+        metavar="F",
+        group=SAMPLING,
+        help="keep min(1, F*T/n) to leave room for download failures",
+        low=1,
+        high=10**6,
     )
-    seed: int = option(0, group=SAMPLING, help="seed of the sampling decisions")
-    count_fanout: int = option(4, metavar="N", group=TUNING, help="hot-key fan-out of the per-query sums")
+    seed: int = option(0, group=SAMPLING, help="seed of the sampling decisions", low=0, high=2**63 - 1)
+    count_fanout: int = option(
+        4, metavar="N", group=TUNING, help="hot-key fan-out of the per-query sums", low=1, high=1024
+    )
     count_shards: int = option(
         64,
         metavar="S",
         group=TUNING,
         help="per-query counts travel in S blobs per file; the result does not depend on it",
+        low=1,
+        high=100_000,
     )
     batch_rows: int = option(
-        65_536, metavar="N", group=TUNING, help="rows read and written at a time: the row groups of the output files"
+        65_536,
+        metavar="N",
+        group=TUNING,
+        help="rows read and written at a time: the row groups of the output files",
+        low=1,
+        high=10**7,
     )
-
-    def __post_init__(self) -> None:
-        if self.per_query is not None and self.per_query < 1:
-            raise ValueError(f"--per-query must be at least 1, not {self.per_query}")
-        if self.oversample < 1.0:
-            raise ValueError(f"--oversample must be at least 1, not {self.oversample}")
 
     def p_keep(self, matched: int) -> float:
         from wit_builder.balance.sampling import keep_probability
@@ -44,7 +57,7 @@ class BalanceRules:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BalanceSettings:
+class BalanceSettings(Settings):
     """``wit-builder balance``."""
 
     candidates: tuple[str, ...] = option(

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from wit_builder import __version__
-from wit_builder.stage_settings import nested, option
+from wit_builder.stage_settings import Settings, nested, option
 
 RESIZE_MODES = ("no", "keep_ratio", "keep_ratio_largest", "center_crop", "border")
 ENCODE_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
@@ -21,22 +21,22 @@ def port_set(text: str) -> frozenset[int]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class FetchSettings:
+class FetchSettings(Settings):
     """How images are fetched: time limits, retries, politeness and the address guard."""
 
     user_agent: str = option(
         f"wit-builder/{__version__} (image-text dataset collection)", metavar="TEXT", help="the User-Agent header"
     )
-    connect_timeout: float = option(10.0, metavar="S", help="seconds to connect")
-    read_timeout: float = option(20.0, metavar="S", help="seconds between bytes")
-    total_timeout: float = option(60.0, metavar="S", help="seconds per attempt")
-    retries: int = option(2, metavar="N", help="attempts after the first")
+    connect_timeout: float = option(10.0, metavar="S", help="seconds to connect", low=0.01, high=86_400)
+    read_timeout: float = option(20.0, metavar="S", help="seconds between bytes", low=0.01, high=86_400)
+    total_timeout: float = option(60.0, metavar="S", help="seconds per attempt", low=0.01, high=86_400)
+    retries: int = option(2, metavar="N", help="attempts after the first", low=0, high=100)
     backoff_base: float = 0.5
     backoff_max: float = 30.0
-    max_redirects: int = option(5, metavar="N", help="redirects followed")
-    max_bytes: int = option(20 * 2**20, metavar="N", shown="20 MiB", help="largest body")
-    concurrency: int = option(64, metavar="N", help="open connections per worker")
-    per_host: int = option(8, metavar="N", help="open connections per host and worker")
+    max_redirects: int = option(5, metavar="N", help="redirects followed", low=0, high=100)
+    max_bytes: int = option(20 * 2**20, metavar="N", shown="20 MiB", help="largest body", low=1, high=2**31)
+    concurrency: int = option(64, metavar="N", help="open connections per worker", low=1, high=100_000)
+    per_host: int = option(8, metavar="N", help="open connections per host and worker", low=1, high=10_000)
     allow_private_network: bool = option(
         False, help="fetch from private and loopback addresses (tests; never for crawls)"
     )
@@ -48,19 +48,24 @@ class FetchSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ImageSettings:
+class ImageSettings(Settings):
     """Which images are kept and how they are stored, with img2dataset's meanings."""
 
-    image_size: int = option(256, metavar="PX", help="side of the stored image")
+    image_size: int = option(256, metavar="PX", help="side of the stored image", low=16, high=4096)
     resize_mode: str = option("border", choices=RESIZE_MODES, help="how the image is fitted to the size")
     resize_only_if_bigger: bool = option(False, help="never enlarge a smaller image")
     encode_format: str = option("jpg", choices=tuple(ENCODE_FORMATS), help="stored format")
-    encode_quality: int = option(95, metavar="Q", help="JPEG and WebP quality")
-    min_image_size: int = option(32, metavar="PX", help="smallest shorter side kept")
-    max_aspect_ratio: float = option(math.inf, metavar="R", help="largest longer / shorter side kept")
-    max_pixels: int = option(89_478_485, metavar="N", help="decompression-bomb limit (Pillow's own)")
+    encode_quality: int = option(95, metavar="Q", help="JPEG and WebP quality", low=1, high=100)
+    min_image_size: int = option(32, metavar="PX", help="smallest shorter side kept", low=0, high=4096)
+    max_aspect_ratio: float = option(
+        math.inf, metavar="R", help="largest longer / shorter side kept", low=1, high=math.inf
+    )
+    max_pixels: int = option(
+        89_478_485, metavar="N", help="decompression-bomb limit (Pillow's own)", low=1, high=10**10
+    )
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.resize_mode not in RESIZE_MODES:
             raise ValueError(f"resize mode {self.resize_mode!r} is not one of {', '.join(RESIZE_MODES)}")
         if self.encode_format not in ENCODE_FORMATS:
@@ -68,14 +73,18 @@ class ImageSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DownloadRules:
+class DownloadRules(Settings):
     """Everything the download pipeline decides with, besides where its inputs are."""
 
     fetch: FetchSettings = nested(FetchSettings, group="fetching")
     image: ImageSettings = nested(ImageSettings, group="images (img2dataset's meanings)")
     dedupe: bool = option(True, flag="no-dedupe", group="dedupe", help="keep exact and near duplicates")
-    max_distance: int = option(4, flag="near-distance", metavar="BITS", group="dedupe", help="perceptual-hash bits")
-    aspect_tolerance: float = option(0.05, metavar="F", group="dedupe", help="near copies' aspect ratios may differ so")
+    max_distance: int = option(
+        4, flag="near-distance", metavar="BITS", group="dedupe", help="perceptual-hash bits", low=0, high=64
+    )
+    aspect_tolerance: float = option(
+        0.05, metavar="F", group="dedupe", help="near copies' aspect ratios may differ so", low=0, high=10
+    )
     grid_tolerance: int = 8
     chunks_per_batch: int = 4
 
@@ -103,12 +112,12 @@ class DownloadRules:
     image_processes: int = option(
         0, metavar="N",
         help="decode and resize in N processes per worker (0: threads; use the core count when one worker "
-        "process has the machine, as a single local FnApiRunner worker has)",
+        "process has the machine, as a single local FnApiRunner worker has)", low=0, high=1024
     )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
-class DownloadSettings:
+class DownloadSettings(Settings):
     """``wit-builder download``."""
 
     pairs: tuple[str, ...] = option(
@@ -116,6 +125,10 @@ class DownloadSettings:
     )
     out: str = option(metavar="DIR", role="out", help="writes samples/, status/, stats.json (and work/)")
     chunk_rows: int = option(
-        500, metavar="N", help="pairs per output file and unit of resumption; 4 chunks are fetched together"
+        500,
+        metavar="N",
+        help="pairs per output file and unit of resumption; 4 chunks are fetched together",
+        low=1,
+        high=10**7,
     )
     rules: DownloadRules = nested(DownloadRules)

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from wit_builder.stage_settings import option
+from wit_builder.stage_settings import Settings, option
 from wit_builder.text.tokens import normalise as nfc
 
 _WHITESPACE = re.compile(r"\s+")
@@ -28,11 +28,20 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, kw_only=True)
-class TextRules:
+class TextRules(Settings):
     """Caption lengths kept, counted after normalisation."""
 
-    min_chars: int = option(5, flag="min-text-chars", metavar="N", help="shortest caption kept, in characters")
-    max_chars: int = option(1000, flag="max-text-chars", metavar="N", help="longest caption kept, in characters")
+    min_chars: int = option(
+        5, flag="min-text-chars", metavar="N", help="shortest caption kept, in characters", low=0, high=10**7
+    )
+    max_chars: int = option(
+        1000, flag="max-text-chars", metavar="N", help="longest caption kept, in characters", low=1, high=10**7
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.min_chars > self.max_chars:
+            raise ValueError(f"--min-text-chars {self.min_chars} is above --max-text-chars {self.max_chars}")
 
 
 def normalise_text(raw: str) -> str:

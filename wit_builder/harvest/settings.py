@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wit_builder.harvest.normalise import TextRules
-from wit_builder.stage_settings import nested, option
+from wit_builder.stage_settings import Settings, nested, option
 
 INPUTS = "inputs (local paths, globs or fsspec URLs; flags may repeat)"
 LIST_FORMATS = ("auto", "cc3m", "cc12m", "laion", "datacomp", "parquet", "tsv", "csv", "jsonl")
@@ -17,7 +17,7 @@ def extension_set(text: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class HarvestRules:
+class HarvestRules(Settings):
     """Which pairs are kept, and how the kept ones are spread over files."""
 
     text: TextRules = nested(TextRules)
@@ -26,11 +26,11 @@ class HarvestRules:
         help="keep only URLs whose path ends in one of these, e.g. jpg,jpeg,png,webp (default: any)",
     )  # fmt: skip
     case_sensitive: bool = option(True, flag="case-insensitive", help="match queries ignoring case")
-    output_shards: int = option(8, metavar="N", help="candidate files")
+    output_shards: int = option(8, metavar="N", help="candidate files", low=1, high=100_000)
 
 
 @dataclass(frozen=True, kw_only=True)
-class HarvestSettings:
+class HarvestSettings(Settings):
     """``wit-builder harvest``."""
 
     queries: str = option(
@@ -49,7 +49,7 @@ class HarvestSettings:
         help="what wat.paths.gz entries are relative to (default: the listing's URL up to crawl-data/)",
     )  # fmt: skip
     wat_limit: int | None = option(
-        None, metavar="N", group=INPUTS, help="read only the first N WAT files (a sample of a crawl)"
+        None, metavar="N", group=INPUTS, help="read only the first N WAT files (a sample of a crawl)", low=1, high=10**9
     )
     pairs: tuple[str, ...] = option(
         (), metavar="GLOB", group=INPUTS, role="input", help="URL + caption lists: parquet, TSV/CSV, JSONL"

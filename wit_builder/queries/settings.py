@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wit_builder.stage_settings import nested, option
+from wit_builder.stage_settings import Settings, nested, option
 
 INPUTS = "inputs (local paths, globs or fsspec URLs; flags may repeat)"
 
@@ -14,39 +14,54 @@ def comma_list(text: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class QueryRules:
+class QueryRules(Settings):
     """Every threshold of the stage (defaults: MetaCLIP's build of CLIP's list)."""
 
-    min_unigram_count: int = option(100, metavar="N", help="a word seen this often is a query")
-    min_bigram_pmi: float = option(30.0, metavar="PMI", help="a word pair with this PMI is a query")
-    min_bigram_count: int = option(1, metavar="N", help="a word pair must be seen this often")
-    min_title_views: int = option(70, metavar="N", help="a title viewed this often (all files given) is a query")
-    min_hourly_views: int = option(50, metavar="N", help="an hourly value counts only from this many views")
+    min_unigram_count: int = option(100, metavar="N", help="a word seen this often is a query", low=1, high=10**12)
+    min_bigram_pmi: float = option(
+        30.0, metavar="PMI", help="a word pair with this PMI is a query", low=-1000, high=1000
+    )
+    min_bigram_count: int = option(1, metavar="N", help="a word pair must be seen this often", low=1, high=10**12)
+    min_title_views: int = option(
+        70, metavar="N", help="a title viewed this often (all files given) is a query", low=0, high=10**12
+    )
+    min_hourly_views: int = option(
+        50, metavar="N", help="an hourly value counts only from this many views", low=0, high=10**12
+    )
     pageview_projects: tuple[str, ...] = option(
         ("en", "en.wikipedia"), metavar="CODES", parse=comma_list,
         help="project codes whose views count, comma-separated (add en.m for mobile)",
     )  # fmt: skip
     wordnet_all_lemmas: bool = option(False, help="add every lemma, not only synset names")
     target_size: int | None = option(
-        None, metavar="N", help="instead of the thresholds: the best-ranked N queries in MetaCLIP's source proportions"
+        None,
+        metavar="N",
+        help="instead of the thresholds: the best-ranked N queries in MetaCLIP's source proportions",
+        low=1,
+        high=10**9,
     )
 
 
 @dataclass(frozen=True, kw_only=True)
-class QueryTuning:
+class QueryTuning(Settings):
     """How the counting is spread over workers; the output does not depend on it."""
 
     count_shards: int = option(
         64, metavar="S",
         help="counts travel in S shards; a worker holds 1/S of the vocabulary at a time (thousands for full Wikipedia)",
+        low=1, high=100_000,
     )  # fmt: skip
     hot_key_fanout: int = option(
-        4, metavar="F", help="merge each shard's partial counts in F groups before the last merge (1: off)"
+        4,
+        metavar="F",
+        help="merge each shard's partial counts in F groups before the last merge (1: off)",
+        low=1,
+        high=1024,
     )
 
 
 @dataclass(frozen=True, kw_only=True)
-class QueriesSettings:
+class QueriesSettings(Settings):
     """``wit-builder queries``."""
 
     wiki_dump: tuple[str, ...] = option(

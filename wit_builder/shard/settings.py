@@ -8,46 +8,48 @@ from dataclasses import asdict, dataclass
 
 from wit_builder.balance.settings import BalanceRules
 from wit_builder.shard.placement import parse_size
-from wit_builder.stage_settings import nested, option
+from wit_builder.stage_settings import Settings, nested, option
 
 TUNING = "tuning"
 
 
 @dataclass(frozen=True, kw_only=True)
-class ShardRules:
+class ShardRules(Settings):
     """How samples are placed into shards, and the final cap."""
 
-    samples_per_shard: int = option(10_000, metavar="N", exclusive="size", help="samples per shard")
+    samples_per_shard: int = option(10_000, metavar="N", exclusive="size", help="samples per shard", low=1, high=10**8)
     shard_bytes: int | None = option(
-        None, metavar="SIZE", exclusive="size", parse=parse_size, help="target tar size instead, e.g. 1GB or 500MiB"
+        None,
+        metavar="SIZE",
+        exclusive="size",
+        parse=parse_size,
+        help="target tar size instead, e.g. 1GB or 500MiB",
+        low=2**16,
+        high=2**40,
     )
-    seed: int = option(0, help="seed of the placement")
+    seed: int = option(0, help="seed of the placement", low=0, high=2**63 - 1)
     per_query: int | None = option(
         None,
         metavar="T",
         help="cap again at about T samples per query, with the balance stage's rule (default: no cap)",
+        low=1,
+        high=10**9,
     )
     base_url: str | None = option(
         None, metavar="URL", help="where the shards will be served from (gs://bucket/set/): the manifest's URLs"
     )
     chunk_rows: int = option(
-        2_000, metavar="N", group=TUNING, help="rows per scatter unit (its memory and its run file)"
+        2_000, metavar="N", group=TUNING, help="rows per scatter unit (its memory and its run file)", low=1, high=10**7
     )
     read_budget: int = option(
         64 * 2**20, metavar="SIZE", parse=parse_size, shown="64MiB", group=TUNING,
-        help="bytes a shard writer buffers across its segments",
+        help="bytes a shard writer buffers across its segments", low=2**16, high=2**40
     )  # fmt: skip
-    count_shards: int = option(64, metavar="S", group=TUNING, help="per-query counts travel in S blobs")
+    count_shards: int = option(
+        64, metavar="S", group=TUNING, help="per-query counts travel in S blobs", low=1, high=100_000
+    )
     count_fanout: int = 4
     batch_rows: int = 65_536
-
-    def __post_init__(self) -> None:
-        if self.samples_per_shard < 1:
-            raise ValueError(f"--samples-per-shard must be at least 1, not {self.samples_per_shard}")
-        if self.chunk_rows < 1:
-            raise ValueError(f"--chunk-rows must be at least 1, not {self.chunk_rows}")
-        if self.per_query is not None and self.per_query < 1:
-            raise ValueError(f"--per-query must be at least 1, not {self.per_query}")
 
     @property
     def balance_rules(self) -> BalanceRules:
@@ -86,7 +88,7 @@ class ShardInputs:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ShardSettings:
+class ShardSettings(Settings):
     """``wit-builder shard``."""
 
     samples: tuple[str, ...] = option(

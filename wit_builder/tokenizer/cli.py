@@ -15,20 +15,22 @@ from dataclasses import dataclass
 
 import fsspec
 
-from wit_builder.stage_settings import option
+from wit_builder.stage_settings import Settings, option
 from wit_builder.tokenizer.bpe import DEFAULT_VOCAB_SIZE
 
 
 @dataclass(frozen=True, kw_only=True)
-class TokenizerSettings:
+class TokenizerSettings(Settings):
     """``wit-builder tokenizer``."""
 
     input: str = option(
         metavar="PATH", role="input", help="a shard folder, a balance folder, or Parquet files with 'text'"
     )
     out: str = option(metavar="DIR", role="out", help="writes tokenizer.json and stats.json")
-    vocab_size: int = option(DEFAULT_VOCAB_SIZE, metavar="N", help="ids in all, with the 2 special tokens")
-    min_frequency: int = option(2, metavar="N", help="a merge must occur this often to be learned")
+    vocab_size: int = option(
+        DEFAULT_VOCAB_SIZE, metavar="N", help="ids in all, with the 2 special tokens", low=514, high=10**6
+    )
+    min_frequency: int = option(2, metavar="N", help="a merge must occur this often to be learned", low=1, high=10**12)
 
 
 SETTINGS = TokenizerSettings

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
 from wit_builder.cli import DEBUG_HELP
 from wit_builder.stage_settings import add_flags, from_flags
 from wit_builder.stderr import one_line
-from wit_builder.train.settings import TrainSettings
+from wit_builder.train.settings import EvalSettings, TrainSettings
 
 SETTINGS = TrainSettings
 
@@ -27,10 +28,16 @@ def _train_flags(p: argparse.ArgumentParser) -> None:
     add_flags(p, TrainSettings)
 
 
+def _eval_flags(p: argparse.ArgumentParser) -> None:
+    add_flags(p, EvalSettings)
+
+
 def run(settings: TrainSettings, _beam_args: Sequence[str] = ()) -> int:
     """Train in this process (``wit-builder run``'s train stage); errors are one line, exit 2."""
+    from wit_builder.io.folder_lock import lock_out
     from wit_builder.train.trainer import run_training
 
+    lock_out(settings.out)
     try:
         return run_training(settings)
     except (ValueError, FileNotFoundError) as error:
@@ -42,17 +49,6 @@ def _last_line(error: Exception) -> str:
     """An error raised in a data-loader worker arrives with the worker's traceback in its
     message; the user needs its last line."""
     return str(error).strip().splitlines()[-1] if "Traceback" in str(error) else str(error)
-
-
-def _eval_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help="a checkpoint file, or a training run's folder")
-    p.add_argument("--val-data", metavar="URLS", help="held-out shards (a folder or URLs)")
-    p.add_argument("--zeroshot-data", metavar="PATH", help="a folder of class folders, or shards with 'cls'")
-    p.add_argument("--classnames", metavar="FILE", help="class names for shards whose 'cls' is an index")
-    p.add_argument("--templates", metavar="FILE", help="prompt templates, one per line, with {}")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--precision", choices=("auto", "fp32", "amp_bf16"), default="auto")
-    p.add_argument("--out", metavar="FILE", help="also write the JSON here")
 
 
 def _export_flags(p: argparse.ArgumentParser) -> None:
@@ -76,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _eval(args: argparse.Namespace) -> int:
+def _eval(settings: EvalSettings) -> int:
     import torch
 
     from wit_builder.tokenizer.encode import CaptionTokenizer
@@ -86,38 +82,47 @@ def _eval(args: argparse.Namespace) -> int:
     from wit_builder.train.model import CLIP
     from wit_builder.train.trainer import resolve_precision
 
-    if not (args.val_data or args.zeroshot_data):
+    if not (settings.val_data or settings.zeroshot_data):
         raise ValueError("give --val-data, --zeroshot-data or both")
-    state = load_checkpoint(resolve_checkpoint(args.checkpoint))
+    state = load_checkpoint(resolve_checkpoint(settings.checkpoint))
     config = ClipConfig.from_dict(state["model_config"])
     tokenizer = CaptionTokenizer(state["tokenizer_json"], config.text_cfg.context_length)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = CLIP(config, tokenizer.end_id)
     model.load_state_dict(state["model"])
     model.to(device)
-    results = evaluate(model, tokenizer, args.val_data, args.zeroshot_data, args.templates, args.batch_size, device,
-                       resolve_precision(args.precision, device), args.classnames)  # fmt: skip
+    precision = resolve_precision(settings.precision, device)
+    results = evaluate(model, tokenizer, settings.val_data, settings.zeroshot_data, settings.templates,
+                       settings.batch_size, device, precision, settings.classnames)  # fmt: skip
     results["step"] = int(state["step"])
-    if args.out:
-        write_results(results, args.out)
+    if settings.out:
+        write_results(results, settings.out)
     print(json.dumps(results))
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from wit_builder.io.folder_lock import command_scope, lock_out
+    from wit_builder.io.stage_folders import check_apart
+
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "train":
-            from wit_builder.train.trainer import run_training
+        with command_scope(f"wit-train {args.command}"):
+            if args.command == "train":
+                from wit_builder.train.trainer import run_training
 
-            return run_training(from_flags(TrainSettings, args))
-        if args.command == "eval":
-            return _eval(args)
-        from wit_builder.train.export import export
+                settings = from_flags(TrainSettings, args)
+                check_apart(settings)
+                if os.environ.get("RANK", "0") == "0":  # torchrun's other ranks are the same training
+                    lock_out(settings.out)  # one training per folder at a time
+                return run_training(settings)
+            if args.command == "eval":
+                return _eval(from_flags(EvalSettings, args))
+            from wit_builder.train.export import export
 
-        for role, path in export(args.checkpoint, args.out, args.name).items():
-            print(f"[export] {role}: {path}")
-        return 0
+            for role, path in export(args.checkpoint, args.out, args.name).items():
+                print(f"[export] {role}: {path}")
+            return 0
     except (ValueError, FileNotFoundError) as error:  # flags, paths or data that cannot be right
         if args.debug:
             raise
