@@ -20,7 +20,7 @@ from wit_builder.demo_settings import DemoSettings, WorldSettings
 from wit_builder.errors import StageFailed, UsageError
 from wit_builder.shard import verify_cli
 from wit_builder.stage_settings import add_flags, from_flags
-from wit_builder.stderr import one_line, stderr_log
+from wit_builder.stderr import OneLineParser, one_line, stderr_log
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -125,7 +125,7 @@ def _command_table() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="wit-builder",
         usage="wit-builder [-h] [--version] COMMAND [flags]",
         formatter_class=_formatter,

@@ -14,6 +14,7 @@ Three sources would otherwise put more there when something fails:
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -23,6 +24,14 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from wit_builder.errors import StageFailed, UsageError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, exit status 2, like every other usage
+    error (argparse prints the whole usage block first); ``--help`` still shows the usage."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 class StderrLog(logging.Handler):

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from wit_builder.cli import DEBUG_HELP
 from wit_builder.stage_settings import add_flags, from_flags
-from wit_builder.stderr import one_line
+from wit_builder.stderr import OneLineParser, one_line
 from wit_builder.train.settings import EvalSettings, TrainSettings
 
 SETTINGS = TrainSettings
@@ -58,7 +58,7 @@ def _export_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wit-train", description=__doc__,
+    parser = OneLineParser(prog="wit-train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, summary, configure in (
