@@ -71,7 +71,7 @@ def real_case(n_queries: int, n_captions: int, seed: int = 0) -> Case:
     if pathlib.Path(WORDNET, "data.noun").exists():
         from wit_builder.queries.wordnet import read_lemmas
 
-        names = list(dict.fromkeys(name for name, _ in read_lemmas(WORDNET)))
+        names = list(dict.fromkeys(found[0] for found in read_lemmas(WORDNET) if isinstance(found, tuple)))
     cumulative = list(itertools.accumulate(frequencies[word] for word in ranked))
 
     def draw(k: int) -> list[str]:

@@ -26,7 +26,7 @@ def test_download_skips_and_counts_the_unreadable_files_among_good_ones(tmp_path
         stats["pairs_in"] == 3 and stats["adds_up"] and stats["statuses"] == {"blocked_url": 3}
     )  # port 9: refused before any fetch
     assert [f["path"] for f in stats["unreadable_files"]] == [str(pairs / "part-00001.parquet")]
-    assert "WARNING unreadable, skipped" in capsys.readouterr().err
+    assert "WARNING skipped (in stats.json)" in capsys.readouterr().err
 
 
 def test_balance_skips_and_counts_the_unreadable_files_among_good_ones(tmp_path, capsys):
@@ -40,4 +40,4 @@ def test_balance_skips_and_counts_the_unreadable_files_among_good_ones(tmp_path,
     stats = json.loads((tmp_path / "o" / "stats.json").read_text())
     assert stats["pairs_in"] == 4 and stats["kept"] == 4 and stats["files_read"] == 1
     assert [f["path"] for f in stats["unreadable_files"]] == [str(harvest / "part-00001.parquet")]
-    assert "WARNING unreadable, skipped" in capsys.readouterr().err
+    assert "WARNING skipped (in stats.json)" in capsys.readouterr().err

@@ -19,7 +19,7 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -87,6 +87,14 @@ def one_line(error: BaseException) -> str:
     last = lines[-1] if lines else ""
     text = last if ": " in last and len(lines) > 1 else f"{type(error).__name__}: {last}"
     return text if len(text) <= 400 else text[:397] + "..."
+
+
+def warn_skipped(stage: str, entries: Iterable[Mapping[str, str]]) -> None:
+    """After a stage's summary line: one warning per input it read only in part or skipped (they
+    are in its stats.json too). A stage that fails prints none of them: its one error line
+    names what could not be read."""
+    for entry in entries:
+        print(f"[{stage}] WARNING skipped (in stats.json): {entry['path']}: {entry['error']}", file=sys.stderr)
 
 
 def _runs_worker_processes(beam_args: Sequence[str]) -> bool:

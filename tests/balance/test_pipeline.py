@@ -197,7 +197,7 @@ def test_unreadable_and_wrong_files_are_reported_not_fatal(pool, tmp_path, capsy
     assert set(bad) == {"part-00097.parquet", "part-00098.parquet", "part-00099.parquet"}
     assert "column 'matches' is missing" in bad["part-00097.parquet"]
     assert stats["adds_up"] and stats["pairs_in"] == 200_000 and stats["files_read"] == 4
-    assert "WARNING unreadable" in capsys.readouterr().err
+    assert "WARNING skipped (in stats.json)" in capsys.readouterr().err
     assert "could not be read" in (out / "report" / "balance.html").read_text()
 
 

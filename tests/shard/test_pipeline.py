@@ -157,7 +157,7 @@ def test_bad_inputs_are_counted_not_fatal(download_dir, tmp_path, capsys):
     assert [f["path"] for f in stats["unreadable_files"]] == [str(samples / "part-00005.parquet")]
     uids = index(out).column("uid").to_pylist()
     assert len(uids) == len(set(uids)) == stats["written"]
-    assert "unreadable, skipped" in capsys.readouterr().err
+    assert "WARNING skipped (in stats.json)" in capsys.readouterr().err
 
 
 def test_shard_bytes_and_base_url(download_dir, tmp_path, capsys):

@@ -3,7 +3,6 @@ pipeline and its report."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 from wit_builder.balance.settings import BalanceSettings
@@ -36,6 +35,7 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.progress import Progress, files_in
     from wit_builder.report.balance import write_balance_report
     from wit_builder.stage_run import replace_outputs, run_pipeline
+    from wit_builder.stderr import warn_skipped
 
     rules = settings.rules
     files, listed = candidate_inputs(settings.candidates)
@@ -60,9 +60,8 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
         f"[balance] {report['kept']:,} of {report['pairs_in']:,} pairs kept in {seconds:.1f}s "
         f"({report['dropped']['over_cap']:,} over the cap); report: {html}"
     )
-    for entry in report["unreadable_files"]:  # counted in stats.json, as harvest counts its own
-        print(f"[balance] WARNING unreadable, skipped: {entry['path']}: {entry['error']}", file=sys.stderr)
     if not report["files_read"]:  # a stage that could read none of its inputs has failed
         failed = [(row["path"], row["error"]) for row in report["unreadable_files"]]
         raise StageFailed(none_readable(failed, "harvest candidates", "candidates") + "; see stats.json")
+    warn_skipped("balance", report["unreadable_files"])
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 from wit_builder.download.settings import DownloadSettings
@@ -16,12 +15,11 @@ def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.io.stage_folders import check_out, input_files
     from wit_builder.progress import Progress, files_in
     from wit_builder.stage_run import replace_outputs, run_pipeline
+    from wit_builder.stderr import warn_skipped
 
     found = input_files("--pairs", settings.pairs, "balance", "balanced")
     check_out(settings.out, "download")
     files, unreadable = require_readable(found, "balanced", "balanced pairs (the balance stage's output)")
-    for path, error in unreadable:  # counted in stats.json too
-        print(f"[download] WARNING unreadable, skipped: {path}: {error}", file=sys.stderr)
     rules = settings.rules
     chunks = plan_chunks(files, settings.chunk_rows, salt=rules.work_key())
     out = settings.out.rstrip("/")
@@ -36,4 +34,5 @@ def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
     statuses = ", ".join(f"{name} {count:,}" for name, count in report["statuses"].items())
     print(f"[download] {report['ok']:,} of {report['pairs_in']:,} images kept in {seconds:.1f}s "
           f"({report['chunks_resumed']} chunk(s) resumed); {statuses}")  # fmt: skip
+    warn_skipped("download", report["unreadable_files"])
     return 0

@@ -40,6 +40,7 @@ def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.io.query_list import check_query_list
     from wit_builder.io.stage_folders import check_out, input_files
     from wit_builder.stage_run import replace_outputs, run_pipeline
+    from wit_builder.stderr import warn_skipped
 
     if not settings.wat and not settings.pairs:
         raise UsageError("give --wat and/or --pairs")
@@ -57,9 +58,10 @@ def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
     print(f"[harvest] {len(inputs.wat_files)} WAT file(s), {len(inputs.list_files)} list file(s) -> {out}", flush=True)
     report, seconds = run_pipeline(lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out)
     dropped = ", ".join(f"{reason} {n}" for reason, n in report["dropped"].items() if n)
+    skipped = ", ".join(f"{reason} {n}" for reason, n in report["records_without_pairs"].items() if n)
     print(
         f"[harvest] {report['kept']} of {report['pairs_read']} pairs kept in {seconds:.1f}s; "
-        f"dropped: {dropped or 'none'}"
+        f"dropped: {dropped or 'none'}; records without pairs: {skipped or 'none'}"
     )
     if not report["pairs_read"]:  # a stage that could read no pair from any input has failed
         files = [*inputs.wat_files, *inputs.list_files]
@@ -69,4 +71,5 @@ def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
             f"no pair could be read from {named} ({problems or 'no records'}); --pairs wants {PAIR_LISTS}, "
             "--wat Common Crawl WAT files; see stats.json"
         )
+    warn_skipped("harvest", report["unreadable_files"])
     return 0

@@ -34,14 +34,16 @@ from wit_builder.harvest.normalise import (
     url_uid,
 )
 from wit_builder.harvest.settings import HarvestRules
-from wit_builder.harvest.sources import ListLayout, RawPair, Rejected, read_pair_list, read_wat
+from wit_builder.harvest.sources import FILE_REASONS, ListLayout, RawPair, Rejected, read_pair_list, read_wat
 from wit_builder.hashing import shard_of
+from wit_builder.io.chunks import parquet_rows
 from wit_builder.io.json_files import write_json
 from wit_builder.io.query_list import load_queries
 from wit_builder.io.upstream import query_list_record
 from wit_builder.schemas import table_from_rows, write_table
 from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
+ERRORS = "errors"
 DROP_REASONS = (
     "bad_url", "empty_text", "text_too_short", "text_too_long", "not_image_extension", "no_match", "duplicate_url",
 )  # fmt: skip
@@ -75,9 +77,12 @@ class PrepareFn(StatsDoFn):
     def __init__(self, rules: HarvestRules):
         self.rules = rules
 
-    def process(self, item: RawPair | Rejected) -> Iterator[dict]:
+    def process(self, item: RawPair | Rejected) -> Iterator:
         if isinstance(item, Rejected):
             self.count(item.reason)
+            if item.reason in FILE_REASONS:  # a file read in part or not at all: named in stats.json
+                path, _, error = item.detail.partition(": ")
+                yield pvalue.TaggedOutput(ERRORS, (path, error))
             return
         self.count("pairs_read")
         row = prepare(item, self.rules)
@@ -173,10 +178,11 @@ class ReadPairSources(beam.PTransform):
 class HarvestPairs(beam.PTransform):
     """The harvest stage over any PCollection of ``RawPair`` (and ``Rejected``) elements.
 
-    Returns ``{"candidates": rows, "stats": (name, total)}``: candidate rows (uid, url, text,
-    page_url, source, matches), one per normalised image URL, and every count of the stage
-    (``pairs_read``, ``kept`` and one per drop reason) summed over the whole input. It writes
-    nothing; ``WriteCandidates`` and the ``wit-builder harvest`` runner do.
+    Returns ``{"candidates": rows, "stats": (name, total), "errors": (file, error)}``: candidate
+    rows (uid, url, text, page_url, source, matches), one per normalised image URL; every count
+    of the stage (``pairs_read``, ``kept`` and one per drop reason) summed over the whole input;
+    and each input file read only in part or not at all. It writes nothing; ``WriteCandidates``
+    and the ``wit-builder harvest`` runner do.
     """
 
     def __init__(self, queries: str, rules: HarvestRules | None = None):
@@ -185,7 +191,7 @@ class HarvestPairs(beam.PTransform):
         self.rules = rules or HarvestRules()
 
     def expand(self, raw: beam.PCollection) -> dict[str, beam.PCollection]:
-        prepared = raw | "Normalise" >> beam.ParDo(PrepareFn(self.rules)).with_outputs(STATS, main="rows")
+        prepared = raw | "Normalise" >> beam.ParDo(PrepareFn(self.rules)).with_outputs(STATS, ERRORS, main="rows")
         match_fn = MatchFn(self.queries, self.rules.case_sensitive)
         matched = prepared.rows | "Match" >> beam.ParDo(match_fn).with_outputs(STATS, main="rows")
         picked = (
@@ -198,12 +204,13 @@ class HarvestPairs(beam.PTransform):
             | "AllStats" >> beam.Flatten()
             | "SumStats" >> beam.CombinePerKey(sum)
         )
-        return {"candidates": picked.rows, "stats": stats}
+        return {"candidates": picked.rows, "stats": stats, "errors": prepared[ERRORS]}
 
 
 class WriteCandidates(beam.PTransform):
     """Candidate rows into ``OUT/candidates/part-NNNNN.parquet`` (the uid's hash picks the file,
-    rows sorted by uid: the same bytes on any runner); yields the paths written."""
+    rows sorted by uid: the same bytes on any runner). Its outputs: ``paths`` (the files
+    written) and ``stats`` (``rows_written``, counted in the files)."""
 
     def __init__(self, out_dir: str, shards: int):
         super().__init__()
@@ -215,21 +222,31 @@ class WriteCandidates(beam.PTransform):
             rows
             | "KeyByShard" >> beam.Map(lambda row, shards: (shard_of(row["uid"], shards), row), self.shards)
             | "GroupShards" >> beam.GroupByKey()
-            | "WriteShards" >> beam.Map(write_shard, self.out_dir)
+            | "WriteShards" >> beam.ParDo(WriteShardFn(self.out_dir)).with_outputs(STATS, main="paths")
         )
 
 
-def write_shard(element, out_dir: str) -> str:
-    shard, rows = element
-    rows = sorted(rows, key=lambda row: row["uid"])
-    path = f"{out_dir.rstrip('/')}/candidates/part-{shard:05d}.parquet"
-    write_table(table_from_rows(rows, "candidates"), path, "candidates")
-    return path
+class WriteShardFn(StatsDoFn):
+    """One candidate file; counts the rows it holds once written (``rows_written``)."""
+
+    def __init__(self, out_dir: str):
+        self.out_dir = out_dir
+
+    def process(self, element) -> Iterator[str]:
+        shard, rows = element
+        rows = sorted(rows, key=lambda row: row["uid"])
+        path = f"{self.out_dir.rstrip('/')}/candidates/part-{shard:05d}.parquet"
+        write_table(table_from_rows(rows, "candidates"), path, "candidates")
+        self.count("rows_written", parquet_rows(path))
+        yield path
 
 
-def write_stats(_: None, out_dir: str, inputs: HarvestInputs, rules: HarvestRules, stats: dict, shards: list) -> dict:
+def write_stats(
+    _: None, out_dir: str, inputs: HarvestInputs, rules: HarvestRules, stats: dict, shards: list, errors: list
+) -> dict:
+    """``stats.json``: the pairs read against the rows in the written files plus the drops."""
     counts = dict(sorted(stats.items()))
-    kept = counts.get("kept", 0)
+    kept = counts.get("rows_written", 0)
     drops = {reason: counts.get(reason, 0) for reason in DROP_REASONS}
     report = {
         "inputs": {
@@ -248,7 +265,10 @@ def write_stats(_: None, out_dir: str, inputs: HarvestInputs, rules: HarvestRule
         "dropped": drops,
         "adds_up": counts.get("pairs_read", 0) == kept + sum(drops.values()),
         # Records and files that gave no pair: non-HTML WAT records, broken ones, unreadable files.
-        "records_without_pairs": {k: v for k, v in counts.items() if k not in (*DROP_REASONS, "kept", "pairs_read")},
+        "records_without_pairs": {
+            k: v for k, v in counts.items() if k not in (*DROP_REASONS, "kept", "rows_written", "pairs_read")
+        },
+        "unreadable_files": [{"path": path, "error": error} for path, error in sorted(errors)],
         "shards": sorted(path.rsplit("/", 1)[-1] for path in shards),
     }
     write_json(f"{out_dir.rstrip('/')}/stats.json", report)
@@ -258,6 +278,7 @@ def write_stats(_: None, out_dir: str, inputs: HarvestInputs, rules: HarvestRule
 def build_pipeline(pipeline: beam.Pipeline, inputs: HarvestInputs, rules: HarvestRules, out_dir: str):
     """The ``wit-builder harvest`` pipeline: read the sources, harvest, write files and stats."""
     harvested = pipeline | "ReadSources" >> ReadPairSources(inputs) | "Harvest" >> HarvestPairs(inputs.queries, rules)
-    shards = harvested["candidates"] | "WriteCandidates" >> WriteCandidates(out_dir, rules.output_shards)
-    stats = pvalue.AsDict(harvested["stats"])
-    return run_once(pipeline, "WriteStats", write_stats, out_dir, inputs, rules, stats, pvalue.AsList(shards))
+    written = harvested["candidates"] | "WriteCandidates" >> WriteCandidates(out_dir, rules.output_shards)
+    stats = (harvested["stats"], written[STATS]) | "AllStats" >> beam.Flatten() | "SumAll" >> beam.CombinePerKey(sum)
+    return run_once(pipeline, "WriteStats", write_stats, out_dir, inputs, rules, pvalue.AsDict(stats),
+                    pvalue.AsList(written.paths), pvalue.AsList(harvested["errors"]))  # fmt: skip

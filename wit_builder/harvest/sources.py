@@ -1,9 +1,11 @@
 """Raw (url, text) pairs out of Common Crawl WAT files and URL + caption lists, streamed.
 
 Every reader yields ``RawPair`` for each pair and ``Rejected`` (a reason for ``stats.json``)
-for each thing it could not read: a record whose JSON is broken, a WAT record without an
-envelope, a list row with the wrong shape, a file that cannot be opened or decompressed. A bad
-record never stops the file, and a bad file never stops the stage.
+for each thing it could not read: a record whose JSON is broken or nested too deep, a WAT record
+without an envelope or too large, a list row with the wrong shape or a line too long, a file
+that cannot be opened or decompressed. A bad record never stops the file, and a bad file never
+stops the stage: a file that breaks part-way keeps the pairs read before the break and is
+reported as ``file_cut_short`` (``unreadable_file`` when nothing could be read), with its path.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import fsspec
+import pyarrow as pa
 import pyarrow.parquet as pq
+
+from wit_builder.io.lines import LongLine, bounded_lines
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,19 @@ class RawPair:
 class Rejected:
     reason: str
     detail: str = ""
+
+
+# Reasons that are about a whole file; their detail starts with the file's path.
+FILE_REASONS = ("unreadable_file", "file_cut_short")
+MAX_WAT_RECORD = 64 << 20  # bytes of one WAT record's JSON; real ones are kilobytes
+
+
+def _file_failed(path: str, error: BaseException, records: int) -> Rejected:
+    """A file that broke: cut short after ``records`` records, or unreadable when none."""
+    detail = f"{path}: {type(error).__name__}: {error}"[:300]
+    if records:
+        return Rejected("file_cut_short", f"{detail} (after {records:,} records)")
+    return Rejected("unreadable_file", detail)
 
 
 # --- Common Crawl WAT -------------------------------------------------------------------------
@@ -50,8 +68,8 @@ def pairs_from_wat_payload(body: bytes, source: str) -> Iterator[RawPair | Rejec
     """The ``IMG@/src`` links (with ``alt``) of one WAT record's JSON payload."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        yield Rejected("wat_bad_json", str(error)[:200])
+    except (ValueError, RecursionError) as error:  # broken, or nested deeper than Python's parser goes
+        yield Rejected("wat_bad_json", f"{type(error).__name__}: {error}"[:200])
         return
     if not isinstance(payload, dict) or not isinstance(payload.get("Envelope"), dict):
         yield Rejected("wat_no_envelope")
@@ -77,9 +95,16 @@ def read_wat(path: str) -> Iterator[RawPair | Rejected]:
         with fsspec.open(path, "rb") as handle:
             for record in ArchiveIterator(handle, record_types=WarcRecordType.metadata, parse_http=False):
                 records += 1
-                yield from pairs_from_wat_payload(record.reader.read(), path)
+                if record.content_length > MAX_WAT_RECORD:
+                    yield Rejected("wat_record_too_large", f"{record.content_length:,} bytes")
+                    continue
+                body = record.reader.read()
+                try:
+                    yield from pairs_from_wat_payload(body, path)
+                except Exception as error:  # a record the reader cannot make sense of costs that record
+                    yield Rejected("wat_bad_record", f"{type(error).__name__}: {error}"[:200])
     except Exception as error:  # any failure to read the file is reported, never raised
-        yield Rejected("unreadable_file", f"{path}: {type(error).__name__}: {error}"[:300])
+        yield _file_failed(path, error, records)
         return
     if records == 0:
         yield Rejected("unreadable_file", f"{path}: no WARC metadata records")
@@ -151,16 +176,39 @@ def _read_parquet(path: str, layout: ListLayout) -> Iterator[RawPair | Rejected]
                     yield RawPair(str(row_url), "" if row_text is None else str(row_text), None, None, path)
 
 
+def _tsv_rows(handle) -> Iterator[list[str] | Rejected]:
+    """The rows of a TSV file: fields split at tabs (no quoting, as CC3M and CC12M write them),
+    each line read with a bound; no field-size limit, so a long caption is a pair like any other."""
+    for line in bounded_lines(handle):
+        if isinstance(line, LongLine):
+            yield Rejected("list_row_malformed", f"a line of {line.length:,} characters")
+        elif line.strip("\r\n"):
+            yield line.rstrip("\r\n").split("\t")
+
+
+def _csv_rows(handle) -> Iterator[list[str] | Rejected]:
+    """The rows of a CSV file; a row the csv module refuses (a field over its size limit, a
+    broken quote) is rejected alone and reading goes on."""
+    rows = csv.reader(handle)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield Rejected("list_row_malformed", str(error)[:200])
+            continue
+        if row:
+            yield row
+
+
 def _read_delimited(path: str, layout: ListLayout) -> Iterator[RawPair | Rejected]:
-    delimiter = "\t" if layout.kind == "tsv" else ","
     with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace", newline="") as handle:
-        rows = csv.reader(
-            handle, delimiter=delimiter, quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-        )
+        rows = _tsv_rows(handle) if layout.kind == "tsv" else _csv_rows(handle)
         url_index, text_index = layout.url, layout.text
         first: list[list[str]] = []
         if layout.header:
-            names = next(rows, [])
+            names = next((row for row in rows if not isinstance(row, Rejected)), [])
             if layout.url in names or any(name in names for name in URL_NAMES):
                 url_index = names.index(layout.url if layout.url in names else _pick(names, URL_NAMES, path, "url"))
                 text_name = layout.text if layout.text in names else _pick(names, TEXT_NAMES, path, "caption")
@@ -171,7 +219,9 @@ def _read_delimited(path: str, layout: ListLayout) -> Iterator[RawPair | Rejecte
                 first = [names]
         width = max(int(url_index), int(text_index)) + 1
         for row in itertools.chain(first, rows):
-            if len(row) < width:
+            if isinstance(row, Rejected):
+                yield row
+            elif len(row) < width:
                 yield Rejected("list_row_malformed", f"{len(row)} field(s)")
             else:
                 yield RawPair(row[int(url_index)], row[int(text_index)], None, None, path)
@@ -179,12 +229,15 @@ def _read_delimited(path: str, layout: ListLayout) -> Iterator[RawPair | Rejecte
 
 def _read_jsonl(path: str, layout: ListLayout) -> Iterator[RawPair | Rejected]:
     with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
-        for line in handle:
+        for line in bounded_lines(handle):
+            if isinstance(line, LongLine):
+                yield Rejected("list_row_malformed", f"a line of {line.length:,} characters")
+                continue
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # broken, or nested deeper than the parser goes
                 yield Rejected("list_row_malformed", "not JSON")
                 continue
             if not isinstance(row, dict):
@@ -201,11 +254,14 @@ def _read_jsonl(path: str, layout: ListLayout) -> Iterator[RawPair | Rejected]:
 def read_pair_list(path: str, layout: ListLayout | None = None) -> Iterator[RawPair | Rejected]:
     """Every pair of one list file; ``layout`` None: the format from the file name, columns by
     their usual names (url/URL; caption/text/TEXT)."""
+    records = 0
     try:
         layout = layout or ListLayout("auto", url="url", text="caption")
         if layout.kind == "auto":
             layout = ListLayout(_kind_of(path), layout.url, layout.text, layout.header)
         reader = {"parquet": _read_parquet, "tsv": _read_delimited, "csv": _read_delimited, "jsonl": _read_jsonl}
-        yield from reader[layout.kind](path, layout)
-    except (OSError, ValueError, KeyError, csv.Error, io.UnsupportedOperation) as error:
-        yield Rejected("unreadable_file", f"{path}: {type(error).__name__}: {error}"[:300])
+        for item in reader[layout.kind](path, layout):
+            records += 1
+            yield item
+    except (OSError, EOFError, ValueError, KeyError, csv.Error, io.UnsupportedOperation, pa.ArrowException) as error:
+        yield _file_failed(path, error, records)

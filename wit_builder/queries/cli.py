@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 from wit_builder.queries.settings import QueriesSettings
 
 SETTINGS = QueriesSettings
+# What the stage skips and counts in stats.json (inputs it could not read, in part or whole).
+SKIPPED = ("malformed_pages", "pages_unparsable", "dump_files_cut_short", "pageview_lines_malformed",
+           "pageview_files_cut_short", "pageview_files_unreadable", "wordnet_lines_malformed")  # fmt: skip
 
 
 def run(settings: QueriesSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.io.stage_folders import check_out
     from wit_builder.queries.pipeline import build_pipeline, readable_dumps, resolve_inputs
     from wit_builder.stage_run import run_pipeline
+    from wit_builder.stderr import warn_skipped
 
     inputs = resolve_inputs(list(settings.wiki_dump), list(settings.pageviews), settings.wordnet)
     check_out(settings.out, "queries")
     inputs = readable_dumps(inputs)
-    for path, error in inputs.unreadable:  # counted in stats.json too
-        print(f"[queries] WARNING unreadable, skipped: {path}: {error}", file=sys.stderr)
     out = settings.out.rstrip("/")
     print(
         f"[queries] {len(inputs.wiki_dump)} dump file(s), {len(inputs.pageviews)} pageview file(s), "
@@ -30,10 +31,12 @@ def run(settings: QueriesSettings, beam_args: Sequence[str]) -> int:
         lambda pipeline: build_pipeline(pipeline, inputs, settings.rules, settings.tuning, out), beam_args, out
     )
     counts = report["counts"]
+    skipped = ", ".join(f"{name} {counts[name]:,}" for name in SKIPPED if counts.get(name)) or "nothing"
     print(
         f"[queries] {report['queries']} queries "
         f"({', '.join(f'{s} {n}' for s, n in report['queries_per_source'].items())}) "
         f"from {counts.get('articles', 0)} articles, {counts.get('tokens', 0)} tokens "
-        f"in {seconds:.1f}s; {counts.get('malformed_pages', 0)} malformed page(s) skipped"
+        f"in {seconds:.1f}s; skipped: {skipped}"
     )
+    warn_skipped("queries", report["unreadable_files"])
     return 0

@@ -3,7 +3,12 @@
 Wikimedia's dumps are line-oriented: ``<page>`` and ``</page>`` stand on lines of their own.
 The reader cuts the stream into page elements at those lines and parses each one alone with
 ElementTree, so a malformed page (an unclosed tag, a bare ``&``, a page with no end) is counted
-and skipped while every page around it is read. Nothing holds more than one page in memory.
+and skipped while every page around it is read. Nothing holds more than one page in memory,
+and a page may hold at most ``MAX_PAGE_CHARS`` characters: an unclosed ``<page>`` followed by
+hundreds of megabytes is one malformed page, read in bounded pieces and dropped.
+
+A file that stops decompressing part-way (a ``.bz2`` cut off after its first blocks) gives the
+pages before the cut, then a ``DumpError`` naming the file and what went wrong.
 
 Files are read through fsspec (local, ``gs://``, ``s3://``), decompressed by extension
 (``.bz2``, ``.gz``, or plain). A bz2 **multistream** file with its index
@@ -22,9 +27,13 @@ from xml.etree import ElementTree
 
 import fsspec
 
+from wit_builder.io.lines import LongLine, bounded_lines
 from wit_builder.io.paths import expand_globs
 
 STREAMS_PER_RANGE = 50  # 100 pages a stream: 5,000 pages a work item
+# The largest page element read (characters of XML). English Wikipedia's largest articles hold a
+# few megabytes of wikitext; anything near this limit is junk.
+MAX_PAGE_CHARS = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,14 @@ class MalformedPage:
 
 
 @dataclass(frozen=True)
+class DumpError:
+    """A dump file (or range) that could not be read to its end: the pages before are read."""
+
+    label: str
+    error: str
+
+
+@dataclass(frozen=True)
 class DumpSlice:
     """One work item: a whole dump file, or a byte range of streams of a multistream file."""
 
@@ -55,19 +72,31 @@ class DumpSlice:
         return self.path if self.start is None else f"{self.path}[{self.start}:{self.end or ''}]"
 
 
-def _page_elements(lines: Iterable[str]) -> Iterator[str | MalformedPage]:
-    """The text of each ``<page>...</page>`` element, or a MalformedPage for one left open."""
+def _page_elements(lines: Iterable[str | LongLine], max_chars: int = MAX_PAGE_CHARS) -> Iterator[str | MalformedPage]:
+    """The text of each ``<page>...</page>`` element, or a MalformedPage for one left open, one
+    over ``max_chars`` characters, or one holding a line too long to read; such a page is
+    skipped up to the next ``<page>``."""
     buffer: list[str] | None = None
+    size = 0
     for line in lines:
+        if isinstance(line, LongLine):
+            if buffer is not None:
+                yield MalformedPage(f"a line of {line.length:,} characters (the limit is {max_chars:,})")
+                buffer = None
+            continue
         stripped = line.strip()
         if stripped == "<page>":
             if buffer is not None:
                 yield MalformedPage("a <page> began before the previous one ended")
-            buffer = [line]
+            buffer, size = [line], len(line)
         elif buffer is not None:
             buffer.append(line)
+            size += len(line)
             if stripped == "</page>":
                 yield "".join(buffer)
+                buffer = None
+            elif size > max_chars:
+                yield MalformedPage(f"a page over {max_chars:,} characters")
                 buffer = None
     if buffer is not None:
         yield MalformedPage("the file ended inside a <page>")
@@ -88,7 +117,7 @@ def parse_page(element_text: str) -> Page | MalformedPage:
     return Page(title=title, namespace=int(namespace), redirect=element.find("redirect") is not None, text=text)
 
 
-def read_pages(lines: Iterable[str]) -> Iterator[Page | MalformedPage]:
+def read_pages(lines: Iterable[str | LongLine]) -> Iterator[Page | MalformedPage]:
     """Every page of a dump's lines, in order."""
     for element in _page_elements(lines):
         yield element if isinstance(element, MalformedPage) else parse_page(element)
@@ -126,10 +155,12 @@ def plan_slices(path: str, streams_per_range: int = STREAMS_PER_RANGE) -> list[D
     return [DumpSlice(path, start, end) for start, end in itertools.pairwise([*starts, None])]
 
 
-def _multistream_lines(data: Iterable[bytes]) -> Iterator[str]:
-    """Decompress concatenated bz2 streams chunk by chunk and yield text lines."""
+def _multistream_lines(data: Iterable[bytes], limit: int = MAX_PAGE_CHARS) -> Iterator[str | LongLine]:
+    """Decompress concatenated bz2 streams chunk by chunk and yield text lines (``LongLine`` for
+    one over ``limit`` bytes, which is not kept)."""
     decompressor = bz2.BZ2Decompressor()
     pending = b""
+    skipped = 0  # bytes of an over-long line dropped so far
     for chunk in data:
         while chunk:
             pending += decompressor.decompress(chunk)
@@ -140,8 +171,17 @@ def _multistream_lines(data: Iterable[bytes]) -> Iterator[str]:
                 chunk = b""
             *complete, pending = pending.split(b"\n")
             for line in complete:
+                if skipped:
+                    yield LongLine(skipped + len(line))
+                    skipped = 0
+                    continue
                 yield line.decode("utf-8", errors="replace") + "\n"
-    if pending:
+            if len(pending) > limit:
+                skipped += len(pending)
+                pending = b""
+    if skipped:
+        yield LongLine(skipped + len(pending))
+    elif pending:
         yield pending.decode("utf-8", errors="replace")
 
 
@@ -158,13 +198,17 @@ def _read_range(path: str, start: int, end: int | None, block: int = 1 << 20) ->
             yield data
 
 
-def read_slice(dump_slice: DumpSlice) -> Iterator[Page | MalformedPage]:
-    """Every page of one work item."""
-    if dump_slice.start is not None:
-        yield from read_pages(_multistream_lines(_read_range(dump_slice.path, dump_slice.start, dump_slice.end)))
-        return
-    with fsspec.open(dump_slice.path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
-        yield from read_pages(handle)
+def read_slice(dump_slice: DumpSlice) -> Iterator[Page | MalformedPage | DumpError]:
+    """Every page of one work item; a ``DumpError`` last when it could not be read to its end."""
+    try:
+        if dump_slice.start is not None:
+            chunks = _read_range(dump_slice.path, dump_slice.start, dump_slice.end)
+            yield from read_pages(_multistream_lines(chunks))
+            return
+        with fsspec.open(dump_slice.path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
+            yield from read_pages(bounded_lines(handle, MAX_PAGE_CHARS))
+    except (OSError, EOFError, ValueError) as error:  # cut off, corrupt, or unreachable part-way
+        yield DumpError(dump_slice.label, f"{type(error).__name__}: {error}")
 
 
 def is_stream_index(path: str) -> bool:

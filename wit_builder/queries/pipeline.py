@@ -32,7 +32,9 @@ from apache_beam.transforms.window import GlobalWindows
 from wit_builder.counting import SumCountDicts, merged, split_by_shard
 from wit_builder.hashing import shard_of
 from wit_builder.io.json_files import write_json
+from wit_builder.io.lines import bounded_lines
 from wit_builder.queries.dump_reader import (
+    DumpError,
     DumpSlice,
     MalformedPage,
     Page,
@@ -52,12 +54,13 @@ from wit_builder.queries.selection import (
 )
 from wit_builder.queries.settings import QueryRules, QueryTuning
 from wit_builder.queries.wikitext import wikitext_to_prose
-from wit_builder.queries.wordnet import read_lemmas
+from wit_builder.queries.wordnet import MalformedLine, read_lemmas
 from wit_builder.schemas import table_from_rows, write_table
 from wit_builder.stage_stats import StatsDoFn, run_once, stat
 from wit_builder.text.tokens import is_query_like, joined_tokens, normalise, phrases
 
 FLUSH_AT = 300_000  # distinct keys a counting worker holds before emitting its partial sums
+ERRORS = "errors"  # (file, what went wrong) of inputs read only in part, or not at all
 
 
 DUMPS = "MediaWiki XML dumps (.xml, .xml.bz2, multistream .bz2)"
@@ -72,10 +75,16 @@ class QueryInputs:
 
 
 class ReadPagesFn(StatsDoFn):
-    """Pages of one dump slice; only articles (namespace 0, not redirects) go on."""
+    """Pages of one dump slice; only articles (namespace 0, not redirects) go on. A slice that
+    cannot be read to its end keeps the pages before the break; it is counted and named on the
+    errors output."""
 
     def process(self, dump_slice: DumpSlice) -> Iterator:
         for page in read_slice(dump_slice):
+            if isinstance(page, DumpError):
+                self.count("dump_files_cut_short")
+                yield pvalue.TaggedOutput(ERRORS, (page.label, page.error))
+                continue
             if isinstance(page, MalformedPage):
                 self.count("malformed_pages")
                 continue
@@ -110,9 +119,14 @@ class CountTextFn(beam.DoFn):
         self.listed_hits: Counter[str] = Counter()  # occurrences of each title and WordNet query
         self.tokens = 0
         self.runs = 0  # phrases read: the "phrases" count of stats.json
+        self.unparsed = 0  # pages whose wikitext the parser could not read
 
     def process(self, page: Page, phrase_index: dict) -> Iterator:
-        prose = normalise(wikitext_to_prose(page.text))
+        try:
+            prose = normalise(wikitext_to_prose(page.text))
+        except Exception:  # the wikitext parser failing on one page costs that page alone
+            self.unparsed += 1
+            return
         for run in phrases(prose):
             self.runs += 1
             self.tokens += len(run)
@@ -138,7 +152,7 @@ class CountTextFn(beam.DoFn):
             yield emit("bigram", (shard, blob))
         if self.listed_hits:
             yield emit("listed_hits", dict(self.listed_hits))
-        for name, value in (("tokens", self.tokens), ("phrases", self.runs)):
+        for name, value in (("tokens", self.tokens), ("phrases", self.runs), ("pages_unparsable", self.unparsed)):
             if value:
                 yield emit("stats", (name, value))
         self._reset()
@@ -149,20 +163,38 @@ def _first_word(bigram: str) -> str:
 
 
 def read_pageview_file(path: str, rules: PageviewRules) -> Iterator:
-    """(title, views) summed over one file, and the count of lines by fate."""
+    """(title, views) summed over one file, and the count of lines by fate. A file that cannot
+    be read to its end (not the compression its name says, cut off) keeps the lines before the
+    break, and is counted and named on the errors output."""
     views: Counter[str] = Counter()
     fates: Counter[str] = Counter()
-    with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            parsed = parse_line(line, rules)
-            if isinstance(parsed, tuple):
-                fates["pageview_lines_counted"] += 1
-                views[parsed[0]] += parsed[1]
-            else:
-                fates["pageview_lines_not_counted" if parsed is None else "pageview_lines_malformed"] += 1
+    try:
+        with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
+            for line in bounded_lines(handle):
+                parsed = parse_line(line, rules) if isinstance(line, str) else "a line too long to read"
+                if isinstance(parsed, tuple):
+                    fates["pageview_lines_counted"] += 1
+                    views[parsed[0]] += parsed[1]
+                else:
+                    fates["pageview_lines_not_counted" if parsed is None else "pageview_lines_malformed"] += 1
+    except (OSError, EOFError, ValueError) as error:
+        fates["pageview_files_cut_short" if fates else "pageview_files_unreadable"] += 1
+        yield pvalue.TaggedOutput(ERRORS, (path, f"{type(error).__name__}: {error}"))
     for name, count in fates.items():
         yield stat(name, count)
     yield from views.items()
+
+
+def read_wordnet_queries(folder: str, all_lemmas: bool) -> Iterator:
+    """The WordNet queries of a database folder; its malformed lines are counted."""
+    malformed = 0
+    for found in read_lemmas(folder, all_lemmas):
+        if isinstance(found, MalformedLine):
+            malformed += 1
+        else:
+            yield found[0]
+    if malformed:
+        yield stat("wordnet_lines_malformed", malformed)
 
 
 def phrase_index(queries: list[str]) -> dict[str, list[tuple[tuple[str, ...], str]]]:
@@ -257,7 +289,7 @@ class BuildQueryList(beam.PTransform):
         rules = self.rules
         pipeline = pbegin.pipeline
         pageview_rules = PageviewRules(rules.pageview_projects, rules.min_hourly_views)
-        stats_parts = []
+        stats_parts, error_parts = [], []
 
         # Titles: views summed over every pageview file.
         if self.inputs.pageviews:
@@ -266,9 +298,10 @@ class BuildQueryList(beam.PTransform):
                 | "PageviewFiles" >> beam.Create(list(self.inputs.pageviews))
                 | "SpreadPageviewFiles" >> beam.Reshuffle()
                 | "ReadPageviews"
-                >> beam.FlatMap(read_pageview_file, pageview_rules).with_outputs("stats", main="views")
+                >> beam.FlatMap(read_pageview_file, pageview_rules).with_outputs("stats", ERRORS, main="views")
             )
             stats_parts.append(views.stats)
+            error_parts.append(views[ERRORS])
             title_views = (
                 views.views
                 | "SumViews" >> beam.CombinePerKey(sum)
@@ -284,11 +317,15 @@ class BuildQueryList(beam.PTransform):
 
         # WordNet: synset names.
         if self.inputs.wordnet:
-            wordnet_queries = (
+            wordnet_queries_read = (
                 pipeline
                 | "WordNetFolder" >> beam.Create([self.inputs.wordnet])
                 | "ReadWordNet"
-                >> beam.FlatMap(lambda folder: (q for q, _ in read_lemmas(folder, rules.wordnet_all_lemmas)))
+                >> beam.FlatMap(read_wordnet_queries, rules.wordnet_all_lemmas).with_outputs("stats", main="names")
+            )
+            stats_parts.append(wordnet_queries_read.stats)
+            wordnet_queries = (
+                wordnet_queries_read.names
                 | "WordNetQueryLike" >> beam.Filter(is_query_like)
                 | "DistinctWordNet" >> beam.Distinct()
             )
@@ -309,9 +346,10 @@ class BuildQueryList(beam.PTransform):
             | "DumpFiles" >> beam.Create(list(self.inputs.wiki_dump))
             | "PlanSlices" >> beam.FlatMap(plan_slices)
             | "SpreadSlices" >> beam.Reshuffle()
-            | "ReadPages" >> beam.ParDo(ReadPagesFn()).with_outputs("stats", main="pages")
+            | "ReadPages" >> beam.ParDo(ReadPagesFn()).with_outputs("stats", ERRORS, main="pages")
         )
         stats_parts.append(pages.stats)
+        error_parts.append(pages[ERRORS])
         counted = pages.pages | "CountText" >> beam.ParDo(
             CountTextFn(self.shards), pvalue.AsSingleton(index)
         ).with_outputs("unigram", "bigram", "listed_hits", "stats")
@@ -357,7 +395,9 @@ class BuildQueryList(beam.PTransform):
         )
 
         stats = stats_parts | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
-        return {"wordnet": wordnet, "unigram": unigrams, "bigram": bigrams, "title": titles, "stats": stats}
+        errors = error_parts | "AllErrors" >> beam.Flatten()
+        return {"wordnet": wordnet, "unigram": unigrams, "bigram": bigrams, "title": titles, "stats": stats,
+                "errors": errors}  # fmt: skip
 
 
 def _gather(candidates: dict, target_size: int | None):
@@ -380,6 +420,7 @@ def write_query_list(
     rules: QueryRules,
     inputs: QueryInputs,
     stats: dict,
+    errors: list[tuple[str, str]],
     **by_source: list[Candidate],
 ) -> dict:
     """The last step, on one worker: union (or target size), then the three output files."""
@@ -401,7 +442,7 @@ def write_query_list(
     per_source = Counter(c.source for c in chosen)
     report = {
         "inputs": {"wiki_dump": list(inputs.wiki_dump), "pageviews": list(inputs.pageviews), "wordnet": inputs.wordnet},
-        "unreadable_files": [{"path": path, "error": error} for path, error in inputs.unreadable],
+        "unreadable_files": [{"path": path, "error": error} for path, error in [*inputs.unreadable, *sorted(errors)]],
         "rules": asdict(rules),
         "counts": dict(sorted(stats.items())),
         "candidates_per_source": {s: len(by_source[s]) for s in SOURCE_ORDER},
@@ -425,8 +466,8 @@ def build_pipeline(
     candidates = pipeline | "BuildQueryList" >> BuildQueryList(inputs, rules, tuning)
     gathered = _gather(candidates, rules.target_size)
     side_inputs = {source: pvalue.AsSingleton(gathered[source]) for source in SOURCE_ORDER}
-    stats = pvalue.AsDict(candidates["stats"])
-    return run_once(pipeline, "WriteQueryList", write_query_list, out_dir, rules, inputs, stats, **side_inputs)
+    stats, errors = pvalue.AsDict(candidates["stats"]), pvalue.AsList(candidates["errors"])
+    return run_once(pipeline, "WriteQueryList", write_query_list, out_dir, rules, inputs, stats, errors, **side_inputs)
 
 
 def resolve_inputs(wiki_dump: list[str], pageviews: list[str], wordnet: str | None) -> QueryInputs:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 from wit_builder.shard.settings import ShardSettings
@@ -39,17 +38,18 @@ def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
 
 
 def print_summary(out: str, report: dict, seconds: float) -> int:
+    from wit_builder.errors import StageFailed
     from wit_builder.shard.manifest import read_manifest
+    from wit_builder.stderr import warn_skipped
 
     rejected = ", ".join(f"{reason} {count:,}" for reason, count in report["rejected"].items() if count) or "none"
     print(f"[shard] {report['written']:,} of {report['samples_in']:,} samples written into {report['shards']} "
           f"shard(s), {report['bytes'] / 1e6:,.1f} MB, in {seconds:.1f}s; capped {report['capped']:,}; "
           f"rejected: {rejected}; report: {out}/report/balance.html")  # fmt: skip
-    for unreadable in report["unreadable_files"]:
-        print(f"[shard] WARNING unreadable, skipped: {unreadable['path']}: {unreadable['error']}", file=sys.stderr)
     if not report["written"]:
-        print("wit-builder shard: no sample could be written; see stats.json", file=sys.stderr)
-        return 1
+        raise StageFailed(f"no sample could be written (samples in {report['samples_in']:,}; rejected: {rejected}; "
+                          f"unreadable files {len(report['unreadable_files'])}); see {out}/stats.json")  # fmt: skip
+    warn_skipped("shard", report["unreadable_files"])
     manifest = read_manifest(f"{out}/manifest.json")
     print(f"[shard] --train-data '{manifest['train_data']}'")
     return 0

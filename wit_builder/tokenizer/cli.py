@@ -8,7 +8,6 @@ the special tokens, unreadable files). Both are written to a temporary name and 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ def run(settings: TokenizerSettings, _: Sequence[str] = ()) -> int:
     from wit_builder.io.chunks import none_readable
     from wit_builder.io.stage_folders import check_out
     from wit_builder.stage_settings import SettingsError
+    from wit_builder.stderr import warn_skipped
     from wit_builder.tokenizer.bpe import END_TOKEN, START_TOKEN, train_clip_bpe
     from wit_builder.tokenizer.captions import CaptionTally, caption_files, iter_clean_captions
 
@@ -55,8 +55,6 @@ def run(settings: TokenizerSettings, _: Sequence[str] = ()) -> int:
         if not tally.files:  # nothing could be read: the trainer saw no caption at all
             raise StageFailed(none_readable(list(tally.unreadable.items()), "captions (a 'text' column)")) from error
         raise SettingsError(str(error)) from error
-    for path, error in tally.unreadable.items():
-        print(f"[tokenizer] skipped {path}: {error}", file=sys.stderr)
     if not tally.files:
         raise StageFailed(none_readable(list(tally.unreadable.items()), "captions (a 'text' column)"))
     if tally.captions == tally.empty:
@@ -84,4 +82,5 @@ def run(settings: TokenizerSettings, _: Sequence[str] = ()) -> int:
     print(f"[tokenizer] {tally.captions:,} captions from {tally.files}/{len(files)} file(s) → "
           f"{stats['vocab_size']:,} ids{note}; end token {stats['end_token']['id']}; {out}/tokenizer.json "
           f"in {stats['seconds']:.1f}s")  # fmt: skip
+    warn_skipped("tokenizer", [{"path": path, "error": error} for path, error in tally.unreadable.items()])
     return 0  # unreadable files among good ones are skipped, named above and counted in stats.json
