@@ -55,8 +55,10 @@ def sources(small_world_dir, tmp_path):
 
 def queries(sources: dict, out: Path, capsys, dumps: Path | None = None, pageviews: Path | None = None,
             wordnet: Path | None = None) -> dict:  # fmt: skip
-    run_ok(["queries", "--wiki-dump", str(dumps or sources["dumps"]), "--pageviews", str(pageviews or sources["pageviews"]),
-            "--wordnet", str(wordnet or sources["wordnet"]), "--out", str(out), "--min-unigram-count", "5"], capsys)  # fmt: skip
+    given = {"--wiki-dump": dumps or sources["dumps"], "--pageviews": pageviews or sources["pageviews"],
+             "--wordnet": wordnet or sources["wordnet"]}  # fmt: skip
+    run_ok(["queries", *(str(a) for pair in given.items() for a in pair), "--out", str(out),
+            "--min-unigram-count", "5"], capsys)  # fmt: skip
     return stats_of(out)
 
 
