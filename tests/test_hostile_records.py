@@ -121,7 +121,7 @@ def test_a_malformed_wordnet_line_is_counted_and_the_rest_read(sources, tmp_path
 def test_an_unclosed_page_followed_by_megabytes_without_a_newline_is_one_malformed_page(tmp_path, capsys):
     from wit_builder.testing.wikidump import header_xml
 
-    page = "  <page>\n    <title>Red</title>\n    <ns>0</ns>\n    <revision><text>red circle red</text></revision>\n  </page>\n"
+    page = "  <page>\n    <title>Red</title>\n    <ns>0</ns>\n    <revision><text>red</text></revision>\n  </page>\n"
     dump = tmp_path / "dump.xml"
     dump.write_text(header_xml() + page + "  <page>\n" + "x" * (40 << 20) + "\n" + page * 3 + "</mediawiki>\n")
     run_ok(["queries", "--wiki-dump", str(dump), "--out", str(tmp_path / "out"), "--min-unigram-count", "1"], capsys)
