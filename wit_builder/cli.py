@@ -20,7 +20,7 @@ from wit_builder.demo_settings import DemoSettings, WorldSettings
 from wit_builder.errors import StageFailed, UsageError
 from wit_builder.shard import verify_cli
 from wit_builder.stage_settings import add_flags, from_flags
-from wit_builder.stderr import OneLineParser, one_line, stderr_log
+from wit_builder.stderr import OneLineParser, end_process, one_line, stderr_log
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -177,5 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
 
 
+def console_main() -> None:
+    """The ``wit-builder`` executable: ``main``, then the process ends without the interpreter's
+    teardown (``stderr.end_process``)."""
+    end_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

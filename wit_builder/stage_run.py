@@ -5,12 +5,12 @@ locked, by ``wit_builder.io.stage_folders``.)"""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 
 import fsspec
 
+from wit_builder.io.json_files import read_json
 from wit_builder.progress import Progress, live_progress
 
 
@@ -54,5 +54,4 @@ def run_pipeline(
     ):
         build(pipeline)
     seconds = time.monotonic() - started
-    with fsspec.open(f"{out.rstrip('/')}/stats.json", "rt", encoding="utf-8") as handle:
-        return json.load(handle), seconds
+    return read_json(f"{out.rstrip('/')}/stats.json"), seconds

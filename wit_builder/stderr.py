@@ -20,8 +20,8 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import TextIO
+from contextlib import contextmanager, suppress
+from typing import NoReturn, TextIO
 
 from wit_builder.errors import StageFailed, UsageError
 
@@ -126,3 +126,22 @@ def workers_quiet(beam_args: Sequence[str]) -> Iterator[TextIO]:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def end_process(status: int) -> NoReturn:
+    """End a command's process with ``status`` once its output is flushed, skipping the
+    interpreter's teardown.
+
+    The teardown is where finished commands used to die: pyarrow (every stage reads Parquet)
+    keeps C++ thread pools alive, and when the interpreter destroys its modules at exit, a pool
+    thread is now and then destroyed while still joinable; libstdc++ then aborts the process,
+    "terminate called without an active exception", exit status 134, after the command has
+    printed its results (apache/arrow#34314). By the time a command returns, every file it
+    wrote is closed and its locks are released, so there is nothing left for the teardown to
+    do that the operating system does not do on exit.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a closed or broken pipe: nothing more can reach it
+            stream.flush()
+    os._exit(status)

@@ -1,4 +1,5 @@
-"""JSON files the stages write for people and for later stages (``stats.json``, manifests)."""
+"""JSON files the stages write for people and for later stages (``stats.json``, manifests),
+and read back: a damaged one (cut short by a kill, overwritten by hand) is named in the error."""
 
 from __future__ import annotations
 
@@ -13,3 +14,21 @@ def write_json(path: str, document: Any, *, ensure_ascii: bool = True) -> None:
     with fsspec.open(path, "wt", encoding="utf-8") as handle:
         json.dump(document, handle, indent=2, ensure_ascii=ensure_ascii)
         handle.write("\n")
+
+
+def read_json(path: str) -> Any:
+    """The JSON document at ``path``; ``ValueError`` naming the file when it is not JSON."""
+    with fsspec.open(path, "rt", encoding="utf-8") as handle:
+        try:
+            return json.load(handle)
+        except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
+            raise ValueError(f"{path}: not JSON ({type(error).__name__}: {error}); was it cut short?") from None
+
+
+def read_work_json(path: str) -> Any | None:
+    """A work file's JSON (a resumable unit's record), or None when it is damaged: the unit is
+    then redone, as if the file were not there."""
+    try:
+        return read_json(path)
+    except ValueError:
+        return None

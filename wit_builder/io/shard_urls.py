@@ -5,19 +5,84 @@ strings."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
+from collections.abc import Iterator
 
 import fsspec
 from braceexpand import braceexpand
 
+# The most shard URLs one spec may name: 10^10 samples at 10,000 a shard. More is a typo
+# ({000000000..099999999}), and expanding it whole would take gigabytes before any check.
+MAX_SHARDS = 1_000_000
 
-def expand_urls(spec: str) -> list[str]:
-    """Every URL of ``spec``, in order (``a/{0..2}.tar::b/x.tar`` gives four)."""
-    urls: list[str] = []
+
+def iter_urls(spec: str) -> Iterator[str]:
+    """The URLs of ``spec``, in order, one at a time (``a/{0..2}.tar::b/x.tar`` gives four)."""
     for source in spec.split("::"):
         source = source.strip()
         if source:
-            urls.extend(braceexpand(source))
+            yield from braceexpand(source)
+
+
+_RANGE = re.compile(r"^(-?\d+|[A-Za-z])\.\.(-?\d+|[A-Za-z])(?:\.\.(-?\d+))?$")
+
+
+def _groups(text: str) -> Iterator[str]:
+    """The top-level ``{...}`` groups of a pattern (their insides), escaped braces skipped."""
+    depth, start, index = 0, 0, 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "{":
+            depth += 1
+            if depth == 1:
+                start = index + 1
+        elif char == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                yield text[start:index]
+        index += 1
+
+
+def _alternatives(inside: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(inside):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(inside[start:index])
+            start = index + 1
+    return [*parts, inside[start:]]
+
+
+def expansion_size(pattern: str) -> int:
+    """How many strings ``braceexpand`` makes of ``pattern``, counted without making them:
+    ranges ``{a..b}`` and ``{a..b..step}`` by arithmetic, lists ``{x,y}`` by their parts."""
+    size = 1
+    for inside in _groups(pattern):
+        alternatives = _alternatives(inside)
+        if len(alternatives) > 1:
+            size *= sum(expansion_size(part) for part in alternatives)
+        elif match := _RANGE.match(inside):
+            first, last, step = match.groups()
+            low, high = (int(first), int(last)) if first.lstrip("-").isdigit() else (ord(first), ord(last))
+            size *= abs(high - low) // max(1, abs(int(step or 1))) + 1
+    return size
+
+
+def expand_urls(spec: str, limit: int = MAX_SHARDS) -> list[str]:
+    """Every URL of ``spec``; a spec naming more than ``limit`` is refused (``UsageError``) from
+    the pattern's arithmetic, before anything is expanded or read."""
+    named = sum(expansion_size(source.strip()) for source in spec.split("::") if source.strip())
+    urls = list(itertools.islice(iter_urls(spec), limit + 1)) if named <= limit else []
+    if named > limit or len(urls) > limit:
+        from wit_builder.errors import UsageError
+
+        raise UsageError(f"{spec!r} names {max(named, len(urls)):,} shard URLs, more than the {limit:,} a set "
+                         "may have; check its brace pattern")  # fmt: skip
     return urls
 
 

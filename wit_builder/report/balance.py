@@ -10,7 +10,6 @@ the rarest queries; the queries of the list that matched nothing.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from html import escape
@@ -18,6 +17,7 @@ from html import escape
 import fsspec
 import numpy as np
 
+from wit_builder.io.json_files import read_json
 from wit_builder.report.svg import Series, bar_chart, compact, loglog_chart
 from wit_builder.schemas import read_table
 
@@ -328,8 +328,7 @@ A pair that matches several queries counts once per query in "query–pair match
 def write_balance_report(balance_dir: str, wording: ReportWording = BALANCE_WORDING) -> str:
     """Render ``report/balance.html`` in a balance (or shard) stage's folder; returns its path."""
     balance_dir = balance_dir.rstrip("/")
-    with fsspec.open(f"{balance_dir}/stats.json", "rt", encoding="utf-8") as handle:
-        stats = json.load(handle)
+    stats = read_json(f"{balance_dir}/stats.json")
     table = QueryTable.read(f"{balance_dir}/report/balance.parquet")
     path = f"{balance_dir}/report/balance.html"
     with fsspec.open(path, "wt", encoding="utf-8") as handle:

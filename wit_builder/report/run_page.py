@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import fsspec
 
+from wit_builder.io.json_files import read_json
 from wit_builder.report.balance import STYLE, html_table
 from wit_builder.report.svg import Series, bar_chart, line_chart
 
@@ -26,18 +27,22 @@ BLUE = "#1f77b4"
 
 def _read_json(path: str) -> Any | None:
     filesystem, _ = fsspec.core.url_to_fs(path)
-    if not filesystem.isfile(path):
-        return None
-    with fsspec.open(path, "rt", encoding="utf-8") as handle:
-        return json.load(handle)
+    return read_json(path) if filesystem.isfile(path) else None
 
 
 def _metrics(path: str) -> list[dict]:
+    """The records of a training's metrics.jsonl; a line cut short by a kill is left out."""
     filesystem, _ = fsspec.core.url_to_fs(path)
     if not filesystem.isfile(path):
         return []
-    with fsspec.open(path, "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    records = []
+    with fsspec.open(path, "rt", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    return [record for record in records if isinstance(record, dict)]
 
 
 def failing_hosts(download_dir: str, top: int = 10) -> list[tuple[str, int, str]]:

@@ -39,7 +39,12 @@ def already_done(out: str, inputs: ShardInputs, settings: ShardRules) -> dict | 
     filesystem, _ = fsspec.core.url_to_fs(out)
     if not filesystem.exists(f"{out}/manifest.json"):
         return None
-    manifest = read_manifest(f"{out}/manifest.json")
+    try:
+        manifest = read_manifest(f"{out}/manifest.json")
+    except ValueError:
+        return None  # a damaged manifest: the shards are made again
+    if not isinstance(manifest, dict):
+        return None
     if manifest.get("inputs_fingerprint") != inputs.fingerprint(settings) or manifest["settings"] != settings.as_dict():
         return None
     names = [name for shard in manifest["shards"] for name in (shard["name"], shard["index"])]

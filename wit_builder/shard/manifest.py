@@ -10,13 +10,13 @@ its ``--train-num-samples`` can be left out.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 import fsspec
 
 from wit_builder import __version__
+from wit_builder.io.json_files import read_json
 
 MANIFEST_VERSION = 1
 UPSTREAM_STAGES = ("queries", "harvest", "balance", "download")
@@ -56,8 +56,10 @@ def upstream_stats(samples_inputs: list[str]) -> dict[str, Any]:
         for stage in UPSTREAM_STAGES:
             path = f"{folder}/stats.json" if stage == "download" else f"{parent}/{stage}/stats.json"
             if stage not in found and filesystem.exists(path):
-                with filesystem.open(path, "rt", encoding="utf-8") as handle:
-                    found[stage] = {"path": path, "stats": json.load(handle)}
+                try:
+                    found[stage] = {"path": path, "stats": read_json(path)}
+                except ValueError as error:  # the manifest says so, and the shards are still written
+                    found[stage] = {"path": path, "stats": None, "error": str(error)}
     return found
 
 
@@ -89,5 +91,5 @@ def build_manifest(
 
 
 def read_manifest(path: str) -> dict[str, Any]:
-    with fsspec.open(path, "rt", encoding="utf-8") as handle:
-        return json.load(handle)
+    """A shard manifest; ``ValueError`` naming the file when it is not JSON."""
+    return read_json(path)

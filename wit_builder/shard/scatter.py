@@ -28,6 +28,7 @@ from apache_beam import pvalue
 from wit_builder.balance.pipeline import ERRORS, CappedSideInput
 from wit_builder.balance.sampling import keep_rows
 from wit_builder.io.chunks import READ_ERRORS, Chunk, read_chunk_tables
+from wit_builder.io.json_files import read_work_json
 from wit_builder.shard.placement import placement_key, shard_for
 from wit_builder.shard.records import IMAGE_FORMATS, META_FIELDS, SIZE_COLUMNS, encode_record, estimated_tar_bytes
 from wit_builder.shard.settings import ShardPlan, ShardRules
@@ -128,9 +129,10 @@ class ScatterFn(StatsDoFn):
     def _finished(filesystem, run_path: str, descriptor_path: str, plan: ShardPlan) -> dict | None:
         if not (filesystem.exists(descriptor_path) and filesystem.exists(run_path)):
             return None
-        with filesystem.open(descriptor_path, "rt", encoding="utf-8") as handle:
-            descriptor = json.load(handle)
-        return descriptor if descriptor.get("fingerprint") == plan.fingerprint else None
+        descriptor = read_work_json(descriptor_path)  # damaged (cut by a kill): the unit is redone
+        return (
+            descriptor if isinstance(descriptor, dict) and descriptor.get("fingerprint") == plan.fingerprint else None
+        )
 
     def _scatter(self, chunk, over_cap, plan, run_path, descriptor_path, filesystem) -> dict:
         counts: Counter[str] = Counter()

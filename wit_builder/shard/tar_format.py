@@ -24,6 +24,11 @@ RECORD = 20 * BLOCK
 MTIME = 0  # 1970-01-01: a fixed time, so the tars do not depend on when they were written
 MODE = 0o444
 _ZERO_BLOCK = bytes(BLOCK)
+# The largest member a reader takes into memory. A sample's image, caption or JSON is kilobytes
+# to a few megabytes; a header declaring more (a terabyte, say) is damage, named as such, never
+# an allocation of that size.
+MAX_MEMBER_BYTES = 256 << 20
+_READ_PIECE = 16 << 20
 
 
 def padding(size: int) -> bytes:
@@ -92,9 +97,10 @@ class TarMember:
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    """``size`` bytes, or fewer at the end of the stream; read in bounded pieces."""
     pieces, left = [], size
     while left:
-        piece = stream.read(left)
+        piece = stream.read(min(left, _READ_PIECE))
         if not piece:
             break
         pieces.append(piece)
@@ -137,6 +143,9 @@ def iter_members(stream: BinaryIO) -> Iterator[tuple[TarMember, bytes]]:
         except tarfile.HeaderError as error:
             raise TarDamage(offset, f"not a tar header ({error})") from None
         data_offset = offset + BLOCK
+        if info.size > MAX_MEMBER_BYTES:
+            raise TarDamage(offset, f"member {info.name!r} declares {info.size:,} bytes, more than a sample's member "
+                                    f"may hold ({MAX_MEMBER_BYTES:,})")  # fmt: skip
         data = _read_exactly(stream, info.size)
         if len(data) < info.size:
             raise TarDamage(

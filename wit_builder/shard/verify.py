@@ -183,6 +183,8 @@ def _check_members(stream: HashingReader, check: ShardCheck, rows: list[dict] | 
             if match is None:
                 check.errors.append(f"member {member.name!r} at byte {member.offset:,} has no KEY.EXTENSION name")
                 continue
+            if unsafe := unsafe_name(member.name):
+                check.errors.append(f"member {member.name!r} at byte {member.offset:,} {unsafe}")
             key, extension = match.group(1), match.group(2).lower()
             if key != current:
                 if current is not None:
@@ -193,6 +195,16 @@ def _check_members(stream: HashingReader, check: ShardCheck, rows: list[dict] | 
             close_sample()
     except TarDamage as damage:
         check.errors.append(f"damaged {damage}")
+
+
+def unsafe_name(name: str) -> str | None:
+    """Why extracting a member of this name would write outside the folder it is extracted
+    into (``tar -x`` and ``tarfile.extractall`` without a filter follow such names), or None."""
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "has an absolute path: unsafe to extract"
+    if ".." in name.replace("\\", "/").split("/"):
+        return "climbs out of the folder with '..': unsafe to extract"
+    return None
 
 
 def verify(spec: str, quick: bool = False, workers: int = 4) -> Verdict:

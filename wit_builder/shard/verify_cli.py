@@ -26,6 +26,8 @@ def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
 
     try:
         verdict = verify(args.shards, quick=args.quick, workers=args.workers)
+    except UsageError:
+        raise
     except FileNotFoundError as error:  # a path that cannot be right
         raise UsageError(str(error)) from error
     except ValueError as error:  # a manifest that cannot be read

@@ -23,6 +23,7 @@ import numpy as np
 from apache_beam import pvalue
 
 from wit_builder.counting import split_by_shard
+from wit_builder.io.json_files import read_work_json
 from wit_builder.schemas import table_from_rows, write_table
 from wit_builder.shard.placement import sample_key, shard_name
 from wit_builder.shard.records import decode_record, index_row, sample_json
@@ -120,9 +121,8 @@ class WriteShardFn(StatsDoFn):
     def _finished(filesystem, tar_path, index_path, sidecar_path, plan: ShardPlan) -> dict | None:
         if not all(filesystem.exists(path) for path in (tar_path, index_path, sidecar_path)):
             return None
-        with filesystem.open(sidecar_path, "rt", encoding="utf-8") as handle:
-            sidecar = json.load(handle)
-        return sidecar if sidecar.get("fingerprint") == plan.fingerprint else None
+        sidecar = read_work_json(sidecar_path)  # damaged (cut by a kill): the unit is redone
+        return sidecar if isinstance(sidecar, dict) and sidecar.get("fingerprint") == plan.fingerprint else None
 
     def _write(self, shard: int, name: str, segments: list[Segment], digits, plan: ShardPlan) -> dict:
         tar_path, index_path, sidecar_path = shard_paths(self.out_dir, name)

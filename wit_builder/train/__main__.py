@@ -1,7 +1,5 @@
 """``python -m wit_builder.train`` (what ``torchrun -m`` runs) is ``wit-train``."""
 
-import sys
+from wit_builder.train.cli import console_main
 
-from wit_builder.train.cli import main
-
-sys.exit(main())
+console_main()

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from wit_builder.cli import DEBUG_HELP
 from wit_builder.stage_settings import add_flags, from_flags
-from wit_builder.stderr import OneLineParser, one_line
+from wit_builder.stderr import OneLineParser, end_process, one_line
 from wit_builder.train.settings import EvalSettings, TrainSettings
 
 SETTINGS = TrainSettings
@@ -135,5 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def console_main() -> None:
+    """The ``wit-train`` executable: ``main``, then the process ends without the interpreter's
+    teardown (``stderr.end_process``)."""
+    end_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()
