@@ -10,7 +10,10 @@ holds another stage's output, which it would otherwise overwrite in part. Each i
 
 Every stage also declares what it writes (``STAGE_OUTPUTS``), so emptying a stage's folder for a
 new run removes exactly those files; a folder that holds anything else (a user's notes, another
-tool's files) is refused with one line naming it, and nothing is removed.
+tool's files) is refused with one line naming it, and nothing is removed. A name alone does not
+prove a file is the stage's (a user's own ``samples/a.parquet``), so a stage first claims its
+folder with a ``_STAGE`` mark, and removes files only from a folder it has claimed: an
+unclaimed folder already holding files named like the stage's is refused as ``--out``.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
     "train": ("checkpoints/*.pt", "metrics.jsonl", "args.json", "eval.json", "tensorboard/*"),
     "run": ("report/index.html",),  # a run folder's own files; its stage folders are the stages'
 }  # fmt: skip
-# Files every stage folder may hold: the run's markers, the lock, the write probe.
-MARKERS = ("_SUCCESS", "_RUNNING", "_LOCK", ".write-test-*")
+# Files every stage folder may hold: the claim, the run's markers, the lock, the write probe.
+CLAIM = "_STAGE"
+MARKERS = (CLAIM, "_SUCCESS", "_RUNNING", "_LOCK", ".write-test-*")
 
 
 def stage_of(folder: str) -> tuple[str, str] | None:
@@ -128,6 +132,68 @@ def foreign_entries(folder: str, stage: str, within: Sequence[str] | None = None
     return sorted(e for e in foreign if not any(e != f and e.startswith(f) for f in folders))
 
 
+def _stage_files(folder: str, stage: str) -> list[str]:
+    """The files in ``folder`` named as ``stage`` names its outputs (markers left out)."""
+    filesystem, _ = fsspec.core.url_to_fs(folder)
+    root = filesystem._strip_protocol(folder).rstrip("/")
+    if not filesystem.isdir(root):
+        return []
+    found = (_relative(filesystem._strip_protocol(path), root) for path in filesystem.find(root))
+    return sorted(f for f in found if is_owned(f, stage) and not any(fnmatch.fnmatchcase(f, m) for m in MARKERS))
+
+
+def claimed_by(folder: str) -> str | None:
+    """The stage whose ``_STAGE`` mark ``folder`` holds, or None. A folder an earlier version
+    wrote without the mark counts as the stage's when it shows the stage's work: its stats.json
+    and its own entries, a run's stage markers in a folder named after the stage, or (``run``) a
+    run folder's stage folders."""
+    import json
+
+    filesystem, _ = fsspec.core.url_to_fs(folder)
+    root = folder.rstrip("/")
+    try:
+        with filesystem.open(f"{root}/{CLAIM}", "rt", encoding="utf-8") as handle:
+            stage = json.load(handle).get("stage")
+        return stage if isinstance(stage, str) else None
+    except FileNotFoundError:
+        holder = stage_of(root)
+        if holder and filesystem.isfile(f"{root}/stats.json"):
+            return holder[0]
+        name = root.rsplit("/", 1)[-1]
+        if name in STAGE_OUTPUTS and any(filesystem.isfile(f"{root}/{m}") for m in ("_RUNNING", "_SUCCESS")):
+            return name  # a stage folder of a run, interrupted before its stats.json
+        return "run" if is_run_folder(root) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def claim(folder: str, stage: str) -> None:
+    """Mark ``folder`` as ``stage``'s (``_STAGE``), so that it may later remove its own files
+    there; ``UsageError`` when the folder, unclaimed, already holds files named like the stage's
+    (they could be anyone's, and a re-run would remove them)."""
+    from wit_builder import __version__
+    from wit_builder.io.atomic import write_atomically
+
+    holder = claimed_by(folder)
+    if holder == stage:
+        if not fsspec.core.url_to_fs(folder)[0].exists(f"{folder.rstrip('/')}/{CLAIM}"):
+            write_atomically(f"{folder.rstrip('/')}/{CLAIM}", _claim_text(stage, __version__))
+        return
+    if holder is None and (named := _stage_files(folder, stage)):
+        listed = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+        raise UsageError(
+            f"--out {folder} already holds {listed}, named like the {stage} stage's files but not written by it "
+            f"there (no {CLAIM} mark); give the stage an empty folder, or move them"
+        )
+    write_atomically(f"{folder.rstrip('/')}/{CLAIM}", _claim_text(stage, __version__))
+
+
+def _claim_text(stage: str, version: str) -> bytes:
+    import json
+
+    return (json.dumps({"stage": stage, "created_by": f"wit-builder {version}"}) + "\n").encode("utf-8")
+
+
 def clear_outputs(folder: str, stage: str, within: Sequence[str] | None = None, keep: Sequence[str] = ()) -> None:
     """Remove what ``stage`` wrote in ``folder`` (only below ``within`` and the top-level files
     named there, when given), never anything else: when the part to be emptied holds a file the
@@ -137,6 +203,11 @@ def clear_outputs(folder: str, stage: str, within: Sequence[str] | None = None, 
     root = filesystem._strip_protocol(folder).rstrip("/")
     if not filesystem.isdir(root):
         return
+    if claimed_by(folder) != stage and (named := _stage_files(folder, stage)):
+        raise UsageError(
+            f"{folder} holds {named[0]}{' and more' if len(named) > 1 else ''}, named like the {stage} stage's "
+            f"files, in a folder the stage has not claimed (no {CLAIM} mark): nothing is removed; move them elsewhere"
+        )
     # The stage's own subfolders are checked whole, not only the part emptied now: a later step
     # of the run removes its work files, and must find only its own there.
     top = {folder.split("/")[0] for folder in _owned_folders(stage)}
@@ -210,6 +281,7 @@ def check_out(out: str, stage: str | None) -> None:
     from wit_builder.io.folder_lock import lock_out
 
     lock_out(root)  # held to the end of the command; another command writing here is refused
+    claim(root, stage or "run")
 
 
 def input_files(
