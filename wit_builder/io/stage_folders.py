@@ -18,7 +18,8 @@ unclaimed folder already holding files named like the stage's is refused as ``--
 
 from __future__ import annotations
 
-import fnmatch
+import functools
+import re
 import uuid
 from collections.abc import Sequence
 
@@ -38,23 +39,29 @@ STAGE_MARKS: dict[str, tuple[str, ...]] = {
 }
 GLOB_CHARACTERS = "*?["
 
-# Everything each stage writes in its folder, as patterns relative to it. A file that matches
-# none of these (nor MARKERS, nor a ``.partial`` of one) is not the stage's, and is never removed.
+# Everything each stage writes in its folder: regular expressions over paths relative to it,
+# each as tight as the stage's own naming (a download chunk's files end in its part and digest).
+# A file matching none of these (nor MARKERS, nor a ``.partial`` of one) is not the stage's, and
+# is never removed. Folders in the patterns are written plainly.
+_CHUNK = r"[\w.-]+-\d{4}-[0-9a-f]{12}"  # io.chunks.Chunk.name
 STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "queries": ("queries.parquet", "queries.txt", "stats.json"),
-    "harvest": ("candidates/part-*.parquet", "stats.json"),
-    "balance": ("balanced/part-*.parquet", "report/balance.html", "report/balance.parquet", "stats.json"),
-    "download": ("samples/*.parquet", "status/*.parquet", "work/fetched/*.parquet", "work/outcomes/*.parquet",
-                 "stats.json"),
-    "shard": ("[0-9]*.tar", "[0-9]*.parquet", "manifest.json", "sizes.json", "stats.json", "report/balance.html",
-              "report/balance.parquet", "work/runs/*.run", "work/runs/*.json", "work/shards/*.json"),
-    "tokenizer": ("tokenizer.json", "stats.json"),
-    "train": ("checkpoints/*.pt", "metrics.jsonl", "args.json", "eval.json", "tensorboard/*"),
-    "run": ("report/index.html",),  # a run folder's own files; its stage folders are the stages'
+    "queries": (r"queries\.parquet", r"queries\.txt", r"stats\.json"),
+    "harvest": (r"candidates/part-\d{5}\.parquet", r"stats\.json"),
+    "balance": (r"balanced/part-\d{5,}\.parquet", r"report/balance\.html", r"report/balance\.parquet",
+                r"stats\.json"),
+    "download": (rf"samples/{_CHUNK}\.parquet", rf"status/{_CHUNK}\.parquet", rf"work/fetched/{_CHUNK}\.parquet",
+                 rf"work/outcomes/{_CHUNK}\.parquet", r"stats\.json"),
+    "shard": (r"\d+\.tar", r"\d+\.parquet", r"manifest\.json", r"sizes\.json", r"stats\.json",
+              r"report/balance\.html", r"report/balance\.parquet", rf"work/runs/{_CHUNK}\.(run|json)",
+              r"work/shards/\d+\.json"),
+    "tokenizer": (r"tokenizer\.json", r"stats\.json"),
+    "train": (r"checkpoints/(step_\d{8}|latest)\.pt", r"metrics\.jsonl", r"args\.json", r"eval\.json",
+              r"tensorboard/events\.out\.tfevents\.[\w.-]+"),
+    "run": (r"report/index\.html",),  # a run folder's own files; its stage folders are the stages'
 }  # fmt: skip
 # Files every stage folder may hold: the claim, the run's markers, the lock, the write probe.
 CLAIM = "_STAGE"
-MARKERS = (CLAIM, "_SUCCESS", "_RUNNING", "_LOCK", ".write-test-*")
+MARKERS = (CLAIM, "_SUCCESS", "_RUNNING", "_LOCK", r"\.write-test-[0-9a-f]+")
 
 
 def stage_of(folder: str) -> tuple[str, str] | None:
@@ -88,9 +95,15 @@ def _relative(path: str, root: str) -> str:
     return path[len(root) :].lstrip("/")
 
 
-def _owned_patterns(stage: str) -> tuple[str, ...]:
-    patterns = (*STAGE_OUTPUTS[stage], *MARKERS)
-    return patterns + tuple(f"{pattern}.partial" for pattern in patterns)
+@functools.cache
+def _owned(stage: str) -> re.Pattern:
+    """One expression for every file ``stage`` writes, its markers and their ``.partial``s."""
+    return re.compile(f"(?:{'|'.join((*STAGE_OUTPUTS[stage], *MARKERS))})(?:\\.partial)?")
+
+
+@functools.cache
+def _marker_pattern() -> re.Pattern:
+    return re.compile(f"(?:{'|'.join(MARKERS)})(?:\\.partial)?")
 
 
 def _owned_folders(stage: str) -> set[str]:
@@ -104,7 +117,7 @@ def _owned_folders(stage: str) -> set[str]:
 
 def is_owned(relative: str, stage: str) -> bool:
     """Whether the file at ``relative`` (to the stage's folder) is one the stage writes."""
-    return any(fnmatch.fnmatchcase(relative, pattern) for pattern in _owned_patterns(stage))
+    return _owned(stage).fullmatch(relative) is not None
 
 
 def foreign_entries(folder: str, stage: str, within: Sequence[str] | None = None) -> list[str]:
@@ -139,7 +152,7 @@ def _stage_files(folder: str, stage: str) -> list[str]:
     if not filesystem.isdir(root):
         return []
     found = (_relative(filesystem._strip_protocol(path), root) for path in filesystem.find(root))
-    return sorted(f for f in found if is_owned(f, stage) and not any(fnmatch.fnmatchcase(f, m) for m in MARKERS))
+    return sorted(f for f in found if is_owned(f, stage) and not _marker_pattern().fullmatch(f))
 
 
 def claimed_by(folder: str) -> str | None:
