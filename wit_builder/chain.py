@@ -144,16 +144,25 @@ def full_config(config: Mapping[str, Any], out: str) -> dict[str, Any]:
 
 def stage_keys(settings: Mapping[str, Any]) -> dict[str, str]:
     """Each stage's key: its settings and the keys of the stages it reads, hashed. Paths enter
-    resolved (``canonical``), so one folder spelled two ways gives one key."""
+    resolved (``canonical``), so one folder spelled two ways gives one key. The run folder does
+    not enter: a stage's ``out`` and the earlier stages' folders it reads (as wired, unless the
+    config names another) are stood for by those stages' keys, so a run folder moved or copied
+    elsewhere is still up to date."""
     from wit_builder.io.paths import canonical_spec
     from wit_builder.stage_settings import to_table
 
     keys: dict[str, str] = {}
     for stage, wiring in CHAIN:
-        if stage in settings:
-            document = {"stage": stage, "settings": to_table(settings[stage], canonical_spec),
-                        "reads": {earlier: keys[earlier] for earlier in sorted(set(wiring.values()))}}  # fmt: skip
-            keys[stage] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:24]
+        if stage not in settings:
+            continue
+        table = to_table(settings[stage], canonical_spec)
+        run_folder = canonical_spec(table.pop("out")).rsplit("/", 1)[0]
+        for key, earlier in wiring.items():
+            if table.get(key) in (f"{run_folder}/{earlier}", [f"{run_folder}/{earlier}"]):
+                table[key] = f"<the {earlier} stage's folder>"
+        reads = {earlier: keys[earlier] for earlier in sorted(set(wiring.values())) if earlier in keys}
+        document = {"stage": stage, "settings": table, "reads": reads}
+        keys[stage] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:24]
     return keys
 
 
