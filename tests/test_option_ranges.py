@@ -114,3 +114,110 @@ def test_settings_built_in_code_keep_the_ranges_too():
 
     with pytest.raises(ValueError, match=r"--image-size: expected a whole number from 16 to 4096, got 0"):
         ImageSettings(image_size=0)
+
+
+# --- the slow part: every bound runs for real ---------------------------------------------------
+#
+# Each number option, at each of its bounds (values equal to the default are what every other
+# test runs), is given to its command over small real inputs; the command must succeed, or
+# refuse with exit 2 and one line naming the flag (a bound that contradicts another setting's
+# default, as --min-text-chars 10,000,000 above --max-text-chars 1,000). The only bound not run:
+# a training of 10^12 steps cannot end in a test; its schedule is checked on its own below.
+NOT_RUN = {("wit-train train", "--steps", "high")}
+
+
+@pytest.fixture(scope="module")
+def walk_inputs(small_world_dir, small_world, served_world, scene_shards, tmp_path_factory):
+    """Small real inputs for every command: the world's sources, a finished chain up to the
+    tokenizer over eight good images on the served web, and a two-step training."""
+    from wit_builder.harvest.normalise import url_uid
+    from wit_builder.schemas import table_from_rows, write_table
+    from wit_builder.train.cli import main as train_main
+
+    root = tmp_path_factory.mktemp("walk")
+    assert builder_main(["queries", "--wiki-dump", small_world_dir.wiki_dump_glob, "--out", str(root / "queries"),
+                         "--min-unigram-count", "20"]) == 0  # fmt: skip
+    assert builder_main(["harvest", "--queries", str(root / "queries"), "--pairs", str(small_world_dir.pairs_dir),
+                         "--out", str(root / "harvest")]) == 0  # fmt: skip
+    images = [i for i in small_world.catalog.images if i.fault is None and i.size_class == "normal"][:8]
+    rows = [{"uid": url_uid(i.url(served_world.base_urls)), "url": i.url(served_world.base_urls),
+             "text": f"a red circle {n}", "page_url": None, "source": "walk", "matches": ["red circle"]}
+            for n, i in enumerate(images)]  # fmt: skip
+    (root / "balance" / "balanced").mkdir(parents=True)
+    write_table(
+        table_from_rows(rows, "balanced"), str(root / "balance" / "balanced" / "part-00000.parquet"), "balanced"
+    )
+    assert builder_main(["download", "--pairs", str(root / "balance"), "--out", str(root / "download"),
+                         "--allow-private-network"]) == 0  # fmt: skip
+    assert builder_main(["shard", "--samples", str(root / "download"), "--out", str(root / "shard")]) == 0
+    tokenizer = root / "tokenizer"
+    assert (
+        builder_main(["tokenizer", "--input", str(scene_shards), "--out", str(tokenizer), "--vocab-size", "600"]) == 0
+    )
+    train_data = f"{scene_shards}/{{000000..000009}}.tar"
+    assert train_main(["train", "--train-data", train_data, "--tokenizer", str(tokenizer), "--model", "tiny",
+                       "--batch-size", "8", "--steps", "2", "--warmup", "1", "--workers", "0",
+                       "--out", str(root / "trained")]) == 0  # fmt: skip
+    return {"root": root, "world": small_world_dir, "train_data": train_data, "tokenizer": tokenizer,
+            "val": f"{scene_shards}/{{000010..000011}}.tar"}  # fmt: skip
+
+
+def base_argv(command: str, inputs: dict, out) -> list[str]:
+    root, world = inputs["root"], inputs["world"]
+    return {
+        "queries": ["--wiki-dump", world.wiki_dump_glob, "--pageviews", world.pageviews_glob,
+                    "--wordnet", str(world.wordnet_dir), "--out", str(out)],
+        "harvest": ["--queries", str(root / "queries"), "--pairs", str(world.pairs_dir),
+                    "--wat", world.wat_glob, "--out", str(out)],
+        "balance": ["--candidates", str(root / "harvest"), "--out", str(out)],
+        "download": ["--pairs", str(root / "balance"), "--allow-private-network", "--out", str(out)],
+        "shard": ["--samples", str(root / "download"), "--out", str(out)],
+        "tokenizer": ["--input", str(root / "shard"), "--out", str(out)],
+        "demo": ["--no-train", "--out", str(out)],
+        "world": ["--out", str(out)],
+        "train": ["--train-data", inputs["train_data"], "--tokenizer", str(inputs["tokenizer"]), "--model", "tiny",
+                  "--batch-size", "8", "--steps", "2", "--warmup", "1", "--workers", "0", "--out", str(out)],
+        "eval": ["--checkpoint", str(root / "trained"), "--val-data", inputs["val"]],
+    }[command]  # fmt: skip
+
+
+def bound_cases() -> list:
+    cases = []
+    for command, flag in OPTIONS:
+        for side, value in (("low", flag.how.low), ("high", flag.how.high)):
+            if value == flag.default or math.isinf(value) or (command.name, flag.name, side) in NOT_RUN:
+                continue
+            cases.append(pytest.param(command, flag, value, id=f"{command.name.split()[1]}{flag.name}={side}"))
+    return cases
+
+
+def replaced(argv: list[str], flag: str, value: str) -> list[str]:
+    """``argv`` with ``flag`` given ``value`` (in place of the base's own, if it has one)."""
+    if flag in argv:
+        index = argv.index(flag)
+        return [*argv[:index], *argv[index + 2 :], f"{flag}={value}"]
+    return [*argv, f"{flag}={value}"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("command", "flag", "value"), bound_cases())
+def test_a_value_at_a_bound_runs_or_is_refused_naming_the_flag(command, flag, value, walk_inputs, tmp_path, capsys):
+    name = command.name.split()[1]
+    text = str(int(value)) if flag.kind is int else repr(float(value))
+    argv = replaced(base_argv(name, walk_inputs, tmp_path / "out"), flag.name, text)
+    status = command.main(argv)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    if status == 2:
+        last = err.strip().splitlines()[-1]
+        assert flag.name in last, f"exit 2 without naming {flag.name}: {last}"
+    else:
+        assert status == 0, f"{command.name} {flag.name}={text}: exit {status}: {err.strip()[-500:]}"
+
+
+def test_the_schedule_holds_at_the_largest_step_count():
+    from wit_builder.train.optim import cosine_lr
+
+    steps = int(TrainSettings.__dataclass_fields__["steps"].metadata["wit_builder_option"].high)
+    for step in (0, 1, steps // 2, steps - 1):
+        assert 0.0 <= cosine_lr(step, 5e-4, 10_000, steps) <= 5e-4

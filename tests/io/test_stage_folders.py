@@ -53,3 +53,25 @@ def test_remote_paths_keep_their_protocol_and_are_checked_the_same():
     with pytest.raises(UsageError, match="no such file or folder"):
         input_files("--pairs", ["memory://bucket/nowhere"], "balance", "balanced")
     filesystem.rm("memory://bucket", recursive=True)
+
+
+def test_a_stage_claims_its_folder_and_removes_only_its_own_files(tmp_path):
+    from wit_builder.io.stage_folders import claim, claimed_by, clear_outputs
+
+    out = tmp_path / "download"
+    (out / "samples").mkdir(parents=True)
+    (out / "samples" / "part-00000-0000-0123456789ab.parquet").write_bytes(b"named like ours")
+    with pytest.raises(UsageError, match="named like the download stage's files but not written by it"):
+        claim(str(out), "download")  # unclaimed, and holding what looks like outputs: anyone's
+    with pytest.raises(UsageError, match="in a folder the stage has not claimed"):
+        clear_outputs(str(out), "download")
+    assert (out / "samples" / "part-00000-0000-0123456789ab.parquet").exists()
+    (out / "stats.json").write_text("{}")  # an earlier version's finished folder
+    assert claimed_by(str(out)) == "download"
+    claim(str(out), "download")
+    (out / "samples" / "mine.parquet").write_bytes(b"a user's")
+    with pytest.raises(UsageError, match=r"holds samples/mine\.parquet, which the download stage does not write"):
+        clear_outputs(str(out), "download", within=("samples",))
+    (out / "samples" / "mine.parquet").unlink()
+    clear_outputs(str(out), "download", within=("samples",))
+    assert not (out / "samples").exists() and (out / "_STAGE").exists() and (out / "stats.json").exists()

@@ -80,7 +80,7 @@ class DownloadRules(Settings):
     image: ImageSettings = nested(ImageSettings, group="images (img2dataset's meanings)")
     dedupe: bool = option(True, flag="no-dedupe", group="dedupe", help="keep exact and near duplicates")
     max_distance: int = option(
-        4, flag="near-distance", metavar="BITS", group="dedupe", help="perceptual-hash bits", low=0, high=64
+        4, flag="near-distance", metavar="BITS", group="dedupe", help="perceptual-hash bits", low=0, high=63
     )
     aspect_tolerance: float = option(
         0.05, metavar="F", group="dedupe", help="near copies' aspect ratios may differ so", low=0, high=10
@@ -112,7 +112,7 @@ class DownloadRules(Settings):
     image_processes: int = option(
         0, metavar="N",
         help="decode and resize in N processes per worker (0: threads; use the core count when one worker "
-        "process has the machine, as a single local FnApiRunner worker has)", low=0, high=1024
+        "process has the machine, as a single local FnApiRunner worker has)", low=0, high=256
     )  # fmt: skip
 
 

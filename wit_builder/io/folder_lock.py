@@ -12,6 +12,10 @@ from another host, when its heartbeat is older than ``STALE_S``. The lock is als
 the folder's parent is locked by another process (``wit-builder run`` on ``OUT`` while a stage
 command writes ``OUT/harvest``). One process may take a lock it already holds (a run's stages).
 
+Commands take locks through ``lock_out`` inside a ``command_scope`` (the command line opens one
+around every command; ``stage_folders.check_out`` locks each ``--out``), and every lock taken
+in a scope is released when it ends. Library calls outside a scope lock nothing.
+
 The lock file is created exclusively on local disks (``O_EXCL``). On object stores, which have
 no exclusive create through fsspec, it is written and read back: two writers starting in the
 same second may both pass. A run on a bucket is usually started once, by one launcher.
@@ -194,10 +198,8 @@ def _beat(folder: str, stop: threading.Event) -> None:
         if not record or not is_mine(record):
             return
         record["heartbeat"] = time.time()
-        try:
+        with suppress(OSError):  # a store that failed this once: the next beat tries again
             write_atomically(path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
-        except OSError:
-            return
 
 
 _scopes: list[tuple[str, list[str]]] = []  # (command, folders locked in it), innermost last

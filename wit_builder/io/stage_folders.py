@@ -235,7 +235,7 @@ def clear_outputs(folder: str, stage: str, within: Sequence[str] | None = None, 
     doomed = []
     for entry in filesystem.ls(root, detail=True):
         relative = _relative(filesystem._strip_protocol(entry["name"]), root)
-        if relative in keep or (within is not None and relative not in within):
+        if relative.removesuffix(".partial") in keep or (within is not None and relative not in within):
             continue
         if entry["type"] == "directory" or is_owned(relative, stage):
             doomed.append(entry["name"])

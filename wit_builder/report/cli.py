@@ -26,6 +26,7 @@ def balance_folders(run_dir: str) -> list[str]:
 def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     from wit_builder.errors import StageFailed, UsageError
     from wit_builder.io.chunks import READ_ERRORS
+    from wit_builder.io.folder_lock import lock_out
     from wit_builder.io.stage_folders import holds_other_stage, is_run_folder
     from wit_builder.report.run_page import write_run_report
 
@@ -40,6 +41,7 @@ def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
         if held := holds_other_stage(run_dir):
             raise UsageError(f"{args.run_dir} {held}, which has no report; {wanted}")
         raise UsageError(f"{args.run_dir}: holds no report/balance.parquet and no stage folders; {wanted}")
+    lock_out(run_dir)  # not while a run or stage is writing there
     for folder in folders:
         try:
             print(f"[report] {write_balance_report(folder)}")

@@ -111,7 +111,11 @@ def _raw_samples(shards: list[str], every: int, offset: int, tally: ReadTally) -
 
 
 def _shuffled(samples: Iterator, size: int, rng: random.Random) -> Iterator:
-    """A shuffle buffer of ``size``; drained in random order at the end."""
+    """A shuffle buffer of ``size``; drained in random order at the end. A size of 0 or 1
+    shuffles nothing: the samples pass in shard order."""
+    if size <= 1:
+        yield from samples
+        return
     buffer: list = []
     for sample in samples:
         if len(buffer) < size:

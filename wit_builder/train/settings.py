@@ -36,14 +36,19 @@ class TrainSettings(Settings):
     )
     dataset_resampled: bool = option(False, group=DATA, help="draw shards with replacement")
     shuffle_buffer: int = option(
-        1000, metavar="N", group=DATA, help="samples in each worker's shuffle buffer", low=0, high=10**7
+        1000,
+        metavar="N",
+        group=DATA,
+        help="samples in each worker's shuffle buffer (0 or 1: no shuffling)",
+        low=0,
+        high=10**7,
     )
-    workers: int = option(4, metavar="N", group=DATA, help="data-loader workers per device", low=0, high=256)
+    workers: int = option(4, metavar="N", group=DATA, help="data-loader workers per device", low=0, high=64)
     tokenizer: str | None = option(
         None, metavar="PATH", group=DATA, role="input", help="a tokenizer.json, or a folder holding one"
     )
     model: str = option("ViT-B-32", choices=tuple(sorted(MODEL_CONFIGS)), group=MODEL, help="model size")
-    batch_size: int = option(64, metavar="N", group=MODEL, help="per device", low=1, high=10**6)
+    batch_size: int = option(64, metavar="N", group=MODEL, help="per device", low=1, high=65_536)
     epochs: int = option(32, metavar="N", group=MODEL, help="passes over the data", low=1, high=10**6)
     steps: int | None = option(
         None, metavar="N", group=MODEL, help="optimiser steps in all (instead of --epochs)", low=1, high=10**12
@@ -55,7 +60,7 @@ class TrainSettings(Settings):
     eps: float = option(1e-6, metavar="EPS", group=MODEL, help="AdamW epsilon", low=1e-12, high=1)
     warmup: int = option(10_000, metavar="N", group=MODEL, help="warm-up steps", low=0, high=10**12)
     grad_clip_norm: float = option(1.0, metavar="NORM", group=MODEL, help="gradient clipping", low=0, high=10**6)
-    accum_freq: int = option(1, metavar="N", group=MODEL, help="batches per optimiser step", low=1, high=10_000)
+    accum_freq: int = option(1, metavar="N", group=MODEL, help="batches per optimiser step", low=1, high=1024)
     precision: str = option(
         "auto", choices=("auto", "fp32", "amp_bf16", "amp"), group=MODEL, help="auto: amp_bf16 on GPU, fp32 on CPU"
     )

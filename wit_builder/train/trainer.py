@@ -52,6 +52,12 @@ class Plan:
 def plan_run(args: TrainSettings, urls: tuple[str, ...], world: int) -> Plan:
     global_batch = args.batch_size * args.accum_freq * world
     samples = args.train_num_samples or count_samples(urls)
+    if samples and global_batch > samples:  # every step would pass over the data more than once
+        where = "--train-num-samples" if args.train_num_samples else "the shards' sizes.json"
+        raise ValueError(
+            f"--batch-size {args.batch_size:,} x --accum-freq {args.accum_freq:,} x {world} process(es) = "
+            f"{global_batch:,} samples a step, more than the {samples:,} an epoch holds ({where}); lower them"
+        )
     steps_per_epoch = max(1, samples // global_batch) if samples else 0
     if args.steps:
         total = args.steps
