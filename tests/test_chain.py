@@ -50,6 +50,10 @@ def test_chain_settings_wire_each_stage_to_the_earlier_folders():
         ({"queries": {"wiki_dump": "d"}, "train": {"model": "huge"}}, "train.model: expected one of"),
         ({"queries": {"wiki_dump": "d"}, "harvest": 3}, "harvest: expected a table"),
         ({}, "queries: missing wiki_dump"),
+        (
+            {"queries": {"wiki_dump": "d"}, "beam_args": "--runner=DataflowRunner"},
+            "beam_args: expected a list of texts",
+        ),
     ],
 )
 def test_a_bad_config_fails_before_anything_runs(tmp_path, config, message):
@@ -207,3 +211,10 @@ def test_a_run_killed_mid_download_resumes_to_the_same_shards(tmp_path, small_wo
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((run / "shard").glob("*.tar"))}
 
     assert tars(tmp_path / "killed") == tars(tmp_path / "whole") and tars(tmp_path / "whole")
+
+
+def test_a_run_folder_that_is_not_text_is_named(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text('out = 5\n[queries]\nwiki_dump = "d"\n')
+    assert main(["run", "--config", str(config)]) == 2
+    assert "out: expected the run folder's path or URL as text, got 5" in capsys.readouterr().err

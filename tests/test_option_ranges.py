@@ -129,7 +129,8 @@ NOT_RUN = {("wit-train train", "--steps", "high")}
 @pytest.fixture(scope="module")
 def walk_inputs(small_world_dir, small_world, served_world, scene_shards, tmp_path_factory):
     """Small real inputs for every command: the world's sources, a finished chain up to the
-    tokenizer over eight good images on the served web, and a two-step training."""
+    tokenizer over eight good images on the served web (each matching a query of its own, so
+    no cap can draw them all away), and a two-step training."""
     from wit_builder.harvest.normalise import url_uid
     from wit_builder.schemas import table_from_rows, write_table
     from wit_builder.train.cli import main as train_main
@@ -141,7 +142,7 @@ def walk_inputs(small_world_dir, small_world, served_world, scene_shards, tmp_pa
                          "--out", str(root / "harvest")]) == 0  # fmt: skip
     images = [i for i in small_world.catalog.images if i.fault is None and i.size_class == "normal"][:8]
     rows = [{"uid": url_uid(i.url(served_world.base_urls)), "url": i.url(served_world.base_urls),
-             "text": f"a red circle {n}", "page_url": None, "source": "walk", "matches": ["red circle"]}
+             "text": f"a red circle {n}", "page_url": None, "source": "walk", "matches": [f"red circle {n}"]}
             for n, i in enumerate(images)]  # fmt: skip
     (root / "balance" / "balanced").mkdir(parents=True)
     write_table(
