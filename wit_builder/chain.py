@@ -221,18 +221,12 @@ def _plan_stage(folder: str, key: str, fresh: bool) -> str:
 def _refuse_foreign_files(out: str, plan: Mapping[str, str]) -> None:
     """``UsageError`` naming the first stage folder the run would empty that holds a file the
     stage does not write."""
-    from wit_builder.errors import UsageError
-    from wit_builder.io.stage_folders import foreign_entries
+    from wit_builder.io.stage_folders import foreign_entries, refuse_foreign
 
     for stage, what in plan.items():
         if what.startswith("start"):
             folder = stage_dir(out, stage)
-            if foreign := foreign_entries(folder, stage):
-                named = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-                raise UsageError(
-                    f"{folder} holds {named}, which the {stage} stage does not write; the run would empty that "
-                    "folder: move that elsewhere, or give another --out"
-                )
+            refuse_foreign(folder, stage, foreign_entries(folder, stage), "the run would empty that folder")
 
 
 def run_chain(

@@ -38,7 +38,7 @@ def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.errors import StageFailed, UsageError
     from wit_builder.harvest.pipeline import HarvestInputs, build_pipeline
     from wit_builder.io.query_list import check_query_list
-    from wit_builder.io.stage_folders import check_out, input_files
+    from wit_builder.io.stage_folders import a_few, check_out, input_files
     from wit_builder.stage_run import replace_outputs, run_pipeline
     from wit_builder.stderr import warn_skipped
 
@@ -65,7 +65,7 @@ def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
     )
     if not report["pairs_read"]:  # a stage that could read no pair from any input has failed
         files = [*inputs.wat_files, *inputs.list_files]
-        named = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        named = a_few(files)
         problems = ", ".join(f"{reason} {n}" for reason, n in report["records_without_pairs"].items() if n)
         raise StageFailed(
             f"no pair could be read from {named} ({problems or 'no records'}); --pairs wants {PAIR_LISTS}, "

@@ -91,6 +91,21 @@ def is_run_folder(folder: str) -> bool:
     return any(filesystem.isfile(f"{root}/{stage}/stats.json") for stage in STAGE_MARKS)
 
 
+def a_few(names: Sequence[str], shown: int = 3) -> str:
+    """``a, b, c and 7 more``: the first few of a list for a one-line message."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def refuse_foreign(folder: str, stage: str, foreign: Sequence[str], what: str) -> None:
+    """``UsageError`` naming the files in ``folder`` that ``stage`` does not write, when any."""
+    if foreign:
+        raise UsageError(
+            f"{folder} holds {a_few(foreign)}, which the {stage} stage does not write; {what}: move that "
+            "elsewhere, or give another --out"
+        )
+
+
 def _relative(path: str, root: str) -> str:
     return path[len(root) :].lstrip("/")
 
@@ -187,18 +202,16 @@ def claim(folder: str, stage: str) -> None:
     from wit_builder import __version__
     from wit_builder.io.atomic import write_atomically
 
-    holder = claimed_by(folder)
-    if holder == stage:
-        if not fsspec.core.url_to_fs(folder)[0].exists(f"{folder.rstrip('/')}/{CLAIM}"):
-            write_atomically(f"{folder.rstrip('/')}/{CLAIM}", _claim_text(stage, __version__))
-        return
+    holder, mark = claimed_by(folder), f"{folder.rstrip('/')}/{CLAIM}"
+    if holder not in (None, stage):
+        raise UsageError(f"--out {folder} is claimed by the {holder} stage ({CLAIM}); give the {stage} stage its own")
     if holder is None and (named := _stage_files(folder, stage)):
-        listed = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
         raise UsageError(
-            f"--out {folder} already holds {listed}, named like the {stage} stage's files but not written by it "
-            f"there (no {CLAIM} mark); give the stage an empty folder, or move them"
+            f"--out {folder} already holds {a_few(named)}, named like the {stage} stage's files but not written by "
+            f"it there (no {CLAIM} mark); give the stage an empty folder, or move them"
         )
-    write_atomically(f"{folder.rstrip('/')}/{CLAIM}", _claim_text(stage, __version__))
+    if holder is None or not fsspec.core.url_to_fs(mark)[0].exists(mark):
+        write_atomically(mark, _claim_text(stage, __version__))
 
 
 def _claim_text(stage: str, version: str) -> bytes:
@@ -223,15 +236,9 @@ def clear_outputs(folder: str, stage: str, within: Sequence[str] | None = None, 
         )
     # The stage's own subfolders are checked whole, not only the part emptied now: a later step
     # of the run removes its work files, and must find only its own there.
-    top = {folder.split("/")[0] for folder in _owned_folders(stage)}
+    top = {sub.split("/")[0] for sub in _owned_folders(stage)}
     subfolders = None if within is None else sorted(top | {e for e in within if filesystem.isdir(f"{root}/{e}")})
-    foreign = foreign_entries(folder, stage, subfolders)
-    if foreign:
-        named = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise UsageError(
-            f"{folder} holds {named}, which the {stage} stage does not write and would have to remove for this "
-            "run: move that elsewhere, or give another --out"
-        )
+    refuse_foreign(folder, stage, foreign_entries(folder, stage, subfolders), "this run would have to empty it")
     doomed = []
     for entry in filesystem.ls(root, detail=True):
         relative = _relative(filesystem._strip_protocol(entry["name"]), root)
