@@ -54,9 +54,11 @@ def sum_pairs(pairs: Iterable[tuple[int, float]]) -> tuple[int, float]:
 
 
 def stage_stats(settings: ShardRules, inputs: ShardInputs, stats: dict, errors: list, queries: dict) -> dict:
-    """``stats.json``: samples in = written + capped + rejected by reason, and what was read."""
+    """``stats.json``: samples in (the readable files' rows, by their footers) = written (the
+    records put into tars) + capped + rejected by reason, and what was read."""
     rejected = {reason: stats.get(f"rejected:{reason}", 0) for reason in REJECTIONS}
-    samples_in, written, capped = (stats.get(name, 0) for name in ("samples_in", "written", "capped"))
+    written, capped = stats.get("written", 0), stats.get("capped", 0)
+    samples_in = sum(inputs.rows)
     first_error = dict(reversed([*inputs.unreadable, *sorted(errors)]))  # a file both passes failed on: once
     unreadable = [{"path": path, "error": error} for path, error in sorted(first_error.items())]
     adds_up = samples_in == written + capped + sum(rejected.values())
@@ -64,6 +66,7 @@ def stage_stats(settings: ShardRules, inputs: ShardInputs, stats: dict, errors: 
         "inputs": {"sample_files": len(inputs.files) + len(inputs.unreadable), "queries": inputs.queries},
         "rules": settings.output_fields(),
         "samples_in": samples_in,
+        "samples_read": stats.get("samples_read", 0),  # rows the scatter step read (or gave up on)
         "written": written,
         "capped": capped,
         "rejected": rejected,

@@ -94,7 +94,7 @@ class CountKeptFn(StatsDoFn):
 class ScatterFn(StatsDoFn):
     """Pass 3: a unit's kept samples as a run file sorted by placement key; emits (shard, Segment).
 
-    Counts: ``samples_in`` (every row of the unit), ``capped``, and ``rejected:REASON`` for rows
+    Counts: ``samples_read`` (every row of the unit), ``capped``, and ``rejected:REASON`` for rows
     that cannot go into a tar (``missing_image``, ``bad_image_format``) and for the rows of a
     unit that could not be read (``unreadable``, with the file and error on the errors output).
     """
@@ -112,7 +112,7 @@ class ScatterFn(StatsDoFn):
             try:
                 descriptor = self._scatter(chunk, over_cap, plan, run_path, descriptor_path, filesystem)
             except READ_ERRORS as error:
-                self.count("samples_in", chunk.rows)
+                self.count("samples_read", chunk.rows)
                 self.count("rejected:unreadable", chunk.rows)
                 yield pvalue.TaggedOutput(ERRORS, (chunk.path, f"rows {chunk.first_row:,}+{chunk.rows:,}: "
                                                                f"{type(error).__name__}: {error}"))  # fmt: skip
@@ -138,7 +138,7 @@ class ScatterFn(StatsDoFn):
         counts: Counter[str] = Counter()
         records: list[tuple[int, str, bytes]] = []
         for table in read_chunk_tables(chunk, "samples", batch_rows=1024):
-            counts["samples_in"] += table.num_rows
+            counts["samples_read"] += table.num_rows
             keep = capped_keep_mask(table, self.capped, over_cap)
             counts["capped"] += int((~keep).sum())
             images = table.column("image").to_pylist()
