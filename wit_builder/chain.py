@@ -284,18 +284,16 @@ def run_chain(
 
 
 def _run_stage(stage: str, settings: Any, beam_args: Sequence[str], debug: bool) -> int:
-    """One stage's exit status; an error it raises is one line on stderr and status 2 (usage) or 1."""
-    from wit_builder.errors import UsageError
+    """One stage's exit status; an error it raises is one line on stderr (``report_error``)."""
     from wit_builder.stage_run import run_stage_command
-    from wit_builder.stderr import one_line
+    from wit_builder.stderr import report_error
 
     try:
         return run_stage_command(stage, settings, beam_args)
     except Exception as error:
         if debug:
             raise
-        print(f"wit-builder run: {stage}: {one_line(error)}", file=sys.stderr)
-        return 2 if isinstance(error, UsageError) else 1
+        return report_error(f"wit-builder run: {stage}", error)
 
 
 def format_results(results: Sequence[StepResult]) -> str:
@@ -310,8 +308,7 @@ def format_results(results: Sequence[StepResult]) -> str:
 
 def run_command(args, beam_args: Sequence[str]) -> int:
     """``wit-builder run --config TOML [--out DIR] [--from STAGE] [--print-config] [beam flags]``."""
-    from wit_builder.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE
-    from wit_builder.errors import UsageError
+    from wit_builder.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError
     from wit_builder.stage_settings import SettingsError, format_toml
 
     config = load_config(args.config)

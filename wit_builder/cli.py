@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from wit_builder import __version__
 from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
 from wit_builder.demo_settings import DemoSettings, WorldSettings
-from wit_builder.errors import StageFailed, UsageError
+from wit_builder.errors import EXIT_OK
 from wit_builder.shard import verify_cli
 from wit_builder.stage_settings import add_flags, from_flags
-from wit_builder.stderr import OneLineParser, end_process, one_line, stderr_log
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+from wit_builder.stderr import OneLineParser, end_process, report_error, stderr_log
 
 BEAM_EPILOG = (
     "Any other --flag goes to Apache Beam's PipelineOptions, for example\n"
@@ -171,10 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # one line for a person; the traceback only with --debug
         if args.debug:
             raise
-        status = EXIT_USAGE if isinstance(error, UsageError) else EXIT_ERROR
-        hint = "" if isinstance(error, UsageError | StageFailed) else " (--debug shows where)"
-        print(f"wit-builder {command.name}: {one_line(error)}{hint}", file=sys.stderr)
-        return status
+        return report_error(f"wit-builder {command.name}", error)
 
 
 def console_main() -> None:

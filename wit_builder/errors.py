@@ -1,4 +1,5 @@
-"""The two ways a command ends badly, and the exit status each gives (``wit_builder.cli``).
+"""The two ways a command ends badly, and the exit status each gives: the one place that maps
+errors to exit statuses, for ``wit-builder``, ``wit-builder run`` and ``wit-train`` alike.
 
 - ``UsageError`` (exit 2): the command as given cannot be right, and nothing was done: a path
   that does not exist, an empty folder, another stage's folder, an ``--out`` that cannot be
@@ -6,7 +7,9 @@
 - ``StageFailed`` (exit 1): the command was right but the run could not do its work: none of
   its inputs could be read, a shard failed its checks.
 
-Both carry one line for a person: the path, and what was expected there.
+Both carry one line for a person: the path, and what was expected there. Any other exception
+(a library's own ``ValueError``, a bug) is exit status 1, with a hint that ``--debug`` shows
+where it came from; only the project's own usage errors give exit 2.
 """
 
 from __future__ import annotations
@@ -18,3 +21,11 @@ class UsageError(ValueError):
 
 class StageFailed(RuntimeError):
     """The run could not do its work; exit status 1."""
+
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def exit_status(error: BaseException) -> int:
+    """The exit status a command ends with after ``error``."""
+    return EXIT_USAGE if isinstance(error, UsageError) else EXIT_ERROR

@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import NoReturn, TextIO
 
-from wit_builder.errors import StageFailed, UsageError
+from wit_builder.errors import StageFailed, UsageError, exit_status
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -78,15 +79,24 @@ def debugging() -> bool:
 
 
 def one_line(error: BaseException) -> str:
-    """An error as one line: ours as they are, others with their type. A failure inside a Beam
-    pipeline arrives wrapped in the runner's text, the worker's traceback included; its last line
-    is the error that started it."""
-    if isinstance(error, UsageError | StageFailed):
-        return str(error)
+    """An error as one line: ours as they are, others with their type. An error that crossed a
+    process (a Beam worker, a data-loader worker) arrives with that worker's traceback in its
+    text; its last line is the error that started it."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     last = lines[-1] if lines else ""
-    text = last if ": " in last and len(lines) > 1 else f"{type(error).__name__}: {last}"
+    if isinstance(error, UsageError | StageFailed):  # the traceback names it wit_builder.errors.StageFailed
+        text = re.sub(rf"^(?:[\w.]+\.)?{type(error).__name__}: ", "", last) if len(lines) > 1 else str(error)
+    else:
+        text = last if ": " in last and len(lines) > 1 else f"{type(error).__name__}: {last}"
     return text if len(text) <= 400 else text[:397] + "..."
+
+
+def report_error(command: str, error: BaseException) -> int:
+    """``COMMAND: the error`` as one line on stderr (errors that are not ours with where to look
+    for more); returns the exit status the command ends with (``errors.exit_status``)."""
+    hint = "" if isinstance(error, UsageError | StageFailed) else " (--debug shows where)"
+    print(f"{command}: {one_line(error)}{hint}", file=sys.stderr)
+    return exit_status(error)
 
 
 def warn_skipped(stage: str, entries: Iterable[Mapping[str, str]]) -> None:

@@ -9,6 +9,7 @@ from itertools import islice
 import pytest
 import torch
 
+from wit_builder.errors import StageFailed, UsageError
 from wit_builder.shard.tar_format import iter_members
 from wit_builder.train.data import StreamSpec, TrainStream, count_samples, resolve_urls
 from wit_builder.train.transforms import train_crop
@@ -91,16 +92,16 @@ def test_corrupt_images_incomplete_samples_and_truncated_tars_are_skipped_and_lo
 
 def test_shards_without_the_expected_keys_are_a_clear_error_not_a_hang(tmp_path):
     path = write_tar(tmp_path / "cls.tar", [{"__key__": b"a", "png": jpeg((1, 2, 3)), "cls": b"3"}])
-    with pytest.raises(ValueError, match=r"no sample with an image .* and a caption .*member types seen: cls, png"):
+    with pytest.raises(StageFailed, match=r"no sample with an image .* and a caption .*member types seen: cls, png"):
         next(iter(stream([str(path)]).stream(0)))
     (tmp_path / "junk.tar").write_bytes(b"\x00garbage" * 100)
-    with pytest.raises(ValueError, match="1 unreadable"):
+    with pytest.raises(StageFailed, match="1 unreadable"):
         next(iter(stream([str(tmp_path / "junk.tar")]).stream(0)))
 
 
 def test_undecodable_images_everywhere_are_a_clear_error(tmp_path):
     path = write_tar(tmp_path / "bad.tar", [{"__key__": b"a", "jpg": b"nope", "txt": b"x"}])
-    with pytest.raises(ValueError, match="could be decoded"):
+    with pytest.raises(StageFailed, match="could be decoded"):
         next(iter(stream([str(path)]).stream(0)))
 
 
@@ -114,7 +115,7 @@ def test_urls_in_every_form_and_sample_counts(tmp_path):
     assert count_samples((f"{tmp_path}/elsewhere/x.tar",)) is None
     batch = next(iter(stream(urls[-2:], batch=8).stream(0)))  # read through fsspec's file:// protocol
     assert batch.images.shape == (8, 3, 16, 16) and batch.tokens.shape == (8, 1)
-    with pytest.raises(ValueError, match="no shard URLs"):
+    with pytest.raises(UsageError, match="no shard URL"):
         resolve_urls(" :: ")
 
 

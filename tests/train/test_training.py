@@ -128,17 +128,30 @@ def test_bad_inputs_are_clear_errors(inputs, tmp_path, capsys):
     assert "--tokenizer is required" in capsys.readouterr().err
     empty = tmp_path / "empty.tar"
     empty.write_bytes(bytes(1024))
-    assert train_main(train_flags({**inputs, "train": str(empty)}, tmp_path / "b", 2, 4, "--workers", "0")) == 2
+    # Shards none of which holds a usable sample: the run could not do its work (exit 1).
+    assert train_main(train_flags({**inputs, "train": str(empty)}, tmp_path / "b", 2, 4, "--workers", "0")) == 1
     assert "no sample with an image (jpg/jpeg/png/webp) and a caption (txt)" in capsys.readouterr().err
     assert train_main(["eval", "--checkpoint", str(tmp_path / "nowhere")]) == 2
+    assert "give --val-data, --zeroshot-data or both" in capsys.readouterr().err
     (tmp_path / "cut.pt").write_bytes(b"PK\x03\x04 truncated")
-    assert train_main(["export", "--checkpoint", str(tmp_path / "cut.pt"), "--out", str(tmp_path / "x")]) == 2
+    assert train_main(["export", "--checkpoint", str(tmp_path / "cut.pt"), "--out", str(tmp_path / "x")]) == 1
     assert "is not a readable checkpoint" in capsys.readouterr().err
+    assert train_main(["export", "--checkpoint", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
+    assert "no checkpoint at" in capsys.readouterr().err
     flags = train_flags({**inputs, "train": str(empty)}, tmp_path / "c", 2, 4)  # the error comes from a worker
-    assert train_main(flags) == 2
-    last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith("wit-train train: ValueError: no sample with an image"), last
-    assert "Traceback" not in last
+    assert train_main(flags) == 1
+    err = capsys.readouterr().err.strip()  # the trainer's progress log, then the one error line
+    assert "Traceback" not in err and err.splitlines()[-1].startswith("wit-train train: no sample with an image"), err
+
+
+def test_a_librarys_own_value_error_is_not_a_usage_error(inputs, tmp_path, capsys, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise ValueError("math domain error")  # what a library raises, not a flag that cannot be right
+
+    monkeypatch.setattr("wit_builder.train.trainer.cosine_lr", broken)
+    assert train_main(train_flags(inputs, tmp_path / "a", 2, 4, "--workers", "0")) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines()[-1] == "wit-train train: ValueError: math domain error (--debug shows where)"
 
 
 def _run(args: list[str], **kwargs) -> subprocess.Popen:

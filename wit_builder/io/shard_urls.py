@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import fsspec
 from braceexpand import braceexpand
 
+from wit_builder.errors import StageFailed, UsageError
+
 # The most shard URLs one spec may name: 10^10 samples at 10,000 a shard. More is a typo
 # ({000000000..099999999}), and expanding it whole would take gigabytes before any check.
 MAX_SHARDS = 1_000_000
@@ -79,8 +81,6 @@ def expand_urls(spec: str, limit: int = MAX_SHARDS) -> list[str]:
     named = sum(expansion_size(source.strip()) for source in spec.split("::") if source.strip())
     urls = list(itertools.islice(iter_urls(spec), limit + 1)) if named <= limit else []
     if named > limit or len(urls) > limit:
-        from wit_builder.errors import UsageError
-
         raise UsageError(f"{spec!r} names {max(named, len(urls)):,} shard URLs, more than the {limit:,} a set "
                          "may have; check its brace pattern")  # fmt: skip
     return urls
@@ -96,7 +96,7 @@ def resolve_shard_set(spec: str) -> tuple[list[str], dict | None, str | None]:
     filesystem, _ = fsspec.core.url_to_fs(spec)
     plain = "::" not in spec and "{" not in spec and not any(ch in spec for ch in "*?[")
     if plain and not filesystem.exists(spec):
-        raise FileNotFoundError(f"{spec}: no such file or folder; {WANTED}")
+        raise UsageError(f"{spec}: no such file or folder; {WANTED}")
     if spec.endswith(".json") or (plain and filesystem.isdir(spec)):
         manifest_path = spec if spec.endswith(".json") else f"{spec}/manifest.json"
         folder = manifest_path.rsplit("/", 1)[0] if "/" in manifest_path else "."
@@ -105,19 +105,19 @@ def resolve_shard_set(spec: str) -> tuple[list[str], dict | None, str | None]:
             try:
                 return [f"{folder}/{shard['name']}" for shard in manifest["shards"]], manifest, manifest_path
             except (TypeError, KeyError) as error:
-                raise ValueError(f"{manifest_path}: not a shard manifest ({type(error).__name__}: {error})") from error
+                raise StageFailed(f"{manifest_path}: not a shard manifest ({type(error).__name__}: {error})") from error
         urls = sorted(filesystem.glob(f"{spec}/*.tar"))
         if not urls:
             from wit_builder.io.stage_folders import holds_other_stage
 
             if held := holds_other_stage(spec):
-                raise FileNotFoundError(f"{spec} {held}; {WANTED}")
-            raise FileNotFoundError(f"{spec}: holds no manifest.json and no .tar file; {WANTED}")
+                raise UsageError(f"{spec} {held}; {WANTED}")
+            raise UsageError(f"{spec}: holds no manifest.json and no .tar file; {WANTED}")
         protocol = spec.split("://", 1)[0] + "://" if "://" in spec else ""
         return [protocol + url if protocol and "://" not in url else url for url in urls], None, None
     urls = expand_urls(spec)
     if not urls:
-        raise FileNotFoundError(f"no shard URL in {spec!r}")
+        raise UsageError(f"no shard URL in {spec!r}; {WANTED}")
     beside = f"{urls[0].rsplit('/', 1)[0]}/manifest.json" if "/" in urls[0] else "manifest.json"
     try:
         if fsspec.core.url_to_fs(beside)[0].exists(beside):
@@ -132,4 +132,4 @@ def _read_json(path: str) -> dict:
         with fsspec.open(path, "rt", encoding="utf-8") as handle:
             return json.load(handle)
     except ValueError as error:  # not JSON
-        raise ValueError(f"{path}: not a shard manifest ({error})") from error
+        raise StageFailed(f"{path}: not a shard manifest ({error})") from error

@@ -20,6 +20,7 @@ import fsspec
 import numpy as np
 from PIL import Image
 
+from wit_builder.errors import UsageError
 from wit_builder.hashing import hash64
 from wit_builder.io.shard_urls import resolve_shard_set
 from wit_builder.schemas import read_table
@@ -210,7 +211,7 @@ def unsafe_name(name: str) -> str | None:
 def verify(spec: str, quick: bool = False, workers: int = 4) -> Verdict:
     urls, manifest, manifest_path = resolve(spec)
     if quick and manifest is None:
-        raise FileNotFoundError(f"--quick checks the manifest's sums, and there is no manifest for {spec!r}")
+        raise UsageError(f"--quick checks the manifest's sums, and there is no manifest for {spec!r}")
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         checks = list(pool.map(lambda url: check_shard(url, _manifest_entry(manifest, url), quick), urls))
     verdict = Verdict(checks, manifest_path, quick)

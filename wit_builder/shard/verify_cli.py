@@ -21,17 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
-    from wit_builder.errors import StageFailed, UsageError
+    from wit_builder.errors import StageFailed
     from wit_builder.shard.verify import verify
 
-    try:
-        verdict = verify(args.shards, quick=args.quick, workers=args.workers)
-    except UsageError:
-        raise
-    except FileNotFoundError as error:  # a path that cannot be right
-        raise UsageError(str(error)) from error
-    except ValueError as error:  # a manifest that cannot be read
-        raise StageFailed(str(error)) from error
+    verdict = verify(args.shards, quick=args.quick, workers=args.workers)
     result = verdict.as_dict()
     if args.json:
         print(json.dumps(result, indent=2))

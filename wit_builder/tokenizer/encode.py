@@ -12,6 +12,7 @@ import fsspec
 import numpy as np
 from tokenizers import Tokenizer
 
+from wit_builder.errors import UsageError
 from wit_builder.tokenizer.bpe import END_TOKEN, START_TOKEN
 from wit_builder.tokenizer.clip_text import clean_caption
 
@@ -20,7 +21,7 @@ START_NAMES = (START_TOKEN, "<s>", "<bos>", "[CLS]", "<|begin_of_text|>")
 END_NAMES = (END_TOKEN, "</s>", "<eos>", "[SEP]", "<|end_of_text|>")
 
 
-class TokenizerError(ValueError):
+class TokenizerError(UsageError):
     """A tokenizer file that cannot serve as a CLIP text tokenizer."""
 
 

@@ -14,6 +14,7 @@ import io
 import fsspec
 import torch
 
+from wit_builder.errors import StageFailed, UsageError
 from wit_builder.io.atomic import write_atomically
 
 FORMAT = "wit-train/1"
@@ -46,20 +47,24 @@ def save_checkpoint(state: dict, out: str, step: int, keep_previous: bool = True
     return path
 
 
+class NoCheckpoint(UsageError):
+    """No checkpoint where one was named (``--resume latest`` on a first start is not an error)."""
+
+
 def resolve_checkpoint(spec: str, out: str | None = None) -> str:
     """``latest`` (in ``out``), a checkpoint file, or a training run's folder (its latest)."""
     if spec == "latest":
         if out is None:
-            raise ValueError("--resume latest needs --out")
+            raise UsageError("--resume latest needs --out")
         spec = out
     filesystem, _ = fsspec.core.url_to_fs(spec)
     if filesystem.isdir(spec):
         for candidate in (f"{checkpoint_dir(spec)}/{LATEST}", f"{spec.rstrip('/')}/{LATEST}"):
             if filesystem.exists(candidate):
                 return candidate
-        raise FileNotFoundError(f"no checkpoint in {spec} (looked for checkpoints/{LATEST})")
+        raise NoCheckpoint(f"no checkpoint in {spec} (looked for checkpoints/{LATEST})")
     if not filesystem.exists(spec):
-        raise FileNotFoundError(f"no checkpoint at {spec}")
+        raise NoCheckpoint(f"no checkpoint at {spec}")
     return spec
 
 
@@ -69,8 +74,8 @@ def load_checkpoint(path: str, map_location: str | torch.device = "cpu") -> dict
     try:
         state = torch.load(io.BytesIO(payload), map_location=map_location, weights_only=True)
     except Exception as error:
-        raise ValueError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error})") from None
+        raise StageFailed(f"{path} is not a readable checkpoint ({type(error).__name__}: {error})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         found = state.get("format") if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"{path} is not a wit-train checkpoint (format {found!r})")
+        raise UsageError(f"{path} is not a wit-train checkpoint (format {found!r})")
     return state

@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from collections.abc import Sequence
 
 from wit_builder.cli import DEBUG_HELP
 from wit_builder.stage_settings import add_flags, from_flags
-from wit_builder.stderr import OneLineParser, end_process, one_line
+from wit_builder.stderr import OneLineParser, end_process, report_error
 from wit_builder.train.settings import EvalSettings, TrainSettings
 
 SETTINGS = TrainSettings
@@ -33,22 +32,13 @@ def _eval_flags(p: argparse.ArgumentParser) -> None:
 
 
 def run(settings: TrainSettings, _beam_args: Sequence[str] = ()) -> int:
-    """Train in this process (``wit-builder run``'s train stage); errors are one line, exit 2."""
+    """Train in this process (``wit-builder run``'s train stage; its errors are said as every
+    stage's are)."""
     from wit_builder.io.folder_lock import lock_out
     from wit_builder.train.trainer import run_training
 
     lock_out(settings.out)
-    try:
-        return run_training(settings)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"wit-train train: {_last_line(error)}", file=sys.stderr)
-        return 2
-
-
-def _last_line(error: Exception) -> str:
-    """An error raised in a data-loader worker arrives with the worker's traceback in its
-    message; the user needs its last line."""
-    return str(error).strip().splitlines()[-1] if "Traceback" in str(error) else str(error)
+    return run_training(settings)
 
 
 def _export_flags(p: argparse.ArgumentParser) -> None:
@@ -75,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _eval(settings: EvalSettings) -> int:
     import torch
 
+    from wit_builder.errors import UsageError
     from wit_builder.tokenizer.encode import CaptionTokenizer
     from wit_builder.train.checkpoints import load_checkpoint, resolve_checkpoint
     from wit_builder.train.configs import ClipConfig
@@ -83,7 +74,7 @@ def _eval(settings: EvalSettings) -> int:
     from wit_builder.train.trainer import resolve_precision
 
     if not (settings.val_data or settings.zeroshot_data):
-        raise ValueError("give --val-data, --zeroshot-data or both")
+        raise UsageError("give --val-data, --zeroshot-data or both")
     state = load_checkpoint(resolve_checkpoint(settings.checkpoint))
     config = ClipConfig.from_dict(state["model_config"])
     tokenizer = CaptionTokenizer(state["tokenizer_json"], config.text_cfg.context_length)
@@ -123,16 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for role, path in export(args.checkpoint, args.out, args.name).items():
                 print(f"[export] {role}: {path}")
             return 0
-    except (ValueError, FileNotFoundError) as error:  # flags, paths or data that cannot be right
+    except Exception as error:  # one line for a person; the traceback only with --debug
         if args.debug:
             raise
-        print(f"wit-train {args.command}: {_last_line(error)}", file=sys.stderr)
-        return 2
-    except Exception as error:  # anything else: still one line, the traceback only with --debug
-        if args.debug:
-            raise
-        print(f"wit-train {args.command}: {one_line(error)} (--debug shows where)", file=sys.stderr)
-        return 1
+        return report_error(f"wit-train {args.command}", error)
 
 
 def console_main() -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from wit_builder.errors import UsageError
+
 
 @dataclass(frozen=True)
 class VisionConfig:
@@ -75,4 +77,4 @@ def model_config(name: str) -> ClipConfig:
     try:
         return MODEL_CONFIGS[name]
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODEL_CONFIGS)}") from None
+        raise UsageError(f"unknown model {name!r}; known: {', '.join(MODEL_CONFIGS)}") from None

@@ -30,6 +30,7 @@ import torch
 from PIL import Image
 from torch.utils.data import IterableDataset, get_worker_info
 
+from wit_builder.errors import StageFailed
 from wit_builder.io.shard_urls import resolve_shard_set
 from wit_builder.train.shard_reader import IMAGE_KEYS, TEXT_KEYS, ReadTally, iter_shard_samples, pick
 from wit_builder.train.transforms import normalise_pixels
@@ -74,10 +75,7 @@ class StreamSpec:
 
 def resolve_urls(spec: str) -> tuple[str, ...]:
     """The shard URLs of ``--train-data``/``--val-data``: a URL list, or a shard stage's folder."""
-    try:
-        return tuple(resolve_shard_set(spec)[0])
-    except FileNotFoundError as error:
-        raise ValueError(f"no shard URLs in {spec!r}: {error}") from None
+    return tuple(resolve_shard_set(spec)[0])
 
 
 def _pass_shards(spec: StreamSpec, stream: int, streams: int, pass_index: int) -> tuple[list[str], int, int]:
@@ -196,10 +194,10 @@ class TrainStream(IterableDataset):
                     pixels = torch.empty_like(pixels)  # the batch just sent keeps its own tensor
                     filled, texts, keys = 0, [], []
             if tally.samples == 0:
-                raise ValueError(_no_samples_message(shards, tally))
+                raise StageFailed(_no_samples_message(shards, tally))
             replayed = skip if pass_index == start_pass else 0
             if decoded == 0 and pulled > replayed:
-                raise ValueError(f"none of the {pulled - replayed} images read in {len(shards)} shard(s) such as "
+                raise StageFailed(f"none of the {pulled - replayed} images read in {len(shards)} shard(s) such as "
                                  f"{shards[0]} could be decoded")  # fmt: skip
             pass_index += 1
 

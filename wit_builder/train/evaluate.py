@@ -20,6 +20,7 @@ import fsspec
 import torch
 from PIL import Image
 
+from wit_builder.errors import StageFailed, UsageError
 from wit_builder.tokenizer.encode import CaptionTokenizer
 from wit_builder.train.data import eval_samples, resolve_urls
 from wit_builder.train.model import CLIP
@@ -72,7 +73,7 @@ def embed_pairs(model: CLIP, tokenizer: CaptionTokenizer, samples, batch_size: i
             images.append(model.encode_image(pixels).float().cpu())
             texts.append(model.encode_text(tokens).float().cpu())
     if not images:
-        raise ValueError("no complete (image, caption) sample to evaluate on")
+        raise StageFailed("no complete (image, caption) sample to evaluate on")
     return torch.cat(images), torch.cat(texts)
 
 
@@ -100,7 +101,7 @@ def read_templates(path: str | None) -> tuple[str, ...]:
         templates = tuple(line.strip() for line in handle if line.strip() and not line.startswith("#"))
     bad = [t for t in templates if "{}" not in t]
     if bad or not templates:
-        raise ValueError(f"every template needs a '{{}}' for the class name; {path} has {bad or 'none'}")
+        raise UsageError(f"every template needs a '{{}}' for the class name; {path} has {bad or 'none'}")
     return templates
 
 
@@ -128,7 +129,7 @@ def zeroshot_samples(source: str, classnames: str | None = None) -> Iterator[tup
 def zeroshot_metrics(model: CLIP, tokenizer: CaptionTokenizer, samples, templates, batch_size, device, precision):
     decoded = list(_decoded(samples, model.visual.image_size))
     if not decoded:
-        raise ValueError("no image to classify in the zero-shot data")
+        raise StageFailed("no image to classify in the zero-shot data")
     classes = sorted({label for _, label in decoded})
     weights = []
     for name in classes:

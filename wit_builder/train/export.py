@@ -20,6 +20,7 @@ import json
 import fsspec
 import torch
 
+from wit_builder.errors import UsageError
 from wit_builder.train.checkpoints import load_checkpoint, resolve_checkpoint
 from wit_builder.train.configs import ClipConfig
 from wit_builder.train.transforms import OPENAI_MEAN, OPENAI_STD
@@ -44,7 +45,7 @@ def export(checkpoint: str, out: str, name: str | None = None) -> dict[str, str]
     name = name or f"{state['model_name']}-wit"
     end_id = int(state["end_token_id"])
     if end_id != config.text_cfg.vocab_size - 1:
-        raise ValueError(
+        raise UsageError(
             f"the tokenizer's end token ({end_id}) is not its largest id, so open_clip's argmax pooling would "
             "read the wrong position; train with a tokenizer from `wit-builder tokenizer`"
         )

@@ -23,6 +23,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from wit_builder.errors import UsageError
 from wit_builder.tokenizer.encode import CaptionTokenizer
 from wit_builder.train import checkpoints
 from wit_builder.train.configs import ClipConfig, model_config
@@ -54,7 +55,7 @@ def plan_run(args: TrainSettings, urls: tuple[str, ...], world: int) -> Plan:
     samples = args.train_num_samples or count_samples(urls)
     if samples and global_batch > samples:  # every step would pass over the data more than once
         where = "--train-num-samples" if args.train_num_samples else "the shards' sizes.json"
-        raise ValueError(
+        raise UsageError(
             f"--batch-size {args.batch_size:,} x --accum-freq {args.accum_freq:,} x {world} process(es) = "
             f"{global_batch:,} samples a step, more than the {samples:,} an epoch holds ({where}); lower them"
         )
@@ -64,7 +65,7 @@ def plan_run(args: TrainSettings, urls: tuple[str, ...], world: int) -> Plan:
     elif samples:
         total = args.epochs * steps_per_epoch
     else:
-        raise ValueError(
+        raise UsageError(
             "cannot tell how long an epoch is: no sizes.json or manifest.json beside the shards; "
             "give --train-num-samples or --steps"
         )
@@ -75,7 +76,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision == "auto":
         return "amp_bf16" if device.type == "cuda" else "fp32"
     if precision == "amp" and device.type != "cuda":
-        raise ValueError("--precision amp (float16 with loss scaling) needs a GPU; use amp_bf16 or fp32")
+        raise UsageError("--precision amp (float16 with loss scaling) needs a GPU; use amp_bf16 or fp32")
     return precision
 
 
@@ -117,7 +118,7 @@ class Trainer:
         if args.resume:
             try:
                 path = checkpoints.resolve_checkpoint(args.resume, args.out)
-            except FileNotFoundError:
+            except checkpoints.NoCheckpoint:
                 if args.resume != "latest":
                     raise
                 path = None  # `--resume latest` on a first start: nothing to resume, start fresh
@@ -134,7 +135,7 @@ class Trainer:
             self.model_name = state["model_name"]
         else:
             if not args.tokenizer:
-                raise ValueError("--tokenizer is required (a tokenizer.json, e.g. from `wit-builder tokenizer`)")
+                raise UsageError("--tokenizer is required (a tokenizer.json, e.g. from `wit-builder tokenizer`)")
             self.config = model_config(args.model)
             self.tokenizer = CaptionTokenizer.from_file(args.tokenizer, self.config.text_cfg.context_length)
             self.config = self.config.with_vocab(self.tokenizer.vocab_size)
