@@ -20,7 +20,7 @@ from wit_builder.demo_settings import DemoSettings, WorldSettings
 from wit_builder.errors import EXIT_OK
 from wit_builder.shard import verify_cli
 from wit_builder.stage_settings import add_flags, from_flags
-from wit_builder.stderr import OneLineParser, end_process, report_error, stderr_log
+from wit_builder.stderr import DEBUG_HELP, OneLineParser, end_process, report_error, stderr_log
 
 BEAM_EPILOG = (
     "Any other --flag goes to Apache Beam's PipelineOptions, for example\n"
@@ -108,9 +108,6 @@ COMMANDS: tuple[Command, ...] = (
     ),
 )
 COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
-
-
-DEBUG_HELP = "on an error, show the Python traceback instead of the one-line message"
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:

@@ -26,6 +26,8 @@ from typing import NoReturn, TextIO
 
 from wit_builder.errors import StageFailed, UsageError, exit_status
 
+DEBUG_HELP = "on an error, show the Python traceback instead of the one-line message"
+
 
 class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line, exit status 2, like every other usage

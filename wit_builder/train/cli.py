@@ -15,9 +15,8 @@ import json
 import os
 from collections.abc import Sequence
 
-from wit_builder.cli import DEBUG_HELP
 from wit_builder.stage_settings import add_flags, from_flags
-from wit_builder.stderr import OneLineParser, end_process, report_error
+from wit_builder.stderr import DEBUG_HELP, OneLineParser, end_process, report_error
 from wit_builder.train.settings import EvalSettings, TrainSettings
 
 SETTINGS = TrainSettings
