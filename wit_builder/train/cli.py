@@ -70,7 +70,7 @@ def _eval(settings: EvalSettings) -> int:
     from wit_builder.train.configs import ClipConfig
     from wit_builder.train.evaluate import evaluate, write_results
     from wit_builder.train.model import CLIP
-    from wit_builder.train.trainer import resolve_precision
+    from wit_builder.train.precision import resolve_precision
 
     if not (settings.val_data or settings.zeroshot_data):
         raise UsageError("give --val-data, --zeroshot-data or both")

@@ -24,7 +24,7 @@ from wit_builder.errors import StageFailed, UsageError
 from wit_builder.tokenizer.encode import CaptionTokenizer
 from wit_builder.train.data import eval_samples, resolve_urls
 from wit_builder.train.model import CLIP
-from wit_builder.train.trainer import autocast
+from wit_builder.train.precision import autocast
 from wit_builder.train.transforms import eval_view
 
 log = logging.getLogger("wit_builder.train")

@@ -33,6 +33,7 @@ from wit_builder.train.loss import ClipLoss
 from wit_builder.train.metrics_log import MetricsLog
 from wit_builder.train.model import CLIP
 from wit_builder.train.optim import build_optimizer, cosine_lr, set_lr
+from wit_builder.train.precision import autocast, resolve_precision
 from wit_builder.train.settings import TrainSettings
 from wit_builder.train.transforms import train_crop
 
@@ -70,22 +71,6 @@ def plan_run(args: TrainSettings, urls: tuple[str, ...], world: int) -> Plan:
             "give --train-num-samples or --steps"
         )
     return Plan(total, steps_per_epoch or total, global_batch, samples)
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    if precision == "auto":
-        return "amp_bf16" if device.type == "cuda" else "fp32"
-    if precision == "amp" and device.type != "cuda":
-        raise UsageError("--precision amp (float16 with loss scaling) needs a GPU; use amp_bf16 or fp32")
-    return precision
-
-
-def autocast(precision: str, device: torch.device):
-    if precision == "amp_bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    if precision == "amp":
-        return torch.autocast(device.type, dtype=torch.float16)
-    return contextlib.nullcontext()
 
 
 def _json_safe(args: TrainSettings) -> dict:
