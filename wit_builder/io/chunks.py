@@ -31,14 +31,13 @@ class InputFile:
 
 @dataclass(frozen=True)
 class Chunk:
-    """Rows [first_row, first_row + rows) of the file_index-th input file.
+    """Rows [first_row, first_row + rows) of the input file at ``path``.
 
     Its ``name`` says what it holds, not where it stands in a list: the input file's name, the
     part, and a digest of the file's identity, the row range and the ``salt`` (the settings
     that decide what is made of the rows). Work files named by it are reused by a re-run only
     for the same rows under the same settings, whatever other files come and go."""
 
-    file_index: int
     path: str
     part: int
     first_row: int
@@ -133,11 +132,11 @@ def plan_chunks(files: Sequence[InputFile | str], chunk_rows: int, salt: str = "
     """Each file cut into chunks of ``chunk_rows`` rows (a path is read as ``read_footer`` reads
     it); ``salt`` enters every chunk's name."""
     chunks = []
-    for index, given in enumerate(files):
+    for given in files:
         found = read_footer(given) if isinstance(given, str) else given
         for part, first in enumerate(range(0, found.rows, chunk_rows)):
             rows = min(chunk_rows, found.rows - first)
-            chunks.append(Chunk(index, found.path, part, first, rows, found.identity, salt))
+            chunks.append(Chunk(found.path, part, first, rows, found.identity, salt))
     return chunks
 
 
