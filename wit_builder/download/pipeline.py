@@ -116,7 +116,7 @@ class FetchChunkFn(StatsDoFn):
         for chunk in batch:
             if filesystem.exists(work_path(self.out_dir, "outcomes", chunk.name)):
                 self.count("chunks_resumed")
-                yield chunk
+                yield chunk.name
                 continue
             try:
                 todo.append((chunk, read_chunk(chunk)))
@@ -128,7 +128,7 @@ class FetchChunkFn(StatsDoFn):
         done = iter(self.loop.run_until_complete(self._fetch_and_process_all([pair["url"] for pair in pairs])))
         for chunk, chunk_pairs in todo:
             self._write_chunk(chunk, chunk_pairs, [next(done) for _ in chunk_pairs])
-            yield chunk
+            yield chunk.name
 
     async def _fetch_and_process_all(self, urls: list[str]) -> list[tuple]:
         return list(await asyncio.gather(*(self._fetch_and_process(url) for url in urls)))
@@ -271,7 +271,7 @@ class DownloadImages(beam.PTransform):
             >> beam.BatchElements(min_batch_size=rules.chunks_per_batch, max_batch_size=rules.chunks_per_batch)
             | "Fetch" >> beam.ParDo(FetchChunkFn(rules, out_dir)).with_outputs(STATS, ERRORS, main="chunks")
         )
-        names = fetched.chunks | "Names" >> beam.Map(lambda chunk: chunk.name)
+        names = fetched.chunks
         duplicates = names | "Dedupe" >> DuplicatesOfChunks(rules, out_dir)
         grouped = {
             "chunk": names | "KeyChunks" >> beam.Map(lambda name: (name, True)),
