@@ -9,9 +9,8 @@ import pathlib
 import pytest
 import tomllib
 
+from wit_builder import stages
 from wit_builder.chain import (
-    CHAIN,
-    STAGES,
     chain_settings,
     format_results,
     full_config,
@@ -70,9 +69,9 @@ def test_a_changed_setting_changes_its_stage_key_and_every_later_one():
     base = {"queries": {"wiki_dump": "d"}, "train": {"model": "tiny"}}
     before = stage_keys(chain_settings(base, "o"))
     after = stage_keys(chain_settings({**base, "balance": {"per_query": 10}}, "o"))
-    assert [stage for stage in STAGES if before[stage] == after[stage]] == ["queries", "harvest"]
+    assert [stage for stage in stages.names() if before[stage] == after[stage]] == ["queries", "harvest"]
     tokenizer_only = stage_keys(chain_settings({**base, "tokenizer": {"vocab_size": 1000}}, "o"))
-    assert [stage for stage in STAGES if before[stage] != tokenizer_only[stage]] == ["tokenizer", "train"]
+    assert [stage for stage in stages.names() if before[stage] != tokenizer_only[stage]] == ["tokenizer", "train"]
 
 
 @pytest.mark.parametrize("config", sorted((ROOT / "pipelines").glob("*.toml")), ids=lambda p: p.name)
@@ -80,7 +79,7 @@ def test_shipped_pipeline_configs_validate(config):
     data = load_config(config)
     assert isinstance(data.get("beam_args", []), list)
     settings = chain_settings(data, data["out"])  # every table, key and type checked
-    assert list(settings) == [stage for stage in STAGES if stage != "train" or "train" in data]
+    assert list(settings) == [stage for stage in stages.names() if stage != "train" or "train" in data]
     # --print-config gives a config that builds the same settings again.
     printed = tomllib.loads(_format(full_config(data, data["out"])))
     assert chain_settings(printed, data["out"]) == settings
@@ -119,7 +118,7 @@ def _chain_config(world) -> dict:
 def test_chain_runs_resumes_and_reruns_what_changed(tmp_path, small_world_dir, capsys):
     run = tmp_path / "run"
     results = run_chain(_chain_config(small_world_dir), str(run))
-    assert [r.stage for r in results] == [stage for stage, _ in CHAIN]
+    assert [r.stage for r in results] == list(stages.names())
     # No image can be fetched (the world is offline), so the shard stage has nothing to write.
     assert [r.outcome for r in results[:5]] == ["done", "done", "done", "done", "failed (exit 1)"]
     assert [r.outcome for r in results[5:]] == ["not run", "not configured"]

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from wit_builder.cli import COMMANDS, build_parser, main
+from wit_builder.cli import build_parser, commands, main
 
 DESIGN_STAGES = ("queries", "harvest", "balance", "download", "shard", "tokenizer", "verify", "report", "run", "demo")
 
@@ -23,7 +23,7 @@ def test_top_level_help_lists_every_stage(capsys):
         assert re.search(rf"^\s+{stage}\s", text, re.M), f"{stage} missing from --help"
 
 
-@pytest.mark.parametrize("command", [c.name for c in COMMANDS])
+@pytest.mark.parametrize("command", [c.name for c in commands()])
 def test_each_command_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -32,7 +32,7 @@ def test_each_command_help(command, capsys):
     assert f"usage: wit-builder {command}" in text
 
 
-@pytest.mark.parametrize("command", [c for c in COMMANDS if c.takes_beam_flags and c.name not in ("run", "demo")])
+@pytest.mark.parametrize("command", [c for c in commands() if c.takes_beam_flags and c.name not in ("run", "demo")])
 def test_beam_stages_take_out_and_document_beam_flags(command, capsys):
     with pytest.raises(SystemExit):
         main([command.name, "--help"])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from wit_builder.chain import stage_cli
+from wit_builder import stages
 from wit_builder.cli import main as builder_main
 from wit_builder.demo_settings import DemoSettings, WorldSettings
 from wit_builder.stage_settings import SettingsError, flags_of, from_table
@@ -38,7 +38,7 @@ class Command:
 
 
 COMMANDS = [
-    *(Command(f"wit-builder {stage}", stage_cli(stage).SETTINGS, ()) for stage in STAGES),
+    *(Command(f"wit-builder {stage}", stages.get(stage).settings_class(), ()) for stage in STAGES),
     Command("wit-builder demo", DemoSettings, ()),
     Command("wit-builder world", WorldSettings, ()),
     Command("wit-train train", TrainSettings, ()),

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
+from wit_builder import stages
 from wit_builder.balance.settings import BalanceRules, BalanceSettings
-from wit_builder.chain import CHAIN, stage_cli
 from wit_builder.cli import main
 from wit_builder.download.settings import DownloadSettings
 from wit_builder.harvest.settings import HarvestSettings
@@ -39,21 +39,21 @@ REQUIRED = {"queries": {"wiki-dump", "out"}, "harvest": {"queries", "out"}, "bal
             "train": {"train-data", "out"}}  # fmt: skip
 
 
-@pytest.mark.parametrize("stage", [stage for stage, _ in CHAIN])
+@pytest.mark.parametrize("stage", list(stages.names()))
 def test_flag_names_and_required_flags_are_the_ones_users_know(stage):
-    flags = list(flags_of(stage_cli(stage).SETTINGS))
+    flags = list(flags_of(stages.get(stage).settings_class()))
     assert sorted(flag.name[2:] for flag in flags) == sorted(FLAGS[stage].split())
     assert {flag.name[2:] for flag in flags if flag.required} == REQUIRED[stage]
 
 
-@pytest.mark.parametrize("stage", [stage for stage, _ in CHAIN])
+@pytest.mark.parametrize("stage", list(stages.names()))
 def test_help_shows_every_default(stage, capsys):
     from wit_builder.train.cli import main as train_main
 
     with pytest.raises(SystemExit):
         train_main(["train", "--help"]) if stage == "train" else main([stage, "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for flag in flags_of(stage_cli(stage).SETTINGS):
+    for flag in flags_of(stages.get(stage).settings_class()):
         default = flag.default
         if flag.required or default is None or isinstance(default, bool) or default == ():
             continue
@@ -61,10 +61,10 @@ def test_help_shows_every_default(stage, capsys):
         assert f"{flag.name} " in text and (f"(default: {shown})" in text or f"(default: {shown};" in text), flag.name
 
 
-@pytest.mark.parametrize("stage", [stage for stage, _ in CHAIN])
+@pytest.mark.parametrize("stage", list(stages.names()))
 def test_no_settings_class_can_be_filled_by_position(stage):
-    classes = {stage_cli(stage).SETTINGS}
-    classes |= {type(value) for value in _nested_defaults(stage_cli(stage).SETTINGS)}
+    classes = {stages.get(stage).settings_class()}
+    classes |= {type(value) for value in _nested_defaults(stages.get(stage).settings_class())}
     for cls in classes:
         assert all(field.kw_only for field in dataclasses.fields(cls)), cls
         with pytest.raises(TypeError):

@@ -25,35 +25,23 @@ settings, not their bytes: a source rewritten in place needs ``--from``.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import fsspec
+
+from wit_builder import stages
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-# Each stage, and which of its settings takes which earlier stage's output folder.
-CHAIN: tuple[tuple[str, Mapping[str, str]], ...] = (
-    ("queries", {}),
-    ("harvest", {"queries": "queries"}),
-    ("balance", {"candidates": "harvest"}),
-    ("download", {"pairs": "balance"}),
-    ("shard", {"samples": "download", "queries": "queries"}),
-    ("tokenizer", {"input": "shard"}),
-    ("train", {"train_data": "shard", "tokenizer": "tokenizer"}),
-)
-STAGES = tuple(stage for stage, _ in CHAIN)
-OPTIONAL = frozenset({"train"})  # run only when the config has their table
 SUCCESS, RUNNING = "_SUCCESS", "_RUNNING"
 
 
@@ -90,18 +78,13 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise UsageError(f"--config {path}: not a readable TOML file ({type(error).__name__}: {error})") from error
 
 
-def stage_cli(stage: str) -> ModuleType:
-    """The stage's command module: its ``SETTINGS`` class and its ``run(settings, beam_args)``."""
-    return importlib.import_module(f"wit_builder.{stage}.cli")
-
-
 def chain_settings(config: Mapping[str, Any], out: str) -> dict[str, Any]:
     """Every configured stage's settings, built from its table and wired to the earlier
     stages' folders. An unknown key or a wrong type anywhere is a ``SettingsError`` naming it
     (``balance.per_query: expected a whole number, got 'many'``)."""
     from wit_builder.stage_settings import SettingsError, from_table
 
-    known = {"out", "beam_args", *STAGES}
+    known = {"out", "beam_args", *stages.names()}
     unknown = sorted(set(config) - known)
     if unknown:
         raise SettingsError(f"{unknown[0]}: unknown key (known: {', '.join(sorted(known))})")
@@ -113,8 +96,9 @@ def chain_settings(config: Mapping[str, Any], out: str) -> dict[str, Any]:
     if not isinstance(out, str) or not out:
         raise SettingsError(f"out: expected the run folder's path or URL as text, got {out!r}")
     settings = {}
-    for stage, wiring in CHAIN:
-        if stage in OPTIONAL and stage not in config:
+    for entry in stages.chain():
+        stage = entry.name
+        if entry.optional and stage not in config:
             continue
         table = config.get(stage, {})
         if not isinstance(table, Mapping):
@@ -123,9 +107,9 @@ def chain_settings(config: Mapping[str, Any], out: str) -> dict[str, Any]:
         if "out" in table:
             raise SettingsError(f"{stage}.out: a stage writes to OUT/{stage}; set the run's out at the top instead")
         table["out"] = stage_dir(out, stage)
-        for key, earlier in wiring.items():
+        for key, earlier in entry.reads.items():
             table.setdefault(key, stage_dir(out, earlier))
-        settings[stage] = from_table(stage_cli(stage).SETTINGS, table, where=stage)
+        settings[stage] = from_table(entry.settings_class(), table, where=stage)
     return settings
 
 
@@ -152,7 +136,8 @@ def stage_keys(settings: Mapping[str, Any]) -> dict[str, str]:
     from wit_builder.stage_settings import to_table
 
     keys: dict[str, str] = {}
-    for stage, wiring in CHAIN:
+    for entry in stages.chain():
+        stage, wiring = entry.name, entry.reads
         if stage not in settings:
             continue
         table = to_table(settings[stage], canonical_spec)
@@ -201,8 +186,9 @@ def prepare_stage(folder: str, stage: str, key: str, how: str) -> None:
 
 def _fresh_stages(settings: Mapping[str, Any], from_stage: str | None) -> dict[str, bool]:
     """Each configured stage, and whether ``--from`` makes it start afresh."""
-    first = STAGES.index(from_stage) if from_stage is not None else len(STAGES)
-    return {stage: index >= first for index, stage in enumerate(STAGES) if stage in settings}
+    order = stages.names()
+    first = order.index(from_stage) if from_stage is not None else len(order)
+    return {stage: index >= first for index, stage in enumerate(order) if stage in settings}
 
 
 def _plan_stage(folder: str, key: str, fresh: bool) -> str:
@@ -242,8 +228,8 @@ def run_chain(
     from wit_builder.io.stage_folders import check_out
     from wit_builder.stage_settings import to_table
 
-    if from_stage is not None and from_stage not in STAGES:
-        raise UsageError(f"--from {from_stage}: not a stage (stages: {', '.join(STAGES)})")
+    if from_stage is not None and from_stage not in stages.names():
+        raise UsageError(f"--from {from_stage}: not a stage (stages: {', '.join(stages.names())})")
     beam = [*config.get("beam_args", []), *beam_args]
     settings = chain_settings(config, out)
     keys = stage_keys(settings)
@@ -253,7 +239,8 @@ def run_chain(
     _refuse_foreign_files(out, plan)  # before any stage runs, so nothing is half done
     results: list[StepResult] = []
     stopped = False
-    for index, (stage, _) in enumerate(CHAIN):
+    order = stages.names()
+    for index, stage in enumerate(order):
         folder = stage_dir(out, stage)
         if stage not in settings:
             results.append(StepResult(stage, "not configured", folder, 0.0))
@@ -266,7 +253,7 @@ def run_chain(
             results.append(StepResult(stage, "up to date", folder, 0.0))
             continue
         prepare_stage(folder, stage, keys[stage], plan[stage])
-        print(f"[run] {stage} ({index + 1}/{len(STAGES)}): {'resuming' if plan[stage] == 'resume' else 'starting'} "
+        print(f"[run] {stage} ({index + 1}/{len(order)}): {'resuming' if plan[stage] == 'resume' else 'starting'} "
               f"in {folder}", flush=True)  # fmt: skip
         started = time.monotonic()
         status = _run_stage(stage, settings[stage], beam, debug)

@@ -14,12 +14,13 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from wit_builder import __version__
+from wit_builder import __version__, stages
 from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
 from wit_builder.demo_settings import DemoSettings, WorldSettings
 from wit_builder.errors import EXIT_OK
 from wit_builder.shard import verify_cli
 from wit_builder.stage_settings import add_flags, from_flags
+from wit_builder.stages import Stage
 from wit_builder.stderr import DEBUG_HELP, OneLineParser, end_process, report_error, stderr_log
 
 BEAM_EPILOG = (
@@ -60,30 +61,21 @@ def _flags_of(settings: type) -> Callable[[argparse.ArgumentParser], None]:
     return lambda parser: add_flags(parser, settings)
 
 
-def _stage(name: str, summary: str, takes_beam_flags: bool = True) -> Command:
+def _stage(stage: Stage) -> Command:
     """A chain stage's command: its flags are its settings class's (``stage_settings``)."""
-    from wit_builder.chain import stage_cli
-
-    settings = stage_cli(name).SETTINGS
-    return Command(name, summary, _flags_of(settings), STAGE_TARGET, takes_beam_flags)
+    return Command(stage.name, stage.summary, _flags_of(stage.settings_class()), STAGE_TARGET, stage.takes_beam_flags)
 
 
 def run_stage(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     """Any chain stage: its settings from the parsed flags, then its runner."""
-    from wit_builder.chain import stage_cli
     from wit_builder.stage_run import run_stage_command
 
-    return run_stage_command(args.command, from_flags(stage_cli(args.command).SETTINGS, args), beam_args)
+    settings = from_flags(stages.get(args.command).settings_class(), args)
+    return run_stage_command(args.command, settings, beam_args)
 
 
 STAGE_TARGET = "wit_builder.cli:run_stage"
-COMMANDS: tuple[Command, ...] = (
-    _stage("queries", "build the Wikipedia-derived query list"),
-    _stage("harvest", "find image-text pairs whose text contains a query"),
-    _stage("balance", "keep at most t pairs per query; write the balance report"),
-    _stage("download", "fetch, verify, resize and dedupe the images"),
-    _stage("shard", "write globally shuffled WebDataset tars with their index and manifest"),
-    _stage("tokenizer", "train a CLIP-style BPE tokenizer on the captions", takes_beam_flags=False),
+OTHER_COMMANDS: tuple[Command, ...] = (
     Command(
         "verify",
         "check every shard against its manifest and index",
@@ -107,31 +99,37 @@ COMMANDS: tuple[Command, ...] = (
         False,
     ),
 )
-COMMANDS_BY_NAME = {command.name: command for command in COMMANDS}
+
+
+def commands() -> tuple[Command, ...]:
+    """Every command: one per stage of the registry (``wit_builder.stages``) that has one, then
+    the others."""
+    return (*(_stage(stage) for stage in stages.chain() if stage.command), *OTHER_COMMANDS)
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=28, width=100)
 
 
-def _command_table() -> str:
-    width = max(len(command.name) for command in COMMANDS)
-    return "\n".join(f"  {command.name.ljust(width)}  {command.summary}" for command in COMMANDS)
+def _command_table(listed: Sequence[Command]) -> str:
+    width = max(len(command.name) for command in listed)
+    return "\n".join(f"  {command.name.ljust(width)}  {command.summary}" for command in listed)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    listed = commands()
+    flow = " → ".join(stage.name for stage in stages.chain() if stage.command)
     parser = OneLineParser(
         prog="wit-builder",
         usage="wit-builder [-h] [--version] COMMAND [flags]",
         formatter_class=_formatter,
-        description="Collect a WIT-style image-text data set: queries → harvest → balance → download → shard."
-        f"\n\ncommands:\n{_command_table()}",
+        description=f"Collect a WIT-style image-text data set: {flow}.\n\ncommands:\n{_command_table(listed)}",
         epilog="Run 'wit-builder COMMAND --help' for a command's flags.",
     )
     parser.add_argument("--version", action="version", version=f"wit-builder {__version__}")
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, help=argparse.SUPPRESS)
-    for command in COMMANDS:
+    for command in listed:
         summary = command.summary
         sub = subparsers.add_parser(
             command.name,
@@ -152,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     stderr_log(args.debug)
-    command = COMMANDS_BY_NAME[args.command]
+    command = next(command for command in commands() if command.name == args.command)
     strays = unknown_positionals(extra)
     if strays or (extra and not command.takes_beam_flags):
         parser.error(f"{command.name}: unrecognised arguments: {' '.join(strays or extra)}")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from wit_builder import stages
 from wit_builder.chain import StepResult, format_results, run_chain
 from wit_builder.testing import SyntheticWorld, WorldConfig, WorldLayout
 
@@ -50,7 +51,7 @@ def demo_config(world_root: Path, train: bool = True) -> dict[str, Any]:
     a small dump, and (``train``) a short CPU training of the tiny model, evaluated on held-out
     sets. ``pipelines/demo.toml`` is this config written out (a test keeps them equal)."""
     layout = WorldLayout.at(world_root)
-    config: dict[str, Any] = {
+    tables: dict[str, dict[str, Any]] = {
         "queries": {
             "wiki_dump": layout.wiki_dump_glob,
             "pageviews": layout.pageviews_glob,
@@ -64,9 +65,9 @@ def demo_config(world_root: Path, train: bool = True) -> dict[str, Any]:
         "balance": {"per_query": 50},
         # The world's web is on loopback, which the download stage refuses unless told.
         "download": {"allow_private_network": True, "read_timeout": 2.0, "retries": 1},
-        "shard": {},
-        "tokenizer": {},
     }
+    # Every stage of the chain (``wit_builder.stages``), with its defaults unless set above.
+    config = {stage.name: tables.get(stage.name, {}) for stage in stages.chain() if not stage.optional}
     if train:
         config["train"] = {**TRAIN, **evaluation_paths(world_root)}
     return config

@@ -16,11 +16,11 @@ from wit_builder.progress import Progress, live_progress
 
 def run_stage_command(stage: str, settings: object, beam_args: Sequence[str]) -> int:
     """One stage, as ``wit-builder STAGE`` and ``wit-builder run`` both run it."""
-    from wit_builder.chain import stage_cli
+    from wit_builder import stages
     from wit_builder.io.stage_folders import check_apart
 
     check_apart(settings)
-    return stage_cli(stage).run(settings, beam_args)
+    return stages.get(stage).run(settings, beam_args)
 
 
 def replace_outputs(out: str, stage: str, stale: Sequence[str], create: Sequence[str] = ()) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from wit_builder import stages
 from wit_builder.balance.settings import BalanceSettings
-
-SETTINGS = BalanceSettings
 
 
 def candidate_inputs(patterns: Sequence[str]) -> tuple[list[str], str | None]:
@@ -23,7 +22,8 @@ def candidate_inputs(patterns: Sequence[str]) -> tuple[list[str], str | None]:
         filesystem, _ = fsspec.core.url_to_fs(folder)
         if filesystem.isdir(f"{folder}/candidates"):  # a harvest folder
             queries = query_list_named_by(folder) or queries
-    return input_files("--candidates", patterns, "harvest", "candidates"), queries
+    source = stages.main_input("balance")
+    return input_files("--candidates", patterns, source.name, source.data), queries
 
 
 def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:

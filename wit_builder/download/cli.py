@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from wit_builder import stages
 from wit_builder.download.settings import DownloadSettings
-
-SETTINGS = DownloadSettings
 
 
 def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
@@ -17,7 +16,8 @@ def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.stage_run import replace_outputs, run_pipeline
     from wit_builder.stderr import warn_skipped
 
-    found = input_files("--pairs", settings.pairs, "balance", "balanced")
+    source = stages.main_input("download")
+    found = input_files("--pairs", settings.pairs, source.name, source.data)
     check_out(settings.out, "download")
     files, unreadable = require_readable(found, "balanced", "balanced pairs (the balance stage's output)")
     rules = settings.rules

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from wit_builder.harvest.settings import HarvestSettings
 
-SETTINGS = HarvestSettings
 PAIR_LISTS = "URL + caption lists (Parquet, TSV/CSV or JSONL with url and caption columns)"
 
 

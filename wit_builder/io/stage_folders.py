@@ -1,15 +1,15 @@
 """What a folder holds, so a stage given the wrong one says so before it starts.
 
-Every stage writes a folder with a mark of its own (``STAGE_MARKS``: harvest's ``candidates/``,
-balance's ``balanced/``, ...), and ``wit-builder run`` writes one such folder per stage. So a
-stage can tell, before any work: that an input path does not exist or holds nothing it can
+Every stage writes a folder with a mark of its own (its ``marks`` in ``wit_builder.stages``:
+harvest's ``candidates/``, balance's ``balanced/``, ...), and ``wit-builder run`` writes one
+such folder per stage. So a stage can tell, before any work: that an input path does not exist or holds nothing it can
 read; that it was given another stage's folder ("--pairs RUN/queries holds the queries stage's
 output; --pairs wants the balance stage's"); that its ``--out`` cannot be written, or already
 holds another stage's output, which it would otherwise overwrite in part. Each is a
 ``UsageError``: one line, exit status 2, nothing written.
 
-Every stage also declares what it writes (``STAGE_OUTPUTS``), so emptying a stage's folder for a
-new run removes exactly those files; a folder that holds anything else (a user's notes, another
+Every stage also declares what it writes (its ``outputs`` there), so emptying a stage's folder
+for a new run removes exactly those files; a folder that holds anything else (a user's notes, another
 tool's files) is refused with one line naming it, and nothing is removed. A name alone does not
 prove a file is the stage's (a user's own ``samples/a.parquet``), so a stage first claims its
 folder with a ``_STAGE`` mark, and removes files only from a folder it has claimed: an
@@ -25,40 +25,13 @@ from collections.abc import Sequence
 
 import fsspec
 
+from wit_builder import stages
 from wit_builder.errors import UsageError
 
-# Entries only that stage writes at the top of its folder.
-STAGE_MARKS: dict[str, tuple[str, ...]] = {
-    "queries": ("queries.parquet", "queries.txt"),
-    "harvest": ("candidates",),
-    "balance": ("balanced",),
-    "download": ("samples", "status"),
-    "shard": ("manifest.json",),
-    "tokenizer": ("tokenizer.json",),
-    "train": ("checkpoints", "metrics.jsonl"),
-}
 GLOB_CHARACTERS = "*?["
-
-# Everything each stage writes in its folder: regular expressions over paths relative to it,
-# each as tight as the stage's own naming (a download chunk's files end in its part and digest).
-# A file matching none of these (nor MARKERS, nor a ``.partial`` of one) is not the stage's, and
-# is never removed. Folders in the patterns are written plainly.
-_CHUNK = r"[\w.-]+-\d{4}-[0-9a-f]{12}"  # io.chunks.Chunk.name
-STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "queries": (r"queries\.parquet", r"queries\.txt", r"stats\.json"),
-    "harvest": (r"candidates/part-\d{5}\.parquet", r"stats\.json"),
-    "balance": (r"balanced/part-\d{5,}\.parquet", r"report/balance\.html", r"report/balance\.parquet",
-                r"stats\.json"),
-    "download": (rf"samples/{_CHUNK}\.parquet", rf"status/{_CHUNK}\.parquet", rf"work/fetched/{_CHUNK}\.parquet",
-                 rf"work/outcomes/{_CHUNK}\.parquet", r"stats\.json"),
-    "shard": (r"\d+\.tar", r"\d+\.parquet", r"manifest\.json", r"sizes\.json", r"stats\.json",
-              r"report/balance\.html", r"report/balance\.parquet", rf"work/runs/{_CHUNK}\.(run|json)",
-              r"work/shards/\d+\.json"),
-    "tokenizer": (r"tokenizer\.json", r"stats\.json"),
-    "train": (r"checkpoints/(step_\d{8}|latest)\.pt", r"metrics\.jsonl", r"args\.json", r"eval\.json",
-              r"tensorboard/events\.out\.tfevents\.[\w.-]+"),
-    "run": (r"report/index\.html",),  # a run folder's own files; its stage folders are the stages'
-}  # fmt: skip
+# A run folder's own files; its stage folders are the stages'. Each stage's marks and outputs
+# are declared with the stage (``wit_builder.stages``).
+RUN_OUTPUTS = (r"report/index\.html",)
 # Files every stage folder may hold: the claim, the run's markers, the lock, the write probe.
 CLAIM = "_STAGE"
 MARKERS = (CLAIM, "_SUCCESS", "_RUNNING", "_LOCK", r"\.write-test-[0-9a-f]+")
@@ -68,10 +41,10 @@ def stage_of(folder: str) -> tuple[str, str] | None:
     """(stage, the entry that shows it) when ``folder`` holds a stage's output, else None."""
     filesystem, _ = fsspec.core.url_to_fs(folder)
     root = folder.rstrip("/")
-    for stage, marks in STAGE_MARKS.items():
-        for mark in marks:
+    for stage in stages.chain():
+        for mark in stage.marks:
             if filesystem.exists(f"{root}/{mark}"):
-                return stage, mark
+                return stage.name, mark
     return None
 
 
@@ -88,7 +61,7 @@ def is_run_folder(folder: str) -> bool:
     """Whether ``folder`` is a ``wit-builder run`` folder: a stage folder with stats.json per stage."""
     filesystem, _ = fsspec.core.url_to_fs(folder)
     root = folder.rstrip("/")
-    return any(filesystem.isfile(f"{root}/{stage}/stats.json") for stage in STAGE_MARKS)
+    return any(filesystem.isfile(f"{root}/{stage}/stats.json") for stage in stages.names())
 
 
 def a_few(names: Sequence[str], shown: int = 3) -> str:
@@ -110,10 +83,19 @@ def _relative(path: str, root: str) -> str:
     return path[len(root) :].lstrip("/")
 
 
-@functools.cache
+def _outputs(stage: str) -> tuple[str, ...]:
+    """The patterns of what ``stage`` (or ``run``, for a run folder's own files) writes."""
+    return RUN_OUTPUTS if stage == "run" else stages.get(stage).outputs
+
+
+@functools.lru_cache(maxsize=64)
+def _owned_pattern(patterns: tuple[str, ...]) -> re.Pattern:
+    return re.compile(f"(?:{'|'.join((*patterns, *MARKERS))})(?:\\.partial)?")
+
+
 def _owned(stage: str) -> re.Pattern:
     """One expression for every file ``stage`` writes, its markers and their ``.partial``s."""
-    return re.compile(f"(?:{'|'.join((*STAGE_OUTPUTS[stage], *MARKERS))})(?:\\.partial)?")
+    return _owned_pattern(_outputs(stage))
 
 
 @functools.cache
@@ -124,7 +106,7 @@ def _marker_pattern() -> re.Pattern:
 def _owned_folders(stage: str) -> set[str]:
     """The folders a stage's patterns lie in (``work``, ``work/fetched``, ...)."""
     folders = set()
-    for pattern in STAGE_OUTPUTS[stage]:
+    for pattern in _outputs(stage):
         parts = pattern.split("/")[:-1]
         folders.update("/".join(parts[: depth + 1]) for depth in range(len(parts)))
     return folders
@@ -188,7 +170,7 @@ def claimed_by(folder: str) -> str | None:
         if holder and filesystem.isfile(f"{root}/stats.json"):
             return holder[0]
         name = root.rsplit("/", 1)[-1]
-        if name in STAGE_OUTPUTS and any(filesystem.isfile(f"{root}/{m}") for m in ("_RUNNING", "_SUCCESS")):
+        if name in stages.names() and any(filesystem.isfile(f"{root}/{m}") for m in ("_RUNNING", "_SUCCESS")):
             return name  # a stage folder of a run, interrupted before its stats.json
         return "run" if is_run_folder(root) else None
     except (OSError, ValueError, AttributeError):

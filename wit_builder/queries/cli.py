@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from wit_builder.queries.settings import QueriesSettings
 
-SETTINGS = QueriesSettings
 # What the stage skips and counts in stats.json (inputs it could not read, in part or whole).
 SKIPPED = ("malformed_pages", "pages_unparsable", "dump_files_cut_short", "pageview_lines_malformed",
            "pageview_files_cut_short", "pageview_files_unreadable", "wordnet_lines_malformed")  # fmt: skip

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 
 from wit_builder.shard.settings import ShardSettings
 
-SETTINGS = ShardSettings
-
 
 def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.progress import Progress, files_in

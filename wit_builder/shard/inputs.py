@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import fsspec
 
+from wit_builder import stages
 from wit_builder.io.chunks import Chunk, plan_chunks, require_readable
 from wit_builder.shard.manifest import read_manifest
 from wit_builder.shard.settings import ShardInputs, ShardRules
@@ -21,14 +22,15 @@ def describe_inputs(
     from wit_builder.io.query_list import check_query_list
     from wit_builder.io.stage_folders import check_out, input_files
 
-    found = input_files("--samples", patterns, "download", "samples")
+    source = stages.main_input("shard")
+    found = input_files("--samples", patterns, source.name, source.data)
     if queries:
         check_query_list("--queries", queries, read=False)
     if out is not None:
         check_out(out, "shard")
     if queries:
         check_query_list("--queries", queries)
-    files, unreadable = require_readable(found, "samples", "download samples")
+    files, unreadable = require_readable(found, source.data, f"{source.name} samples")
     paths, rows, identities = (tuple(getattr(f, name) for f in files) for name in ("path", "rows", "identity"))
     inputs = ShardInputs(paths, rows, queries, tuple(unreadable), identities)
     return inputs, plan_chunks(files, settings.chunk_rows)

@@ -15,11 +15,10 @@ from typing import Any
 
 import fsspec
 
-from wit_builder import __version__
+from wit_builder import __version__, stages
 from wit_builder.io.json_files import read_json
 
 MANIFEST_VERSION = 1
-UPSTREAM_STAGES = ("queries", "harvest", "balance", "download")
 
 
 def brace_pattern(names: list[str]) -> str:
@@ -53,8 +52,9 @@ def upstream_stats(samples_inputs: list[str]) -> dict[str, Any]:
         if not (filesystem.isdir(folder) and filesystem.exists(f"{folder}/stats.json")):
             continue
         parent = folder.rsplit("/", 1)[0] if "/" in folder else "."
-        for stage in UPSTREAM_STAGES:
-            path = f"{folder}/stats.json" if stage == "download" else f"{parent}/{stage}/stats.json"
+        given_stage = stages.main_input("shard").name
+        for stage in stages.upstream("shard"):
+            path = f"{folder}/stats.json" if stage == given_stage else f"{parent}/{stage}/stats.json"
             if stage not in found and filesystem.exists(path):
                 try:
                     found[stage] = {"path": path, "stats": read_json(path)}

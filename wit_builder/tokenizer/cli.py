@@ -32,9 +32,6 @@ class TokenizerSettings(Settings):
     min_frequency: int = option(2, metavar="N", help="a merge must occur this often to be learned", low=1, high=10**12)
 
 
-SETTINGS = TokenizerSettings
-
-
 def run(settings: TokenizerSettings, _: Sequence[str] = ()) -> int:
     from wit_builder.errors import StageFailed
     from wit_builder.io.atomic import write_atomically

@@ -19,8 +19,6 @@ from wit_builder.stage_settings import add_flags, from_flags
 from wit_builder.stderr import DEBUG_HELP, OneLineParser, end_process, report_error
 from wit_builder.train.settings import EvalSettings, TrainSettings
 
-SETTINGS = TrainSettings
-
 
 def _train_flags(p: argparse.ArgumentParser) -> None:
     add_flags(p, TrainSettings)
