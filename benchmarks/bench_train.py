@@ -46,7 +46,7 @@ from pathlib import Path
 
 import torch
 
-from wit_builder.train.configs import MODEL_CONFIGS
+from wit_builder.train.configs import model_names
 from wit_builder.train.flops import FORMULA, peak_tflops, step_flops
 from wit_builder.train.settings import COMPILE_MODES
 
@@ -234,7 +234,7 @@ def profile_steps(trainer, batches, steps: int, sync) -> dict:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="ViT-B-16", choices=sorted(MODEL_CONFIGS))
+    parser.add_argument("--model", default="ViT-B-16", choices=model_names())
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=10)

@@ -14,14 +14,14 @@ from PIL import Image
 from wit_builder.tokenizer.encode import CaptionTokenizer
 from wit_builder.train.checkpoints import load_checkpoint, resolve_checkpoint
 from wit_builder.train.configs import ClipConfig
-from wit_builder.train.model import CLIP
+from wit_builder.train.factory import create_model
 from wit_builder.train.transforms import eval_view
 
 export, run, name = sys.argv[1:4]
 open_clip.add_model_config(export)
 theirs = open_clip.create_model(name, pretrained=f"{export}/{name}.pt").eval()
 state = load_checkpoint(resolve_checkpoint(run))
-ours = CLIP(ClipConfig.from_dict(state["model_config"]))
+ours = create_model(ClipConfig.from_dict(state["model_config"]))
 ours.load_state_dict(state["model"])
 ours.eval()
 tokenizer = CaptionTokenizer.from_file(f"{export}/tokenizer.json")

@@ -7,8 +7,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from wit_builder.train.configs import ClipConfig, TextConfig, VisionConfig, model_config
+from wit_builder.train.factory import create_model
 from wit_builder.train.flops import peak_tflops, step_flops
-from wit_builder.train.model import CLIP
 
 
 def attention_flops(tokens: int, width: int, layers: int) -> int:
@@ -23,7 +23,7 @@ def test_the_count_is_what_torch_counts_plus_the_attention_it_cannot_see(config)
     """torch's FlopCounterMode counts every projection, the patch embedding and the heads; on the
     CPU, SDPA runs a fused kernel it does not count, so the two differ by exactly QKᵀ and AV."""
     config = config.with_vocab(1000)
-    model = CLIP(config, 999)
+    model = create_model(config, 999)
     batch, vision, text = 2, config.vision_cfg, config.text_cfg
     pixels = torch.randn(batch, 3, vision.image_size, vision.image_size)
     tokens = torch.randint(0, 998, (batch, text.context_length))

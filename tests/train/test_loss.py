@@ -13,6 +13,7 @@ import torch.multiprocessing as mp
 from torch.nn.parallel import DistributedDataParallel
 
 from wit_builder.train.configs import ClipConfig, TextConfig, VisionConfig
+from wit_builder.train.factory import create_model
 from wit_builder.train.loss import ClipLoss
 from wit_builder.train.model import CLIP
 
@@ -31,7 +32,7 @@ def _inputs() -> tuple[torch.Tensor, torch.Tensor]:
 
 def _model() -> CLIP:
     torch.manual_seed(0)
-    return CLIP(SMALL)
+    return create_model(SMALL)
 
 
 def test_perfect_alignment_gives_a_low_loss_and_shuffled_a_high_one():

@@ -9,21 +9,22 @@ import torch
 from torch import nn
 
 from wit_builder.train.configs import ClipConfig, model_config
-from wit_builder.train.model import CLIP, LOGIT_SCALE_MAX, SelfAttention
+from wit_builder.train.factory import create_model
+from wit_builder.train.model import LOGIT_SCALE_MAX, SelfAttention
 
 # Parameter counts of OpenAI's released CLIP models (vocabulary 49,408, context 77).
-OPENAI_PARAMETERS = {"ViT-B-32": 151_277_313, "ViT-B-16": 149_620_737, "ViT-L-14": 427_616_513}
+OPENAI_PARAMETERS = {"ViT-B-32": 151_277_313, "ViT-B-16": 149_620_737, "ViT-L-14": 427_616_513, "RN50": 102_007_137}
 
 
 @pytest.mark.parametrize("name", sorted(OPENAI_PARAMETERS))
 def test_named_configs_have_the_papers_sizes(name):
     with torch.device("meta"):
-        model = CLIP(model_config(name))
+        model = create_model(model_config(name))
     assert sum(p.numel() for p in model.parameters()) == OPENAI_PARAMETERS[name]
 
 
 def test_state_dict_names_are_openais():
-    names = set(CLIP(model_config("tiny").with_vocab(600)).state_dict())
+    names = set(create_model(model_config("tiny").with_vocab(600)).state_dict())
     expected = {
         "positional_embedding", "text_projection", "logit_scale", "token_embedding.weight",
         "ln_final.weight", "ln_final.bias", "visual.class_embedding", "visual.positional_embedding",
@@ -53,7 +54,7 @@ def test_attention_equals_torch_multihead_attention_with_the_same_weights(causal
 
 def test_text_features_pool_at_the_end_token_and_ignore_what_follows():
     torch.manual_seed(0)
-    model = CLIP(model_config("tiny").with_vocab(100)).eval()
+    model = create_model(model_config("tiny").with_vocab(100)).eval()
     tokens = torch.zeros(2, 77, dtype=torch.long)
     tokens[:, 0], tokens[:, 1:4], tokens[:, 4] = 98, torch.tensor([5, 6, 7]), 99
     tokens[1, 5:9] = 42  # after the end token: causal attention means it cannot matter
@@ -63,7 +64,7 @@ def test_text_features_pool_at_the_end_token_and_ignore_what_follows():
 
 
 def test_temperature_starts_at_one_over_0_07_and_is_clamped_at_100():
-    model = CLIP(model_config("tiny").with_vocab(100))
+    model = create_model(model_config("tiny").with_vocab(100))
     assert math.isclose(model.logit_scale.exp().item(), 1 / 0.07, rel_tol=1e-6)
     with torch.no_grad():
         model.logit_scale.fill_(10.0)
@@ -73,7 +74,7 @@ def test_temperature_starts_at_one_over_0_07_and_is_clamped_at_100():
 
 def test_image_features_and_gradient_checkpointing_give_the_same_gradients():
     torch.manual_seed(0)
-    model = CLIP(model_config("tiny").with_vocab(100))
+    model = create_model(model_config("tiny").with_vocab(100))
     size = model.visual.image_size
     pixels = torch.randn(2, 3, size, size)
     model.encode_image(pixels).sum().backward()

@@ -67,7 +67,7 @@ def _eval(settings: EvalSettings) -> int:
     from wit_builder.train.checkpoints import load_checkpoint, resolve_checkpoint
     from wit_builder.train.configs import ClipConfig
     from wit_builder.train.evaluate import evaluate, write_results
-    from wit_builder.train.model import CLIP
+    from wit_builder.train.factory import create_model
     from wit_builder.train.precision import resolve_precision
 
     if not (settings.val_data or settings.zeroshot_data):
@@ -76,7 +76,7 @@ def _eval(settings: EvalSettings) -> int:
     config = ClipConfig.from_dict(state["model_config"])
     tokenizer = CaptionTokenizer(state["tokenizer_json"], config.text_cfg.context_length)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = CLIP(config, tokenizer.end_id)
+    model = create_model(config, tokenizer.end_id)
     model.load_state_dict(state["model"])
     model.to(device)
     precision = resolve_precision(settings.precision, device)

@@ -1,12 +1,19 @@
-"""Named model sizes: the CLIP paper's ViTs, and ``tiny`` for CPU tests.
+"""Named model sizes, as data: one JSON file per model in ``model_configs/``, in open_clip's
+model-config format (``embed_dim``, ``vision_cfg``, ``text_cfg``), so ``export`` writes a
+config open_clip reads as it is and an open_clip config file can be dropped in here.
 
-The fields and their names are open_clip's model-config JSON (``embed_dim``, ``vision_cfg``,
-``text_cfg``), so ``export`` writes a config open_clip reads as it is.
+The sizes shipped: the CLIP paper's ViT-B/32, ViT-B/16, ViT-L/14 and its modified ResNet-50
+(RN50), and ``tiny`` (about 1.5M parameters), which learns the synthetic world's scenes in a
+minute on two CPU cores. The image tower is named by ``vision_cfg.tower``; where a file leaves
+it out, open_clip's rule decides: a list of layers is a ResNet, a number a ViT.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import asdict, dataclass, field, replace
+from importlib import resources
 
 from wit_builder.errors import UsageError
 
@@ -14,11 +21,12 @@ from wit_builder.errors import UsageError
 @dataclass(frozen=True)
 class VisionConfig:
     image_size: int = 224
-    layers: int = 12
+    layers: int | tuple[int, ...] = 12  # a ResNet's blocks per stage, e.g. (3, 4, 6, 3)
     width: int = 768
-    patch_size: int = 16
+    patch_size: int | None = 16  # None for a ResNet
     head_width: int = 64
     mlp_ratio: float = 4.0
+    tower: str = "vit"  # the image tower's name in ``factory.VISION_TOWERS``
 
     @property
     def heads(self) -> int:
@@ -26,7 +34,18 @@ class VisionConfig:
 
     @property
     def grid(self) -> int:
+        """Patches along a side (a ViT)."""
+        if not self.patch_size:
+            raise ValueError(f"a {self.tower} image tower has no patch grid")
         return self.image_size // self.patch_size
+
+    @classmethod
+    def from_dict(cls, data: dict) -> VisionConfig:
+        data = dict(data)
+        if isinstance(data.get("layers"), list | tuple):
+            data["layers"] = tuple(data["layers"])
+        data.setdefault("tower", "resnet" if isinstance(data.get("layers"), tuple) else "vit")
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -50,7 +69,7 @@ class ClipConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ClipConfig:
-        return cls(data["embed_dim"], VisionConfig(**data["vision_cfg"]), TextConfig(**data["text_cfg"]))
+        return cls(data["embed_dim"], VisionConfig.from_dict(data["vision_cfg"]), TextConfig(**data["text_cfg"]))
 
     def with_vocab(self, vocab_size: int, context_length: int | None = None) -> ClipConfig:
         """The same model for a tokenizer of ``vocab_size`` ids (and, if given, another context)."""
@@ -60,21 +79,26 @@ class ClipConfig:
         return replace(self, text_cfg=text)
 
 
-MODEL_CONFIGS: dict[str, ClipConfig] = {
-    # About 1.5M parameters: learns the synthetic world's scenes in a minute on two CPU cores.
-    "tiny": ClipConfig(
-        embed_dim=128,
-        vision_cfg=VisionConfig(image_size=48, layers=3, width=128, patch_size=8, head_width=64),
-        text_cfg=TextConfig(context_length=77, width=128, heads=2, layers=3),
-    ),
-    "ViT-B-32": ClipConfig(512, VisionConfig(224, 12, 768, 32), TextConfig(77, 49_408, 512, 8, 12)),
-    "ViT-B-16": ClipConfig(512, VisionConfig(224, 12, 768, 16), TextConfig(77, 49_408, 512, 8, 12)),
-    "ViT-L-14": ClipConfig(768, VisionConfig(224, 24, 1024, 14), TextConfig(77, 49_408, 768, 12, 12)),
-}
+CONFIG_PACKAGE = "wit_builder.train.model_configs"
+
+
+@functools.cache
+def model_configs() -> dict[str, ClipConfig]:
+    """Every shipped model, by name (its file's name without ``.json``)."""
+    folder = resources.files(CONFIG_PACKAGE)
+    configs = {}
+    for entry in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if entry.name.endswith(".json"):
+            configs[entry.name.removesuffix(".json")] = ClipConfig.from_dict(json.loads(entry.read_text("utf-8")))
+    return configs
+
+
+def model_names() -> tuple[str, ...]:
+    return tuple(model_configs())
 
 
 def model_config(name: str) -> ClipConfig:
     try:
-        return MODEL_CONFIGS[name]
+        return model_configs()[name]
     except KeyError:
-        raise UsageError(f"unknown model {name!r}; known: {', '.join(MODEL_CONFIGS)}") from None
+        raise UsageError(f"unknown model {name!r}; known: {', '.join(model_configs())}") from None

@@ -27,15 +27,41 @@ from wit_builder.train.transforms import OPENAI_MEAN, OPENAI_STD
 
 
 def open_clip_config(config: ClipConfig) -> dict:
+    """open_clip's model config for ``config``. open_clip tells the image tower by its layers: a
+    list is its ``ModifiedResNet``, a number its ``VisionTransformer``."""
     vision, text = config.vision_cfg, config.text_cfg
+    if vision.tower == "resnet":
+        vision_cfg = {
+            "image_size": vision.image_size,
+            "layers": list(vision.layers),
+            "width": vision.width,
+            "patch_size": None,
+            "head_width": vision.head_width,
+        }
+    elif vision.tower == "vit":
+        vision_cfg = {
+            "image_size": vision.image_size,
+            "layers": vision.layers,
+            "width": vision.width,
+            "patch_size": vision.patch_size,
+            "head_width": vision.head_width,
+            "mlp_ratio": vision.mlp_ratio,
+        }
+    else:
+        raise UsageError(f"open_clip has no image tower like ours named {vision.tower!r}; it cannot be exported")
     return {
         "embed_dim": config.embed_dim,
         "quick_gelu": False,
-        "vision_cfg": {"image_size": vision.image_size, "layers": vision.layers, "width": vision.width,
-                       "patch_size": vision.patch_size, "head_width": vision.head_width, "mlp_ratio": vision.mlp_ratio},
-        "text_cfg": {"context_length": text.context_length, "vocab_size": text.vocab_size, "width": text.width,
-                     "heads": text.heads, "layers": text.layers, "mlp_ratio": text.mlp_ratio},
-    }  # fmt: skip
+        "vision_cfg": vision_cfg,
+        "text_cfg": {
+            "context_length": text.context_length,
+            "vocab_size": text.vocab_size,
+            "width": text.width,
+            "heads": text.heads,
+            "layers": text.layers,
+            "mlp_ratio": text.mlp_ratio,
+        },
+    }
 
 
 def export(checkpoint: str, out: str, name: str | None = None) -> dict[str, str]:

@@ -13,6 +13,9 @@ framework overhead. The count (each multiply-add is 2 FLOPs):
 - the text tower: L layers over the context length, and the projection of the end token;
 - the loss: the image-text logits, ``2·B·e`` per sample for a batch of B;
 - training is the forward pass and a backward pass of twice its cost: 3× the forward FLOPs.
+
+An image tower other than the ViT (the ResNet) has no formula here: its forward FLOPs are
+counted by ``torch.utils.flop_counter`` over one image on the meta device (no memory, no time).
 """
 
 from __future__ import annotations
@@ -62,9 +65,12 @@ class StepFlops:
 def step_flops(config: ClipConfig, batch_size: int) -> StepFlops:
     """The model FLOPs of one training sample at ``batch_size`` (see the module docstring)."""
     v, t, e = config.vision_cfg, config.text_cfg, config.embed_dim
-    grid = v.grid * v.grid
-    vision = 2 * grid * 3 * v.patch_size * v.patch_size * v.width
-    vision += v.layers * layer_flops(grid + 1, v.width, v.mlp_ratio) + 2 * v.width * e
+    if v.tower == "vit":
+        grid = v.grid * v.grid
+        vision = 2 * grid * 3 * v.patch_size * v.patch_size * v.width
+        vision += v.layers * layer_flops(grid + 1, v.width, v.mlp_ratio) + 2 * v.width * e
+    else:
+        vision = counted_vision_flops(config)
     text = t.layers * layer_flops(t.context_length, t.width, t.mlp_ratio) + 2 * t.width * e
     return StepFlops(vision=vision, text=text, loss=2 * batch_size * e)
 
@@ -75,3 +81,20 @@ def peak_tflops(device_name: str) -> float | None:
         if fragment in device_name:
             return tflops
     return None
+
+
+def counted_vision_flops(config: ClipConfig) -> int:
+    """Forward FLOPs of one image through the image tower, counted by torch on the meta device."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from wit_builder.train.factory import vision_tower
+
+    v = config.vision_cfg
+    with torch.device("meta"):
+        tower = vision_tower(v, config.embed_dim).eval()
+        pixels = torch.empty(1, 3, v.image_size, v.image_size)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        tower(pixels)
+    return int(counter.get_total_flops())

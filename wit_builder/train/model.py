@@ -1,4 +1,5 @@
-"""CLIP in plain PyTorch: a ViT image encoder and a causal text transformer.
+"""CLIP in plain PyTorch: a ViT image encoder and a causal text transformer (the ResNet
+image encoder is in ``resnet``; ``factory`` puts a model together).
 
 Parameter names and shapes are OpenAI's and open_clip's (``visual.conv1.weight``,
 ``visual.transformer.resblocks.N.attn.in_proj_weight``, ``token_embedding.weight``,
@@ -133,19 +134,24 @@ class VisionTransformer(nn.Module):
         x = self.transformer(self.ln_pre(x))
         return self.ln_post(x[:, 0]) @ self.proj
 
+    def set_grad_checkpointing(self, enabled: bool = True) -> None:
+        self.transformer.grad_checkpointing = enabled
+
 
 class CLIP(nn.Module):
     """Both towers and the temperature; the text tower's modules sit at the top level, as in
-    OpenAI's and open_clip's ``CLIP`` class."""
+    OpenAI's and open_clip's ``CLIP`` class. The image tower (``visual``) is any module that
+    maps pixels to ``embed_dim`` features and has ``set_grad_checkpointing``; build the model
+    with ``factory.create_model``, which picks the tower the config names."""
 
-    def __init__(self, cfg: ClipConfig, end_token_id: int | None = None):
+    def __init__(self, cfg: ClipConfig, visual: nn.Module, end_token_id: int | None = None):
         super().__init__()
         self.config = cfg
         # None (or the largest id) pools at argmax(ids), as CLIP does; another id pools at its
         # first occurrence, for tokenizers whose end token is not the largest id.
         self.end_token_id = None if end_token_id in (None, cfg.text_cfg.vocab_size - 1) else end_token_id
         text: TextConfig = cfg.text_cfg
-        self.visual = VisionTransformer(cfg.vision_cfg, cfg.embed_dim)
+        self.visual = visual
         self.context_length = text.context_length
         self.vocab_size = text.vocab_size
         self.token_embedding = nn.Embedding(text.vocab_size, text.width)
@@ -159,7 +165,7 @@ class CLIP(nn.Module):
         nn.init.normal_(self.text_projection, std=text.width**-0.5)
 
     def set_grad_checkpointing(self, enabled: bool = True) -> None:
-        self.visual.transformer.grad_checkpointing = enabled
+        self.visual.set_grad_checkpointing(enabled)
         self.transformer.grad_checkpointing = enabled
 
     def encode_image(self, pixels: torch.Tensor, normalize: bool = True) -> torch.Tensor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wit_builder.stage_settings import Settings, option
-from wit_builder.train.configs import MODEL_CONFIGS
+from wit_builder.train.configs import model_names
 
 URLS_HELP = "WebDataset URLs: a shard folder, paths, brace patterns, '::'-joined lists, http(s), gs://, s3://"
 DATA, MODEL, RUN = "data", "model and optimisation", "run"
@@ -47,7 +47,7 @@ class TrainSettings(Settings):
     tokenizer: str | None = option(
         None, metavar="PATH", group=DATA, role="input", help="a tokenizer.json, or a folder holding one"
     )
-    model: str = option("ViT-B-32", choices=tuple(sorted(MODEL_CONFIGS)), group=MODEL, help="model size")
+    model: str = option("ViT-B-32", choices=model_names(), group=MODEL, help="model size")
     batch_size: int = option(64, metavar="N", group=MODEL, help="per device", low=1, high=65_536)
     epochs: int = option(32, metavar="N", group=MODEL, help="passes over the data", low=1, high=10**6)
     steps: int | None = option(

@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import math
-import random
 import time
 from dataclasses import dataclass
 
@@ -24,16 +23,15 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from wit_builder.errors import UsageError
-from wit_builder.tokenizer.encode import CaptionTokenizer
 from wit_builder.train import checkpoints
-from wit_builder.train.configs import ClipConfig, model_config
 from wit_builder.train.data import StreamSpec, TrainStream, count_samples, resolve_urls
 from wit_builder.train.distributed import Placement, all_gather_objects, barrier, init_distributed, shutdown
+from wit_builder.train.factory import create_model
 from wit_builder.train.loss import ClipLoss
 from wit_builder.train.metrics_log import MetricsLog
-from wit_builder.train.model import CLIP
 from wit_builder.train.optim import build_optimizer, cosine_lr, set_lr
 from wit_builder.train.precision import autocast, resolve_precision
+from wit_builder.train.resume import data_start, restore, rng_state, starting_point
 from wit_builder.train.settings import TrainSettings
 from wit_builder.train.transforms import train_crop
 
@@ -77,56 +75,19 @@ def _json_safe(args: TrainSettings) -> dict:
     return {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None)))}
 
 
-def _data_start(state: dict | None, placement: Placement, workers: int) -> tuple[dict, int, int]:
-    """Each stream's start position and the worker rotation for this rank, from a checkpoint.
-    With another world size or worker count the old positions mean nothing: the streams start
-    on fresh passes (new shuffles), and the README says this resume is approximate."""
-    if not state or "data" not in state:
-        return {}, 0, 0
-    data = state["data"]
-    if data["world"] == placement.world and data["workers"] == workers:
-        positions = {int(k): (int(v[0]), int(v[1])) for k, v in data["positions"][placement.rank].items()}
-        return positions, int(data["consumed"][placement.rank]) % workers, 0
-    next_pass = 1 + max((int(v[0]) for rank in data["positions"] for v in rank.values()), default=0)
-    log.warning("resuming with %d rank(s) x %d worker(s) instead of %d x %d: data restarts on fresh passes",
-                placement.world, workers, data["world"], data["workers"])  # fmt: skip
-    return {}, 0, next_pass
-
-
 class Trainer:
+    """The model, its optimiser and the step, wrapped for the placement (DDP, compile)."""
+
     def __init__(self, args: TrainSettings, placement: Placement):
         self.args = args
         self.placement = placement
         self.device = placement.device
         self.precision = resolve_precision(args.precision, self.device)
-        self.resume_state = None
-        if args.resume:
-            try:
-                path = checkpoints.resolve_checkpoint(args.resume, args.out)
-            except checkpoints.NoCheckpoint:
-                if args.resume != "latest":
-                    raise
-                path = None  # `--resume latest` on a first start: nothing to resume, start fresh
-                log.info("--resume latest: no checkpoint in %s yet, starting at step 0", args.out)
-            if path is not None:
-                self.resume_state = checkpoints.load_checkpoint(path, "cpu")
-                log.info("resuming from %s (step %d)", path, self.resume_state["step"])
-        state = self.resume_state
-        if state is not None:
-            self.tokenizer = CaptionTokenizer(
-                state["tokenizer_json"], state["model_config"]["text_cfg"]["context_length"]
-            )
-            self.config = ClipConfig.from_dict(state["model_config"])
-            self.model_name = state["model_name"]
-        else:
-            if not args.tokenizer:
-                raise UsageError("--tokenizer is required (a tokenizer.json, e.g. from `wit-builder tokenizer`)")
-            self.config = model_config(args.model)
-            self.tokenizer = CaptionTokenizer.from_file(args.tokenizer, self.config.text_cfg.context_length)
-            self.config = self.config.with_vocab(self.tokenizer.vocab_size)
-            self.model_name = args.model
+        start = starting_point(args)
+        self.resume_state = start.state
+        self.config, self.model_name, self.tokenizer = start.config, start.model_name, start.tokenizer
         torch.manual_seed(args.seed)  # the same initial weights on every rank
-        self.model = CLIP(self.config, self.tokenizer.end_id).to(self.device)
+        self.model = create_model(self.config, self.tokenizer.end_id).to(self.device)
         if args.grad_checkpointing:
             self.model.set_grad_checkpointing(True)
         self.optimizer = build_optimizer(
@@ -136,36 +97,24 @@ class Trainer:
         self.step = 0
         self.positions: dict[int, tuple[int, int]] = {}
         self.consumed = 0
-        if state is not None:
-            self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            if self.scaler is not None and "scaler" in state:
-                self.scaler.load_state_dict(state["scaler"])
-            self.step = int(state["step"])
-            self._restore_rng(state)
-        self.wrapped = self.model
-        if placement.world > 1:
-            ids = [placement.local_rank] if self.device.type == "cuda" else None
-            self.wrapped = DistributedDataParallel(self.model, device_ids=ids)
-        self.forward = torch.compile(self.wrapped, mode=args.torchcompile_mode) if args.torchcompile else self.wrapped
+        if start.state is not None:
+            self.step = restore(start.state, self.model, self.optimizer, self.scaler, placement)
+        self.wrapped, self.forward = self._wrap(self.model)
         self.loss = ClipLoss(args.local_loss, args.gather_with_grad)
 
-    def _restore_rng(self, state: dict) -> None:
-        rng = state["rng"][self.placement.rank] if self.placement.world == len(state["rng"]) else state["rng"][0]
-        torch.set_rng_state(rng["torch"])
-        if self.device.type == "cuda" and "cuda" in rng:
-            torch.cuda.set_rng_state(rng["cuda"], self.device)
-        random.setstate(_tuple_tree(rng["python"]))
-
-    def _rng_state(self) -> dict:
-        state = {"torch": torch.get_rng_state(), "python": random.getstate()}
-        if self.device.type == "cuda":
-            state["cuda"] = torch.cuda.get_rng_state(self.device)
-        return state
+    def _wrap(self, model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """The model under DDP when there are several ranks, and what a step calls (compiled
+        with ``--torchcompile``)."""
+        wrapped = model
+        if self.placement.world > 1:
+            ids = [self.placement.local_rank] if self.device.type == "cuda" else None
+            wrapped = DistributedDataParallel(model, device_ids=ids)
+        forward = torch.compile(wrapped, mode=self.args.torchcompile_mode) if self.args.torchcompile else wrapped
+        return wrapped, forward
 
     def data_loader(self, urls: tuple[str, ...]) -> DataLoader:
         args = self.args
-        start, rotate, first_pass = _data_start(self.resume_state, self.placement, max(1, args.workers))
+        start, rotate, first_pass = data_start(self.resume_state, self.placement, max(1, args.workers))
         spec = StreamSpec(
             urls=urls,
             batch_size=args.batch_size,
@@ -224,7 +173,7 @@ class Trainer:
     def checkpoint_state(self, epoch: int) -> dict:
         gathered = all_gather_objects(
             {"positions": {str(k): list(v) for k, v in self.positions.items()}, "consumed": self.consumed,
-             "rng": self._rng_state()}, self.placement)  # fmt: skip
+             "rng": rng_state(self.device)}, self.placement)  # fmt: skip
         state = {
             "step": self.step,
             "epoch": epoch,
@@ -246,11 +195,6 @@ class Trainer:
         if self.scaler is not None:
             state["scaler"] = self.scaler.state_dict()
         return state
-
-
-def _tuple_tree(value):
-    """``random.setstate`` wants tuples where a checkpoint may hold lists."""
-    return tuple(_tuple_tree(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def run_training(args: TrainSettings) -> int:
