@@ -2,7 +2,7 @@
 
     python benchmarks/bench_balance.py [--pairs 1000000] [--queries 100000] [--per-query 200]
 
-Writes a Zipf candidate pool (``wit_builder.testing.candidate_pool``) in 16 files, then in
+Writes a Zipf candidate pool (``wit_builder.synthetic.candidate_pool``) in 16 files, then in
 separate processes (so each peak memory is its own):
 
 - pass 1 alone (matches per query) on FnApiRunner;
@@ -29,7 +29,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from measure import measure
 
-from wit_builder.testing.candidate_pool import write_zipf_pool
+from wit_builder.synthetic.candidate_pool import write_zipf_pool
 
 PASS_ONE = """
 import sys, time

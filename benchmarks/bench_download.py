@@ -38,7 +38,7 @@ from measure import measure
 
 from wit_builder.harvest.normalise import url_uid
 from wit_builder.schemas import table_from_rows, write_table
-from wit_builder.testing import SyntheticWorld, WorldConfig
+from wit_builder.synthetic import SyntheticWorld, WorldConfig
 
 SETTINGS = {"image_size": 256, "resize_mode": "border", "encode_format": "jpg", "encode_quality": 95}
 

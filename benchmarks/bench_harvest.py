@@ -20,7 +20,7 @@ from pathlib import Path
 
 from measure import measure
 
-from wit_builder.testing import SyntheticWorld, WorldConfig
+from wit_builder.synthetic import SyntheticWorld, WorldConfig
 
 
 def main() -> None:

@@ -4,7 +4,7 @@
                                       [--image-size 224] [--stored-size 256] [--batches 0]
 
 Inputs, written once into a temporary folder: ``--shards`` WebDataset tars of photo-like JPEGs
-(``wit_builder.testing.photo_shards``: ``--stored-size`` px on the short side, quality
+(``benchmarks/photo_shards.py``: ``--stored-size`` px on the short side, quality
 95, ~33 KB at 256 px like resized web photos, a few landscape and portrait), each with a caption
 of 8-20 words, and a CLIP BPE tokenizer trained on those captions.
 
@@ -41,7 +41,8 @@ import torch
 
 
 def train_tokenizer(urls: list[str], root: Path) -> str:
-    from wit_builder.testing.photo_shards import shard_captions
+    from photo_shards import shard_captions
+
     from wit_builder.tokenizer.bpe import train_clip_bpe
 
     path = root / "tokenizer.json"
@@ -120,7 +121,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    from wit_builder.testing.photo_shards import write_photo_shards
+    from photo_shards import write_photo_shards
+
     from wit_builder.tokenizer.encode import CaptionTokenizer
 
     with tempfile.TemporaryDirectory() as folder:

@@ -41,8 +41,9 @@ import sys
 import time
 from dataclasses import dataclass
 
+from metaclip_match import MetaClipMatcher
+
 from wit_builder.harvest.matcher import QueryMatcher
-from wit_builder.testing.metaclip_match import MetaClipMatcher
 from wit_builder.text.tokens import joined_tokens
 
 AGREEING = re.compile(r"^[A-Za-z0-9 ,.;:?!`]*$")
@@ -106,8 +107,8 @@ def real_case(n_queries: int, n_captions: int, seed: int = 0) -> Case:
 
 def synthetic_case(n_queries: int, n_captions: int, seed: int = 0) -> Case:
     """The first inputs: synthetic words, scene captions with a few list words after them."""
-    from wit_builder.testing import SyntheticWorld, WorldConfig
-    from wit_builder.testing.vocabulary import _pseudo_words, concept_words
+    from wit_builder.synthetic import SyntheticWorld, WorldConfig
+    from wit_builder.synthetic.vocabulary import _pseudo_words, concept_words
 
     rng = random.Random(seed)
     words = _pseudo_words(n_queries, seed, "bench-match", set(concept_words()))

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from measure import measure
 
-from wit_builder.testing import SyntheticWorld, WorldConfig
-from wit_builder.testing.wikidump import write_wiki_dump
+from wit_builder.synthetic import SyntheticWorld, WorldConfig
+from wit_builder.synthetic.wikidump import write_wiki_dump
 
 BASELINE = """
 import bz2, collections, glob, json, sys, time

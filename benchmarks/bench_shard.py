@@ -2,7 +2,7 @@
 
     python benchmarks/bench_shard.py [--sizes 8000,32000] [--ours-flags "..."]
 
-Writes a download-like folder per size (``wit_builder.testing.sample_pool``: photo-like 256 px
+Writes a download-like folder per size (``wit_builder.synthetic.sample_pool``: photo-like 256 px
 JPEGs at quality 95, ~33 KB each like resized web photos, captions and Zipf query matches, in
 files of 500 rows like the download stage's chunks), then runs in wrapper processes that report
 wall time and peak memory:
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from measure import measure
 
-from wit_builder.testing.sample_pool import write_sample_pool
+from wit_builder.synthetic.sample_pool import write_sample_pool
 
 PER_SHARD = 10_000
 

@@ -11,7 +11,7 @@ The step is ``wit_builder.train.trainer.Trainer.train_step`` itself (autocast bf
 fused AdamW, gradient clipping, the CLIP loss with bf16 logits and an fp32 cross-entropy), on one
 device. With ``--data`` the batches come from shards through the trainer's own data stream
 (pinned memory, uint8 pixels normalised on the device): a shard folder or URLs, or ``photo`` for
-shards of photo-like 256 px JPEGs written on the spot (``wit_builder.testing.photo_shards``, the
+shards of photo-like 256 px JPEGs written on the spot (``benchmarks/photo_shards.py``, the
 size the download stage stores; ``--stored-size`` to change it). Without it, from tensors made
 once on the device, so only the step is timed. Each case runs ``--warmup`` steps (compilation
 included), then times ``--steps`` steps between two device synchronisations, with no host sync
@@ -58,7 +58,7 @@ def write_data(args: argparse.Namespace, out: Path) -> str | None:
     """The shards to read: ``--data`` itself, photo-like shards written into ``out``, or None."""
     if args.data != PHOTO:
         return args.data
-    from wit_builder.testing.photo_shards import write_photo_shards
+    from photo_shards import write_photo_shards
 
     folder = out / "shards"
     folder.mkdir()
@@ -73,7 +73,8 @@ def write_tokenizer(args: argparse.Namespace, out: Path) -> str:
     multiplied)."""
     if args.tokenizer:
         return args.tokenizer
-    from wit_builder.testing.photo_shards import random_caption
+    from photo_shards import random_caption
+
     from wit_builder.tokenizer.bpe import train_clip_bpe
 
     rng = random.Random(0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wit_builder.testing import SyntheticWorld, WorldConfig
+from wit_builder.synthetic import SyntheticWorld, WorldConfig
 
 FIXED_BASE_URLS = ["http://127.0.0.1:8000", "http://127.0.0.2:8000", "http://127.0.0.3:8000"]
 
@@ -33,7 +33,7 @@ def scene_shards(tmp_path_factory):
     """Shards of 2,400 rendered scenes (64 px) with captions that say what is drawn: 12 shards
     of about 200; the trainer tests train on the first 10 and hold out the last 2."""
     from wit_builder.cli import main
-    from wit_builder.testing.scene_pool import write_scene_pool
+    from wit_builder.synthetic.scene_pool import write_scene_pool
 
     pool = write_scene_pool(tmp_path_factory.mktemp("scenes"), 2_400, files=4, seed=11)
     out = tmp_path_factory.mktemp("scene_shards")

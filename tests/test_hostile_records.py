@@ -19,7 +19,7 @@ import pytest
 
 from wit_builder.cli import main
 from wit_builder.schemas import load_schema, table_from_rows, write_table
-from wit_builder.testing.wat import metadata_record
+from wit_builder.synthetic.wat import metadata_record
 
 DEEP = "[" * 100_000  # deeper than Python's JSON parser goes
 
@@ -119,7 +119,7 @@ def test_a_malformed_wordnet_line_is_counted_and_the_rest_read(sources, tmp_path
 
 
 def test_an_unclosed_page_followed_by_megabytes_without_a_newline_is_one_malformed_page(tmp_path, capsys):
-    from wit_builder.testing.wikidump import header_xml
+    from wit_builder.synthetic.wikidump import header_xml
 
     page = "  <page>\n    <title>Red</title>\n    <ns>0</ns>\n    <revision><text>red</text></revision>\n  </page>\n"
     dump = tmp_path / "dump.xml"
@@ -297,7 +297,7 @@ def test_memory_stays_bounded_on_an_unclosed_page_followed_by_hundreds_of_megaby
     import subprocess
     import sys
 
-    from wit_builder.testing.wikidump import header_xml
+    from wit_builder.synthetic.wikidump import header_xml
 
     page = "  <page>\n    <title>Red</title>\n    <ns>0</ns>\n    <revision><text>red</text></revision>\n  </page>\n"
     dump = tmp_path / "junk.xml"

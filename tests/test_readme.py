@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 
-from wit_builder.testing import FAULTS
+from wit_builder.synthetic import FAULTS
 
 README = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -98,7 +98,7 @@ def test_shard_samples_from_my_own_pipeline(tmp_path):
     from wit_builder.shard.inputs import describe_inputs
     from wit_builder.shard.pipeline import ShardSamples
     from wit_builder.shard.settings import ShardRules
-    from wit_builder.testing.sample_pool import write_sample_pool
+    from wit_builder.synthetic.sample_pool import write_sample_pool
 
     pool = write_sample_pool(tmp_path / "download", 300, queries=20, files=3, seed=2, image_size=32, distinct=10)
     rules = ShardRules(samples_per_shard=100, chunk_rows=60)

@@ -15,7 +15,7 @@ from typing import Any
 
 from wit_builder import stages
 from wit_builder.chain import StepResult, format_results, run_chain
-from wit_builder.testing import SyntheticWorld, WorldConfig, WorldLayout
+from wit_builder.synthetic import SyntheticWorld, WorldConfig, WorldLayout
 
 DEMO_OUT = "runs/demo"
 TRAIN = {"model": "tiny", "batch_size": 32, "steps": 200, "lr": 1e-3, "warmup": 20, "workers": 1,
@@ -34,7 +34,7 @@ def write_evaluation_sets(world_root: Path, seed: int) -> dict[str, str]:
     (retrieval), a folder of one-colour pictures per class and prompt templates (zero-shot)."""
     from wit_builder.shard.cli import run as shard
     from wit_builder.shard.settings import ShardRules, ShardSettings
-    from wit_builder.testing.scene_pool import write_scene_pool, write_templates, write_zeroshot_folder
+    from wit_builder.synthetic.scene_pool import write_scene_pool, write_templates, write_zeroshot_folder
 
     paths = evaluation_paths(world_root)
     pool = write_scene_pool(Path(world_root) / "evaluation" / "val_pool", 400, files=2, seed=seed + 1000)

@@ -19,7 +19,7 @@ import pytest
 from wit_builder.balance.sampling import keep_probability
 from wit_builder.cli import main
 from wit_builder.schemas import read_table
-from wit_builder.testing.candidate_pool import write_zipf_pool
+from wit_builder.synthetic.candidate_pool import write_zipf_pool
 
 T = 200
 Z = 6.0

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from wit_builder.download.images import ImageSettings, perceptual_hash, process_image
-from wit_builder.testing.web import NOT_AN_IMAGE, image_bytes
+from wit_builder.synthetic.web import NOT_AN_IMAGE, image_bytes
 
 
 def encoded(image: Image.Image, fmt: str = "PNG", **options) -> bytes:

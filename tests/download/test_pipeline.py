@@ -13,8 +13,8 @@ from PIL import Image
 from wit_builder.cli import main
 from wit_builder.harvest.normalise import url_uid
 from wit_builder.schemas import read_table, table_from_rows, write_table
-from wit_builder.testing import FAULTS
-from wit_builder.testing.world import expected_status
+from wit_builder.synthetic import FAULTS
+from wit_builder.synthetic.world import expected_status
 
 pytestmark = pytest.mark.network
 

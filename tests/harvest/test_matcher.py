@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from metaclip_match import MetaClipMatcher
 
 from wit_builder.harvest import matcher as matcher_module
 from wit_builder.harvest.matcher import QueryMatcher
-from wit_builder.testing.metaclip_match import MetaClipMatcher
 from wit_builder.text.tokens import normalise
 
 QUERIES = ["red", "circle", "red circle", "rock", "rock-face", "don", "new york", "york city", "new york city",

@@ -10,7 +10,7 @@ import pytest
 from wit_builder.cli import main
 from wit_builder.harvest.pipeline import PickRepresentative, preference
 from wit_builder.schemas import read_table
-from wit_builder.testing import SyntheticWorld, WorldConfig
+from wit_builder.synthetic import SyntheticWorld, WorldConfig
 
 
 @pytest.fixture(scope="module")

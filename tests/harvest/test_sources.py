@@ -8,8 +8,8 @@ from collections import Counter
 from tests.conftest import FIXED_BASE_URLS
 from wit_builder.harvest.normalise import normalise_url, resolve_url
 from wit_builder.harvest.sources import PRESETS, RawPair, Rejected, read_pair_list, read_wat, wat_paths_listing
-from wit_builder.testing.pair_lists import pair_rows
-from wit_builder.testing.wat import write_wat_files
+from wit_builder.synthetic.pair_lists import pair_rows
+from wit_builder.synthetic.wat import write_wat_files
 
 
 def split(items):

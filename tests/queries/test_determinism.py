@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from wit_builder.cli import main
-from wit_builder.testing import SyntheticWorld, WorldConfig
+from wit_builder.synthetic import SyntheticWorld, WorldConfig
 
 pytestmark = pytest.mark.slow
 

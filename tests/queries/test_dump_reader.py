@@ -6,7 +6,7 @@ import fsspec
 import pytest
 
 from wit_builder.queries.dump_reader import MalformedPage, Page, dump_files, plan_slices, read_pages, read_slice
-from wit_builder.testing.wikidump import write_wiki_dump
+from wit_builder.synthetic.wikidump import write_wiki_dump
 
 
 def pages_of(paths, streams_per_range=50):

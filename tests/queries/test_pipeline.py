@@ -15,8 +15,8 @@ import pytest
 
 from wit_builder.cli import main
 from wit_builder.schemas import read_table
-from wit_builder.testing.wikidump import write_wiki_dump
-from wit_builder.testing.wikipages import WikiPage
+from wit_builder.synthetic.wikidump import write_wiki_dump
+from wit_builder.synthetic.wikipages import WikiPage
 
 MARKUP = (
     "{{Infobox thing|secret=" + "tplword " * 100 + "}}visible.<ref>" + "refword " * 100 + "</ref>\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wit_builder.cli import main
-from wit_builder.testing.sample_pool import write_sample_pool
+from wit_builder.synthetic.sample_pool import write_sample_pool
 
 SAMPLES, FILES, PER_SHARD = 1_200, 6, 200
 

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from wit_builder.cli import main as builder_main
-from wit_builder.testing.scene_pool import write_templates, write_zeroshot_folder
+from wit_builder.synthetic.scene_pool import write_templates, write_zeroshot_folder
 from wit_builder.train.checkpoints import load_checkpoint, resolve_checkpoint
 from wit_builder.train.cli import main as train_main
 

@@ -63,7 +63,7 @@ def _jpeg(width: int, height: int, seed: int = 0) -> bytes:
     """A photo-like JPEG (smooth gradients and texture), as stored in shards."""
     import io
 
-    from wit_builder.testing.photos import photo_like
+    from wit_builder.synthetic.photos import photo_like
 
     picture = photo_like(np.random.default_rng(seed), max(width, height)).resize((width, height), Image.BICUBIC)
     buffer = io.BytesIO()

@@ -10,7 +10,7 @@ from fastwarc.warc import ArchiveIterator as FastArchiveIterator
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import FIXED_BASE_URLS
-from wit_builder.testing.wat import write_wat_files
+from wit_builder.synthetic.wat import write_wat_files
 
 
 def wat_paths(layout):

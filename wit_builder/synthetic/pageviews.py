@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wit_builder.testing.seeding import numpy_rng
+from wit_builder.synthetic.seeding import numpy_rng
 
 DOMAIN_SHARES = {"en": 0.6, "en.m": 0.4}
 OTHER_PROJECTS = ("commons.m", "de", "en.d")

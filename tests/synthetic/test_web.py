@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from wit_builder.testing import FAULTS
+from wit_builder.synthetic import FAULTS
 
 pytestmark = pytest.mark.network
 

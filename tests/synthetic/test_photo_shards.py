@@ -7,9 +7,8 @@ import io
 import tarfile
 from pathlib import Path
 
+from photo_shards import photo_jpegs, shard_captions, write_photo_shards
 from PIL import Image
-
-from wit_builder.testing.photo_shards import photo_jpegs, shard_captions, write_photo_shards
 
 
 def test_pictures_have_web_photo_weight_and_shapes():

@@ -20,8 +20,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wit_builder.testing.catalog import DATA_URI, WebCatalog
-from wit_builder.testing.seeding import python_rng
+from wit_builder.synthetic.catalog import DATA_URI, WebCatalog
+from wit_builder.synthetic.seeding import python_rng
 
 LIST_FILES = ("cc3m.tsv", "cc12m.tsv", "laion.parquet", "datacomp.parquet", "pairs.jsonl")
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wit_builder.testing.config import WorldConfig
-from wit_builder.testing.seeding import numpy_rng, python_rng
-from wit_builder.testing.vocabulary import COLOURS, SHAPES, Vocabulary
+from wit_builder.synthetic.config import WorldConfig
+from wit_builder.synthetic.seeding import numpy_rng, python_rng
+from wit_builder.synthetic.vocabulary import COLOURS, SHAPES, Vocabulary
 
 NAMESPACES: dict[int, str] = {
     -2: "Media", -1: "Special", 0: "", 1: "Talk", 2: "User", 3: "User talk", 4: "Wikipedia",

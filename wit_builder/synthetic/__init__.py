@@ -1,4 +1,4 @@
-"""The synthetic world every stage is tested, demonstrated and benchmarked on.
+"""The synthetic world the demo runs on, and every stage is tested and benchmarked on.
 
 A deterministic mini Wikipedia (MediaWiki XML), its pageview history and a WordNet-format
 database; a web of generated images with captions that say what is drawn, served from
@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 
 # Imported on first use (PEP 562), so a module of this package that needs none of the world
-# (``photo_shards`` for the trainer's benchmarks, say) does not pull in the web server's aiohttp.
+# (``photos`` for the trainer's benchmarks, say) does not pull in the web server's aiohttp.
 _HOMES = {
     "FAULTS": "catalog",
     "WebCatalog": "catalog",

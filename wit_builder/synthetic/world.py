@@ -19,16 +19,16 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wit_builder.testing.catalog import FAULTS, ImageEntry, WebCatalog
-from wit_builder.testing.config import WorldConfig
-from wit_builder.testing.pageviews import write_pageviews
-from wit_builder.testing.pair_lists import write_pair_lists
-from wit_builder.testing.vocabulary import Vocabulary
-from wit_builder.testing.wat import write_wat_files
-from wit_builder.testing.web import SyntheticWeb
-from wit_builder.testing.wikidump import Compression, write_wiki_dump
-from wit_builder.testing.wikipages import WikiPage, build_wiki_pages
-from wit_builder.testing.wordnet import write_wordnet
+from wit_builder.synthetic.catalog import FAULTS, ImageEntry, WebCatalog
+from wit_builder.synthetic.config import WorldConfig
+from wit_builder.synthetic.pageviews import write_pageviews
+from wit_builder.synthetic.pair_lists import write_pair_lists
+from wit_builder.synthetic.vocabulary import Vocabulary
+from wit_builder.synthetic.wat import write_wat_files
+from wit_builder.synthetic.web import SyntheticWeb
+from wit_builder.synthetic.wikidump import Compression, write_wiki_dump
+from wit_builder.synthetic.wikipages import WikiPage, build_wiki_pages
+from wit_builder.synthetic.wordnet import write_wordnet
 
 OFFLINE_BASE_URL = "http://127.0.0.{host}:8000"
 

@@ -12,8 +12,8 @@ import mwxml
 import numpy as np
 import pytest
 
-from wit_builder.testing import SyntheticWorld, WorldConfig
-from wit_builder.testing.wikidump import write_wiki_dump
+from wit_builder.synthetic import SyntheticWorld, WorldConfig
+from wit_builder.synthetic.wikidump import write_wiki_dump
 
 
 def open_dump(path: Path):

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wit_builder.testing.seeding import python_rng
-from wit_builder.testing.vocabulary import COLOURS, SHAPES, Vocabulary
+from wit_builder.synthetic.seeding import python_rng
+from wit_builder.synthetic.vocabulary import COLOURS, SHAPES, Vocabulary
 
 POS_FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
 LEX_FILE = {"n": 6, "v": 30, "a": 0, "r": 2}

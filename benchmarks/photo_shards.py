@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from wit_builder.testing.photos import photo_like
+from wit_builder.synthetic.photos import photo_like
 
 WORDS = ("red", "circle", "a", "the", "on", "beach", "dog", "sunset", "city", "street", "photo", "of", "blue",
          "house", "mountain", "lake", "people", "walking", "old", "car", "market", "night", "river")  # fmt: skip

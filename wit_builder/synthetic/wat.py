@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from wit_builder.testing.catalog import WebCatalog, WebPage
+from wit_builder.synthetic.catalog import WebCatalog, WebPage
 
 CRAWL = "CC-MAIN-2026-01"
 SEGMENT = "1767225600000.00"

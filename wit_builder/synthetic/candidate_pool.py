@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from wit_builder.hashing import shard_of
 from wit_builder.schemas import table_from_rows, write_table
-from wit_builder.testing.seeding import numpy_rng
+from wit_builder.synthetic.seeding import numpy_rng
 
 SOURCES = ("unigram", "bigram", "title", "wordnet")
 

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from tests.conftest import FIXED_BASE_URLS
-from wit_builder.testing import SyntheticWorld, WorldConfig
+from wit_builder.synthetic import SyntheticWorld, WorldConfig
 
 
 def digest_tree(root: Path) -> dict[str, str]:

@@ -18,8 +18,8 @@ from functools import cached_property
 
 import numpy as np
 
-from wit_builder.testing.config import WorldConfig
-from wit_builder.testing.seeding import python_rng
+from wit_builder.synthetic.config import WorldConfig
+from wit_builder.synthetic.seeding import python_rng
 
 FUNCTION_WORDS = (
     "the of and in a to is was for on as by with from at that it an which are were "

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from wit_builder.testing.seeding import python_rng
-from wit_builder.testing.vocabulary import COLOURS, COUNT_WORDS, SHAPES
+from wit_builder.synthetic.seeding import python_rng
+from wit_builder.synthetic.vocabulary import COLOURS, COUNT_WORDS, SHAPES
 
 RGB = {
     "red": (220, 30, 40), "green": (40, 170, 60), "blue": (40, 70, 210), "yellow": (240, 220, 40),

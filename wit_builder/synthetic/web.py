@@ -22,8 +22,8 @@ from functools import lru_cache
 
 from aiohttp import web
 
-from wit_builder.testing.catalog import FAULTS, ImageEntry, WebCatalog
-from wit_builder.testing.scenes import ENCODINGS, encode_image, render_scene
+from wit_builder.synthetic.catalog import FAULTS, ImageEntry, WebCatalog
+from wit_builder.synthetic.scenes import ENCODINGS, encode_image, render_scene
 
 NOT_AN_IMAGE = b"<!DOCTYPE html><html><body><p>This is not an image.</p></body></html>\n"
 

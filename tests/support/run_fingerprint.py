@@ -1,9 +1,9 @@
 """A fingerprint of a run folder: the SHA-256 of every file, with wall-clock fields taken out of
 JSON files, so two runs of the same inputs compare equal exactly when their outputs do.
 
-    python -m wit_builder.testing.run_fingerprint RUN_DIR > before.txt
+    python -m tests.support.run_fingerprint RUN_DIR > before.txt
     ... change the code, run the demo again with the same --out and --port ...
-    python -m wit_builder.testing.run_fingerprint RUN_DIR | diff before.txt -
+    python -m tests.support.run_fingerprint RUN_DIR | diff before.txt -
 
 Used to prove that a refactoring leaves the demo's outputs byte-identical.
 """

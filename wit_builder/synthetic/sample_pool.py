@@ -19,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 
 from wit_builder.schemas import write_table
-from wit_builder.testing.candidate_pool import zipf_pool
-from wit_builder.testing.photos import photo_like
-from wit_builder.testing.seeding import numpy_rng
+from wit_builder.synthetic.candidate_pool import zipf_pool
+from wit_builder.synthetic.photos import photo_like
+from wit_builder.synthetic.seeding import numpy_rng
 
 
 def encoded_pictures(count: int, size: int, seed: int, quality: int = 95) -> list[bytes]:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from html import escape
 
-from wit_builder.testing.config import WorldConfig
-from wit_builder.testing.scenes import Scene, make_scene
-from wit_builder.testing.seeding import numpy_rng, python_rng
+from wit_builder.synthetic.config import WorldConfig
+from wit_builder.synthetic.scenes import Scene, make_scene
+from wit_builder.synthetic.seeding import numpy_rng, python_rng
 
 # Every scripted fault, what the server does, and the download status it should end in.
 FAULTS: dict[str, tuple[str, str]] = {

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 from xml.sax.saxutils import escape, quoteattr
 
-from wit_builder.testing.wikipages import NAMESPACES, WikiPage
+from wit_builder.synthetic.wikipages import NAMESPACES, WikiPage
 
 Compression = Literal["none", "bz2", "multistream"]
 DUMP_DATE = "20260101"

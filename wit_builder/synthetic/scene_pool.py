@@ -17,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 
 from wit_builder.schemas import table_from_rows
-from wit_builder.testing.sample_pool import write_download_folder
-from wit_builder.testing.scenes import Scene, ShapeGroup, encode_image, make_scene, render_scene
-from wit_builder.testing.seeding import python_rng
-from wit_builder.testing.vocabulary import COLOURS, SHAPES
+from wit_builder.synthetic.sample_pool import write_download_folder
+from wit_builder.synthetic.scenes import Scene, ShapeGroup, encode_image, make_scene, render_scene
+from wit_builder.synthetic.seeding import python_rng
+from wit_builder.synthetic.vocabulary import COLOURS, SHAPES
 
 ZEROSHOT_BACKGROUNDS = ("white", "black", "grey")
 # Every shape on every zero-shot background: averaged over the ensemble, what the prompts of

@@ -1,0 +1,1 @@
+"""What only the tests use: helpers that are not part of the package."""
