@@ -13,7 +13,8 @@ SKIPPED = ("malformed_pages", "pages_unparsable", "dump_files_cut_short", "pagev
 
 def run(settings: QueriesSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.io.stage_folders import check_out
-    from wit_builder.queries.pipeline import build_pipeline, readable_dumps, resolve_inputs
+    from wit_builder.queries.inputs import readable_dumps, resolve_inputs
+    from wit_builder.queries.pipeline import build_pipeline
     from wit_builder.stage_run import run_pipeline
     from wit_builder.stderr import warn_skipped
 
