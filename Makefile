@@ -10,8 +10,10 @@ OPEN_CLIP ?= open_clip_torch==3.3.0
 
 # img2dataset's albumentations import otherwise checks for updates over the network.
 export NO_ALBUMENTATIONS_UPDATE := 1
+# Material for MkDocs prints a notice about its successor on every build.
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install demo test test-slow lint format clean
+.PHONY: install demo test test-slow lint docs format clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +30,7 @@ install: $(STAMP)
 demo: install
 	$(BIN)/wit-builder demo --out runs/demo
 
-test: install lint
+test: install lint docs
 	$(BIN)/pytest -m "not slow"
 
 test-slow: install
@@ -38,9 +40,15 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The site's home page is the README with its links made relative to docs/; --strict fails on
+# any link or anchor that does not resolve.
+docs: install
+	sed 's#](docs/#](#g' README.md > docs/index.md
+	$(BIN)/mkdocs build --strict --site-dir site
+
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) runs site docs/index.md .pytest_cache .ruff_cache build *.egg-info

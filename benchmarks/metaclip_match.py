@@ -1,5 +1,5 @@
 """MetaCLIP's way of matching queries in captions: the peer harvest's matcher is measured and
-compared against (``benchmarks/bench_match.py``, the README's table of where the rules differ).
+compared against (``benchmarks/bench_match.py``, docs/stages/harvest.md's table of where the rules differ).
 
 As MetaCLIP's curation does it (``substr_matching.py``): every query wrapped in single spaces in
 one pyahocorasick automaton; each caption padded with a space at each end, spaces put around

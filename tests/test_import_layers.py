@@ -9,7 +9,12 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
+from wit_builder import stages
+
 PACKAGE = Path(__file__).resolve().parents[1] / "wit_builder"
+
+# Every registered stage's package (``wit_builder.stages``): a new stage needs no entry here.
+STAGE_PACKAGES = frozenset(stage.runner.split(":")[0].split(".")[1] for stage in stages.chain())
 
 # Lowest first. A name is a top-level module or subpackage of wit_builder.
 LAYERS: tuple[frozenset[str], ...] = (
@@ -19,6 +24,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "errors",
             "hashing",
             "schemas",
+            "schema_files",
             "beam_options",
             "stage_settings",
             "stages",
@@ -27,12 +33,11 @@ LAYERS: tuple[frozenset[str], ...] = (
             "stderr",
             "stage_stats",
             "text",
-            "schema_files",
         }
     ),
     frozenset({"io"}),
     frozenset({"stage_run", "report", "synthetic"}),
-    frozenset({"queries", "harvest", "balance", "download", "shard", "tokenizer", "train"}),
+    STAGE_PACKAGES,
     frozenset({"chain"}),
     frozenset({"demo_settings", "demo", "cli"}),
 )

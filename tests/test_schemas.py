@@ -1,4 +1,4 @@
-"""Schemas load from schemas/, and readers and writers reject files that do not fit."""
+"""Schemas load from wit_builder/schema_files/, and readers and writers reject files that do not fit."""
 
 from __future__ import annotations
 
@@ -106,9 +106,12 @@ def test_list_columns_parse():
 
 
 def test_schema_files_ship_in_the_package():
-    """pyproject lists packages explicitly (schemas/ is mapped into the package): keep it complete."""
+    """pyproject finds every package under wit_builder/ and ships the JSON files beside them."""
+    from setuptools import find_packages
+
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    listed = set(config["tool"]["setuptools"]["packages"])
+    found = set(find_packages(str(ROOT), include=config["tool"]["setuptools"]["packages"]["find"]["include"]))
     on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "wit_builder").rglob("__init__.py")}
-    assert on_disk <= listed, f"add to pyproject's packages: {sorted(on_disk - listed)}"
-    assert config["tool"]["setuptools"]["package-dir"]["wit_builder.schema_files"] == "schemas"
+    assert on_disk == found and {"wit_builder.schema_files", "wit_builder.train.model_configs"} <= found
+    data = config["tool"]["setuptools"]["package-data"]
+    assert data["wit_builder.schema_files"] == data["wit_builder.train.model_configs"] == ["*.json"]

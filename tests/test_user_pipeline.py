@@ -1,6 +1,6 @@
 """The stages as transforms in a data engineer's own Beam pipeline, reading from their own source.
 
-The README's "Using the stages in your own pipeline" shows the same code.
+docs/command-line.md's "Using the stages in your own pipeline" shows the same code.
 """
 
 from __future__ import annotations

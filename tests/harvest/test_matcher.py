@@ -81,8 +81,8 @@ def test_without_the_extension_the_matcher_falls_back_and_says_so(monkeypatch, c
 
 
 def readme_rule_differences() -> list[tuple[str, str, bool, bool]]:
-    """The README's table of where our rule and MetaCLIP's differ: (caption, query, ours, theirs)."""
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    """The harvest page's table of where our rule and MetaCLIP's differ: (caption, query, ours, theirs)."""
+    readme = (Path(__file__).parents[2] / "docs" / "stages" / "harvest.md").read_text(encoding="utf-8")
     table = readme[readme.index("| caption | query | ours | MetaCLIP's way | why |") :].split("\n\n")[0]
     rows = []
     for line in table.splitlines()[2:]:

@@ -8,7 +8,7 @@ kept and the others are ``duplicate`` of it.
 ratios differ by at most ``aspect_tolerance`` (a copy keeps its shape), and their 4×4 colour
 grids differ by at most ``grid_tolerance`` levels in every cell and channel (a copy keeps its
 colours). The last two checks keep apart low-content images, such as a plain background with
-one shape, whose grey hashes collide (figures in the README, "Stage 4: download").
+one shape, whose grey hashes collide (docs/stages/download.md, "Dedupe").
 
 Comparing every pair is quadratic, so the hash is cut into ``max_distance + 1`` bands: two
 hashes within ``max_distance`` bits agree exactly on at least one band (pigeonhole), so only

@@ -13,7 +13,7 @@ here with Pillow, with the meanings img2dataset's users know (``image_size`` = S
 
 ``resize_only_if_bigger`` leaves images that are already small enough alone. Downscaling
 averages areas (Pillow's BOX filter: OpenCV's INTER_AREA, which img2dataset uses, and about a
-third of Lanczos's cost: README, "Stage 4: download"), upscaling uses Lanczos
+third of Lanczos's cost: ``benchmarks/RESULTS.md``), upscaling uses Lanczos
 (img2dataset: LANCZOS4).
 JPEG files are decoded at 1/2, 1/4 or 1/8 scale by libjpeg when that is still at least the
 target size.

@@ -13,8 +13,8 @@ query with whitespace at either end (which no query list stage writes) goes thro
 pyahocorasick automaton over the text, each hit checked for word boundaries.
 
 The table is native (``_phrase_table.c``, built at install time) because in Python the
-tokenisation alone costs more than MetaCLIP's whole automaton pass (README, stage 2,
-"Performance"). ``PythonPhraseTable`` below is the reference it is tested against, and the fallback
+tokenisation alone costs more than MetaCLIP's whole automaton pass (``benchmarks/RESULTS.md``,
+"harvest"). ``PythonPhraseTable`` below is the reference it is tested against, and the fallback
 when the extension was not built (no C compiler); the fallback logs a warning.
 
 Matching is case-sensitive by default, as CLIP's and MetaCLIP's is; ``case_sensitive=False``

@@ -4,7 +4,7 @@ Crop and resize are one Pillow call (``resize`` with a ``box``), so the full-siz
 never resized before cropping. Randomness comes from the ``random.Random`` passed in, which the
 data stream seeds per sample, so a resumed run sees the same crops as an uninterrupted one.
 
-The training stream splits the view in two (README, "The data stream"): ``train_crop`` in the
+The training stream splits the view in two (docs/training.md, "Data"): ``train_crop`` in the
 data-loader workers gives the crop as uint8 pixels (a quarter of the bytes of float32 to pass
 between processes and to the GPU), and ``normalise_pixels`` turns a whole batch into CLIP's
 normalised float32 on the training device. ``train_view`` is both in one, the plain reference.
