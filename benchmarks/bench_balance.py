@@ -50,7 +50,7 @@ PASS_TWO = """
 import json, sys, time
 import apache_beam as beam
 from apache_beam import pvalue
-from wit_builder.balance.pipeline import ERRORS, BalanceFileFn
+from wit_builder.balance.pipeline import ERRORS, KEPT_COUNTS, BalanceFileFn
 from wit_builder.balance.settings import BalanceRules
 from wit_builder.beam_options import pipeline_options
 from wit_builder.io.paths import expand_globs
@@ -63,8 +63,8 @@ with beam.Pipeline(options=pipeline_options([])) as pipeline:
     capped = pipeline | "Capped" >> beam.Create(over_cap)
     kept = pipeline | beam.Create(list(enumerate(files))) | beam.ParDo(
         BalanceFileFn(rules, sys.argv[3]), pvalue.AsDict(capped)
-    ).with_outputs(STATS, ERRORS, main="kept")
-    kept.kept | beam.combiners.Count.Globally() | beam.Map(print)
+    ).with_outputs(STATS, ERRORS, KEPT_COUNTS, main="kept")
+    kept[KEPT_COUNTS] | beam.combiners.Count.Globally() | beam.Map(print)
 print("seconds", time.monotonic() - started)
 """
 

@@ -18,6 +18,11 @@ queries whose keep probability is below 1 (matched more than F·t times): at mos
 matches) / t entries, a few tens of thousands for a web-scale pool; every other query keeps all
 its pairs and needs no lookup.
 
+One core serves both ways in: ``two_passes`` runs pass 1 (``CountMatchesFn``) and pass 2 over
+any units of candidates with the same rule (``sampling.keep_rows``). ``wit-builder balance``'s
+units are candidate files, pass 2 writing each into its balanced file (``BalanceFileFn``);
+``BalancePerQuery``'s are batches of rows from any PCollection (``KeepInBatchesFn``).
+
 A file that cannot be read (not Parquet, truncated, wrong columns) is listed in
 ``stats.json`` under ``unreadable_files`` with its error, and none of its pairs is counted:
 counts are sent only after a whole file was read, so ``pairs_in = kept + dropped`` holds for
@@ -27,8 +32,9 @@ the files that were read.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import apache_beam as beam
 import fsspec
@@ -66,22 +72,52 @@ def _value_counts(matches: pa.ChunkedArray) -> Iterator[tuple[str, int]]:
 
 
 class CountMatchesFn(beam.DoFn):
-    """Pass 1: (shard, {query: pairs of this file that matched it}); sent once the file is read."""
+    """Pass 1, for both paths: (shard, {query: pairs that matched it}) over a bundle's units of
+    candidates, sent when the bundle ends. A unit is whatever ``tables_of`` reads into Arrow
+    tables: a candidate file (``wit-builder balance``, the shard stage) or one batch of rows
+    (``BalancePerQuery``). A unit's counts join the bundle's only once it was read whole; a
+    unit that cannot be read is named on the errors output instead."""
 
-    def __init__(self, batch_rows: int, shards: int, schema: str = "candidates"):
-        self.batch_rows = batch_rows
+    def __init__(self, tables_of: Callable[[Any], Iterable[pa.Table]], shards: int):
+        self.tables_of = tables_of
         self.shards = shards
-        self.schema = schema
 
-    def process(self, path: str) -> Iterator:
+    def start_bundle(self) -> None:
+        self.matched: Counter[str] = Counter()
+
+    def process(self, unit: Any) -> Iterator:
         counts: Counter[str] = Counter()
         try:
-            for table in read_batches(path, self.schema, ["matches"], self.batch_rows):
+            for table in self.tables_of(unit):
                 counts.update(dict(_value_counts(table.column("matches"))))
         except READ_ERRORS as error:
-            yield pvalue.TaggedOutput(ERRORS, (path, f"{type(error).__name__}: {error}"))
+            name = self.tables_of.name(unit) if hasattr(self.tables_of, "name") else str(unit)
+            yield pvalue.TaggedOutput(ERRORS, (name, f"{type(error).__name__}: {error}"))
             return
-        yield from split_by_shard(counts, self.shards)
+        self.matched.update(counts)
+
+    def finish_bundle(self) -> Iterator:
+        for blob in split_by_shard(self.matched, self.shards):
+            yield GlobalWindows.windowed_value(blob)
+        self.matched = Counter()
+
+
+class MatchesOfFiles:
+    """A candidate (or samples) file's ``matches`` column, read in record batches."""
+
+    def __init__(self, schema: str, batch_rows: int):
+        self.schema = schema
+        self.batch_rows = batch_rows
+
+    def __call__(self, path: str) -> Iterator[pa.Table]:
+        return read_batches(path, self.schema, ["matches"], self.batch_rows)
+
+    def name(self, path: str) -> str:
+        return path
+
+
+def _one_table(table: pa.Table) -> tuple[pa.Table]:
+    return (table,)
 
 
 class CappedSideInput:
@@ -119,7 +155,8 @@ def output_path(out_dir: str, index: int) -> str:
 
 
 class BalanceFileFn(StatsDoFn):
-    """Pass 2: one candidate file filtered into its balanced file; emits (shard, {query: kept}).
+    """Pass 2 over files: one candidate file filtered into its balanced file; (shard, {query:
+    kept}) on ``KEPT_COUNTS``.
 
     The file is written under a temporary name and renamed when complete, so a failed or
     retried file never leaves a partial output behind.
@@ -152,7 +189,8 @@ class BalanceFileFn(StatsDoFn):
         for name, value in counts.items():
             self.count(name, value)
         self.count("files_read")
-        yield from split_by_shard(kept_per_query, self.rules.count_shards)
+        for blob in split_by_shard(kept_per_query, self.rules.count_shards):
+            yield pvalue.TaggedOutput(KEPT_COUNTS, blob)
 
 
 def sources_by_shard(path: str, shards: int) -> Iterator[tuple[int, dict[str, str | None]]]:
@@ -238,7 +276,7 @@ def count_matches(
     """Pass 1 on its own: (shard, {query: matched}) for every shard, and (path, error) per
     unreadable file, over files of ``schema`` (the shard stage counts its samples). The
     benchmark times it alone."""
-    count_fn = CountMatchesFn(rules.batch_rows, rules.count_shards, schema)
+    count_fn = CountMatchesFn(MatchesOfFiles(schema, rules.batch_rows), rules.count_shards)
     counted = paths | "CountMatches" >> beam.ParDo(count_fn).with_outputs(ERRORS, main="counts")
     matched = counted.counts | "SumMatches" >> sum_count_blobs(rules)
     return matched, counted[ERRORS]
@@ -288,25 +326,6 @@ def per_query_report(
     )
 
 
-class CountMatchesInBatchesFn(beam.DoFn):
-    """(shard, {query: matched}) of a bundle's candidate batches, sent when the bundle ends."""
-
-    def __init__(self, shards: int):
-        self.shards = shards
-
-    def start_bundle(self) -> None:
-        self.matched: Counter[str] = Counter()
-
-    def process(self, table: pa.Table) -> Iterator:
-        self.matched.update(dict(_value_counts(table.column("matches"))))
-        return iter(())
-
-    def finish_bundle(self) -> Iterator:
-        for blob in split_by_shard(self.matched, self.shards):
-            yield GlobalWindows.windowed_value(blob)
-        self.matched = Counter()
-
-
 class KeepInBatchesFn(StatsDoFn):
     """Pass 2 over candidate batches: the kept rows, counts, and (shard, {query: kept}) blobs."""
 
@@ -322,6 +341,27 @@ class KeepInBatchesFn(StatsDoFn):
             self.count(name, value)
         for blob in split_by_shard(kept_per_query, self.rules.count_shards):
             yield pvalue.TaggedOutput(KEPT_COUNTS, blob)
+
+
+def two_passes(units: beam.PCollection, tables_of: Callable, keep: beam.DoFn, rules: BalanceRules) -> dict:
+    """The balance, whatever its units: pass 1 counts each query's matches, pass 2 (``keep``,
+    with the queries over the cap as a side input) keeps or drops every pair by
+    ``sampling.keep_rows``. Returns the matched and kept count blobs (per shard), pass 2's main
+    output, its stats, and the units that could not be read."""
+    count_fn = CountMatchesFn(tables_of, rules.count_shards)
+    counted = units | "CountMatches" >> beam.ParDo(count_fn).with_outputs(ERRORS, main="counts")
+    matched = counted.counts | "SumMatches" >> sum_count_blobs(rules)
+    over_cap = over_cap_counts(matched, rules)
+    kept = units | "Keep" >> beam.ParDo(keep, pvalue.AsDict(over_cap)).with_outputs(
+        STATS, ERRORS, KEPT_COUNTS, main="out"
+    )
+    return {
+        "matched": matched,
+        "kept": kept[KEPT_COUNTS] | "SumKept" >> sum_count_blobs(rules),
+        "out": kept.out,
+        "stats": kept[STATS] | "SumStats" >> beam.CombinePerKey(sum),
+        "errors": (counted[ERRORS], kept[ERRORS]) | "AllErrors" >> beam.Flatten(),
+    }
 
 
 class BalancePerQuery(beam.PTransform):
@@ -348,16 +388,11 @@ class BalancePerQuery(beam.PTransform):
             | "Batch" >> beam.BatchElements(max_batch_size=rules.batch_rows)
             | "ToTables" >> beam.Map(table_from_rows, "candidates")
         )
-        counted = tables | "CountMatches" >> beam.ParDo(CountMatchesInBatchesFn(rules.count_shards))
-        matched = counted | "SumMatches" >> sum_count_blobs(rules)
-        over_cap = over_cap_counts(matched, rules)
-        balanced = tables | "Keep" >> beam.ParDo(KeepInBatchesFn(rules), pvalue.AsDict(over_cap)).with_outputs(
-            STATS, KEPT_COUNTS, main="rows"
+        balanced = two_passes(tables, _one_table, KeepInBatchesFn(rules), rules)
+        report = {"matched": balanced["matched"], "kept": balanced["kept"]} | "Report" >> PerQueryReport(
+            rules, self.query_list
         )
-        kept = balanced[KEPT_COUNTS] | "SumKept" >> sum_count_blobs(rules)
-        report = {"matched": matched, "kept": kept} | "Report" >> PerQueryReport(rules, self.query_list)
-        stats = balanced[STATS] | "SumStats" >> beam.CombinePerKey(sum)
-        return {"balanced": balanced.rows, "stats": stats, "report": report}
+        return {"balanced": balanced["out"], "stats": balanced["stats"], "report": report}
 
 
 def build_pipeline(pipeline: beam.Pipeline, inputs: BalanceInputs, rules: BalanceRules, out_dir: str):
@@ -368,16 +403,29 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: BalanceInputs, rules: Balanc
         | "CandidateFiles" >> beam.Create(list(enumerate(inputs.candidate_files)))
         | "SpreadFiles" >> beam.Reshuffle()
     )
-    matched, count_errors = count_matches(files | "Paths" >> beam.Values(), rules)
-    over_cap = over_cap_counts(matched, rules)
-    balanced = files | "Balance" >> beam.ParDo(BalanceFileFn(rules, out_dir), pvalue.AsDict(over_cap)).with_outputs(
-        STATS, ERRORS, main="kept"
-    )
-    kept = balanced.kept | "SumKept" >> sum_count_blobs(rules)
-    queries = per_query_report(matched, kept, inputs.queries, rules, out_dir)
-    stats = balanced[STATS] | "SumStats" >> beam.CombinePerKey(sum)
-    errors = (count_errors, balanced[ERRORS]) | "AllErrors" >> beam.Flatten()
+    balanced = two_passes(files, _FilesOfUnit(rules.batch_rows), BalanceFileFn(rules, out_dir), rules)
+    queries = per_query_report(balanced["matched"], balanced["kept"], inputs.queries, rules, out_dir)
     return run_once(
-        pipeline, "WriteStats", write_stats, out_dir, inputs, rules,
-        pvalue.AsDict(stats), pvalue.AsList(errors), pvalue.AsSingleton(queries),
-    )  # fmt: skip
+        pipeline,
+        "WriteStats",
+        write_stats,
+        out_dir,
+        inputs,
+        rules,
+        pvalue.AsDict(balanced["stats"]),
+        pvalue.AsList(balanced["errors"]),
+        pvalue.AsSingleton(queries),
+    )
+
+
+class _FilesOfUnit(MatchesOfFiles):
+    """Pass 1 of ``wit-builder balance``: its units are (index, path) pairs."""
+
+    def __init__(self, batch_rows: int):
+        super().__init__("candidates", batch_rows)
+
+    def __call__(self, unit: tuple[int, str]) -> Iterator[pa.Table]:
+        return super().__call__(unit[1])
+
+    def name(self, unit: tuple[int, str]) -> str:
+        return unit[1]
