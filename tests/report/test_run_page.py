@@ -28,3 +28,24 @@ def test_report_command_rebuilds_the_run_page(tmp_path, capsys):
     assert (tmp_path / "report" / "index.html").exists()
     assert str(tmp_path / "report" / "index.html") in capsys.readouterr().out
     assert main(["report", str(tmp_path / "nothing")]) == 2
+
+
+def test_the_templates_ship_with_the_package_and_refuse_a_missing_value():
+    """Pages are rendered from templates inside the package (so an installed worker has them),
+    and a value a template names but the page does not give is an error, never a blank."""
+    from pathlib import Path
+
+    import jinja2
+    import pytest
+    import tomllib
+
+    from wit_builder.report.templating import render
+
+    root = Path(__file__).resolve().parents[2]
+    shipped = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    folder = root / "wit_builder" / "report"
+    templates = {str(p.relative_to(folder)) for p in (folder / "templates").rglob("*") if p.is_file()}
+    patterns = shipped["wit_builder.report"]
+    assert all(any(Path(t).match(pattern) for pattern in patterns) for t in templates), templates
+    with pytest.raises(jinja2.UndefinedError):
+        render("sections/shard.html.j2", rows=[])

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from html import escape
 
 import fsspec
 import numpy as np
 
 from wit_builder.io.json_files import read_json
 from wit_builder.report.svg import Series, bar_chart, compact, loglog_chart
+from wit_builder.report.templating import Markup, render, style
 from wit_builder.schemas import read_table
 
 BEFORE, AFTER = "#2c6fbb", "#e67e22"
@@ -106,24 +106,13 @@ def rank_curve(values: np.ndarray, points: int = 400) -> tuple[list[float], list
     return ranks.tolist(), ordered[ranks - 1].astype(float).tolist()
 
 
-def html_table(headers: list[str], rows: list[list[str]], numeric: set[int]) -> str:
-    head = "".join(f'<th class="{"num" if i in numeric else ""}">{escape(h)}</th>' for i, h in enumerate(headers))
-    body = "".join(
-        "<tr>"
-        + "".join(f'<td class="{"num" if i in numeric else ""}">{cell}</td>' for i, cell in enumerate(row))
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _query_rows(table: QueryTable, indices: list[int]) -> list[list[str]]:
+def _query_rows(table: QueryTable, indices: list[int]) -> list[list]:
     return [
         [
-            f"<code>{escape(table.query[i])}</code>",
-            escape(table.source[i] or "—"),
-            f"{int(table.matched[i]):,}",
-            f"{int(table.kept[i]):,}",
+            table.query[i],
+            table.source[i] or "—",
+            int(table.matched[i]),
+            int(table.kept[i]),
             f"{table.p_keep[i]:.4f}".rstrip("0").rstrip("."),
         ]
         for i in indices
@@ -136,10 +125,8 @@ def _source_rows(table: QueryTable) -> list[list[str]]:
     sources = np.array([source or "not in the list" for source in table.source], dtype=object)
     for source in sorted(set(sources.tolist())):
         mask = sources == source
-        rows.append([
-            escape(source), f"{int(mask.sum()):,}", f"{int((table.matched[mask] > 0).sum()):,}",
-            f"{int(table.matched[mask].sum()):,}", f"{int(table.kept[mask].sum()):,}",
-        ])  # fmt: skip
+        matched, kept = table.matched[mask], table.kept[mask]
+        rows.append([source, int(mask.sum()), int((matched > 0).sum()), int(matched.sum()), int(kept.sum())])
     return rows
 
 
@@ -147,27 +134,15 @@ def _percent(part: float, whole: float) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "—"
 
 
-STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 2rem auto;
-       max-width: 62rem; padding: 0 1.5rem; line-height: 1.45; }
-h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem;
-     border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
-.lede { color: #555; margin-top: 0; } .note { color: #555; font-size: .9rem; }
-table { border-collapse: collapse; margin: .6rem 0; font-size: .92rem; }
-th, td { padding: .25rem .7rem; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
-th { background: #f6f6f6; font-weight: 600; } .num { text-align: right; font-variant-numeric: tabular-nums; }
-.cards { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1rem 0; }
-.card { border: 1px solid #ddd; border-radius: 6px; padding: .6rem 1rem; min-width: 8.5rem; }
-.card b { display: block; font-size: 1.4rem; } .card span { color: #555; font-size: .85rem; }
-.warn { background: #fff4e5; border: 1px solid #f0c36d; padding: .6rem 1rem; border-radius: 6px; }
-.cols { display: grid; grid-template-columns: 1fr 1fr; gap: 1.5rem; } code { font-size: .9em; }
-.unmatched { columns: 4; font-size: .85rem; } svg { max-width: 100%; height: auto; }
-"""
-
-
 def render_balance_report(stats: dict, table: QueryTable, wording: ReportWording = BALANCE_WORDING) -> str:
-    """The report page as one HTML string (inline CSS and SVG, nothing fetched). Without a cap
-    (``per_query`` null: shards written without ``--per-query``) it shows the balance as it is."""
+    """The report page as one HTML string (inline CSS and SVG, nothing fetched)."""
+    return render("balance.html.j2", **balance_page(stats, table, wording))
+
+
+def balance_page(stats: dict, table: QueryTable, wording: ReportWording = BALANCE_WORDING) -> dict:
+    """What the page shows, computed: totals, shares, curves, buckets, the largest, rarest and
+    unmatched queries. Without a cap (``per_query`` null: shards written without
+    ``--per-query``) it shows the balance as it is."""
     rules = stats["rules"]
     t, oversample = rules["per_query"], rules.get("oversample", 1.0)
     largest = int(table.matched.max()) if len(table.matched) else 0
@@ -187,20 +162,21 @@ def render_balance_report(stats: dict, table: QueryTable, wording: ReportWording
     if t:
         cards.append((f"{capped:,}", f"queries capped (n > {compact(oversample * t)})"))
     totals = [
-        [wording.items.capitalize(), f"{pairs_in:,}", f"{kept:,}"],
-        ["Query–pair matches", f"{int(table.matched.sum()):,}", f"{int(table.kept.sum()):,}"],
-        ["Queries with at least one pair", f"{matched_any:,}", f"{kept_any:,}"],
-        ["Largest query (pairs)", f"{int(table.matched.max()) if len(table.matched) else 0:,}",
-         f"{int(table.kept.max()) if len(table.kept) else 0:,}"],
-    ]  # fmt: skip
+        [wording.items.capitalize(), pairs_in, kept],
+        ["Query–pair matches", int(table.matched.sum()), int(table.kept.sum())],
+        ["Queries with at least one pair", matched_any, kept_any],
+        ["Largest query (pairs)", largest, int(table.kept.max()) if len(table.kept) else 0],
+    ]
     if queries.get("in_list") is not None:
-        totals.append(["Queries in the list", f"{queries['in_list']:,}", f"{queries['in_list']:,}"])
+        totals.append(["Queries in the list", queries["in_list"], queries["in_list"]])
     shares = [
-        [f"Top {label} of queries ({max(1, math.ceil(fraction * matched_any)):,})",
-         _percent(top_share(table.matched, fraction, matched_any), 1),
-         _percent(top_share(table.kept, fraction, matched_any), 1)]
+        [
+            f"Top {label} of queries ({max(1, math.ceil(fraction * matched_any)):,})",
+            _percent(top_share(table.matched, fraction, matched_any), 1),
+            _percent(top_share(table.kept, fraction, matched_any), 1),
+        ]
         for label, fraction in (("1%", 0.01), ("10%", 0.10))
-    ]  # fmt: skip
+    ]
 
     before_x, before_y = rank_curve(table.matched)
     after_x, after_y = rank_curve(table.kept)
@@ -221,58 +197,9 @@ def render_balance_report(stats: dict, table: QueryTable, wording: ReportWording
         "pairs per query",
         "queries",
     )
-    bucket_rows = [
-        [label, f"{b:,}", f"{a:,}"] for (label, _, _), b, a in zip(buckets, before_buckets, after_buckets, strict=True)
-    ]
-
     listed = [i for i in range(len(table.query)) if table.matched[i] > 0]
-    largest = listed[:TABLE_ROWS]
     rarest = sorted(listed, key=lambda i: (table.matched[i], table.query[i]))[:TABLE_ROWS]
     unmatched = sorted(table.query[i] for i in range(len(table.query)) if table.matched[i] == 0)
-    query_headers = ["query", "source", "matched", "kept", "p_keep"]
-
-    warnings = ""
-    if stats.get("unreadable_files"):
-        items = "".join(
-            f"<li><code>{escape(f['path'])}</code>: {escape(f['error'])}</li>" for f in stats["unreadable_files"]
-        )
-        warnings = (
-            f'<p class="warn"><b>Files that could not be read</b> (none of their pairs is counted):</p><ul>{items}</ul>'
-        )
-    if not stats.get("adds_up", True):
-        warnings += '<p class="warn">The counts do not add up: pairs in ≠ kept + dropped. See stats.json.</p>'
-    if queries.get("in_list") is None:
-        unmatched_section = "<p>No query list was given, so the queries that matched nothing are not known.</p>"
-    else:
-        shown = "".join(f"<div><code>{escape(q)}</code></div>" for q in unmatched[:UNMATCHED_SHOWN])
-        more = len(unmatched) - UNMATCHED_SHOWN
-        unmatched_section = (
-            f"<p>{len(unmatched):,} of {queries['in_list']:,} queries in the list matched none of the {wording.items} "
-            f"({_percent(len(unmatched), queries['in_list'])}).</p>"
-            f'<div class="unmatched">{shown}</div>'
-            + (
-                f'<p class="note">… and {more:,} more: rows with matched = 0 in report/balance.parquet.</p>'
-                if more > 0
-                else ""
-            )
-        )
-
-    above = table.kept > t if t else np.zeros(len(table.kept), bool)
-    if not t:
-        above_note = "No cap was applied: the curve shows how the queries share the samples."
-    elif above.any():
-        worst = int(np.argmax(table.kept))
-        above_note = (
-            f"{int(above.sum()):,} queries keep more than t after balancing; the most, "
-            f"<code>{escape(table.query[worst])}</code>, keeps {int(table.kept[worst]):,} "
-            f"({table.kept[worst] / t:.1f}·t). A query's kept count includes the pairs that another of their "
-            "queries kept (the CLIP/MetaCLIP rule keeps a pair when any of its queries keeps it), so head "
-            "queries that share captions with rare ones keep more than their own draws. Each query's own draws "
-            "keep about min(n, t)."
-        )
-    else:
-        above_note = "No query keeps more than t after balancing."
-    by_source = _source_rows(table)
     oversampled = f", oversampled ×{oversample:g}" if oversample != 1 else ""
     factor = f"{oversample:g}·" if oversample != 1 else ""
     if t:
@@ -283,46 +210,49 @@ def render_balance_report(stats: dict, table: QueryTable, wording: ReportWording
         )
     else:
         rule = f"No per-query cap; {stats['files_read']:,} {wording.files} read."
-    dropped = ", ".join(f"{reason.replace('_', ' ')} {count:,}" for reason, count in stats["dropped"].items())
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{escape(wording.title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>
-<body>
-<h1>{escape(wording.title)}</h1>
-<p class="lede">{rule} {wording.lede}</p>
-{warnings}
-<div class="cards">{"".join(f"<div class='card'><b>{v}</b><span>{escape(k)}</span></div>" for v, k in cards)}</div>
+    in_list = queries.get("in_list")
+    return {
+        "title": wording.title,
+        "style": Markup(style()),
+        "rule": rule,
+        "lede": wording.lede,
+        "unreadable_files": stats.get("unreadable_files", []),
+        "counts_add_up": stats.get("adds_up", True),
+        "cards": cards,
+        "totals": totals,
+        "dropped": ", ".join(f"{reason.replace('_', ' ')} {count:,}" for reason, count in stats["dropped"].items()),
+        "curve": Markup(curve),
+        "above_note": _above_note(table, t),
+        "by_source": _source_rows(table),
+        "shares": shares,
+        "bars": Markup(bars),
+        "buckets": [[label, b, a] for (label, _, _), b, a in zip(buckets, before_buckets, after_buckets, strict=True)],
+        "query_headers": ["query", "source", "matched", "kept", "p_keep"],
+        "largest": _query_rows(table, listed[:TABLE_ROWS]),
+        "rarest": _query_rows(table, rarest),
+        "items": wording.items,
+        "in_list": in_list,
+        "unmatched_count": len(unmatched),
+        "unmatched_share": _percent(len(unmatched), in_list) if in_list else "—",
+        "unmatched": unmatched[:UNMATCHED_SHOWN],
+        "more": len(unmatched) - UNMATCHED_SHOWN,
+    }
 
-<h2>Totals</h2>
-{html_table(["", "before", "after"], totals, {1, 2})}
-<p class="note">Every one is kept or dropped ({escape(dropped)});
-the counts {"add up" if stats.get("adds_up") else "do NOT add up"}.
-A pair that matches several queries counts once per query in "query–pair matches".</p>
 
-<h2>Rank–frequency</h2>
-{curve}
-<p class="note">{above_note}</p>
-
-<h2>By query source</h2>
-{html_table(["source", "queries", "with a match", "matches before", "matches after"], by_source, {1, 2, 3, 4})}
-
-<h2>Concentration</h2>
-{html_table(["share of query–pair matches held by", "before", "after"], shares, {1, 2})}
-
-<h2>Queries by number of pairs</h2>
-{bars}
-{html_table(["pairs per query", "queries before", "queries after"], bucket_rows, {1, 2})}
-
-<div class="cols">
-<div><h2>Largest queries</h2>{html_table(query_headers, _query_rows(table, largest), {2, 3, 4})}</div>
-<div><h2>Rarest queries</h2>{html_table(query_headers, _query_rows(table, rarest), {2, 3, 4})}</div>
-</div>
-
-<h2>Queries that matched nothing</h2>
-{unmatched_section}
-<p class="note">Generated by <code>wit-builder report</code> from report/balance.parquet and stats.json.</p>
-</body></html>
-"""
+def _above_note(table: QueryTable, t: int | None) -> Markup:
+    """Why a query can keep more than t after balancing, and which keeps the most."""
+    above = table.kept > t if t else np.zeros(len(table.kept), bool)
+    if not t:
+        return Markup("No cap was applied: the curve shows how the queries share the samples.")
+    if not above.any():
+        return Markup("No query keeps more than t after balancing.")
+    worst = int(np.argmax(table.kept))
+    return Markup(
+        "{count:,} queries keep more than t after balancing; the most, <code>{query}</code>, keeps {kept:,} "
+        "({ratio:.1f}·t). A query's kept count includes the pairs that another of their queries kept (the "
+        "CLIP/MetaCLIP rule keeps a pair when any of its queries keeps it), so head queries that share captions "
+        "with rare ones keep more than their own draws. Each query's own draws keep about min(n, t)."
+    ).format(count=int(above.sum()), query=table.query[worst], kept=int(table.kept[worst]), ratio=table.kept[worst] / t)
 
 
 def write_balance_report(balance_dir: str, wording: ReportWording = BALANCE_WORDING) -> str:

@@ -1,21 +1,21 @@
 """Each stage's section of the run report (``RUN/report/index.html``), named by the stage's
 entry in ``wit_builder.stages``. A section takes the run folder and every stage's ``stats.json``
-(None where it has not run) and returns its HTML, or None when its stage has not run here."""
+(None where it has not run) and returns its HTML, or None when its stage has not run here. Each
+computes what it shows and renders ``templates/sections/STAGE.html.j2``."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from collections.abc import Mapping
-from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
 import fsspec
 
 from wit_builder.io.json_files import read_json
-from wit_builder.report.balance import html_table
 from wit_builder.report.svg import Series, bar_chart, line_chart
+from wit_builder.report.templating import Markup, render
 
 BLUE = "#1f77b4"
 Stats = Mapping[str, Any]
@@ -60,10 +60,6 @@ def failing_hosts(download_dir: str, top: int = 10) -> list[tuple[str, int, str]
     return [(host, count, reasons[host].most_common(1)[0][0]) for host, count in per_host.most_common(top)]
 
 
-def _number(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else escape(str(value))
-
-
 def _total(value: int | dict) -> int:
     return sum(value.values()) if isinstance(value, dict) else int(value)
 
@@ -73,13 +69,19 @@ def queries(run_dir: str, all_stats: Stats) -> str | None:
     if stats is None:
         return None
     per_source = stats["queries_per_source"]
-    rows = [[escape(source), _number(count)] for source, count in per_source.items()]
-    chart = bar_chart(list(per_source), [("queries", list(per_source.values()), BLUE)],
-                      "Queries per source", "source", "queries")  # fmt: skip
+    chart = bar_chart(
+        list(per_source), [("queries", list(per_source.values()), BLUE)], "Queries per source", "source", "queries"
+    )
     counts = stats["counts"]
-    return (f"<p>{stats['queries']:,} queries from {counts.get('articles', 0):,} articles "
-            f"({counts.get('tokens', 0):,} tokens); {_total(stats.get('overlap_removed', 0)):,} duplicates across "
-            f"sources removed.</p>{html_table(['source', 'queries'], rows, {1})}{chart}")  # fmt: skip
+    return render(
+        "sections/queries.html.j2",
+        total=stats["queries"],
+        articles=counts.get("articles", 0),
+        tokens=counts.get("tokens", 0),
+        duplicates=_total(stats.get("overlap_removed", 0)),
+        rows=[[source, count] for source, count in per_source.items()],
+        chart=Markup(chart),
+    )
 
 
 def harvest(run_dir: str, all_stats: Stats) -> str | None:
@@ -87,37 +89,40 @@ def harvest(run_dir: str, all_stats: Stats) -> str | None:
     if stats is None:
         return None
     drops = stats["dropped"]
-    rows = [["kept", _number(stats["kept"])]] + [[escape(r.replace("_", " ")), _number(n)] for r, n in drops.items()]
-    rows.append(["<b>pairs read</b>", f"<b>{stats['pairs_read']:,}</b>"])
-    other = stats.get("records_without_pairs", {})
-    extra = ""
-    if other:
-        extra = (
-            "<p class='note'>Records and files that gave no pair: "
-            + ", ".join(f"{escape(k.replace('_', ' '))} {v:,}" for k, v in other.items())
-            + ".</p>"
-        )
-    chart = bar_chart(["kept", *drops], [("pairs", [stats["kept"], *drops.values()], BLUE)],
-                      "Harvest: every pair read, kept or dropped by reason", "fate", "pairs")  # fmt: skip
-    adds_up = "add up" if stats.get("adds_up") else "do NOT add up"
-    return f"{html_table(['fate', 'pairs'], rows, {1})}<p class='note'>The counts {adds_up}.</p>{extra}{chart}"
+    rows = [["kept", stats["kept"]], *([reason.replace("_", " "), n] for reason, n in drops.items())]
+    rows.append(["pairs read", stats["pairs_read"]])
+    chart = bar_chart(
+        ["kept", *drops],
+        [("pairs", [stats["kept"], *drops.values()], BLUE)],
+        "Harvest: every pair read, kept or dropped by reason",
+        "fate",
+        "pairs",
+    )
+    without = [(reason.replace("_", " "), n) for reason, n in stats.get("records_without_pairs", {}).items()]
+    return render(
+        "sections/harvest.html.j2",
+        rows=rows,
+        counts_add_up=stats.get("adds_up"),
+        without_pairs=without,
+        chart=Markup(chart),
+    )
 
 
 def balance(run_dir: str, all_stats: Stats) -> str | None:
     balance, shard = all_stats["balance"], all_stats.get("shard")
     if balance is None:
         return None
-    links = ['<a href="../balance/report/balance.html">before download: the balance stage\'s report</a>']
-    if shard is not None:
-        links.append('<a href="../shard/report/balance.html">after download: the shard stage\'s report</a>')
     queries = balance.get("queries", {})
-    rows = [["pairs in", _number(balance["pairs_in"])], ["kept", _number(balance["kept"])],
-            ["dropped over the cap", _number(balance["dropped"]["over_cap"])],
-            ["queries matched", _number(queries.get("matched", 0))],
-            ["queries capped", _number(queries.get("capped", 0))]]  # fmt: skip
+    rows = [
+        ["pairs in", balance["pairs_in"]],
+        ["kept", balance["kept"]],
+        ["dropped over the cap", balance["dropped"]["over_cap"]],
+        ["queries matched", queries.get("matched", 0)],
+        ["queries capped", queries.get("capped", 0)],
+    ]
     if shard is not None:
-        rows += [["samples in shards", _number(shard["written"])], ["capped again at shard", _number(shard["capped"])]]
-    return f"{html_table(['', ''], rows, {1})}<p>{' · '.join(links)}</p>"
+        rows += [["samples in shards", shard["written"]], ["capped again at shard", shard["capped"]]]
+    return render("sections/balance.html.j2", rows=rows, sharded=shard is not None)
 
 
 def download(run_dir: str, all_stats: Stats) -> str | None:
@@ -125,18 +130,17 @@ def download(run_dir: str, all_stats: Stats) -> str | None:
     if stats is None:
         return None
     statuses = stats["statuses"]
-    chart = bar_chart(list(statuses), [("URLs", list(statuses.values()), BLUE)],
-                      "Download: the fate of every URL", "status", "URLs")  # fmt: skip
-    hosts = failing_hosts(f"{run_dir}/download")
-    host_rows = [[escape(host), _number(count), escape(reason)] for host, count, reason in hosts]
-    host_table = (
-        html_table(["host", "URLs not kept", "most common reason"], host_rows, {1})
-        if host_rows
-        else "<p class='note'>No URL failed.</p>"
+    chart = bar_chart(
+        list(statuses), [("URLs", list(statuses.values()), BLUE)], "Download: the fate of every URL", "status", "URLs"
     )
-    adds_up = "add up" if stats.get("adds_up") else "do NOT add up"
-    return (f"<p>{stats['ok']:,} of {stats['pairs_in']:,} images kept; the statuses {adds_up}.</p>{chart}"
-            f"<h3>Top failing hosts</h3>{host_table}")  # fmt: skip
+    return render(
+        "sections/download.html.j2",
+        ok=stats["ok"],
+        pairs_in=stats["pairs_in"],
+        counts_add_up=stats.get("adds_up"),
+        chart=Markup(chart),
+        hosts=[list(host) for host in failing_hosts(f"{run_dir}/download")],
+    )
 
 
 def shard(run_dir: str, all_stats: Stats) -> str | None:
@@ -144,12 +148,8 @@ def shard(run_dir: str, all_stats: Stats) -> str | None:
     if manifest is None or stats is None:
         return None
     totals = manifest["totals"]
-    rows = [["shards", _number(totals["shards"])], ["samples", _number(totals["samples"])],
-            ["bytes", f"{totals['bytes'] / 1e6:,.1f} MB"]]  # fmt: skip
-    return (f"{html_table(['', ''], rows, {1})}<p>Point a trainer at them:</p>"
-            f"<pre><code>--train-data '{escape(manifest['train_data'])}'</code></pre>"
-            '<p class="note"><a href="../shard/manifest.json">manifest.json</a> lists every shard with its size '
-            "and SHA-256; <code>wit-builder verify</code> checks them.</p>")  # fmt: skip
+    rows = [["shards", totals["shards"]], ["samples", totals["samples"]], ["bytes", f"{totals['bytes'] / 1e6:,.1f} MB"]]
+    return render("sections/shard.html.j2", rows=rows, train_data=manifest["train_data"])
 
 
 def train(run_dir: str, all_stats: Stats) -> str | None:
@@ -158,16 +158,26 @@ def train(run_dir: str, all_stats: Stats) -> str | None:
     if not records and results is None:
         return None
     steps = [r for r in records if "loss" in r]
-    chart = line_chart([Series("training loss", [r["step"] for r in steps], [r["loss"] for r in steps], BLUE)],
-                       "Training loss", "step", "loss")  # fmt: skip
-    rate = [r["samples_per_second"] for r in steps if "samples_per_second" in r]
-    speed = f"<p>{rate[-1]:,.1f} samples/s at the end of training.</p>" if rate else ""
-    table = ""
+    chart = line_chart(
+        [Series("training loss", [r["step"] for r in steps], [r["loss"] for r in steps], BLUE)],
+        "Training loss",
+        "step",
+        "loss",
+    )
+    rates = [r["samples_per_second"] for r in steps if "samples_per_second" in r]
+    evaluation = []
     if results is not None:
-        chance = {"image_to_text_R@1": results.get("chance_R@1"), "text_to_image_R@1": results.get("chance_R@1"),
-                  "zeroshot_top1": results.get("zeroshot_chance")}  # fmt: skip
-        rows = [[escape(name), f"{value:.4f}" if isinstance(value, float) else _number(value),
-                 f"{chance[name]:.4f}" if chance.get(name) else ""]
-                for name, value in results.items() if not isinstance(value, list | dict)]  # fmt: skip
-        table = "<h3>Evaluation (held-out)</h3>" + html_table(["metric", "value", "chance"], rows, {1, 2})
-    return chart + speed + table
+        chance_r1, chance_zeroshot = results.get("chance_R@1"), results.get("zeroshot_chance")
+        chance = {"image_to_text_R@1": chance_r1, "text_to_image_R@1": chance_r1, "zeroshot_top1": chance_zeroshot}
+        evaluation = [
+            [
+                name,
+                f"{value:.4f}" if isinstance(value, float) else value,
+                f"{chance[name]:.4f}" if chance.get(name) else "",
+            ]
+            for name, value in results.items()
+            if not isinstance(value, list | dict)
+        ]
+    return render(
+        "sections/train.html.j2", chart=Markup(chart), rate=rates[-1] if rates else None, evaluation=evaluation
+    )
