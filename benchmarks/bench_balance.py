@@ -113,29 +113,48 @@ def main() -> None:
     over_cap = [(row["query"], row["matched"]) for row in report if row["p_keep"] < 1]
     (root / "over_cap.json").write_text(json.dumps(over_cap))
     (root / "pass2" / "balanced").mkdir(parents=True, exist_ok=True)
-    two = measure([sys.executable, "-c", PASS_TWO, str(harvest), str(args.per_query), str(root / "pass2"),
-                   str(root / "over_cap.json")])  # fmt: skip
+    two = measure(
+        [
+            sys.executable,
+            "-c",
+            PASS_TWO,
+            str(harvest),
+            str(args.per_query),
+            str(root / "pass2"),
+            str(root / "over_cap.json"),
+        ]
+    )
     two_seconds = float(two["stdout"].split("seconds")[-1])
     baseline = measure([sys.executable, "-c", BASELINE, str(harvest), str(args.per_query), str(root / "base.parquet")])
     baseline_kept = int(baseline["stdout"].split()[1])
     stats = stage["stats"]
     assert stats["adds_up"] and stats["pairs_in"] == args.pairs
 
-    print(f"pass 1 (pipeline alone): {args.pairs / one_seconds:,.0f} pairs/s ({one_seconds:.1f}s), "
-          f"process peak {one['peak_mib']:.0f} MiB")  # fmt: skip
-    print(f"pass 2 (pipeline alone): {args.pairs / two_seconds:,.0f} pairs/s ({two_seconds:.1f}s), "
-          f"process peak {two['peak_mib']:.0f} MiB")  # fmt: skip
-    print(f"stage (both passes, report): {args.pairs / stage['seconds']:,.0f} pairs/s ({stage['seconds']:.1f}s "
-          f"with start-up), peak {stage['peak_mib']:.0f} MiB; kept {stats['kept']:,}")  # fmt: skip
-    print(f"baseline (MetaCLIP, in memory): {args.pairs / baseline['seconds']:,.0f} pairs/s "
-          f"({baseline['seconds']:.1f}s with start-up), peak {baseline['peak_mib']:.0f} MiB; "
-          f"kept {baseline_kept:,}")  # fmt: skip
+    print(
+        f"pass 1 (pipeline alone): {args.pairs / one_seconds:,.0f} pairs/s ({one_seconds:.1f}s), "
+        f"process peak {one['peak_mib']:.0f} MiB"
+    )
+    print(
+        f"pass 2 (pipeline alone): {args.pairs / two_seconds:,.0f} pairs/s ({two_seconds:.1f}s), "
+        f"process peak {two['peak_mib']:.0f} MiB"
+    )
+    print(
+        f"stage (both passes, report): {args.pairs / stage['seconds']:,.0f} pairs/s ({stage['seconds']:.1f}s "
+        f"with start-up), peak {stage['peak_mib']:.0f} MiB; kept {stats['kept']:,}"
+    )
+    print(
+        f"baseline (MetaCLIP, in memory): {args.pairs / baseline['seconds']:,.0f} pairs/s "
+        f"({baseline['seconds']:.1f}s with start-up), peak {baseline['peak_mib']:.0f} MiB; "
+        f"kept {baseline_kept:,}"
+    )
     print(f"balance_ratio={baseline['seconds'] / stage['seconds']:.3f}")
     if args.scaling:
         quarter = write_zipf_pool(root / "quarter", args.pairs // 4, args.queries, files=16, seed=4)
         small = run_stage(quarter, root / "balance-quarter", args.per_query)
-        print(f"memory vs pairs: {args.pairs // 4:,} pairs → peak {small['peak_mib']:.0f} MiB; "
-              f"{args.pairs:,} pairs → peak {stage['peak_mib']:.0f} MiB")  # fmt: skip
+        print(
+            f"memory vs pairs: {args.pairs // 4:,} pairs → peak {small['peak_mib']:.0f} MiB; "
+            f"{args.pairs:,} pairs → peak {stage['peak_mib']:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

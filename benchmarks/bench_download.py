@@ -67,36 +67,86 @@ def main() -> None:
         captions = [image.caption for image in images]
         pq.write_table(pa.table({"url": urls, "caption": captions}), root / "urls.parquet")
         (root / "balance" / "balanced").mkdir(parents=True, exist_ok=True)
-        rows = [{"uid": url_uid(u), "url": u, "text": c, "page_url": None, "source": "bench", "matches": ["bench"]}
-                for u, c in zip(urls, captions, strict=True)]  # fmt: skip
-        write_table(table_from_rows(rows, "balanced"), str(root / "balance" / "balanced" / "part-00000.parquet"),
-                    "balanced")  # fmt: skip
+        rows = [
+            {"uid": url_uid(u), "url": u, "text": c, "page_url": None, "source": "bench", "matches": ["bench"]}
+            for u, c in zip(urls, captions, strict=True)
+        ]
+        write_table(
+            table_from_rows(rows, "balanced"), str(root / "balance" / "balanced" / "part-00000.parquet"), "balanced"
+        )
         print(f"{len(urls):,} images on {len(web.base_urls)} loopback hosts")
 
-        theirs = measure([
-            args.img2dataset, "--url_list", str(root / "urls.parquet"), "--input_format", "parquet",
-            "--url_col", "url", "--caption_col", "caption", "--output_format", "parquet",
-            "--output_folder", str(root / "img2dataset"), "--processes_count", "2", "--thread_count", "32",
-            "--image_size", str(SETTINGS["image_size"]), "--resize_mode", SETTINGS["resize_mode"],
-            "--encode_format", SETTINGS["encode_format"], "--encode_quality", str(SETTINGS["encode_quality"]),
-            "--number_sample_per_shard", "1000", "--enable_wandb", "False",
-        ])  # fmt: skip
+        theirs = measure(
+            [
+                args.img2dataset,
+                "--url_list",
+                str(root / "urls.parquet"),
+                "--input_format",
+                "parquet",
+                "--url_col",
+                "url",
+                "--caption_col",
+                "caption",
+                "--output_format",
+                "parquet",
+                "--output_folder",
+                str(root / "img2dataset"),
+                "--processes_count",
+                "2",
+                "--thread_count",
+                "32",
+                "--image_size",
+                str(SETTINGS["image_size"]),
+                "--resize_mode",
+                SETTINGS["resize_mode"],
+                "--encode_format",
+                SETTINGS["encode_format"],
+                "--encode_quality",
+                str(SETTINGS["encode_quality"]),
+                "--number_sample_per_shard",
+                "1000",
+                "--enable_wandb",
+                "False",
+            ]
+        )
         their_ok = sum(
             json.loads(path.read_text())["successes"] for path in (root / "img2dataset").glob("*_stats.json")
         )
-        ours = measure([
-            sys.executable, "-m", "wit_builder.cli", "download", "--pairs", str(root / "balance"),
-            "--out", str(root / "ours"), "--allow-private-network", "--image-size", str(SETTINGS["image_size"]),
-            "--resize-mode", SETTINGS["resize_mode"], "--encode-format", SETTINGS["encode_format"],
-            "--encode-quality", str(SETTINGS["encode_quality"]), "--min-image-size", "0", *shlex.split(args.ours_flags),
-        ])  # fmt: skip
+        ours = measure(
+            [
+                sys.executable,
+                "-m",
+                "wit_builder.cli",
+                "download",
+                "--pairs",
+                str(root / "balance"),
+                "--out",
+                str(root / "ours"),
+                "--allow-private-network",
+                "--image-size",
+                str(SETTINGS["image_size"]),
+                "--resize-mode",
+                SETTINGS["resize_mode"],
+                "--encode-format",
+                SETTINGS["encode_format"],
+                "--encode-quality",
+                str(SETTINGS["encode_quality"]),
+                "--min-image-size",
+                "0",
+                *shlex.split(args.ours_flags),
+            ]
+        )
         stats = json.loads((root / "ours" / "stats.json").read_text())
     cores = os.cpu_count() or 2
     their_rate, our_rate = their_ok / theirs["seconds"], stats["ok"] / ours["seconds"]
-    print(f"img2dataset: {their_ok:,} images in {theirs['seconds']:.1f}s = {their_rate:,.0f} images/s "
-          f"({their_rate / cores:,.0f}/core), peak {theirs['peak_mib']:.0f} MiB")  # fmt: skip
-    print(f"ours:        {stats['ok']:,} images in {ours['seconds']:.1f}s = {our_rate:,.0f} images/s "
-          f"({our_rate / cores:,.0f}/core), peak {ours['peak_mib']:.0f} MiB; statuses {stats['statuses']}")  # fmt: skip
+    print(
+        f"img2dataset: {their_ok:,} images in {theirs['seconds']:.1f}s = {their_rate:,.0f} images/s "
+        f"({their_rate / cores:,.0f}/core), peak {theirs['peak_mib']:.0f} MiB"
+    )
+    print(
+        f"ours:        {stats['ok']:,} images in {ours['seconds']:.1f}s = {our_rate:,.0f} images/s "
+        f"({our_rate / cores:,.0f}/core), peak {ours['peak_mib']:.0f} MiB; statuses {stats['statuses']}"
+    )
     print(f"download_speedup={our_rate / their_rate:.3f}")
 
 

@@ -79,8 +79,18 @@ def main() -> None:
     baseline_rate = baseline_counts["tokens"] / baseline["seconds"]
 
     out = root / "queries"
-    command = [sys.executable, "-m", "wit_builder.cli", "queries", "--wiki-dump", glob, "--out", str(out),
-               f"--direct_num_workers={args.workers}", "--direct_running_mode=multi_processing"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "wit_builder.cli",
+        "queries",
+        "--wiki-dump",
+        glob,
+        "--out",
+        str(out),
+        f"--direct_num_workers={args.workers}",
+        "--direct_running_mode=multi_processing",
+    ]
     ours = measure(command)
     stats = json.loads((out / "stats.json").read_text())
     tokens = stats["counts"]["tokens"]
@@ -89,9 +99,14 @@ def main() -> None:
     rows = [
         ("", "tokens", "seconds", "tokens/s/core", "peak MiB"),
         ("ours (FnApiRunner)", f"{tokens:,}", f"{ours['seconds']:.1f}", f"{ours_rate:,.0f}", f"{ours['peak_mib']:.0f}"),
-        ("Counter baseline", f"{baseline_counts['tokens']:,}", f"{baseline['seconds']:.1f}", f"{baseline_rate:,.0f}",
-         f"{baseline['peak_mib']:.0f}"),
-    ]  # fmt: skip
+        (
+            "Counter baseline",
+            f"{baseline_counts['tokens']:,}",
+            f"{baseline['seconds']:.1f}",
+            f"{baseline_rate:,.0f}",
+            f"{baseline['peak_mib']:.0f}",
+        ),
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))

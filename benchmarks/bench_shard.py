@@ -59,20 +59,36 @@ def tar_bytes(folder: Path) -> int:
 
 
 def run_size(root: Path, samples: int, ours_flags: list[str]) -> dict:
-    source = write_sample_pool(root / f"download-{samples}", samples, queries=20_000, files=max(1, samples // 500),
-                               seed=samples)  # fmt: skip
+    source = write_sample_pool(
+        root / f"download-{samples}", samples, queries=20_000, files=max(1, samples // 500), seed=samples
+    )
     for folder in (root / f"wds-{samples}", root / f"ours-{samples}"):
         shutil.rmtree(folder, ignore_errors=True)  # a finished output would make ours a no-op
     theirs = measure([sys.executable, "-c", _SHARD_WRITER, str(source), str(root / f"wds-{samples}"), str(PER_SHARD)])
-    ours = measure([sys.executable, "-m", "wit_builder.cli", "shard", "--samples", str(source),
-                    "--out", str(root / f"ours-{samples}"), *ours_flags])  # fmt: skip
+    ours = measure(
+        [
+            sys.executable,
+            "-m",
+            "wit_builder.cli",
+            "shard",
+            "--samples",
+            str(source),
+            "--out",
+            str(root / f"ours-{samples}"),
+            *ours_flags,
+        ]
+    )
     stats = json.loads((root / f"ours-{samples}" / "stats.json").read_text())
     assert stats["adds_up"] and stats["written"] == samples, stats
     result = {"samples": samples}
     for name, run in (("webdataset", theirs), ("ours", ours)):
         written = tar_bytes(root / f"{'wds' if name == 'webdataset' else 'ours'}-{samples}")
-        result[name] = {"seconds": run["seconds"], "mb": written / 1e6, "mb_per_s": written / 1e6 / run["seconds"],
-                        "peak_mib": run["peak_mib"]}  # fmt: skip
+        result[name] = {
+            "seconds": run["seconds"],
+            "mb": written / 1e6,
+            "mb_per_s": written / 1e6 / run["seconds"],
+            "peak_mib": run["peak_mib"],
+        }
     return result
 
 
@@ -88,10 +104,14 @@ def main() -> None:
     for result in results:
         theirs, ours = result["webdataset"], result["ours"]
         print(f"{result['samples']:,} samples ({ours['mb']:,.0f} MB of tar):")
-        print(f"  webdataset ShardWriter: {theirs['seconds']:.1f}s = {theirs['mb_per_s']:,.1f} MB/s, "
-              f"peak {theirs['peak_mib']:.0f} MiB")  # fmt: skip
-        print(f"  ours (shuffled, indexed, hashed): {ours['seconds']:.1f}s = {ours['mb_per_s']:,.1f} MB/s, "
-              f"peak {ours['peak_mib']:.0f} MiB")  # fmt: skip
+        print(
+            f"  webdataset ShardWriter: {theirs['seconds']:.1f}s = {theirs['mb_per_s']:,.1f} MB/s, "
+            f"peak {theirs['peak_mib']:.0f} MiB"
+        )
+        print(
+            f"  ours (shuffled, indexed, hashed): {ours['seconds']:.1f}s = {ours['mb_per_s']:,.1f} MB/s, "
+            f"peak {ours['peak_mib']:.0f} MiB"
+        )
         print(f"  shard_write_ratio={ours['mb_per_s'] / theirs['mb_per_s']:.3f}")
     growth = results[-1]["ours"]["peak_mib"] / results[0]["ours"]["peak_mib"]
     peaks = " -> ".join(f"{result['ours']['peak_mib']:.0f} MiB" for result in results)

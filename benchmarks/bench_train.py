@@ -91,15 +91,24 @@ def build_trainer(args: argparse.Namespace, out: Path, data: str | None):
     from wit_builder.train.trainer import Trainer
 
     settings = TrainSettings(
-        train_data=data or "unused", tokenizer=write_tokenizer(args, out), model=args.model,
-        batch_size=args.batch_size, workers=args.workers, precision=args.precision, torchcompile=args.compile,
-        torchcompile_mode=args.compile_mode, grad_checkpointing=args.grad_checkpointing, out=str(out / "run"),
-        warmup=10, steps=args.warmup + args.steps,
-    )  # fmt: skip
+        train_data=data or "unused",
+        tokenizer=write_tokenizer(args, out),
+        model=args.model,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        precision=args.precision,
+        torchcompile=args.compile,
+        torchcompile_mode=args.compile_mode,
+        grad_checkpointing=args.grad_checkpointing,
+        out=str(out / "run"),
+        warmup=10,
+        steps=args.warmup + args.steps,
+    )
     trainer = Trainer(settings, init_distributed())
     if args.no_fused_adamw:
-        trainer.optimizer = build_optimizer(trainer.model, settings.lr, settings.wd, (settings.beta1, settings.beta2),
-                                            settings.eps, fused=False)  # fmt: skip
+        trainer.optimizer = build_optimizer(
+            trainer.model, settings.lr, settings.wd, (settings.beta1, settings.beta2), settings.eps, fused=False
+        )
     return trainer
 
 
@@ -265,8 +274,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def describe(result: dict) -> str:
     """One line naming the case: model, device, precision, batch and each lever set."""
-    levers = ["compiled" + ("" if result["compile_mode"] in (None, "default") else f" ({result['compile_mode']})")
-              if result["compile"] else "eager"]  # fmt: skip
+    levers = [
+        "compiled" + ("" if result["compile_mode"] in (None, "default") else f" ({result['compile_mode']})")
+        if result["compile"]
+        else "eager"
+    ]
     if result["sdpa"] != "auto":
         levers.append(f"SDPA {result['sdpa']}")
     if result["device"] != "cpu" and not result["fused_adamw"]:
@@ -274,8 +286,10 @@ def describe(result: dict) -> str:
     if result["grad_checkpointing"]:
         levers.append("grad checkpointing")
     data = result["data"] + (f", {result['workers']} workers" if result["workers"] else "")
-    return (f"{result['model']} on {result['device']} ({result['precision']}, batch {result['batch_size']}, "
-            f"{', '.join(levers)}; {data})")  # fmt: skip
+    return (
+        f"{result['model']} on {result['device']} ({result['precision']}, batch {result['batch_size']}, "
+        f"{', '.join(levers)}; {data})"
+    )
 
 
 def main() -> None:
@@ -291,8 +305,10 @@ def main() -> None:
     else:
         print(f"  {result['achieved_tflops']:.1f} TFLOP/s of {result['peak_tflops']:.1f}: mfu={result['mfu']:.3f}")
     if result["peak_memory_gib"] is not None:
-        print(f"  peak GPU memory {result['peak_memory_gib']:.1f} GiB; host syncs in a step: "
-              f"{result['host_syncs_per_step']} {result['host_sync_examples'] or ''}")  # fmt: skip
+        print(
+            f"  peak GPU memory {result['peak_memory_gib']:.1f} GiB; host syncs in a step: "
+            f"{result['host_syncs_per_step']} {result['host_sync_examples'] or ''}"
+        )
     if "profile_summary" in result:
         print(f"where the time of {args.profile} step(s) goes (torch.profiler):")
         print(result["profile_summary"])

@@ -74,8 +74,9 @@ def plan_cases(plan: str, models: list[str], batch: int, workers: int) -> list[C
         eager, compiled = f"{largest}/eager/synthetic", f"{largest}/compiled/synthetic"
 
         def lever(name: str, reference: str, *argv: str, size: int = batch) -> Case:
-            return Case(f"{largest}/{name}/synthetic", ("--model", largest, "--batch-size", str(size), *argv),
-                        reference)  # fmt: skip
+            return Case(
+                f"{largest}/{name}/synthetic", ("--model", largest, "--batch-size", str(size), *argv), reference
+            )
 
         cases += [
             lever(f"compiled batch {batch // 2}", compiled, "--compile", size=batch // 2),
@@ -127,14 +128,17 @@ def goals(results: dict[str, dict], largest: str) -> list[str]:
     """The issue's two goals, checked against what was measured (or said to be unmeasured)."""
     lines = []
     synthetic = [
-        r for r in results.values()
+        r
+        for r in results.values()
         if r.get("model") == largest and r.get("data") == "synthetic" and r.get("mfu") is not None
-    ]  # fmt: skip
+    ]
     if synthetic:
         best = max(synthetic, key=lambda r: r["mfu"])
         verdict = "met" if best["mfu"] >= MFU_GOAL else "NOT met"
-        lines.append(f"- {largest} MFU on synthetic tensors, best case `{best['case']}`: **{best['mfu']:.3f}** "
-                     f"(goal ≥ {MFU_GOAL}: {verdict}).")  # fmt: skip
+        lines.append(
+            f"- {largest} MFU on synthetic tensors, best case `{best['case']}`: **{best['mfu']:.3f}** "
+            f"(goal ≥ {MFU_GOAL}: {verdict})."
+        )
     else:
         lines.append(f"- {largest} MFU on synthetic tensors: not measured (no GPU result with a known peak).")
     for name, result in sorted(results.items()):
@@ -145,8 +149,10 @@ def goals(results: dict[str, dict], largest: str) -> list[str]:
             continue
         ratio = result["samples_per_second"] / reference["samples_per_second"]
         verdict = "met" if ratio >= SHARDS_GOAL else "NOT met"
-        lines.append(f"- `{name}`: shards give **{ratio:.2f}** of `{reference['case']}`'s samples/s "
-                     f"(goal ≥ {SHARDS_GOAL}: {verdict}; data workers: {result['workers']}).")  # fmt: skip
+        lines.append(
+            f"- `{name}`: shards give **{ratio:.2f}** of `{reference['case']}`'s samples/s "
+            f"(goal ≥ {SHARDS_GOAL}: {verdict}; data workers: {result['workers']})."
+        )
     return lines
 
 
@@ -184,14 +190,20 @@ def render(results: list[dict], largest: str) -> str:
         mfu = "—" if result["mfu"] is None else f"{result['mfu']:.3f}"
         memory = "—" if result["peak_memory_gib"] is None else f"{result['peak_memory_gib']:.1f}"
         syncs = "—" if result["host_syncs_per_step"] is None else str(result["host_syncs_per_step"])
-        lines.append(f"| `{result['case']}` | {result['batch_size']} | {result['samples_per_second']:,.1f} | "
-                     f"{result['step_ms']:.1f} | {tflops(result['achieved_tflops'])} | {mfu} | {memory} | {syncs} | "
-                     f"{against} |")  # fmt: skip
+        lines.append(
+            f"| `{result['case']}` | {result['batch_size']} | {result['samples_per_second']:,.1f} | "
+            f"{result['step_ms']:.1f} | {tflops(result['achieved_tflops'])} | {mfu} | {memory} | {syncs} | "
+            f"{against} |"
+        )
     lines += ["", "Goals:", *goals(by_name, largest)]
     for result in measured:
         if "profile_summary" in result:
-            lines += ["", f"Where a step of `{result['case']}` goes ({result['profile_steps']} steps profiled):", "",
-                      result["profile_summary"]]  # fmt: skip
+            lines += [
+                "",
+                f"Where a step of `{result['case']}` goes ({result['profile_steps']} steps profiled):",
+                "",
+                result["profile_summary"],
+            ]
     return "\n".join(lines) + "\n"
 
 

@@ -57,8 +57,10 @@ def write_photo_shards(root: Path, samples: int, shards: int, stored_size: int, 
         with tarfile.open(path, "w") as tar:
             for index in range(shard * per_shard, min(samples, (shard + 1) * per_shard)):
                 caption = random_caption(words)
-                for name, data in ((f"{index:09d}.jpg", pictures[index % len(pictures)]),
-                                   (f"{index:09d}.txt", caption.encode())):  # fmt: skip
+                for name, data in (
+                    (f"{index:09d}.jpg", pictures[index % len(pictures)]),
+                    (f"{index:09d}.txt", caption.encode()),
+                ):
                     info = tarfile.TarInfo(name)
                     info.size, info.mtime = len(data), 0
                     tar.addfile(info, io.BytesIO(data))

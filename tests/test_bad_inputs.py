@@ -10,8 +10,17 @@ from wit_builder.schemas import table_from_rows, write_table
 
 
 def _balanced_file(path, count: int = 3) -> None:
-    rows = [{"uid": f"u{i}", "url": f"http://127.0.0.1:9/{i}.jpg", "text": "a red circle", "page_url": None,
-             "source": "mine", "matches": ["red circle"]} for i in range(count)]  # fmt: skip
+    rows = [
+        {
+            "uid": f"u{i}",
+            "url": f"http://127.0.0.1:9/{i}.jpg",
+            "text": "a red circle",
+            "page_url": None,
+            "source": "mine",
+            "matches": ["red circle"],
+        }
+        for i in range(count)
+    ]
     write_table(table_from_rows(rows, "balanced"), str(path), "balanced")
 
 
@@ -32,8 +41,17 @@ def test_download_skips_and_counts_the_unreadable_files_among_good_ones(tmp_path
 def test_balance_skips_and_counts_the_unreadable_files_among_good_ones(tmp_path, capsys):
     harvest = tmp_path / "harvest" / "candidates"
     harvest.mkdir(parents=True)
-    rows = [{"uid": f"u{i}", "url": f"http://x.test/{i}.jpg", "text": "a red circle", "page_url": None,
-             "source": "mine", "matches": ["red circle"]} for i in range(4)]  # fmt: skip
+    rows = [
+        {
+            "uid": f"u{i}",
+            "url": f"http://x.test/{i}.jpg",
+            "text": "a red circle",
+            "page_url": None,
+            "source": "mine",
+            "matches": ["red circle"],
+        }
+        for i in range(4)
+    ]
     write_table(table_from_rows(rows, "candidates"), str(harvest / "part-00000.parquet"), "candidates")
     (harvest / "part-00001.parquet").write_bytes(b"PAR1 cut short")
     assert main(["balance", "--candidates", str(tmp_path / "harvest"), "--out", str(tmp_path / "o")]) == 0

@@ -129,8 +129,17 @@ def web_pairs(small_world, served_world, tmp_path_factory):
     urls += [f"{url}?copy=1" for url in urls[:6]]
     folder = tmp_path_factory.mktemp("pairs")
     for index in range(3):
-        rows = [{"uid": url_uid(url), "url": url, "text": f"image {n}", "page_url": None, "source": "test",
-                 "matches": ["image"]} for n, url in enumerate(urls[index * 24 : (index + 1) * 24])]  # fmt: skip
+        rows = [
+            {
+                "uid": url_uid(url),
+                "url": url,
+                "text": f"image {n}",
+                "page_url": None,
+                "source": "test",
+                "matches": ["image"],
+            }
+            for n, url in enumerate(urls[index * 24 : (index + 1) * 24])
+        ]
         write_table(table_from_rows(rows, "balanced"), str(folder / f"part-{index:05d}.parquet"), "balanced")
     return folder
 

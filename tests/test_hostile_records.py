@@ -53,12 +53,23 @@ def sources(small_world_dir, tmp_path):
     }
 
 
-def queries(sources: dict, out: Path, capsys, dumps: Path | None = None, pageviews: Path | None = None,
-            wordnet: Path | None = None) -> dict:  # fmt: skip
-    given = {"--wiki-dump": dumps or sources["dumps"], "--pageviews": pageviews or sources["pageviews"],
-             "--wordnet": wordnet or sources["wordnet"]}  # fmt: skip
-    run_ok(["queries", *(str(a) for pair in given.items() for a in pair), "--out", str(out),
-            "--min-unigram-count", "5"], capsys)  # fmt: skip
+def queries(
+    sources: dict,
+    out: Path,
+    capsys,
+    dumps: Path | None = None,
+    pageviews: Path | None = None,
+    wordnet: Path | None = None,
+) -> dict:
+    given = {
+        "--wiki-dump": dumps or sources["dumps"],
+        "--pageviews": pageviews or sources["pageviews"],
+        "--wordnet": wordnet or sources["wordnet"],
+    }
+    run_ok(
+        ["queries", *(str(a) for pair in given.items() for a in pair), "--out", str(out), "--min-unigram-count", "5"],
+        capsys,
+    )
     return stats_of(out)
 
 
@@ -210,8 +221,10 @@ def wat_payload(page: str, links: list[tuple[str, str]]) -> bytes:
 
 def write_wat(path: Path, payloads: list[bytes], junk_after: int | None = None) -> Path:
     """A WAT file of ``payloads``; ``junk_after`` N: bytes that are not gzip after the N-th record."""
-    members = [gzip.compress(metadata_record(f"http://page.test/{i}", f"<urn:uuid:{i:032x}>", p), mtime=0)
-               for i, p in enumerate(payloads)]  # fmt: skip
+    members = [
+        gzip.compress(metadata_record(f"http://page.test/{i}", f"<urn:uuid:{i:032x}>", p), mtime=0)
+        for i, p in enumerate(payloads)
+    ]
     if junk_after is not None:
         members.insert(junk_after, b"not gzip " * 100)
     path.write_bytes(b"".join(members))

@@ -16,8 +16,15 @@ from wit_builder.cli import main
 def pairs(tmp_path):
     (tmp_path / "q.txt").write_text("red circle\n")
     (tmp_path / "pairs.tsv").write_text("url\tcaption\nhttp://a.test/1.jpg\ta red circle\n")
-    return ["harvest", "--queries", str(tmp_path / "q.txt"), "--pairs", str(tmp_path / "pairs.tsv"),
-            "--out", str(tmp_path / "out")]  # fmt: skip
+    return [
+        "harvest",
+        "--queries",
+        str(tmp_path / "q.txt"),
+        "--pairs",
+        str(tmp_path / "pairs.tsv"),
+        "--out",
+        str(tmp_path / "out"),
+    ]
 
 
 def boom(*_args, **_kwargs):
@@ -66,8 +73,9 @@ def test_an_error_in_a_worker_process_is_one_line(pairs, tmp_path):
     )
     argv = [*pairs, "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
     env = {"PYTHONPATH": str(hook), "PATH": "/usr/bin:/bin", "NO_ALBUMENTATIONS_UPDATE": "1"}
-    done = subprocess.run([sys.executable, "-m", "wit_builder.cli", *argv], capture_output=True, text=True,
-                          env=env, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "wit_builder.cli", *argv], capture_output=True, text=True, env=env, timeout=300
+    )
     err = done.stderr.strip()
     assert done.returncode == 1 and err.splitlines() == [err], err
     assert "No space left on device" in err

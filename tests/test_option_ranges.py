@@ -136,50 +136,144 @@ def walk_inputs(small_world_dir, small_world, served_world, scene_shards, tmp_pa
     from wit_builder.train.cli import main as train_main
 
     root = tmp_path_factory.mktemp("walk")
-    assert builder_main(["queries", "--wiki-dump", small_world_dir.wiki_dump_glob, "--out", str(root / "queries"),
-                         "--min-unigram-count", "20"]) == 0  # fmt: skip
-    assert builder_main(["harvest", "--queries", str(root / "queries"), "--pairs", str(small_world_dir.pairs_dir),
-                         "--out", str(root / "harvest")]) == 0  # fmt: skip
+    assert (
+        builder_main(
+            [
+                "queries",
+                "--wiki-dump",
+                small_world_dir.wiki_dump_glob,
+                "--out",
+                str(root / "queries"),
+                "--min-unigram-count",
+                "20",
+            ]
+        )
+        == 0
+    )
+    assert (
+        builder_main(
+            [
+                "harvest",
+                "--queries",
+                str(root / "queries"),
+                "--pairs",
+                str(small_world_dir.pairs_dir),
+                "--out",
+                str(root / "harvest"),
+            ]
+        )
+        == 0
+    )
     images = [i for i in small_world.catalog.images if i.fault is None and i.size_class == "normal"][:8]
-    rows = [{"uid": url_uid(i.url(served_world.base_urls)), "url": i.url(served_world.base_urls),
-             "text": f"a red circle {n}", "page_url": None, "source": "walk", "matches": [f"red circle {n}"]}
-            for n, i in enumerate(images)]  # fmt: skip
+    rows = [
+        {
+            "uid": url_uid(i.url(served_world.base_urls)),
+            "url": i.url(served_world.base_urls),
+            "text": f"a red circle {n}",
+            "page_url": None,
+            "source": "walk",
+            "matches": [f"red circle {n}"],
+        }
+        for n, i in enumerate(images)
+    ]
     (root / "balance" / "balanced").mkdir(parents=True)
     write_table(
         table_from_rows(rows, "balanced"), str(root / "balance" / "balanced" / "part-00000.parquet"), "balanced"
     )
-    assert builder_main(["download", "--pairs", str(root / "balance"), "--out", str(root / "download"),
-                         "--allow-private-network"]) == 0  # fmt: skip
+    assert (
+        builder_main(
+            ["download", "--pairs", str(root / "balance"), "--out", str(root / "download"), "--allow-private-network"]
+        )
+        == 0
+    )
     assert builder_main(["shard", "--samples", str(root / "download"), "--out", str(root / "shard")]) == 0
     tokenizer = root / "tokenizer"
     assert (
         builder_main(["tokenizer", "--input", str(scene_shards), "--out", str(tokenizer), "--vocab-size", "600"]) == 0
     )
     train_data = f"{scene_shards}/{{000000..000009}}.tar"
-    assert train_main(["train", "--train-data", train_data, "--tokenizer", str(tokenizer), "--model", "tiny",
-                       "--batch-size", "8", "--steps", "2", "--warmup", "1", "--workers", "0",
-                       "--out", str(root / "trained")]) == 0  # fmt: skip
-    return {"root": root, "world": small_world_dir, "train_data": train_data, "tokenizer": tokenizer,
-            "val": f"{scene_shards}/{{000010..000011}}.tar"}  # fmt: skip
+    assert (
+        train_main(
+            [
+                "train",
+                "--train-data",
+                train_data,
+                "--tokenizer",
+                str(tokenizer),
+                "--model",
+                "tiny",
+                "--batch-size",
+                "8",
+                "--steps",
+                "2",
+                "--warmup",
+                "1",
+                "--workers",
+                "0",
+                "--out",
+                str(root / "trained"),
+            ]
+        )
+        == 0
+    )
+    return {
+        "root": root,
+        "world": small_world_dir,
+        "train_data": train_data,
+        "tokenizer": tokenizer,
+        "val": f"{scene_shards}/{{000010..000011}}.tar",
+    }
 
 
 def base_argv(command: str, inputs: dict, out) -> list[str]:
     root, world = inputs["root"], inputs["world"]
     return {
-        "queries": ["--wiki-dump", world.wiki_dump_glob, "--pageviews", world.pageviews_glob,
-                    "--wordnet", str(world.wordnet_dir), "--out", str(out)],
-        "harvest": ["--queries", str(root / "queries"), "--pairs", str(world.pairs_dir),
-                    "--wat", world.wat_glob, "--out", str(out)],
+        "queries": [
+            "--wiki-dump",
+            world.wiki_dump_glob,
+            "--pageviews",
+            world.pageviews_glob,
+            "--wordnet",
+            str(world.wordnet_dir),
+            "--out",
+            str(out),
+        ],
+        "harvest": [
+            "--queries",
+            str(root / "queries"),
+            "--pairs",
+            str(world.pairs_dir),
+            "--wat",
+            world.wat_glob,
+            "--out",
+            str(out),
+        ],
         "balance": ["--candidates", str(root / "harvest"), "--out", str(out)],
         "download": ["--pairs", str(root / "balance"), "--allow-private-network", "--out", str(out)],
         "shard": ["--samples", str(root / "download"), "--out", str(out)],
         "tokenizer": ["--input", str(root / "shard"), "--out", str(out)],
         "demo": ["--no-train", "--out", str(out)],
         "world": ["--out", str(out)],
-        "train": ["--train-data", inputs["train_data"], "--tokenizer", str(inputs["tokenizer"]), "--model", "tiny",
-                  "--batch-size", "8", "--steps", "2", "--warmup", "1", "--workers", "0", "--out", str(out)],
+        "train": [
+            "--train-data",
+            inputs["train_data"],
+            "--tokenizer",
+            str(inputs["tokenizer"]),
+            "--model",
+            "tiny",
+            "--batch-size",
+            "8",
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+            "--workers",
+            "0",
+            "--out",
+            str(out),
+        ],
         "eval": ["--checkpoint", str(root / "trained"), "--val-data", inputs["val"]],
-    }[command]  # fmt: skip
+    }[command]
 
 
 def bound_cases() -> list:

@@ -47,8 +47,12 @@ def run(settings: WordsSettings, beam_args: Sequence[str] = ()) -> int:
         crash.unlink()
         partial.write_text("{}")
         raise RuntimeError("the toy stage died half-way")
-    words = Counter(word for path in files for text in pq.read_table(path, columns=["text"])["text"].to_pylist()
-                    for word in text.lower().split())  # fmt: skip
+    words = Counter(
+        word
+        for path in files
+        for text in pq.read_table(path, columns=["text"])["text"].to_pylist()
+        for word in text.lower().split()
+    )
     partial.unlink(missing_ok=True)
     (out / "words.json").write_text(json.dumps(dict(words.most_common(settings.top))))
     (out / "stats.json").write_text(json.dumps({"files": len(files), "words": sum(words.values()), "resumed": resumed}))

@@ -234,8 +234,10 @@ def run_chain(
     settings = chain_settings(config, out)
     keys = stage_keys(settings)
     check_out(out, None)  # and locks it for this command: one run per folder at a time
-    plan = {stage: _plan_stage(stage_dir(out, stage), keys[stage], fresh)
-            for stage, fresh in _fresh_stages(settings, from_stage).items()}  # fmt: skip
+    plan = {
+        stage: _plan_stage(stage_dir(out, stage), keys[stage], fresh)
+        for stage, fresh in _fresh_stages(settings, from_stage).items()
+    }
     _refuse_foreign_files(out, plan)  # before any stage runs, so nothing is half done
     results: list[StepResult] = []
     stopped = False
@@ -253,8 +255,11 @@ def run_chain(
             results.append(StepResult(stage, "up to date", folder, 0.0))
             continue
         prepare_stage(folder, stage, keys[stage], plan[stage])
-        print(f"[run] {stage} ({index + 1}/{len(order)}): {'resuming' if plan[stage] == 'resume' else 'starting'} "
-              f"in {folder}", flush=True)  # fmt: skip
+        print(
+            f"[run] {stage} ({index + 1}/{len(order)}): {'resuming' if plan[stage] == 'resume' else 'starting'} "
+            f"in {folder}",
+            flush=True,
+        )
         started = time.monotonic()
         status = _run_stage(stage, settings[stage], beam, debug)
         seconds = time.monotonic() - started

@@ -50,9 +50,11 @@ def _run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="TOML", required=True, help="a pipeline config, e.g. pipelines/local.toml")
     p.add_argument("--out", metavar="DIR", help="the run folder (overrides the config's out)")
     p.add_argument(
-        "--from", dest="from_stage", metavar="STAGE",
+        "--from",
+        dest="from_stage",
+        metavar="STAGE",
         help="run this stage and the later ones afresh, even if they finished with the same settings",
-    )  # fmt: skip
+    )
     p.add_argument("--print-config", action="store_true", help="print the whole config, every default filled in")
 
 

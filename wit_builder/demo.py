@@ -25,8 +25,11 @@ TRAIN = {"model": "tiny", "batch_size": 32, "steps": 200, "lr": 1e-3, "warmup": 
 def evaluation_paths(world_root: Path) -> dict[str, str]:
     """Where ``write_evaluation_sets`` puts the held-out sets, as ``[train]`` settings."""
     root = Path(world_root) / "evaluation"
-    return {"val_data": str(root / "val"), "zeroshot_data": str(root / "zeroshot"),
-            "templates": str(root / "templates.txt")}  # fmt: skip
+    return {
+        "val_data": str(root / "val"),
+        "zeroshot_data": str(root / "zeroshot"),
+        "templates": str(root / "templates.txt"),
+    }
 
 
 def write_evaluation_sets(world_root: Path, seed: int) -> dict[str, str]:
@@ -164,8 +167,10 @@ def _evaluation_summary(results: dict) -> str:
     for name, label in (("image_to_text_R@1", "image → text R@1"), ("text_to_image_R@1", "text → image R@1")):
         lines.append(f"  {label}  {results[name]:.3f}  (chance {chance:.4f}, {results[name] / chance:,.0f}× chance)")
     if "zeroshot_top1" in results:
-        lines.append(f"  zero-shot top-1   {results['zeroshot_top1']:.3f}  (chance {results['zeroshot_chance']:.3f}, "
-                     f"{results['classes']} colours)")  # fmt: skip
+        lines.append(
+            f"  zero-shot top-1   {results['zeroshot_top1']:.3f}  (chance {results['zeroshot_chance']:.3f}, "
+            f"{results['classes']} colours)"
+        )
     return "\n".join(lines)
 
 

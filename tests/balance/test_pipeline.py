@@ -204,8 +204,16 @@ def test_unreadable_and_wrong_files_are_reported_not_fatal(pool, tmp_path, capsy
 def test_report_page_is_self_contained_and_complete(run):
     out, _ = run
     page = (out / "report" / "balance.html").read_text()
-    for section in ("Totals", "Rank–frequency", "Concentration", "Queries by number of pairs", "Largest queries",
-                    "Rarest queries", "Queries that matched nothing", "By query source"):  # fmt: skip
+    for section in (
+        "Totals",
+        "Rank–frequency",
+        "Concentration",
+        "Queries by number of pairs",
+        "Largest queries",
+        "Rarest queries",
+        "Queries that matched nothing",
+        "By query source",
+    ):
         assert f">{section}<" in page, section
     assert page.count("<svg") == 2
     assert "<script" not in page and 'src="http' not in page and "<link" not in page

@@ -82,8 +82,10 @@ def test_rate_limit_waits_out_retry_after(small_world, web_server):
 
 
 def test_slow_server_times_out_after_retries(small_world, web_server):
-    result = fetch(url_with(small_world, web_server, "slow"), FetchSettings(allow_private_network=True,
-                   read_timeout=0.2, retries=1, backoff_base=0.01))  # fmt: skip
+    result = fetch(
+        url_with(small_world, web_server, "slow"),
+        FetchSettings(allow_private_network=True, read_timeout=0.2, retries=1, backoff_base=0.01),
+    )
     assert (result.status, result.attempts) == ("timeout", 2)
 
 
@@ -130,8 +132,10 @@ def test_a_redirect_to_loopback_is_refused(monkeypatch, small_world, web_server)
 
 
 def test_refused_connection_is_a_connection_error():
-    result = fetch("http://127.0.0.1:9/a.jpg", FetchSettings(allow_private_network=True, allowed_ports=frozenset({9}),
-                   retries=1, backoff_base=0.01))  # fmt: skip
+    result = fetch(
+        "http://127.0.0.1:9/a.jpg",
+        FetchSettings(allow_private_network=True, allowed_ports=frozenset({9}), retries=1, backoff_base=0.01),
+    )
     assert (result.status, result.attempts) == ("connection_error", 2)
 
 

@@ -34,8 +34,17 @@ def balanced(small_world, web, tmp_path_factory):
     chosen = [next(i for i in images if i.fault == fault and i.size_class == "normal") for fault in FAULTS]
     chosen += [i for i in images if i.fault is None and i.size_class == "normal"][:6]
     chosen.append(next(i for i in images if i.fault is None and i.size_class == "tiny"))
-    rows = [{"uid": url_uid(i.url(web.base_urls)), "url": i.url(web.base_urls), "text": f"image {i.image_id}",
-             "page_url": None, "source": "test", "matches": ["image"]} for i in chosen]  # fmt: skip
+    rows = [
+        {
+            "uid": url_uid(i.url(web.base_urls)),
+            "url": i.url(web.base_urls),
+            "text": f"image {i.image_id}",
+            "page_url": None,
+            "source": "test",
+            "matches": ["image"],
+        }
+        for i in chosen
+    ]
     copy = chosen[len(FAULTS)].url(web.base_urls) + "?copy=1"  # same bytes under another URL
     rows.append({**rows[len(FAULTS)], "uid": url_uid(copy), "url": copy})
     folder = tmp_path_factory.mktemp("balance")

@@ -33,8 +33,18 @@ def world(tmp_path_factory):
 
 def harvest(world, out, *extra):
     layout, queries = world
-    argv = ["harvest", "--queries", str(queries), "--wat", str(layout.wat_paths),
-            "--pairs", str(layout.pairs_dir / "*"), "--out", str(out), *extra]  # fmt: skip
+    argv = [
+        "harvest",
+        "--queries",
+        str(queries),
+        "--wat",
+        str(layout.wat_paths),
+        "--pairs",
+        str(layout.pairs_dir / "*"),
+        "--out",
+        str(out),
+        *extra,
+    ]
     assert main(argv) == 0
     rows = [
         row

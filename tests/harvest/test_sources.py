@@ -27,8 +27,13 @@ def test_wat_links_resolve_to_the_catalogue(small_world, small_world_dir):
     assert set(reasons) == {"wat_not_html"}  # request, metadata and robots.txt records
     urls = {normalise_url(resolve_url(p.url, p.page_url, p.base_href)) for p in pairs}
     urls.discard(None)  # the data: placeholders
-    assert urls == {image.url(FIXED_BASE_URLS) for page in catalog.pages for item in page.images
-                    if item.image_id is not None for image in [catalog.images[item.image_id]]}  # fmt: skip
+    assert urls == {
+        image.url(FIXED_BASE_URLS)
+        for page in catalog.pages
+        for item in page.images
+        if item.image_id is not None
+        for image in [catalog.images[item.image_id]]
+    }
     assert all(p.page_url.startswith("http://127.0.0.") and p.source.endswith(".warc.wat.gz") for p in pairs)
 
 
@@ -52,9 +57,15 @@ def test_unreadable_files_are_reported(tmp_path):
 
 
 def test_every_list_layout(small_world, small_world_dir):
-    for name, layout in [("cc3m.tsv", PRESETS["cc3m"]), ("cc12m.tsv", PRESETS["cc12m"]), ("cc3m.tsv", None),
-                         ("cc12m.tsv", None), ("laion.parquet", None), ("datacomp.parquet", None),
-                         ("pairs.jsonl", None)]:  # fmt: skip
+    for name, layout in [
+        ("cc3m.tsv", PRESETS["cc3m"]),
+        ("cc12m.tsv", PRESETS["cc12m"]),
+        ("cc3m.tsv", None),
+        ("cc12m.tsv", None),
+        ("laion.parquet", None),
+        ("datacomp.parquet", None),
+        ("pairs.jsonl", None),
+    ]:
         pairs, reasons = split(list(read_pair_list(str(small_world_dir.pairs_dir / name), layout)))
         expected = pair_rows(small_world.catalog, FIXED_BASE_URLS, name)
         assert not reasons, (name, reasons)

@@ -28,8 +28,19 @@ def world(tmp_path_factory):
 
 
 def run(layout, out, *beam_args):
-    argv = ["queries", "--wiki-dump", layout.wiki_dump_glob, "--pageviews", layout.pageviews_glob,
-            "--wordnet", str(layout.wordnet_dir), "--out", str(out), *RULES, *beam_args]  # fmt: skip
+    argv = [
+        "queries",
+        "--wiki-dump",
+        layout.wiki_dump_glob,
+        "--pageviews",
+        layout.pageviews_glob,
+        "--wordnet",
+        str(layout.wordnet_dir),
+        "--out",
+        str(out),
+        *RULES,
+        *beam_args,
+    ]
     assert main(argv) == 0
     stats = json.loads((out / "stats.json").read_text())
     return (out / "queries.parquet").read_bytes(), (out / "queries.txt").read_text(), stats

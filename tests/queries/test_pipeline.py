@@ -60,10 +60,21 @@ def sources(tmp_path_factory):
 
 def run_stage(sources, out, *extra):
     argv = [
-        "queries", "--wiki-dump", str(sources / "wiki" / "*.bz2"), "--wiki-dump", str(sources / "wiki2" / "*"),
-        "--pageviews", str(sources / "pageviews" / "*.gz"), "--wordnet", str(sources / "wordnet"),
-        "--out", str(out), "--min-bigram-pmi", "10", *extra,
-    ]  # fmt: skip
+        "queries",
+        "--wiki-dump",
+        str(sources / "wiki" / "*.bz2"),
+        "--wiki-dump",
+        str(sources / "wiki2" / "*"),
+        "--pageviews",
+        str(sources / "pageviews" / "*.gz"),
+        "--wordnet",
+        str(sources / "wordnet"),
+        "--out",
+        str(out),
+        "--min-bigram-pmi",
+        "10",
+        *extra,
+    ]
     assert main(argv) == 0
     table = pq.read_table(out / "queries.parquet").to_pylist()
     return {row["query"]: row for row in table}, json.loads((out / "stats.json").read_text())

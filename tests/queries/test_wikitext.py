@@ -35,10 +35,28 @@ def test_prose_and_link_text_are_kept():
 
 def test_markup_produces_no_tokens():
     leaked = tokens() & {
-        "tplword", "refword", "tableword", "cellword", "boldcapword", "filecaption", "Inner", "imagecaption",
-        "commentword", "mathword", "galleryword", "Titre", "Catword", "NOTOC", "cite", "web", "Infobox",
-        "thumb", "wikitable", "Red", "circle",
-    }  # fmt: skip
+        "tplword",
+        "refword",
+        "tableword",
+        "cellword",
+        "boldcapword",
+        "filecaption",
+        "Inner",
+        "imagecaption",
+        "commentword",
+        "mathword",
+        "galleryword",
+        "Titre",
+        "Catword",
+        "NOTOC",
+        "cite",
+        "web",
+        "Infobox",
+        "thumb",
+        "wikitable",
+        "Red",
+        "circle",
+    }
     assert not leaked
 
 

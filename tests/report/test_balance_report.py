@@ -17,8 +17,15 @@ from wit_builder.report.svg import Series, bar_chart, compact, loglog_chart
 
 def test_compact_labels():
     assert [compact(v) for v in (0, 1, 10, 999, 1000, 1500, 20_000, 1_000_000)] == [
-        "0", "1", "10", "999", "1k", "1.5k", "20k", "1M",
-    ]  # fmt: skip
+        "0",
+        "1",
+        "10",
+        "999",
+        "1k",
+        "1.5k",
+        "20k",
+        "1M",
+    ]
 
 
 def test_size_buckets_end_at_the_cap():
@@ -57,9 +64,12 @@ def test_charts_are_svg_with_their_labels():
 
 def test_page_escapes_query_text_and_reports_unreadable_files():
     table = QueryTable(
-        ["<script>alert(1)</script>", "plain"], ["title", None], np.array([300, 0]), np.array([200, 0]),
+        ["<script>alert(1)</script>", "plain"],
+        ["title", None],
+        np.array([300, 0]),
+        np.array([200, 0]),
         np.array([200 / 300, 1.0]),
-    )  # fmt: skip
+    )
     stats = {
         "rules": {"per_query": 200, "oversample": 1.0, "seed": 0}, "pairs_in": 300, "kept": 200,
         "dropped": {"over_cap": 100, "no_matches": 0}, "adds_up": True, "files_read": 1,

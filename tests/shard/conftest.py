@@ -12,8 +12,9 @@ SAMPLES, FILES, PER_SHARD = 1_200, 6, 200
 
 @pytest.fixture(scope="session")
 def download_dir(tmp_path_factory):
-    return write_sample_pool(tmp_path_factory.mktemp("download"), SAMPLES, queries=300, files=FILES, seed=1,
-                             image_size=48, distinct=40)  # fmt: skip
+    return write_sample_pool(
+        tmp_path_factory.mktemp("download"), SAMPLES, queries=300, files=FILES, seed=1, image_size=48, distinct=40
+    )
 
 
 def shard(samples, out, *flags) -> int:

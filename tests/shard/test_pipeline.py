@@ -116,11 +116,13 @@ def test_final_cap_uses_the_balance_rule_and_reports(download_dir, tmp_path, cap
     stats = json.loads((out / "stats.json").read_text())
     assert stats["adds_up"] and stats["capped"] > 0 and stats["written"] + stats["capped"] == SAMPLES
     table = input_table(download_dir)
-    matched = dict(zip(*np.unique(np.concatenate(table.column("matches").to_pylist()), return_counts=True),
-                       strict=True))  # fmt: skip
+    matched = dict(
+        zip(*np.unique(np.concatenate(table.column("matches").to_pylist()), return_counts=True), strict=True)
+    )
     capped = CappedQueries.build({q: int(n) for q, n in matched.items()}, 20, 1.0, 3)
-    expected = set(np.array(table.column("uid").to_pylist())[keep_rows(table.column("uid"), table.column("matches"),
-                                                                        capped)])  # fmt: skip
+    expected = set(
+        np.array(table.column("uid").to_pylist())[keep_rows(table.column("uid"), table.column("matches"), capped)]
+    )
     assert set(index(out).column("uid").to_pylist()) == expected
     report = read_table(str(out / "report" / "balance.parquet"), "balance_report").to_pylist()
     kept = {row["query"]: row["kept"] for row in report}

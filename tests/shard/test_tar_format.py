@@ -37,8 +37,11 @@ def test_same_members_give_the_same_bytes_and_tarfile_reads_them():
 
 def test_reader_gives_members_with_offsets():
     members = list(iter_members(io.BytesIO(write_tar(ITEMS))))
-    assert [(m.name, m.offset, m.size) for m, _ in members] == [("000.jpg", 0, 1002), ("000.json", 1536, 8),
-                                                                ("000.txt", 2560, 5)]  # fmt: skip
+    assert [(m.name, m.offset, m.size) for m, _ in members] == [
+        ("000.jpg", 0, 1002),
+        ("000.json", 1536, 8),
+        ("000.txt", 2560, 5),
+    ]
     assert [data for _, data in members] == [data for _, data in ITEMS]
 
 

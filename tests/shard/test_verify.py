@@ -22,8 +22,9 @@ def copy(shard_dir, tmp_path):
 @pytest.mark.parametrize("form", ["folder", "manifest", "pattern"])
 def test_a_good_set_passes(shard_dir, form, capsys):
     manifest = json.loads((shard_dir / "manifest.json").read_text())
-    spec = {"folder": str(shard_dir), "manifest": str(shard_dir / "manifest.json"),
-            "pattern": manifest["train_data"]}[form]  # fmt: skip
+    spec = {"folder": str(shard_dir), "manifest": str(shard_dir / "manifest.json"), "pattern": manifest["train_data"]}[
+        form
+    ]
     assert main(["verify", spec]) == 0
     out = capsys.readouterr().out
     assert "every check passed" in out and f"{manifest['totals']['samples']:,} samples" in out

@@ -51,8 +51,10 @@ def test_training_is_deterministic_across_processes():
         "caps = [f'{a} {b}{c} {c}{a}' for a in 'xyzuo' for b in 'aeiou' for c in 'oudtp'] * 3; "
         "print(hashlib.sha256(train_clip_bpe(caps, 700).to_str().encode()).hexdigest())"
     )
-    digests = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-               for _ in range(4)}  # fmt: skip
+    digests = {
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+        for _ in range(4)
+    }
     assert len(digests) == 1, digests
 
 

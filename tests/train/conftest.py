@@ -36,8 +36,10 @@ def write_numbered_shards(folder: Path, shards: int, per_shard: int, image: byte
     picture = image or jpeg((200, 30, 30))
     urls = []
     for s in range(shards):
-        samples = [{"__key__": f"{s:03d}{i:04d}".encode(), "jpg": picture, "txt": f"s{s}-{i}".encode()}
-                   for i in range(per_shard)]  # fmt: skip
+        samples = [
+            {"__key__": f"{s:03d}{i:04d}".encode(), "jpg": picture, "txt": f"s{s}-{i}".encode()}
+            for i in range(per_shard)
+        ]
         urls.append(str(write_tar(folder / f"{s:06d}.tar", samples)))
     (folder / "sizes.json").write_text(json.dumps({f"{s:06d}.tar": per_shard for s in range(shards)}))
     return urls

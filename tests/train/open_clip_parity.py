@@ -31,5 +31,13 @@ pixels = torch.stack([eval_view(Image.new("RGB", (64, 80), c), size) for c in [(
 with torch.no_grad():
     image = (ours.encode_image(pixels) - theirs.encode_image(pixels, normalize=True)).abs().max().item()
     text = (ours.encode_text(ids) - theirs.encode_text(ids, normalize=True)).abs().max().item()
-print(json.dumps({"image": image, "text": text, "open_clip": open_clip.__version__,
-                  "logit_scale": [ours.logit_scale.item(), theirs.logit_scale.item()]}))  # fmt: skip
+print(
+    json.dumps(
+        {
+            "image": image,
+            "text": text,
+            "open_clip": open_clip.__version__,
+            "logit_scale": [ours.logit_scale.item(), theirs.logit_scale.item()],
+        }
+    )
+)

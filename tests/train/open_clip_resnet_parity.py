@@ -29,8 +29,12 @@ shapes_differ = sorted(
     if name not in theirs_rn50 or name not in ours_rn50 or theirs_rn50[name].shape != ours_rn50[name].shape
 )
 
-captions = [f"a {c} {s} on a {b} background" for c in ("red", "blue", "green") for s in ("circle", "square")
-            for b in ("white", "black", "grey")] * 20  # fmt: skip
+captions = [
+    f"a {c} {s} on a {b} background"
+    for c in ("red", "blue", "green")
+    for s in ("circle", "square")
+    for b in ("white", "black", "grey")
+] * 20
 tokenizer_json = train_clip_bpe(captions, vocab_size=600, min_frequency=1).to_str()
 tokenizer = CaptionTokenizer(tokenizer_json, 77)
 small = {
@@ -59,5 +63,8 @@ ids = torch.as_tensor(tokenizer(["a red circle on a white background", "a blue s
 with torch.no_grad():
     image = (ours.encode_image(pixels) - theirs.encode_image(pixels, normalize=True)).abs().max().item()
     text = (ours.encode_text(ids) - theirs.encode_text(ids, normalize=True)).abs().max().item()
-print(json.dumps({"shapes_differ": shapes_differ, "image": image, "text": text,
-                  "theirs_visual": type(theirs.visual).__name__}))  # fmt: skip
+print(
+    json.dumps(
+        {"shapes_differ": shapes_differ, "image": image, "text": text, "theirs_visual": type(theirs.visual).__name__}
+    )
+)

@@ -26,8 +26,21 @@ def load_bench():
 
 def run_bench(tmp_path: Path, *flags: str) -> tuple[str, dict]:
     out = tmp_path / "results.jsonl"
-    argv = [sys.executable, str(BENCH), "--model", "tiny", "--batch-size", "8", "--steps", "2", "--warmup", "1",
-            "--json", str(out), *flags]  # fmt: skip
+    argv = [
+        sys.executable,
+        str(BENCH),
+        "--model",
+        "tiny",
+        "--batch-size",
+        "8",
+        "--steps",
+        "2",
+        "--warmup",
+        "1",
+        "--json",
+        str(out),
+        *flags,
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return done.stdout, json.loads(out.read_text().splitlines()[-1])

@@ -38,15 +38,34 @@ def test_every_case_is_a_valid_bench_train_command_against_a_case_of_the_plan():
     assert by_name["ViT-B-16/compiled grad checkpointing batch 1024/synthetic"].batch_size == 1024
     assert by_name["ViT-B-16/compiled/shards"].workers == 14
     assert [c.name for c in sweep.plan_cases("core", ["tiny"], 8, 1)] == [
-        "tiny/eager/synthetic", "tiny/compiled/synthetic", "tiny/compiled/shards", "tiny/eager/shards"]  # fmt: skip
+        "tiny/eager/synthetic",
+        "tiny/compiled/synthetic",
+        "tiny/compiled/shards",
+        "tiny/eager/shards",
+    ]
 
 
 def result(case: str, samples: float, mfu: float | None, data: str = "synthetic", reference: str | None = None):
-    return {"case": case, "reference": reference, "model": case.split("/")[0], "data": data, "mfu": mfu,
-            "samples_per_second": samples, "batch_size": 256, "step_ms": 256_000 / samples, "achieved_tflops": 400.0,
-            "peak_memory_gib": 30.5, "host_syncs_per_step": 0, "workers": 14 if data != "synthetic" else 0,
-            "warmup_steps": 10, "steps_timed": 30, "precision": "amp_bf16", "date": "2026-11-23",
-            "device": "NVIDIA H100 80GB HBM3", "torch": "2.11.0"}  # fmt: skip
+    return {
+        "case": case,
+        "reference": reference,
+        "model": case.split("/")[0],
+        "data": data,
+        "mfu": mfu,
+        "samples_per_second": samples,
+        "batch_size": 256,
+        "step_ms": 256_000 / samples,
+        "achieved_tflops": 400.0,
+        "peak_memory_gib": 30.5,
+        "host_syncs_per_step": 0,
+        "workers": 14 if data != "synthetic" else 0,
+        "warmup_steps": 10,
+        "steps_timed": 30,
+        "precision": "amp_bf16",
+        "date": "2026-11-23",
+        "device": "NVIDIA H100 80GB HBM3",
+        "torch": "2.11.0",
+    }
 
 
 def test_the_report_checks_both_goals_from_the_figures_it_is_given():
@@ -68,9 +87,23 @@ def test_the_report_checks_both_goals_from_the_figures_it_is_given():
 
 
 def test_no_case_starts_without_a_minute_of_budget(tmp_path):
-    done = subprocess.run([sys.executable, str(SWEEP), "--models", "tiny", "--budget-s", "30", "--results",
-                           str(tmp_path / "r.jsonl"), "--markdown", str(tmp_path / "r.md")],
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(SWEEP),
+            "--models",
+            "tiny",
+            "--budget-s",
+            "30",
+            "--results",
+            str(tmp_path / "r.jsonl"),
+            "--markdown",
+            str(tmp_path / "r.md"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "budget of 30 s spent: 13 case(s) left; run again to go on" in done.stdout
     assert not (tmp_path / "r.jsonl").exists() and "not measured" in (tmp_path / "r.md").read_text()

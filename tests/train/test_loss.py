@@ -17,8 +17,11 @@ from wit_builder.train.factory import create_model
 from wit_builder.train.loss import ClipLoss
 from wit_builder.train.model import CLIP
 
-SMALL = ClipConfig(16, VisionConfig(image_size=16, layers=1, width=32, patch_size=8, head_width=16),
-                   TextConfig(context_length=8, vocab_size=50, width=32, heads=2, layers=1))  # fmt: skip
+SMALL = ClipConfig(
+    16,
+    VisionConfig(image_size=16, layers=1, width=32, patch_size=8, head_width=16),
+    TextConfig(context_length=8, vocab_size=50, width=32, heads=2, layers=1),
+)
 BATCH = 4  # per rank
 
 

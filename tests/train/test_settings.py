@@ -36,7 +36,13 @@ def test_the_mode_reaches_torch_compile(mode, tmp_path, monkeypatch):
         return model
 
     monkeypatch.setattr(torch, "compile", compile_)
-    settings = TrainSettings(train_data="unused", out=str(tmp_path / "out"), tokenizer=str(tokenizer), model="tiny",
-                             torchcompile=True, torchcompile_mode=mode)  # fmt: skip
+    settings = TrainSettings(
+        train_data="unused",
+        out=str(tmp_path / "out"),
+        tokenizer=str(tokenizer),
+        model="tiny",
+        torchcompile=True,
+        torchcompile_mode=mode,
+    )
     trainer = Trainer(settings, Placement(rank=0, world=1, local_rank=0, device=torch.device("cpu")))
     assert asked == {"mode": mode, "model": trainer.model}

@@ -41,17 +41,49 @@ def inputs(scene_shards, tmp_path_factory):
 
 
 def train_flags(inputs: dict, out: Path, steps: int, batch: int, *extra: str) -> list[str]:
-    return ["train", "--train-data", inputs["train"], "--tokenizer", inputs["tokenizer"], "--model", "tiny",
-            "--batch-size", str(batch), "--steps", str(steps), "--lr", "1e-3", "--warmup", "20",
-            "--workers", "1", "--out", str(out), *extra]  # fmt: skip
+    return [
+        "train",
+        "--train-data",
+        inputs["train"],
+        "--tokenizer",
+        inputs["tokenizer"],
+        "--model",
+        "tiny",
+        "--batch-size",
+        str(batch),
+        "--steps",
+        str(steps),
+        "--lr",
+        "1e-3",
+        "--warmup",
+        "20",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
 def trained(inputs, tmp_path_factory):
     out = tmp_path_factory.mktemp("trained")
-    flags = train_flags(inputs, out, 200, 32, "--log-every-n-steps", "20", "--save-every-n-steps", "100",
-                        "--val-data", inputs["val"], "--zeroshot-data", inputs["zeroshot"],
-                        "--templates", inputs["templates"])  # fmt: skip
+    flags = train_flags(
+        inputs,
+        out,
+        200,
+        32,
+        "--log-every-n-steps",
+        "20",
+        "--save-every-n-steps",
+        "100",
+        "--val-data",
+        inputs["val"],
+        "--zeroshot-data",
+        inputs["zeroshot"],
+        "--templates",
+        inputs["templates"],
+    )
     assert train_main(flags) == 0
     return out
 
@@ -85,8 +117,21 @@ def test_logs_and_checkpoints(trained):
 
 def test_eval_command_reproduces_the_end_of_training_numbers(trained, inputs, tmp_path, capsys):
     out = tmp_path / "eval.json"
-    status = train_main(["eval", "--checkpoint", str(trained), "--val-data", inputs["val"], "--zeroshot-data",
-                         inputs["zeroshot"], "--templates", inputs["templates"], "--out", str(out)])  # fmt: skip
+    status = train_main(
+        [
+            "eval",
+            "--checkpoint",
+            str(trained),
+            "--val-data",
+            inputs["val"],
+            "--zeroshot-data",
+            inputs["zeroshot"],
+            "--templates",
+            inputs["templates"],
+            "--out",
+            str(out),
+        ]
+    )
     assert status == 0
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     written = json.loads(out.read_text())
@@ -105,8 +150,22 @@ def test_zeroshot_from_shards_with_cls(trained, tmp_path):
         pieces += member(f"{index:05d}.jpg", path.read_bytes()) + member(f"{index:05d}.cls", path.parent.name.encode())
     (tmp_path / "zs.tar").write_bytes(b"".join(pieces) + end_of_archive(sum(map(len, pieces))))
     from_tar = tmp_path / "a.json"
-    assert train_main(["eval", "--checkpoint", str(trained), "--zeroshot-data", str(tmp_path / "zs.tar"),
-                       "--templates", str(folder.parent / "templates.txt"), "--out", str(from_tar)]) == 0  # fmt: skip
+    assert (
+        train_main(
+            [
+                "eval",
+                "--checkpoint",
+                str(trained),
+                "--zeroshot-data",
+                str(tmp_path / "zs.tar"),
+                "--templates",
+                str(folder.parent / "templates.txt"),
+                "--out",
+                str(from_tar),
+            ]
+        )
+        == 0
+    )
     at_end = json.loads((trained / "eval.json").read_text())
     assert json.loads(from_tar.read_text())["zeroshot_top1"] == pytest.approx(at_end["zeroshot_top1"], abs=0.01)
 
@@ -156,8 +215,14 @@ def test_a_librarys_own_value_error_is_not_a_usage_error(inputs, tmp_path, capsy
 
 def _run(args: list[str], **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "wit_builder.train", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "wit_builder.train", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )
 
 
 def test_a_killed_run_resumes_exactly_where_it_stopped(inputs, tmp_path):
@@ -184,10 +249,21 @@ def test_torchrun_two_processes_with_gloo(inputs, tmp_path):
     out = tmp_path / "ddp"
     flags = train_flags(inputs, out, 6, 8, "--local-loss", "--gather-with-grad", "--log-every-n-steps", "2")
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m",
-         "wit_builder.train", *flags],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "wit_builder.train",
+            *flags,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     state = load_checkpoint(resolve_checkpoint(str(out)))
     assert state["step"] == 6 and state["data"]["world"] == 2 and len(state["rng"]) == 2
@@ -216,8 +292,21 @@ def test_open_clip_builds_the_export_and_gives_the_same_embeddings(trained, tmp_
 
 
 def test_bf16_autocast_with_gradient_checkpointing_and_accumulation_trains(inputs, tmp_path):
-    flags = train_flags(inputs, tmp_path, 3, 8, "--precision", "amp_bf16", "--grad-checkpointing", "--accum-freq", "2",
-                        "--workers", "0", "--log-every-n-steps", "1")  # fmt: skip
+    flags = train_flags(
+        inputs,
+        tmp_path,
+        3,
+        8,
+        "--precision",
+        "amp_bf16",
+        "--grad-checkpointing",
+        "--accum-freq",
+        "2",
+        "--workers",
+        "0",
+        "--log-every-n-steps",
+        "1",
+    )
     assert train_main(flags) == 0
     records = metrics(tmp_path)
     assert [m["step"] for m in records] == [1, 2, 3] and all(m["loss"] > 0 for m in records)
@@ -225,8 +314,19 @@ def test_bf16_autocast_with_gradient_checkpointing_and_accumulation_trains(input
 
 
 def test_torchcompile_trains(inputs, tmp_path):
-    flags = train_flags(inputs, tmp_path, 2, 8, "--torchcompile", "--torchcompile-mode", "default", "--workers", "0",
-                        "--log-every-n-steps", "1")  # fmt: skip
+    flags = train_flags(
+        inputs,
+        tmp_path,
+        2,
+        8,
+        "--torchcompile",
+        "--torchcompile-mode",
+        "default",
+        "--workers",
+        "0",
+        "--log-every-n-steps",
+        "1",
+    )
     assert train_main(flags) == 0
     assert [m["step"] for m in metrics(tmp_path)] == [1, 2]
     assert load_checkpoint(resolve_checkpoint(str(tmp_path)))["args"]["torchcompile_mode"] == "default"

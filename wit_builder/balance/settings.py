@@ -64,9 +64,11 @@ class BalanceSettings(Settings):
         metavar="PATH", role="input", help="the harvest stage's folder, or candidate Parquet files / globs (may repeat)"
     )
     queries: str | None = option(
-        None, metavar="PATH", role="input",
+        None,
+        metavar="PATH",
+        role="input",
         help="the query list, for each query's source and the queries that matched nothing "
         "(default: the one the harvest folder was matched against)",
-    )  # fmt: skip
+    )
     out: str = option(metavar="DIR", role="out", help="writes balanced/*.parquet, report/, stats.json")
     rules: BalanceRules = nested(BalanceRules)

@@ -32,7 +32,9 @@ def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
         lambda pipeline: build_pipeline(pipeline, chunks, rules, out, unreadable), beam_args, out, progress
     )
     statuses = ", ".join(f"{name} {count:,}" for name, count in report["statuses"].items())
-    print(f"[download] {report['ok']:,} of {report['pairs_in']:,} images kept in {seconds:.1f}s "
-          f"({report['chunks_resumed']} chunk(s) resumed); {statuses}")  # fmt: skip
+    print(
+        f"[download] {report['ok']:,} of {report['pairs_in']:,} images kept in {seconds:.1f}s "
+        f"({report['chunks_resumed']} chunk(s) resumed); {statuses}"
+    )
     warn_skipped("download", report["unreadable_files"])
     return 0

@@ -65,18 +65,30 @@ def _write_atomically(table: pa.Table, path: str, schema: str) -> None:
 
 
 def outcome_row(pair: dict, status: str, http_status: int | None = None, error: str | None = None) -> dict:
-    return {"uid": pair["uid"], "url": pair["url"], "status": status, "http_status": http_status,
-            "error": error, "duplicate_of": None}  # fmt: skip
+    return {
+        "uid": pair["uid"],
+        "url": pair["url"],
+        "status": status,
+        "http_status": http_status,
+        "error": error,
+        "duplicate_of": None,
+    }
 
 
 def sample_row(pair: dict, image: ProcessedImage, original_bytes: int) -> dict:
     return {
         **{column: pair[column] for column in PAIR_COLUMNS},
-        "image": image.image, "image_format": image.image_format, "width": image.width, "height": image.height,
-        "original_width": image.original_width, "original_height": image.original_height,
-        "original_bytes": original_bytes, "sha256": image.sha256, "phash": image.phash,
+        "image": image.image,
+        "image_format": image.image_format,
+        "width": image.width,
+        "height": image.height,
+        "original_width": image.original_width,
+        "original_height": image.original_height,
+        "original_bytes": original_bytes,
+        "sha256": image.sha256,
+        "phash": image.phash,
         "colour_grid": image.colour_grid,
-    }  # fmt: skip
+    }
 
 
 class FetchChunkFn(StatsDoFn):
@@ -237,12 +249,15 @@ def write_stats(
         "adds_up": pairs_in == written + lost and written == sum(statuses.values()),
         "unreadable_files": [{"path": path, "error": error} for path, error in [*unreadable, *sorted(errors)]],
         "rules": {
-            "image_size": rules.image.image_size, "resize_mode": rules.image.resize_mode,
-            "encode_format": rules.image.encode_format, "min_image_size": rules.image.min_image_size,
-            "dedupe": rules.dedupe, "max_distance": rules.max_distance,
+            "image_size": rules.image.image_size,
+            "resize_mode": rules.image.resize_mode,
+            "encode_format": rules.image.encode_format,
+            "min_image_size": rules.image.min_image_size,
+            "dedupe": rules.dedupe,
+            "max_distance": rules.max_distance,
             "allow_private_network": rules.fetch.allow_private_network,
         },
-    }  # fmt: skip
+    }
     write_json(f"{out_dir.rstrip('/')}/stats.json", report)
     return report
 

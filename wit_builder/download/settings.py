@@ -110,10 +110,13 @@ class DownloadRules(Settings):
         return hashlib.sha256(json.dumps(deciding, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     image_processes: int = option(
-        0, metavar="N",
+        0,
+        metavar="N",
         help="decode and resize in N processes per worker (0: threads; use the core count when one worker "
-        "process has the machine, as a single local FnApiRunner worker has)", low=0, high=256
-    )  # fmt: skip
+        "process has the machine, as a single local FnApiRunner worker has)",
+        low=0,
+        high=256,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -280,5 +280,14 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: HarvestInputs, rules: Harves
     harvested = pipeline | "ReadSources" >> ReadPairSources(inputs) | "Harvest" >> HarvestPairs(inputs.queries, rules)
     written = harvested["candidates"] | "WriteCandidates" >> WriteCandidates(out_dir, rules.output_shards)
     stats = (harvested["stats"], written[STATS]) | "AllStats" >> beam.Flatten() | "SumAll" >> beam.CombinePerKey(sum)
-    return run_once(pipeline, "WriteStats", write_stats, out_dir, inputs, rules, pvalue.AsDict(stats),
-                    pvalue.AsList(written.paths), pvalue.AsList(harvested["errors"]))  # fmt: skip
+    return run_once(
+        pipeline,
+        "WriteStats",
+        write_stats,
+        out_dir,
+        inputs,
+        rules,
+        pvalue.AsDict(stats),
+        pvalue.AsList(written.paths),
+        pvalue.AsList(harvested["errors"]),
+    )

@@ -22,9 +22,11 @@ class HarvestRules(Settings):
 
     text: TextRules = nested(TextRules)
     image_extensions: frozenset[str] | None = option(
-        None, metavar="LIST", parse=extension_set,
+        None,
+        metavar="LIST",
+        parse=extension_set,
         help="keep only URLs whose path ends in one of these, e.g. jpg,jpeg,png,webp (default: any)",
-    )  # fmt: skip
+    )
     case_sensitive: bool = option(True, flag="case-insensitive", help="match queries ignoring case")
     output_shards: int = option(8, metavar="N", help="candidate files", low=1, high=100_000)
 
@@ -34,9 +36,11 @@ class HarvestSettings(Settings):
     """``wit-builder harvest``."""
 
     queries: str = option(
-        metavar="PATH", group=INPUTS, role="input",
+        metavar="PATH",
+        group=INPUTS,
+        role="input",
         help="the queries stage's folder, its queries.parquet, or a .txt of one query a line",
-    )  # fmt: skip
+    )
     wat: tuple[str, ...] = option(
         (),
         metavar="GLOB",
@@ -45,9 +49,11 @@ class HarvestSettings(Settings):
         help="Common Crawl WAT files (.warc.wat.gz), or a wat.paths.gz listing",
     )
     wat_prefix: str | None = option(
-        None, metavar="URL", group=INPUTS,
+        None,
+        metavar="URL",
+        group=INPUTS,
         help="what wat.paths.gz entries are relative to (default: the listing's URL up to crawl-data/)",
-    )  # fmt: skip
+    )
     wat_limit: int | None = option(
         None, metavar="N", group=INPUTS, help="read only the first N WAT files (a sample of a crawl)", low=1, high=10**9
     )
@@ -55,9 +61,11 @@ class HarvestSettings(Settings):
         (), metavar="GLOB", group=INPUTS, role="input", help="URL + caption lists: parquet, TSV/CSV, JSONL"
     )
     pairs_format: str = option(
-        "auto", choices=LIST_FORMATS, group=INPUTS,
+        "auto",
+        choices=LIST_FORMATS,
+        group=INPUTS,
         help="layout of the lists (auto: from the file name; cc3m/cc12m: headerless TSV)",
-    )  # fmt: skip
+    )
     url_column: str | None = option(
         None, metavar="NAME", group=INPUTS, help="the lists' URL column (default: url or URL)"
     )

@@ -81,8 +81,10 @@ def expand_urls(spec: str, limit: int = MAX_SHARDS) -> list[str]:
     named = sum(expansion_size(source.strip()) for source in spec.split("::") if source.strip())
     urls = list(itertools.islice(iter_urls(spec), limit + 1)) if named <= limit else []
     if named > limit or len(urls) > limit:
-        raise UsageError(f"{spec!r} names {max(named, len(urls)):,} shard URLs, more than the {limit:,} a set "
-                         "may have; check its brace pattern")  # fmt: skip
+        raise UsageError(
+            f"{spec!r} names {max(named, len(urls)):,} shard URLs, more than the {limit:,} a set "
+            "may have; check its brace pattern"
+        )
     return urls
 
 

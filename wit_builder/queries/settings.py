@@ -29,9 +29,11 @@ class QueryRules(Settings):
         50, metavar="N", help="an hourly value counts only from this many views", low=0, high=10**12
     )
     pageview_projects: tuple[str, ...] = option(
-        ("en", "en.wikipedia"), metavar="CODES", parse=comma_list,
+        ("en", "en.wikipedia"),
+        metavar="CODES",
+        parse=comma_list,
         help="project codes whose views count, comma-separated (add en.m for mobile)",
-    )  # fmt: skip
+    )
     wordnet_all_lemmas: bool = option(False, help="add every lemma, not only synset names")
     target_size: int | None = option(
         None,
@@ -47,10 +49,12 @@ class QueryTuning(Settings):
     """How the counting is spread over workers; the output does not depend on it."""
 
     count_shards: int = option(
-        64, metavar="S",
+        64,
+        metavar="S",
         help="counts travel in S shards; a worker holds 1/S of the vocabulary at a time (thousands for full Wikipedia)",
-        low=1, high=100_000,
-    )  # fmt: skip
+        low=1,
+        high=100_000,
+    )
     hot_key_fanout: int = option(
         4,
         metavar="F",

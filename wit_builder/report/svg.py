@@ -149,9 +149,11 @@ def loglog_chart(
             f'<text x="{frame.left + 6}" y="{y - 5:.1f}" font-size="11" fill="#c0392b">{escape(reference[1])}</text>'
         )
     return _lines_and_close(
-        parts, frame, series,
+        parts,
+        frame,
+        series,
         lambda x, y: (frame.x_log(x, x_low, x_high), frame.y_log(y, y_low, y_high)) if x > 0 and y > 0 else None,
-    )  # fmt: skip
+    )
 
 
 def bar_chart(
@@ -216,16 +218,21 @@ def line_chart(
     x_high, y_high = (x_high if x_high > x_low else x_low + 1), (y_high if y_high > y_low else y_low + 1)
 
     def at(x: float, y: float) -> tuple[float, float]:
-        return (frame.left + (x - x_low) / (x_high - x_low) * (frame.right - frame.left),
-                frame.bottom - (y - y_low) / (y_high - y_low) * (frame.bottom - frame.top))  # fmt: skip
+        return (
+            frame.left + (x - x_low) / (x_high - x_low) * (frame.right - frame.left),
+            frame.bottom - (y - y_low) / (y_high - y_low) * (frame.bottom - frame.top),
+        )
 
     for y in _ticks(y_low, y_high):
         _, py = at(x_low, y)
         parts.append(f'<line x1="{frame.left}" x2="{frame.right}" y1="{py:.1f}" y2="{py:.1f}" stroke="{GRID}"/>')
-        parts.append(f'<text x="{frame.left - 6}" y="{py + 4:.1f}" font-size="11" fill="{INK}" '
-                     f'text-anchor="end">{y:.3g}</text>')  # fmt: skip
+        parts.append(
+            f'<text x="{frame.left - 6}" y="{py + 4:.1f}" font-size="11" fill="{INK}" text-anchor="end">{y:.3g}</text>'
+        )
     for x in _ticks(x_low, x_high):
         px, _ = at(x, y_low)
-        parts.append(f'<text x="{px:.1f}" y="{frame.bottom + 16}" font-size="11" fill="{INK}" '
-                     f'text-anchor="middle">{compact(round(x))}</text>')  # fmt: skip
+        parts.append(
+            f'<text x="{px:.1f}" y="{frame.bottom + 16}" font-size="11" fill="{INK}" '
+            f'text-anchor="middle">{compact(round(x))}</text>'
+        )
     return _lines_and_close(parts, frame, series, lambda x, y: at(x, y) if math.isfinite(y) else None)

@@ -19,8 +19,10 @@ def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
     out = settings.out.rstrip("/")
     done = already_done(out, inputs, rules)
     if done is not None and done["totals"]["samples"]:  # an empty set is a failure, never "up to date"
-        print(f"[shard] {out} is up to date ({done['totals']['shards']} shard(s), {done['totals']['samples']:,} "
-              f"samples); nothing to do.\n[shard] --train-data '{done['train_data']}'")  # fmt: skip
+        print(
+            f"[shard] {out} is up to date ({done['totals']['shards']} shard(s), {done['totals']['samples']:,} "
+            f"samples); nothing to do.\n[shard] --train-data '{done['train_data']}'"
+        )
         return 0
     # The manifest is the commit point: none may describe a folder while it is being rewritten.
     stale = ("manifest.json", "sizes.json", "stats.json", "report")
@@ -41,12 +43,16 @@ def print_summary(out: str, report: dict, seconds: float) -> int:
     from wit_builder.stderr import warn_skipped
 
     rejected = ", ".join(f"{reason} {count:,}" for reason, count in report["rejected"].items() if count) or "none"
-    print(f"[shard] {report['written']:,} of {report['samples_in']:,} samples written into {report['shards']} "
-          f"shard(s), {report['bytes'] / 1e6:,.1f} MB, in {seconds:.1f}s; capped {report['capped']:,}; "
-          f"rejected: {rejected}; report: {out}/report/balance.html")  # fmt: skip
+    print(
+        f"[shard] {report['written']:,} of {report['samples_in']:,} samples written into {report['shards']} "
+        f"shard(s), {report['bytes'] / 1e6:,.1f} MB, in {seconds:.1f}s; capped {report['capped']:,}; "
+        f"rejected: {rejected}; report: {out}/report/balance.html"
+    )
     if not report["written"]:
-        raise StageFailed(f"no sample could be written (samples in {report['samples_in']:,}; rejected: {rejected}; "
-                          f"unreadable files {len(report['unreadable_files'])}); see {out}/stats.json")  # fmt: skip
+        raise StageFailed(
+            f"no sample could be written (samples in {report['samples_in']:,}; rejected: {rejected}; "
+            f"unreadable files {len(report['unreadable_files'])}); see {out}/stats.json"
+        )
     warn_skipped("shard", report["unreadable_files"])
     manifest = read_manifest(f"{out}/manifest.json")
     print(f"[shard] --train-data '{manifest['train_data']}'")

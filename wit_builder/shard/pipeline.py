@@ -181,8 +181,15 @@ class ShardSamples(beam.PTransform):
             (scattered[STATS], written[STATS]) | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
         )
         errors = (count_errors, scattered[ERRORS]) | "AllErrors" >> beam.Flatten()
-        return {"shards": written.shards, "stats": stats, "errors": errors, "matched": matched, "kept": kept,
-                "plan": plan, "digits": digits}  # fmt: skip
+        return {
+            "shards": written.shards,
+            "stats": stats,
+            "errors": errors,
+            "matched": matched,
+            "kept": kept,
+            "plan": plan,
+            "digits": digits,
+        }
 
 
 def build_pipeline(
@@ -197,7 +204,17 @@ def build_pipeline(
     sharded = pipeline | "Units" >> beam.Create(chunks) | "Shard" >> ShardSamples(inputs, settings, out_dir)
     queries = per_query_report(sharded["matched"], sharded["kept"], inputs.queries, settings.balance_rules, out_dir)
     return run_once(
-        pipeline, "Finish", finish, out_dir, settings, inputs, upstream,
-        pvalue.AsSingleton(sharded["plan"]), pvalue.AsSingleton(sharded["digits"]), pvalue.AsList(sharded["shards"]),
-        pvalue.AsDict(sharded["stats"]), pvalue.AsList(sharded["errors"]), pvalue.AsSingleton(queries),
-    )  # fmt: skip
+        pipeline,
+        "Finish",
+        finish,
+        out_dir,
+        settings,
+        inputs,
+        upstream,
+        pvalue.AsSingleton(sharded["plan"]),
+        pvalue.AsSingleton(sharded["digits"]),
+        pvalue.AsList(sharded["shards"]),
+        pvalue.AsDict(sharded["stats"]),
+        pvalue.AsList(sharded["errors"]),
+        pvalue.AsSingleton(queries),
+    )

@@ -46,11 +46,20 @@ def decode_record(record: bytes | memoryview) -> tuple[int, dict[str, Any], byte
 def sample_json(key: str, meta: dict[str, Any]) -> bytes:
     """``KEY.json``: the sample's provenance and sizes, for readers that open only the tar."""
     document = {
-        "uid": meta["uid"], "key": key, "url": meta["url"], "page_url": meta["page_url"], "caption": meta["text"],
-        "matches": meta["matches"], "source": meta["source"], "sha256": meta["sha256"], "phash": meta["phash"],
-        "width": meta["width"], "height": meta["height"],
-        "original_width": meta["original_width"], "original_height": meta["original_height"],
-    }  # fmt: skip
+        "uid": meta["uid"],
+        "key": key,
+        "url": meta["url"],
+        "page_url": meta["page_url"],
+        "caption": meta["text"],
+        "matches": meta["matches"],
+        "source": meta["source"],
+        "sha256": meta["sha256"],
+        "phash": meta["phash"],
+        "width": meta["width"],
+        "height": meta["height"],
+        "original_width": meta["original_width"],
+        "original_height": meta["original_height"],
+    }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -61,8 +70,11 @@ def index_row(key: str, meta: dict[str, Any]) -> dict[str, Any]:
 
 def json_disagreements(document: dict[str, Any], row: dict[str, Any]) -> list[str]:
     """Fields where a tar's ``KEY.json`` and its index row differ (verify's check)."""
-    expected = {**{field: row[field] for field in META_FIELDS if field not in ("text", "image_format")},
-                "caption": row["text"], "key": row["key"]}  # fmt: skip
+    expected = {
+        **{field: row[field] for field in META_FIELDS if field not in ("text", "image_format")},
+        "caption": row["text"],
+        "key": row["key"],
+    }
     return [field for field, value in expected.items() if document.get(field) != value]
 
 

@@ -114,16 +114,21 @@ class ScatterFn(StatsDoFn):
             except READ_ERRORS as error:
                 self.count("samples_read", chunk.rows)
                 self.count("rejected:unreadable", chunk.rows)
-                yield pvalue.TaggedOutput(ERRORS, (chunk.path, f"rows {chunk.first_row:,}+{chunk.rows:,}: "
-                                                               f"{type(error).__name__}: {error}"))  # fmt: skip
+                yield pvalue.TaggedOutput(
+                    ERRORS, (chunk.path, f"rows {chunk.first_row:,}+{chunk.rows:,}: {type(error).__name__}: {error}")
+                )
                 return
         else:
             self.count("units_resumed")
         for name, value in descriptor["counts"].items():
             self.count(name, value)
         for shard, segment in descriptor["segments"]:
-            yield shard, Segment(**{**segment, "keys": bytes.fromhex(segment["keys"]),
-                                    "lengths": bytes.fromhex(segment["lengths"])})  # fmt: skip
+            yield (
+                shard,
+                Segment(
+                    **{**segment, "keys": bytes.fromhex(segment["keys"]), "lengths": bytes.fromhex(segment["lengths"])}
+                ),
+            )
 
     @staticmethod
     def _finished(filesystem, run_path: str, descriptor_path: str, plan: ShardPlan) -> dict | None:
@@ -180,8 +185,9 @@ class ScatterFn(StatsDoFn):
                 for _, _, record in records[start:end]:
                     handle.write(record)
                 offset += int(lengths.sum())
-                segments.append((shard, {**asdict(segment), "keys": segment.keys.hex(),
-                                         "lengths": segment.lengths.hex()}))  # fmt: skip
+                segments.append(
+                    (shard, {**asdict(segment), "keys": segment.keys.hex(), "lengths": segment.lengths.hex()})
+                )
                 start = end
         filesystem.mv(partial, run_path)
         return segments

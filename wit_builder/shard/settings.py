@@ -42,9 +42,15 @@ class ShardRules(Settings):
         2_000, metavar="N", group=TUNING, help="rows per scatter unit (its memory and its run file)", low=1, high=10**7
     )
     read_budget: int = option(
-        64 * 2**20, metavar="SIZE", parse=parse_size, shown="64MiB", group=TUNING,
-        help="bytes a shard writer buffers across its segments", low=2**16, high=2**40
-    )  # fmt: skip
+        64 * 2**20,
+        metavar="SIZE",
+        parse=parse_size,
+        shown="64MiB",
+        group=TUNING,
+        help="bytes a shard writer buffers across its segments",
+        low=2**16,
+        high=2**40,
+    )
     count_shards: int = option(
         64, metavar="S", group=TUNING, help="per-query counts travel in S blobs", low=1, high=100_000
     )
@@ -55,14 +61,21 @@ class ShardRules(Settings):
     def balance_rules(self) -> BalanceRules:
         """The balance stage's rules for the final cap (no cap when ``per_query`` is None)."""
         return BalanceRules(
-            per_query=self.per_query, seed=self.seed, count_fanout=self.count_fanout,
-            count_shards=self.count_shards, batch_rows=self.batch_rows,
-        )  # fmt: skip
+            per_query=self.per_query,
+            seed=self.seed,
+            count_fanout=self.count_fanout,
+            count_shards=self.count_shards,
+            batch_rows=self.batch_rows,
+        )
 
     def output_fields(self) -> dict:
         """The settings that decide the tars' bytes (not where they are served from, nor tuning)."""
-        return {"samples_per_shard": None if self.shard_bytes else self.samples_per_shard,
-                "shard_bytes": self.shard_bytes, "seed": self.seed, "per_query": self.per_query}  # fmt: skip
+        return {
+            "samples_per_shard": None if self.shard_bytes else self.samples_per_shard,
+            "shard_bytes": self.shard_bytes,
+            "seed": self.seed,
+            "per_query": self.per_query,
+        }
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -102,9 +115,11 @@ class ShardSettings(Settings):
         help="writes NNNNNN.tar, NNNNNN.parquet, manifest.json, sizes.json, stats.json, report/",
     )
     queries: str | None = option(
-        None, metavar="PATH", role="input",
+        None,
+        metavar="PATH",
+        role="input",
         help="the query list, so the report shows each query's source and the queries that matched nothing",
-    )  # fmt: skip
+    )
     rules: ShardRules = nested(ShardRules)
 
 

@@ -144,8 +144,11 @@ def iter_members(stream: BinaryIO) -> Iterator[tuple[TarMember, bytes]]:
             raise TarDamage(offset, f"not a tar header ({error})") from None
         data_offset = offset + BLOCK
         if info.size > MAX_MEMBER_BYTES:
-            raise TarDamage(offset, f"member {info.name!r} declares {info.size:,} bytes, more than a sample's member "
-                                    f"may hold ({MAX_MEMBER_BYTES:,})")  # fmt: skip
+            raise TarDamage(
+                offset,
+                f"member {info.name!r} declares {info.size:,} bytes, more than a sample's member "
+                f"may hold ({MAX_MEMBER_BYTES:,})",
+            )
         data = _read_exactly(stream, info.size)
         if len(data) < info.size:
             raise TarDamage(

@@ -107,8 +107,11 @@ def _index_rows(url: str) -> list[dict] | None:
 def _check_sample(key: str, members: dict[str, bytes], row: dict | None) -> list[str]:
     problems = []
     images = [ext for ext in IMAGE_EXTENSIONS if ext in members]
-    missing = [name for name, present in (("an image", images), ("txt", "txt" in members), ("json", "json" in members))
-               if not present]  # fmt: skip
+    missing = [
+        name
+        for name, present in (("an image", images), ("txt", "txt" in members), ("json", "json" in members))
+        if not present
+    ]
     if missing:
         problems.append(f"sample {key!r} has no {', no '.join(missing)} (members: {', '.join(sorted(members))})")
     if images:
@@ -159,8 +162,10 @@ def check_shard(url: str, expected: dict | None, quick: bool) -> ShardCheck:
     if rows is not None and check.samples != len(rows) and not any("at byte" in e for e in check.errors):
         check.errors.append(f"the tar holds {check.samples:,} samples; its index has {len(rows):,} rows")
     if expected is not None:
-        for what, found, wanted in (("size", check.bytes, expected["bytes"]), ("sha256", check.sha256,
-                                     expected["sha256"])):  # fmt: skip
+        for what, found, wanted in (
+            ("size", check.bytes, expected["bytes"]),
+            ("sha256", check.sha256, expected["sha256"]),
+        ):
             if found != wanted:
                 check.errors.append(f"{what} is {found}; the manifest says {wanted}")
         if not quick and check.samples != expected["samples"] and not check.errors:
@@ -232,8 +237,10 @@ def duplicate_keys(checks: list[ShardCheck]) -> list[str]:
     problems = []
     for value, count in zip(values[counts > 1][:20], counts[counts > 1][:20], strict=True):
         holders = [check for check in checks if np.isin(value, check.key_hashes)]
-        problems.append(f"key {_key_named(value, holders)} appears {int(count)} times, in "
-                        + ", ".join(check.url.rsplit("/", 1)[-1] for check in holders))  # fmt: skip
+        problems.append(
+            f"key {_key_named(value, holders)} appears {int(count)} times, in "
+            + ", ".join(check.url.rsplit("/", 1)[-1] for check in holders)
+        )
     return problems
 
 

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "shards", metavar="SHARDS",
+        "shards",
+        metavar="SHARDS",
         help="a shard folder, its manifest.json, or shard URLs (brace patterns, '::' lists; local or fsspec)",
-    )  # fmt: skip
+    )
     parser.add_argument("--quick", action="store_true", help="check only the manifest's sizes and SHA-256 sums")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument(
@@ -29,9 +30,11 @@ def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"[verify] {result['shards']:,} shard(s), {result['samples']:,} samples, "
-              f"{result['bytes'] / 1e6:,.1f} MB; {result['checked']} check"
-              f"{' against ' + result['manifest'] if result['manifest'] else ' (no manifest found)'}")  # fmt: skip
+        print(
+            f"[verify] {result['shards']:,} shard(s), {result['samples']:,} samples, "
+            f"{result['bytes'] / 1e6:,.1f} MB; {result['checked']} check"
+            f"{' against ' + result['manifest'] if result['manifest'] else ' (no manifest found)'}"
+        )
         for error in result["errors"]:
             where = error["shard"].rsplit("/", 1)[-1] + ": " if error["shard"] else ""
             print(f"[verify] ERROR {where}{error['error']}")

@@ -156,9 +156,14 @@ class WriteShardFn(StatsDoFn):
             tar.write(end_of_archive(tar.size))
         write_table(table_from_rows(rows, "shard_index"), f"{index_path}.partial", "shard_index")
         sidecar = {
-            "name": f"{name}.tar", "fingerprint": plan.fingerprint, "samples": len(rows), "bytes": tar.size,
-            "sha256": tar.sha256.hexdigest(), "duplicate_uid": duplicates, "kept_per_query": dict(kept_per_query),
-        }  # fmt: skip
+            "name": f"{name}.tar",
+            "fingerprint": plan.fingerprint,
+            "samples": len(rows),
+            "bytes": tar.size,
+            "sha256": tar.sha256.hexdigest(),
+            "duplicate_uid": duplicates,
+            "kept_per_query": dict(kept_per_query),
+        }
         filesystem.makedirs(sidecar_path.rsplit("/", 1)[0], exist_ok=True)
         with filesystem.open(sidecar_path, "wt", encoding="utf-8") as handle:
             json.dump(sidecar, handle)

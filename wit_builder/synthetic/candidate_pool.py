@@ -53,8 +53,16 @@ def zipf_pool(
         matches = sorted({names[q] for q in drawn[start:end].tolist()})
         start = end
         uid = hashlib.blake2b(f"{seed}:{index}".encode(), digest_size=16).hexdigest()
-        rows.append({"uid": uid, "url": f"http://pool.example/{index}.jpg", "text": " ".join(matches),
-                     "page_url": None, "source": "zipf-pool", "matches": matches})  # fmt: skip
+        rows.append(
+            {
+                "uid": uid,
+                "url": f"http://pool.example/{index}.jpg",
+                "text": " ".join(matches),
+                "page_url": None,
+                "source": "zipf-pool",
+                "matches": matches,
+            }
+        )
     return table_from_rows(rows, "candidates")
 
 

@@ -40,8 +40,16 @@ def _scene_rows(count: int, seed: int, image_size: int) -> tuple[list[dict], lis
         uid = hashlib.blake2b(f"scene:{seed}:{index}".encode(), digest_size=16).hexdigest()
         words = scene.caption.lower().split()
         matches = sorted({w for w in words if w in COLOURS or w.rstrip("s") in SHAPES})
-        rows.append({"uid": uid, "url": f"http://scenes.example/{seed}/{index}.jpg", "text": scene.caption,
-                     "page_url": None, "source": "scene-pool", "matches": matches or ["picture"]})  # fmt: skip
+        rows.append(
+            {
+                "uid": uid,
+                "url": f"http://scenes.example/{seed}/{index}.jpg",
+                "text": scene.caption,
+                "page_url": None,
+                "source": "scene-pool",
+                "matches": matches or ["picture"],
+            }
+        )
     return rows, images
 
 

@@ -92,24 +92,34 @@ def _page_records(catalog: WebCatalog, page: WebPage, base_urls: list[str]) -> I
     url = page.url(base_urls)
     response_id = _record_id("response", url)
     request = _envelope(
-        "request", url, _record_id("request", url),
-        {"Actual-Content-Type": "application/http; msgtype=request",
-         "HTTP-Request-Metadata": {"Request-Message": {"Method": "GET", "Path": page.path, "Version": "HTTP/1.1"},
-                                   "Headers": {"Host": url.split("/")[2], "User-Agent": "CCBot/2.0"}}},
-    )  # fmt: skip
+        "request",
+        url,
+        _record_id("request", url),
+        {
+            "Actual-Content-Type": "application/http; msgtype=request",
+            "HTTP-Request-Metadata": {
+                "Request-Message": {"Method": "GET", "Path": page.path, "Version": "HTTP/1.1"},
+                "Headers": {"Host": url.split("/")[2], "User-Agent": "CCBot/2.0"},
+            },
+        },
+    )
     head: dict[str, object] = {"Title": page.title, "Metas": [{"name": "viewport", "content": "width=device-width"}]}
     base = page.base_href(base_urls)
     if base:
         head["Base"] = base
     response = _envelope(
-        "response", url, response_id,
-        {"Actual-Content-Type": "application/http; msgtype=response",
-         "HTTP-Response-Metadata": {
-             "Response-Message": {"Version": "HTTP/1.1", "Status": "200", "Reason": "OK"},
-             "Headers": {"Content-Type": "text/html; charset=utf-8"},
-             "HTML-Metadata": {"Head": head, "Links": page_links(catalog, page, base_urls)},
-         }},
-    )  # fmt: skip
+        "response",
+        url,
+        response_id,
+        {
+            "Actual-Content-Type": "application/http; msgtype=response",
+            "HTTP-Response-Metadata": {
+                "Response-Message": {"Version": "HTTP/1.1", "Status": "200", "Reason": "OK"},
+                "Headers": {"Content-Type": "text/html; charset=utf-8"},
+                "HTML-Metadata": {"Head": head, "Links": page_links(catalog, page, base_urls)},
+            },
+        },
+    )
     metadata = _envelope(
         "metadata", url, _record_id("metadata", url), {"Actual-Content-Type": "application/warc-fields"}
     )
@@ -122,11 +132,18 @@ def _page_records(catalog: WebCatalog, page: WebPage, base_urls: list[str]) -> I
 def _robots_record(base_url: str) -> bytes:
     url = f"{base_url}/robots.txt"
     envelope = _envelope(
-        "response", url, _record_id("response", url),
-        {"Actual-Content-Type": "application/http; msgtype=response",
-         "HTTP-Response-Metadata": {"Response-Message": {"Version": "HTTP/1.1", "Status": "200", "Reason": "OK"},
-                                    "Headers": {"Content-Type": "text/plain"}, "Entity-Length": "24"}},
-    )  # fmt: skip
+        "response",
+        url,
+        _record_id("response", url),
+        {
+            "Actual-Content-Type": "application/http; msgtype=response",
+            "HTTP-Response-Metadata": {
+                "Response-Message": {"Version": "HTTP/1.1", "Status": "200", "Reason": "OK"},
+                "Headers": {"Content-Type": "text/plain"},
+                "Entity-Length": "24",
+            },
+        },
+    )
     payload = json.dumps(envelope, separators=(",", ":")).encode()
     return metadata_record(url, _record_id("wat", "robots", url), payload)
 

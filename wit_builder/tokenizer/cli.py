@@ -76,8 +76,10 @@ def run(settings: TokenizerSettings, _: Sequence[str] = ()) -> int:
     }
     write_atomically(f"{out}/stats.json", (json.dumps(stats, indent=2) + "\n").encode("utf-8"))
     note = "" if stats["vocab_size"] == settings.vocab_size else " (the captions hold no more merges)"
-    print(f"[tokenizer] {tally.captions:,} captions from {tally.files}/{len(files)} file(s) → "
-          f"{stats['vocab_size']:,} ids{note}; end token {stats['end_token']['id']}; {out}/tokenizer.json "
-          f"in {stats['seconds']:.1f}s")  # fmt: skip
+    print(
+        f"[tokenizer] {tally.captions:,} captions from {tally.files}/{len(files)} file(s) → "
+        f"{stats['vocab_size']:,} ids{note}; end token {stats['end_token']['id']}; {out}/tokenizer.json "
+        f"in {stats['seconds']:.1f}s"
+    )
     warn_skipped("tokenizer", [{"path": path, "error": error} for path, error in tally.unreadable.items()])
     return 0  # unreadable files among good ones are skipped, named above and counted in stats.json

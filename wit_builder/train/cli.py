@@ -45,8 +45,7 @@ def _export_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="wit-train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = OneLineParser(prog="wit-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, summary, configure in (
         ("train", "train a CLIP model on shards (run under torchrun for several devices)", _train_flags),
@@ -80,8 +79,17 @@ def _eval(settings: EvalSettings) -> int:
     model.load_state_dict(state["model"])
     model.to(device)
     precision = resolve_precision(settings.precision, device)
-    results = evaluate(model, tokenizer, settings.val_data, settings.zeroshot_data, settings.templates,
-                       settings.batch_size, device, precision, settings.classnames)  # fmt: skip
+    results = evaluate(
+        model,
+        tokenizer,
+        settings.val_data,
+        settings.zeroshot_data,
+        settings.templates,
+        settings.batch_size,
+        device,
+        precision,
+        settings.classnames,
+    )
     results["step"] = int(state["step"])
     if settings.out:
         write_results(results, settings.out)

@@ -197,8 +197,10 @@ class TrainStream(IterableDataset):
                 raise StageFailed(_no_samples_message(shards, tally))
             replayed = skip if pass_index == start_pass else 0
             if decoded == 0 and pulled > replayed:
-                raise StageFailed(f"none of the {pulled - replayed} images read in {len(shards)} shard(s) such as "
-                                 f"{shards[0]} could be decoded")  # fmt: skip
+                raise StageFailed(
+                    f"none of the {pulled - replayed} images read in {len(shards)} shard(s) such as "
+                    f"{shards[0]} could be decoded"
+                )
             pass_index += 1
 
 

@@ -158,8 +158,17 @@ def zeroshot_metrics(model: CLIP, tokenizer: CaptionTokenizer, samples, template
     }
 
 
-def evaluate(model, tokenizer, val_data, zeroshot_data, templates_path, batch_size, device, precision,
-             classnames: str | None = None) -> dict:  # fmt: skip
+def evaluate(
+    model,
+    tokenizer,
+    val_data,
+    zeroshot_data,
+    templates_path,
+    batch_size,
+    device,
+    precision,
+    classnames: str | None = None,
+) -> dict:
     model.eval()
     results: dict = {}
     try:

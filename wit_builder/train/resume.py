@@ -107,6 +107,11 @@ def data_start(state: dict | None, placement: Placement, workers: int) -> tuple[
         positions = {int(k): (int(v[0]), int(v[1])) for k, v in data["positions"][placement.rank].items()}
         return positions, int(data["consumed"][placement.rank]) % workers, 0
     next_pass = 1 + max((int(v[0]) for rank in data["positions"] for v in rank.values()), default=0)
-    log.warning("resuming with %d rank(s) x %d worker(s) instead of %d x %d: data restarts on fresh passes",
-                placement.world, workers, data["world"], data["workers"])  # fmt: skip
+    log.warning(
+        "resuming with %d rank(s) x %d worker(s) instead of %d x %d: data restarts on fresh passes",
+        placement.world,
+        workers,
+        data["world"],
+        data["workers"],
+    )
     return {}, 0, next_pass

@@ -67,9 +67,11 @@ class TrainSettings(Settings):
     grad_checkpointing: bool = option(False, group=MODEL, help="recompute activations in the backward pass")
     torchcompile: bool = option(False, group=MODEL, help="torch.compile the model")
     torchcompile_mode: str = option(
-        "default", choices=COMPILE_MODES, group=MODEL,
+        "default",
+        choices=COMPILE_MODES,
+        group=MODEL,
         help="torch.compile's mode, with --torchcompile (reduce-overhead and max-autotune replay CUDA graphs)",
-    )  # fmt: skip
+    )
     local_loss: bool = option(False, group=MODEL, help="each rank computes its own rows of the logits")
     gather_with_grad: bool = option(False, group=MODEL, help="gather features with their gradients")
     seed: int = option(0, group=MODEL, help="seed of the model and the data order", low=0, high=2**63 - 1)

@@ -87,6 +87,8 @@ def markdown(shares: list[Share], wall_ms_per_step: float, on_device: bool) -> s
     lines.append(f"| **all** | **{busy:.2f}** | | |")
     if on_device and wall_ms_per_step > 0:
         lines.append("")
-        lines.append(f"The GPU ran kernels {100 * min(1.0, busy / wall_ms_per_step):.0f}% of the profiled "
-                     f"wall time ({busy:.1f} of {wall_ms_per_step:.1f} ms a step).")  # fmt: skip
+        lines.append(
+            f"The GPU ran kernels {100 * min(1.0, busy / wall_ms_per_step):.0f}% of the profiled "
+            f"wall time ({busy:.1f} of {wall_ms_per_step:.1f} ms a step)."
+        )
     return "\n".join(lines)

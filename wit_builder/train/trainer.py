@@ -129,8 +129,9 @@ class Trainer:
         self.consumed = int(self.resume_state["data"]["consumed"][self.placement.rank]) if start else 0
         stream = TrainStream(spec, self.tokenizer, train_crop, args.workers, start, rotate)
         options = {"prefetch_factor": 4, "persistent_workers": True} if args.workers else {}
-        return DataLoader(stream, batch_size=None, num_workers=args.workers,
-                          pin_memory=self.device.type == "cuda", **options)  # fmt: skip
+        return DataLoader(
+            stream, batch_size=None, num_workers=args.workers, pin_memory=self.device.type == "cuda", **options
+        )
 
     def train_step(self, batches: list) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
@@ -146,8 +147,11 @@ class Trainer:
                 cached = [self.forward(i, t)[:2] for i, t in zip(images, tokens, strict=False)]
             for j in range(len(batches)):
                 last = j == len(batches) - 1
-                sync = self.wrapped.no_sync() if isinstance(self.wrapped, DistributedDataParallel) and not last else (
-                    contextlib.nullcontext())  # fmt: skip
+                sync = (
+                    self.wrapped.no_sync()
+                    if isinstance(self.wrapped, DistributedDataParallel) and not last
+                    else (contextlib.nullcontext())
+                )
                 with sync:
                     with autocast(self.precision, self.device):
                         image_j, text_j, scale = self.forward(images[j], tokens[j])
@@ -172,8 +176,13 @@ class Trainer:
 
     def checkpoint_state(self, epoch: int) -> dict:
         gathered = all_gather_objects(
-            {"positions": {str(k): list(v) for k, v in self.positions.items()}, "consumed": self.consumed,
-             "rng": rng_state(self.device)}, self.placement)  # fmt: skip
+            {
+                "positions": {str(k): list(v) for k, v in self.positions.items()},
+                "consumed": self.consumed,
+                "rng": rng_state(self.device),
+            },
+            self.placement,
+        )
         state = {
             "step": self.step,
             "epoch": epoch,
@@ -199,8 +208,9 @@ class Trainer:
 
 def run_training(args: TrainSettings) -> int:
     placement = init_distributed()
-    logging.basicConfig(level=logging.INFO if placement.is_main else logging.WARNING,
-                        format="[train] %(levelname)s %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO if placement.is_main else logging.WARNING, format="[train] %(levelname)s %(message)s"
+    )
     try:
         return _train(args, placement)
     finally:
@@ -214,11 +224,13 @@ def _train(args: TrainSettings, placement: Placement) -> int:
     metrics = MetricsLog(args.out, placement.is_main, trainer.step if trainer.resume_state else None)
     if placement.is_main:
         parameters = sum(p.numel() for p in trainer.model.parameters())
-        metrics.say(f"[train] {trainer.model_name}: {parameters / 1e6:.2f}M parameters, vocabulary "
-                    f"{trainer.config.text_cfg.vocab_size:,}; {len(urls)} shard(s), "
-                    f"{plan.samples_per_epoch or 'unknown'} samples per epoch; {plan.total_steps} steps of "
-                    f"{plan.global_batch} ({placement.world} x {args.batch_size} x {args.accum_freq}); "
-                    f"{trainer.precision} on {placement.device}")  # fmt: skip
+        metrics.say(
+            f"[train] {trainer.model_name}: {parameters / 1e6:.2f}M parameters, vocabulary "
+            f"{trainer.config.text_cfg.vocab_size:,}; {len(urls)} shard(s), "
+            f"{plan.samples_per_epoch or 'unknown'} samples per epoch; {plan.total_steps} steps of "
+            f"{plan.global_batch} ({placement.world} x {args.batch_size} x {args.accum_freq}); "
+            f"{trainer.precision} on {placement.device}"
+        )
         with fsspec.open(f"{args.out.rstrip('/')}/args.json", "wt") as handle:
             json.dump(_json_safe(args), handle, indent=2)
     batches = iter(trainer.data_loader(urls))
@@ -243,18 +255,25 @@ def _train(args: TrainSettings, placement: Placement) -> int:
                 raise FloatingPointError(f"the loss is {last_loss} at step {trainer.step}; lower --lr or check data")
             elapsed = time.perf_counter() - window_start
             rate = window_steps * plan.global_batch / elapsed
-            record = {"step": trainer.step, "epoch": round(epoch, 4), "loss": round(last_loss, 6),
-                      "logit_scale": round(trainer.model.logit_scale.exp().item(), 4), "lr": lr,
-                      "samples_per_second": round(rate, 2),
-                      "samples_per_second_per_device": round(rate / placement.world, 2),
-                      "data_wait_fraction": round(data_wait / elapsed, 4),
-                      "batch_keys": list(taken[0].keys[:4])}  # fmt: skip
+            record = {
+                "step": trainer.step,
+                "epoch": round(epoch, 4),
+                "loss": round(last_loss, 6),
+                "logit_scale": round(trainer.model.logit_scale.exp().item(), 4),
+                "lr": lr,
+                "samples_per_second": round(rate, 2),
+                "samples_per_second_per_device": round(rate / placement.world, 2),
+                "data_wait_fraction": round(data_wait / elapsed, 4),
+                "batch_keys": list(taken[0].keys[:4]),
+            }
             metrics.record(record)
             eta = (plan.total_steps - trainer.step) * elapsed / window_steps
-            metrics.say(f"[train] step {trainer.step}/{plan.total_steps} ({100 * trainer.step / plan.total_steps:.0f}%)"
-                        f" epoch {epoch:.2f} loss {last_loss:.4f} scale {record['logit_scale']:.2f} lr {lr:.2e} "
-                        f"{rate:,.1f} samples/s ({rate / placement.world:,.1f}/device) eta {eta:,.0f}s",
-                        progress=True)  # fmt: skip
+            metrics.say(
+                f"[train] step {trainer.step}/{plan.total_steps} ({100 * trainer.step / plan.total_steps:.0f}%)"
+                f" epoch {epoch:.2f} loss {last_loss:.4f} scale {record['logit_scale']:.2f} lr {lr:.2e} "
+                f"{rate:,.1f} samples/s ({rate / placement.world:,.1f}/device) eta {eta:,.0f}s",
+                progress=True,
+            )
             window_start, window_steps, data_wait = time.perf_counter(), 0, 0.0
         if trainer.step % args.save_every_n_steps == 0 or trainer.step == plan.total_steps:
             state = trainer.checkpoint_state(int(epoch))
@@ -262,13 +281,23 @@ def _train(args: TrainSettings, placement: Placement) -> int:
                 path = checkpoints.save_checkpoint(state, args.out, trainer.step, not args.delete_previous_checkpoint)
                 log.debug("saved %s", path)
             barrier(placement)
-    metrics.say(f"[train] done: step {trainer.step}, loss {last_loss:.4f}; checkpoints in "
-                f"{checkpoints.checkpoint_dir(args.out)}")  # fmt: skip
+    metrics.say(
+        f"[train] done: step {trainer.step}, loss {last_loss:.4f}; checkpoints in "
+        f"{checkpoints.checkpoint_dir(args.out)}"
+    )
     if (args.val_data or args.zeroshot_data) and placement.is_main:
         from wit_builder.train.evaluate import evaluate, write_results
 
-        results = evaluate(trainer.model, trainer.tokenizer, args.val_data, args.zeroshot_data, args.templates,
-                           args.batch_size, trainer.device, trainer.precision)  # fmt: skip
+        results = evaluate(
+            trainer.model,
+            trainer.tokenizer,
+            args.val_data,
+            args.zeroshot_data,
+            args.templates,
+            args.batch_size,
+            trainer.device,
+            trainer.precision,
+        )
         write_results(results, f"{args.out.rstrip('/')}/eval.json")
         metrics.record({"step": trainer.step, **{f"eval/{k}": v for k, v in results.items() if k != "classes"}})
         print(json.dumps(results), flush=True)
