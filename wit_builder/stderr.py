@@ -144,7 +144,7 @@ def end_process(status: int) -> NoReturn:
     """End a command's process with ``status`` once its output is flushed, skipping the
     interpreter's teardown.
 
-    The teardown is where finished commands used to die: pyarrow (every stage reads Parquet)
+    The teardown is where a finished command can die: pyarrow (every stage reads Parquet)
     keeps C++ thread pools alive, and when the interpreter destroys its modules at exit, a pool
     thread is now and then destroyed while still joinable; libstdc++ then aborts the process,
     "terminate called without an active exception", exit status 134, after the command has
