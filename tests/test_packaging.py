@@ -13,7 +13,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-DISTRIBUTION = {"PIL": "pillow", "ahocorasick": "pyahocorasick", "apache_beam": "apache-beam"}
+DISTRIBUTION = {"PIL": "pillow", "ahocorasick": "pyahocorasick", "apache_beam": "apache-beam", "http_sfv": "http-sfv"}
 # Modules the library uses when installed and does without otherwise (the import is guarded),
 # with the extras that install them: faiss comes as faiss-cpu or faiss-gpu, never both.
 OPTIONAL = {"faiss": ("faiss", "gpu")}

@@ -9,6 +9,7 @@ import pytest
 from wit_builder import stages
 from wit_builder.balance.settings import BalanceRules, BalanceSettings
 from wit_builder.cli import main
+from wit_builder.download.opt_out import SIGNALS
 from wit_builder.download.settings import DownloadSettings
 from wit_builder.harvest.settings import HarvestSettings
 from wit_builder.shard.settings import ShardSettings
@@ -22,7 +23,8 @@ FLAGS = {
     "pairs pairs-format queries url-column wat wat-limit wat-prefix",
     "balance": "batch-rows candidates count-fanout count-shards out oversample per-query queries seed",
     "download": "allow-private-network allowed-ports aspect-tolerance chunk-rows concurrency connect-timeout "
-    "encode-format encode-quality ignore-opt-out image-processes image-size max-aspect-ratio max-bytes max-pixels "
+    "encode-format encode-quality ignore-opt-out image-processes image-size max-aspect-ratio max-bytes "
+    "max-crawl-delay max-pixels "
     "max-redirects min-image-size near-distance no-dedupe out pairs per-host read-timeout resize-mode "
     "resize-only-if-bigger retries total-timeout user-agent",
     "shard": "base-url chunk-rows count-shards out per-query queries read-budget samples samples-per-shard seed "
@@ -108,7 +110,8 @@ def test_config_table_and_flags_give_the_same_settings():
         64,
         "center_crop",
     )
-    assert rules.fetch.allowed_ports == frozenset({80, 8080}) and rules.fetch.honour_opt_out is False
+    assert rules.fetch.allowed_ports == frozenset({80, 8080}) and not rules.fetch.honours("robots")
+    assert rules.fetch.ignore_opt_out == frozenset(SIGNALS)  # `true` and the bare flag: every signal
     assert from_config.pairs == ("a/", "b/*.parquet") and rules.image.max_aspect_ratio == 4.0
 
 
@@ -154,3 +157,23 @@ def test_a_refused_flag_value_is_one_line_and_exit_2(tmp_path, capsys):
     assert status == 2 and err.strip() == wanted
     assert main(["shard", "--samples", "x", "--out", "o", "--shard-bytes", "lots"]) == 2
     assert "wit-builder shard: --shard-bytes:" in capsys.readouterr().err
+
+
+def test_a_flag_with_an_optional_value_names_signals_or_takes_its_bare_value():
+    from wit_builder.cli import build_parser
+
+    def ignored(*flags: str) -> frozenset[str]:
+        args, _ = build_parser().parse_known_args(["download", "--pairs", "a/", "--out", "o", *flags])
+        return from_flags(DownloadSettings, args).rules.fetch.ignore_opt_out
+
+    assert ignored() == frozenset()
+    assert ignored("--ignore-opt-out") == frozenset(SIGNALS)
+    assert ignored("--ignore-opt-out", "robots,ai-txt") == {"robots", "ai-txt"}
+
+    def from_config(value: object) -> frozenset[str]:
+        table = {"pairs": ["a"], "out": "o", "ignore_opt_out": value}
+        return from_table(DownloadSettings, table).rules.fetch.ignore_opt_out
+
+    assert from_config(["tdmrep"]) == {"tdmrep"} and from_config(False) == frozenset()
+    with pytest.raises(SettingsError, match="unknown opt-out signal 'robot'"):
+        ignored("--ignore-opt-out", "robot")

@@ -51,6 +51,7 @@ class Option:
     role: str | None = None  # "input" (a path the stage reads) or "out" (the folder it writes)
     low: float | None = None  # a number's smallest value (every number option has both bounds)
     high: float | None = None  # its largest (math.inf: no limit, and inf itself is allowed)
+    bare: str | None = None  # the value of the flag given without one, and of ``true`` in a config
 
 
 def option(default: Any = dataclasses.MISSING, *, help: str, **how: Any) -> Any:
@@ -178,6 +179,8 @@ def add_flags(parser: argparse.ArgumentParser, cls: type) -> None:
             keywords["required"] = flag.required
             if flag.repeats:
                 keywords["action"] = "append"
+            if flag.how.bare is not None:
+                keywords["nargs"], keywords["const"] = "?", flag.how.bare
             if flag.how.choices:
                 keywords["choices"] = flag.how.choices
         container.add_argument(flag.name, **keywords)
@@ -216,6 +219,8 @@ def _number(bound: float | None) -> str:
 
 def _as_type(flag: _Flag, value: Any) -> Any:
     kind = flag.kind
+    if flag.how.bare is not None and isinstance(value, bool):
+        value = flag.how.bare if value else ""
     if isinstance(value, str) and flag.how.parse is not None:
         return flag.how.parse(value)
     if flag.how.choices and value not in flag.how.choices:

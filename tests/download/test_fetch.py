@@ -4,6 +4,7 @@ SSRF guard holds on the first hop and after redirects."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 
@@ -11,7 +12,8 @@ import pytest
 from aiohttp import web
 
 from wit_builder.download import address_guard
-from wit_builder.download.fetch import Fetcher, FetchSettings, backoff_delay, opted_out, retry_after_seconds
+from wit_builder.download.fetch import Fetcher, FetchSettings, backoff_delay, retry_after_seconds
+from wit_builder.download.opt_out import x_robots_tag_refusal
 
 pytestmark = pytest.mark.network
 
@@ -132,11 +134,15 @@ def test_a_redirect_to_loopback_is_refused(monkeypatch, small_world, web_server)
 
 
 def test_refused_connection_is_a_connection_error():
-    result = fetch(
-        "http://127.0.0.1:9/a.jpg",
-        FetchSettings(allow_private_network=True, allowed_ports=frozenset({9}), retries=1, backoff_base=0.01),
-    )
+    settings = FetchSettings(allow_private_network=True, allowed_ports=frozenset({9}), retries=1, backoff_base=0.01)
+    ignoring_robots = dataclasses.replace(settings, ignore_opt_out=frozenset({"robots", "content-usage"}))
+    result = fetch("http://127.0.0.1:9/a.jpg", ignoring_robots)
     assert (result.status, result.attempts) == ("connection_error", 2)
+    # With robots.txt honoured, the host's robots.txt got no answer (twice): the host is not crawled.
+    result = fetch("http://127.0.0.1:9/a.jpg", settings)
+    assert (
+        result.status == "connection_error" and "robots.txt http://127.0.0.1:9/robots.txt unreachable" in result.error
+    )
 
 
 def test_blocked_schemes_and_ports():
@@ -158,7 +164,8 @@ def test_blocked_schemes_and_ports():
     ],
 )
 def test_opt_out_directives(values, expected):
-    assert opted_out(values, "wit-builder/0.1", ("noai", "noimageai", "noindex", "none")) == expected
+    refusal = x_robots_tag_refusal(values, "wit-builder/0.1", ("noai", "noimageai", "noindex", "none"))
+    assert (refusal.rule if refusal else None) == expected
 
 
 def test_retry_after_and_backoff():

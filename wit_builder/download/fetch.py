@@ -12,9 +12,11 @@ always returns a ``FetchResult``; it never raises for anything a server or the n
   guard (``address_guard``) and a loop ends as ``http_error``.
 - **Size**: a ``Content-Length`` over ``max_bytes`` is refused before reading; a body that
   grows past it while streaming is cut off (``too_large``).
-- **Opt-out**: ``X-Robots-Tag`` directives ``noai``, ``noimageai``, ``noindex`` and ``none``
-  (configurable) end the URL as ``opted_out`` before its body is read, as img2dataset does. A
-  directive scoped to another crawler (``otherbot: noindex``) does not apply to us.
+- **Opt-out** (``opt_out``): before a URL, and each redirect hop, is requested, its host's
+  robots.txt, tdmrep.json and ai.txt (``host_files``, fetched once per host) may refuse it; the
+  response's ``X-Robots-Tag``, ``tdm-reservation`` and ``Content-Usage`` headers may refuse it
+  before its body is read. A refused URL ends as ``opted_out``, its error naming the signal and
+  the rule, and nothing of its body is read. ``Crawl-delay`` paces the requests to its host.
 
 Statuses: ``fetched`` (the body is there; the image checks come next), ``http_error``,
 ``timeout``, ``too_large``, ``opted_out``, ``private_address``, ``blocked_url`` (scheme or port
@@ -27,19 +29,25 @@ import asyncio
 import email.utils
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import aiohttp
 
 from wit_builder.download.address_guard import GuardedResolver, PrivateAddress, url_refusal
+from wit_builder.download.host_files import HostFile, HostFiles
+from wit_builder.download.opt_out import (
+    HOST_FILE_LIMIT,
+    Refusal,
+    content_usage_refusal,
+    tdm_header_refusal,
+    x_robots_tag_refusal,
+)
 from wit_builder.download.settings import FetchSettings
 
 REDIRECTS = (301, 302, 303, 307, 308)
 RETRYABLE_HTTP = (429, 500, 502, 503, 504)
-# X-Robots-Tag directives that carry a value after a colon, so "name:" is not a crawler's name.
-VALUED_DIRECTIVES = ("unavailable_after", "max-snippet", "max-image-preview", "max-video-preview")
 
 
 @dataclass
@@ -58,23 +66,6 @@ class _Attempt:
     result: FetchResult
     retryable: bool = False
     retry_after: float | None = None
-
-
-def opted_out(values: Iterable[str], user_agent: str, disallowed: Sequence[str]) -> str | None:
-    """The opt-out directive among ``X-Robots-Tag`` header values that applies to us, or None."""
-    crawler = user_agent.split("/", 1)[0].strip().lower()
-    for value in values:
-        scope, colon, rest = value.partition(":")
-        scope = scope.strip().lower()
-        directives = value
-        if colon and scope and " " not in scope and scope not in VALUED_DIRECTIVES and scope not in disallowed:
-            if scope != crawler:
-                continue  # addressed to another crawler
-            directives = rest
-        for directive in directives.split(","):
-            if directive.strip().lower() in disallowed:
-                return directive.strip().lower()
-    return None
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -104,6 +95,8 @@ class Fetcher:
         self.settings = settings or FetchSettings()
         self.rng = rng or random.Random()
         self._session: aiohttp.ClientSession | None = None
+        s = self.settings
+        self.host_files = HostFiles(self._host_file, s.user_agent, s.honours, s.max_crawl_delay)
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
@@ -154,6 +147,13 @@ class Fetcher:
             refusal = url_refusal(current, s.allowed_ports, s.allow_private_network)
             if refusal:
                 return _Attempt(FetchResult(url, refusal[0], final_url=current, error=refusal[1]))
+            if self.host_files.needed:
+                policy = await self.host_files.policy(current)
+                if policy.no_response and s.honours("robots"):  # RFC 9309: complete disallow
+                    return _Attempt(FetchResult(url, "connection_error", final_url=current, error=policy.no_response))
+                if opted := policy.refusal(current):
+                    return _Attempt(self._opted_out(url, current, None, opted))
+                await self.host_files.pace(current, policy)
             try:
                 async with self._session.get(current, allow_redirects=False) as response:
                     if response.status in REDIRECTS:
@@ -188,14 +188,8 @@ class Fetcher:
             return _Attempt(self._http_error(url, current, response), retryable=True, retry_after=retry_after)
         if not 200 <= response.status < 300:
             return _Attempt(self._http_error(url, current, response))
-        if s.honour_opt_out:
-            directive = opted_out(response.headers.getall("X-Robots-Tag", []), s.user_agent, s.disallowed_directives)
-            if directive:
-                return _Attempt(
-                    FetchResult(
-                        url, "opted_out", response.status, final_url=current, error=f"X-Robots-Tag: {directive}"
-                    )
-                )
+        if opted := self._header_refusal(response):
+            return _Attempt(self._opted_out(url, current, response.status, opted))
         if response.content_length is not None and response.content_length > s.max_bytes:
             error = f"Content-Length {response.content_length:,} > {s.max_bytes:,} bytes"
             return _Attempt(FetchResult(url, "too_large", response.status, final_url=current, error=error))
@@ -206,6 +200,61 @@ class Fetcher:
                 error = f"body passed {s.max_bytes:,} bytes"
                 return _Attempt(FetchResult(url, "too_large", response.status, final_url=current, error=error))
         return _Attempt(FetchResult(url, "fetched", response.status, bytes(body), final_url=current))
+
+    def _header_refusal(self, response: aiohttp.ClientResponse) -> Refusal | None:
+        """The first response header of an honoured signal that refuses the URL."""
+        s, headers = self.settings, response.headers
+        refusal = None
+        if s.honours("x-robots-tag"):
+            refusal = x_robots_tag_refusal(headers.getall("X-Robots-Tag", []), s.user_agent, s.disallowed_directives)
+        if refusal is None and s.honours("tdmrep"):
+            refusal = tdm_header_refusal(headers.get("tdm-reservation"))
+        if refusal is None and s.honours("content-usage"):
+            refusal = content_usage_refusal(headers.get("Content-Usage"))
+        return refusal
+
+    def _opted_out(self, url: str, current: str, http_status: int | None, refusal: Refusal) -> FetchResult:
+        self.host_files.counts[f"opted_out:{refusal.signal}"] += 1
+        return FetchResult(url, "opted_out", http_status, final_url=current, error=str(refusal))
+
+    async def _host_file(self, url: str) -> HostFile:
+        """A host file, read up to ``HOST_FILE_LIMIT`` bytes, following redirects through the
+        address guard, retried as an image is when no answer or a 5xx came; never raises."""
+        for attempt in range(self.settings.retries + 1):
+            file = await self._host_file_once(url)
+            transient = not file.guarded and (file.http_status is None or file.http_status >= 500)
+            if not transient or attempt == self.settings.retries:
+                return file
+            await asyncio.sleep(backoff_delay(attempt, self.settings, None, self.rng))
+        return file
+
+    async def _host_file_once(self, url: str) -> HostFile:
+        assert self._session is not None, "use Fetcher as an async context manager"
+        s = self.settings
+        current = url
+        for _ in range(s.max_redirects + 1):
+            refusal = url_refusal(current, s.allowed_ports, s.allow_private_network)
+            if refusal:
+                return HostFile(current, None, error=refusal[1], guarded=True)
+            try:
+                async with self._session.get(current, allow_redirects=False) as response:
+                    if response.status in REDIRECTS and response.headers.get("Location"):
+                        current = urljoin(str(response.url), response.headers["Location"])
+                        continue
+                    body = bytearray()
+                    if 200 <= response.status < 300:
+                        async for chunk in response.content.iter_chunked(65_536):
+                            body += chunk
+                            if len(body) >= HOST_FILE_LIMIT:
+                                break
+                    text = bytes(body[:HOST_FILE_LIMIT]).decode("utf-8", "replace")
+                    return HostFile(current, response.status, text)
+            except aiohttp.ClientConnectorError as error:
+                cause = error.__cause__ or getattr(error, "os_error", None)
+                return HostFile(current, None, error=str(cause or error), guarded=isinstance(cause, PrivateAddress))
+            except (aiohttp.ClientError, TimeoutError, OSError) as error:
+                return HostFile(current, None, error=f"{type(error).__name__}: {error}".rstrip(": "))
+        return HostFile(current, None, error=f"more than {s.max_redirects} redirects")
 
     @staticmethod
     def _http_error(url: str, current: str, response: aiohttp.ClientResponse, error: str | None = None) -> FetchResult:

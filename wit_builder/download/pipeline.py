@@ -37,6 +37,7 @@ from wit_builder.download.dedupe import HashedImage, exact_duplicates
 from wit_builder.download.dedupe_transforms import NearDuplicates
 from wit_builder.download.fetch import Fetcher, FetchResult
 from wit_builder.download.images import ProcessedImage, process_image
+from wit_builder.download.opt_out import SIGNALS, signal_of
 from wit_builder.download.settings import DownloadRules
 from wit_builder.io.chunks import READ_ERRORS, Chunk, parquet_rows, read_chunk_tables
 from wit_builder.io.json_files import write_json
@@ -167,6 +168,9 @@ class FetchChunkFn(StatsDoFn):
                 samples.append(sample_row(pair, image, body_bytes))
         self.count("chunks_fetched")
         self.count("urls_fetched", len(pairs))
+        counts = self.fetcher.host_files.counts
+        for name in [name for name in counts if not name.startswith("opted_out:")]:
+            self.count(name, counts.pop(name))
         _write_atomically(
             table_from_rows(samples, "samples"), work_path(self.out_dir, "fetched", chunk.name), "samples"
         )
@@ -210,6 +214,8 @@ class FinalizeChunkFn(StatsDoFn):
             if row["uid"] in duplicate_of and row["status"] == "ok":
                 row["status"], row["duplicate_of"] = "duplicate", duplicate_of[row["uid"]]
             self.count(f"status:{row['status']}")
+            if row["status"] == "opted_out":
+                self.count(f"opted_out_by:{signal_of(row['error'])}")
         with parquet_writer(f"{out}/samples/{chunk_name}.parquet.partial", "samples") as write:
             for table in read_batches(work_path(out, "fetched", chunk_name), "samples", batch_rows=1024):
                 keep = pa.array([uid not in duplicate_of for uid in table.column("uid").to_pylist()])
@@ -235,6 +241,12 @@ def write_stats(
     """``stats.json``: pairs in (the chunks' rows, from the input footers) against the status
     rows written and the rows of chunks that could not be read."""
     statuses = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("status:")}
+    by_signal = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("opted_out_by:")}
+    host_files: dict[str, dict[str, int]] = {}
+    for name, n in sorted(stats.items()):
+        if name.startswith("host_file:"):
+            _, file, outcome = name.split(":", 2)
+            host_files.setdefault(file, {})[outcome] = n
     pairs_in = sum(chunk.rows for chunk in chunks)
     written, lost = stats.get("status_rows", 0), stats.get("unreadable_rows", 0)
     report = {
@@ -248,6 +260,14 @@ def write_stats(
         "unreadable_rows": lost,
         "adds_up": pairs_in == written + lost and written == sum(statuses.values()),
         "unreadable_files": [{"path": path, "error": error} for path, error in [*unreadable, *sorted(errors)]],
+        "opt_out": {
+            "honoured": [signal for signal in SIGNALS if rules.fetch.honours(signal)],
+            "ignored": sorted(rules.fetch.ignore_opt_out),
+            "opted_out_by_signal": by_signal,  # from the status rows: sums to statuses["opted_out"]
+            "host_files_fetched": host_files,  # by this run's fetches (resumed chunks fetched none)
+            "host_files_seconds": round(stats.get("host_files_ms", 0) / 1000, 3),
+            "crawl_delay_waits": stats.get("crawl_delay_waits", 0),
+        },
         "rules": {
             "image_size": rules.image.image_size,
             "resize_mode": rules.image.resize_mode,

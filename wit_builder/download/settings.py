@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from wit_builder import __version__
+from wit_builder.download.opt_out import opt_out_signals
 from wit_builder.stage_settings import Settings, nested, option
 
 RESIZE_MODES = ("no", "keep_ratio", "keep_ratio_largest", "center_crop", "border")
@@ -43,8 +44,22 @@ class FetchSettings(Settings):
     allowed_ports: frozenset[int] | None = option(
         None, metavar="LIST", parse=port_set, help="e.g. 80,443 or 'any' (default: 80, 443 and 1024-65535)"
     )
-    honour_opt_out: bool = option(True, flag="ignore-opt-out", help="do not honour X-Robots-Tag: noai and the like")
-    disallowed_directives: tuple[str, ...] = ("noai", "noimageai", "noindex", "none")
+    ignore_opt_out: frozenset[str] = option(
+        frozenset(),
+        metavar="NAMES",
+        parse=opt_out_signals,
+        bare="all",
+        help="opt-out signals not to honour, by name: robots, x-robots-tag, tdmrep, content-usage, ai-txt, or all "
+        "(alone: all); every one is honoured by default",
+    )
+    disallowed_directives: tuple[str, ...] = ("noai", "noimageai", "noml", "noindex", "none")
+    max_crawl_delay: float = option(
+        10.0, metavar="S", help="longest robots.txt Crawl-delay waited between requests to a host", low=0, high=3600
+    )
+
+    def honours(self, signal: str) -> bool:
+        """Whether the opt-out signal ``signal`` (``opt_out.SIGNALS``) is honoured."""
+        return signal not in self.ignore_opt_out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,7 +118,7 @@ class DownloadRules(Settings):
             "max_redirects": fetch.max_redirects,
             "allow_private_network": fetch.allow_private_network,
             "allowed_ports": sorted(fetch.allowed_ports) if fetch.allowed_ports else None,
-            "honour_opt_out": fetch.honour_opt_out,
+            "ignore_opt_out": sorted(fetch.ignore_opt_out),
             "disallowed_directives": list(fetch.disallowed_directives),
         }
         deciding = {"image": asdict(self.image), "fetch": policy}

@@ -1,0 +1,139 @@
+"""Each opt-out signal's rules, without the network: robots.txt (our group or *, longest match,
+Allow on ties, 4xx/5xx), X-Robots-Tag, TDMRep, Content-Usage and ai.txt."""
+
+from __future__ import annotations
+
+import pytest
+
+from wit_builder.download.opt_out import (
+    SIGNALS,
+    AiTxtFile,
+    RobotsFile,
+    TdmRepFile,
+    content_usage,
+    content_usage_refusal,
+    opt_out_signals,
+    tdm_header_refusal,
+    x_robots_tag_refusal,
+)
+
+UA = "wit-builder/0.1 (image-text dataset collection)"
+ROBOTS = "http://h/robots.txt"
+
+
+def robots(text: str) -> RobotsFile:
+    return RobotsFile.parse(ROBOTS, text, UA)
+
+
+def test_robots_disallow_for_everyone_names_the_rule():
+    refusal = robots("User-agent: *\nDisallow: /img/\n").refusal("http://h/img/a.jpg")
+    assert refusal.signal == "robots"
+    assert str(refusal) == "robots.txt http://h/robots.txt: Disallow: /img/ (User-agent: *)"
+    assert robots("User-agent: *\nDisallow: /img/\n").refusal("http://h/pages/a.html") is None
+
+
+def test_robots_our_group_wins_over_star():
+    text = "User-agent: *\nDisallow: /\n\nUser-agent: wit-builder\nAllow: /\n"
+    assert robots(text).refusal("http://h/img/a.jpg") is None
+    only_us = "User-agent: otherbot\nAllow: /\n\nUser-agent: wit-builder\nDisallow: /img\n"
+    assert "User-agent: wit-builder" in str(robots(only_us).refusal("http://h/img/a.jpg"))
+    assert robots("User-agent: otherbot\nDisallow: /\n").refusal("http://h/img/a.jpg") is None
+
+
+def test_robots_longest_match_and_allow_on_ties():
+    text = "User-agent: *\nDisallow: /img/\nAllow: /img/public/\nDisallow: /*.png$\n"
+    assert robots(text).refusal("http://h/img/public/a.jpg") is None
+    assert robots(text).refusal("http://h/img/public/a.png") is None  # the longer Allow wins
+    assert "Disallow: /*.png$" in str(robots(text).refusal("http://h/img/a.png"))
+    assert robots("User-agent: *\nDisallow: /a\nAllow: /a\n").refusal("http://h/a/b.jpg") is None
+
+
+def test_robots_missing_allows_and_unreachable_disallows():
+    assert RobotsFile.unavailable(ROBOTS, UA, "missing", "404").refusal("http://h/img/a.jpg") is None
+    refusal = RobotsFile.unavailable(ROBOTS, UA, "unreachable", "503 Service Unavailable").refusal("http://h/a.jpg")
+    assert refusal.signal == "robots" and "unreachable (503 Service Unavailable)" in str(refusal)
+
+
+def test_robots_crawl_delay_and_content_usage_lines():
+    text = "User-agent: *\nCrawl-delay: 2.5\nContent-Usage: train-ai=n\nContent-Usage: /open/ train-ai=y\n"
+    file = robots(text)
+    assert file.crawl_delay() == 2.5
+    refusal = file.usage_refusal("http://h/img/a.jpg")
+    assert refusal.signal == "content-usage" and str(refusal).endswith("Content-Usage: train-ai=n")
+    assert file.usage_refusal("http://h/open/a.jpg") is None  # the longer prefix says yes
+    assert robots("User-agent: *\nContent-Usage: search=n\n").usage_refusal("http://h/a.jpg") is None
+
+
+def test_x_robots_tag_directives_and_scopes():
+    directives = ("noai", "noimageai", "noml", "noindex", "none")
+    assert str(x_robots_tag_refusal(["noai, noimageai"], UA, directives)) == "X-Robots-Tag: noai"
+    assert x_robots_tag_refusal(["noml"], UA, directives).rule == "noml"
+    assert x_robots_tag_refusal(["otherbot: noai"], UA, directives) is None
+    assert x_robots_tag_refusal(["wit-builder: noimageai"], UA, directives).rule == "noimageai"
+    assert x_robots_tag_refusal(["max-image-preview: large"], UA, directives) is None
+
+
+def test_tdmrep_header_and_file():
+    assert tdm_header_refusal("1").signal == "tdmrep" and tdm_header_refusal("0") is None
+    assert tdm_header_refusal(None) is None
+    text = '[{"location": "/img/open/*", "tdm-reservation": 0}, {"location": "/img/*", "tdm-reservation": 1}]'
+    file = TdmRepFile.parse("http://h/.well-known/tdmrep.json", text)
+    assert str(file.refusal("http://h/img/a.jpg")) == "tdmrep.json http://h/.well-known/tdmrep.json: /img/* reserved"
+    assert file.refusal("http://h/img/open/a.jpg") is None and file.refusal("http://h/pages/a.html") is None
+    assert TdmRepFile.parse("u", "not json").refusal("http://h/img/a.jpg") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"),
+    [
+        ("train-ai=n", True),
+        ("bots=n", True),
+        ("bots=n, train-ai=y", False),  # the more specific preference decides
+        ("train-genai=n", False),  # generative training is narrower than ours
+        ("search=n", False),
+        ("train-ai=y", False),
+        ("train-ai=n;q=1", True),  # parameters do not change the value
+        ("not a dictionary ((", False),  # unreadable: no preference
+    ],
+)
+def test_content_usage_header(value, refused):
+    assert (content_usage_refusal(value) is not None) == refused
+
+
+def test_content_usage_parses_structured_fields():
+    assert content_usage("train-ai=n, search=y") == {"train-ai": "n", "search": "y"}
+    assert content_usage("train-ai=?0") == {}  # a boolean is not a y/n token
+
+
+def test_ai_txt_file_types_and_paths():
+    text = "User-Agent: *\nDisallow: *.jpg\nDisallow: /private/\nAllow: /private/ok.png\n"
+    file = AiTxtFile.parse("http://h/ai.txt", text, UA)
+    assert str(file.refusal("http://h/img/a.jpg")) == "ai.txt http://h/ai.txt: Disallow: *.jpg"
+    assert file.refusal("http://h/img/a.png") is None
+    assert file.refusal("http://h/private/ok.png") is None and file.refusal("http://h/private/x.png") is not None
+
+
+def test_ignore_opt_out_names():
+    assert opt_out_signals("robots, ai-txt") == {"robots", "ai-txt"}
+    assert opt_out_signals("all") == frozenset(SIGNALS) and opt_out_signals("") == frozenset()
+    with pytest.raises(ValueError, match="unknown opt-out signal 'robot'"):
+        opt_out_signals("robot")
+
+
+@pytest.mark.parametrize(
+    ("error", "signal"),
+    [
+        ("robots.txt http://h/robots.txt: Disallow: /img/ (User-agent: *)", "robots"),
+        ("robots.txt http://h/robots.txt: Content-Usage: train-ai=n", "content-usage"),
+        ("X-Robots-Tag: noai", "x-robots-tag"),
+        ("tdmrep.json http://h/.well-known/tdmrep.json: /img/* reserved", "tdmrep"),
+        ("tdm-reservation header: 1", "tdmrep"),
+        ("Content-Usage header: train-ai=n", "content-usage"),
+        ("ai.txt http://h/ai.txt: Disallow: *.jpg", "ai-txt"),
+        (None, "unknown"),
+    ],
+)
+def test_the_signal_is_read_back_from_a_status_rows_error(error, signal):
+    from wit_builder.download.opt_out import signal_of
+
+    assert signal_of(error) == signal
