@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from wit_builder.synthetic import SyntheticWorld, WorldConfig
+from wit_builder.synthetic.opt_out_sites import SITES
 
-FIXED_BASE_URLS = ["http://127.0.0.1:8000", "http://127.0.0.2:8000", "http://127.0.0.3:8000"]
+# One base URL per host of the world: the ordinary hosts, then the opt-out sites.
+FIXED_BASE_URLS = [f"http://127.0.0.{k + 1}:8000" for k in range(WorldConfig().hosts + len(SITES))]
 
 
 @pytest.fixture(scope="session")

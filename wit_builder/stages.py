@@ -118,7 +118,7 @@ _CHAIN: list[Stage] = [
             r"stats\.json",
         ),
         reads={"pairs": "balance"},
-        report=("Download", f"{_SECTIONS}:download"),
+        report=("Download", "wit_builder.download.report_section:report_section"),
     ),
     Stage(
         "shard",

@@ -49,3 +49,47 @@ def test_the_templates_ship_with_the_package_and_refuse_a_missing_value():
     assert all(any(Path(t).match(pattern) for pattern in patterns) for t in templates), templates
     with pytest.raises(jinja2.UndefinedError):
         render("sections/shard.html.j2", rows=[])
+
+
+def test_the_download_section_counts_opt_outs_by_signal_and_host(tmp_path):
+    from wit_builder.schemas import table_from_rows, write_table
+
+    (tmp_path / "download" / "status").mkdir(parents=True)
+    errors = {
+        "http://a.example/1.jpg": "robots.txt http://a.example/robots.txt: Disallow: /",
+        "http://a.example/2.jpg": "robots.txt http://a.example/robots.txt: Disallow: /",
+        "http://b.example/1.jpg": "X-Robots-Tag: noai",
+    }
+    rows = [
+        {"uid": f"u{k}", "url": url, "status": "opted_out", "http_status": None, "error": error, "duplicate_of": None}
+        for k, (url, error) in enumerate(errors.items())
+    ]
+    rows.append(
+        {
+            "uid": "u9",
+            "url": "http://b.example/2.jpg",
+            "status": "ok",
+            "http_status": 200,
+            "error": None,
+            "duplicate_of": None,
+        }
+    )
+    write_table(table_from_rows(rows, "status"), str(tmp_path / "download" / "status" / "p.parquet"), "status")
+    stats = {
+        "ok": 1,
+        "pairs_in": 4,
+        "adds_up": True,
+        "statuses": {"ok": 1, "opted_out": 3},
+        "opt_out": {
+            "honoured": ["robots", "x-robots-tag"],
+            "ignored": ["ai-txt"],
+            "opted_out_by_signal": {"robots": 2, "x-robots-tag": 1},
+            "host_files_fetched": {"robots.txt": {"read": 2}},
+        },
+    }
+    (tmp_path / "download" / "stats.json").write_text(json.dumps(stats))
+    page = render_run_report(str(tmp_path))
+    assert "Signals honoured: robots, x-robots-tag; ignored on request: ai-txt." in page
+    assert "the signals below account for every one" in page
+    assert '<td class="">a.example</td><td class="num">2</td><td class="">robots</td>' in page
+    assert '<td class="">b.example</td><td class="num">1</td><td class="">x-robots-tag</td>' in page

@@ -6,10 +6,8 @@ computes what it shows and renders ``templates/sections/STAGE.html.j2``."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import fsspec
 
@@ -39,25 +37,6 @@ def _metrics(path: str) -> list[dict]:
             except ValueError:
                 continue
     return [record for record in records if isinstance(record, dict)]
-
-
-def failing_hosts(download_dir: str, top: int = 10) -> list[tuple[str, int, str]]:
-    """(host, URLs not kept, the most common reason) for the hosts that failed most."""
-    import pyarrow.parquet as pq
-
-    filesystem, _ = fsspec.core.url_to_fs(download_dir)
-    per_host: Counter[str] = Counter()
-    reasons: dict[str, Counter[str]] = {}
-    for path in sorted(filesystem.glob(f"{download_dir}/status/*.parquet")):
-        with filesystem.open(path, "rb") as handle:
-            table = pq.read_table(handle, columns=["url", "status"])
-        for url, status in zip(table.column("url").to_pylist(), table.column("status").to_pylist(), strict=True):
-            if status in ("ok", "duplicate"):
-                continue
-            host = urlsplit(url).netloc or "(no host)"
-            per_host[host] += 1
-            reasons.setdefault(host, Counter())[status] += 1
-    return [(host, count, reasons[host].most_common(1)[0][0]) for host, count in per_host.most_common(top)]
 
 
 def _total(value: int | dict) -> int:
@@ -123,24 +102,6 @@ def balance(run_dir: str, all_stats: Stats) -> str | None:
     if shard is not None:
         rows += [["samples in shards", shard["written"]], ["capped again at shard", shard["capped"]]]
     return render("sections/balance.html.j2", rows=rows, sharded=shard is not None)
-
-
-def download(run_dir: str, all_stats: Stats) -> str | None:
-    stats = all_stats["download"]
-    if stats is None:
-        return None
-    statuses = stats["statuses"]
-    chart = bar_chart(
-        list(statuses), [("URLs", list(statuses.values()), BLUE)], "Download: the fate of every URL", "status", "URLs"
-    )
-    return render(
-        "sections/download.html.j2",
-        ok=stats["ok"],
-        pairs_in=stats["pairs_in"],
-        counts_add_up=stats.get("adds_up"),
-        chart=Markup(chart),
-        hosts=[list(host) for host in failing_hosts(f"{run_dir}/download")],
-    )
 
 
 def shard(run_dir: str, all_stats: Stats) -> str | None:

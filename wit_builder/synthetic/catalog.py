@@ -13,6 +13,7 @@ from functools import cached_property
 from html import escape
 
 from wit_builder.synthetic.config import WorldConfig
+from wit_builder.synthetic.opt_out_sites import OPT_OUT_FAULTS, SITES, site_host
 from wit_builder.synthetic.scenes import Scene, make_scene
 from wit_builder.synthetic.seeding import numpy_rng, python_rng
 
@@ -29,6 +30,7 @@ FAULTS: dict[str, tuple[str, str]] = {
     "redirect": ("302 to the image's plain URL", "ok"),
     "redirect_loop": ("302 between two URLs forever", "http_error"),
     "noai": ("the image with X-Robots-Tag: noai, noimageai", "opted_out"),
+    **OPT_OUT_FAULTS,  # every other opt-out signal (``opt_out_sites``)
 }
 SIZE_CLASSES = ("normal", "tiny", "huge")
 EXTENSIONS = ("jpg", "png", "webp")
@@ -109,6 +111,11 @@ class WebCatalog:
         self.config = config
         self.article_titles = article_titles
 
+    @property
+    def host_count(self) -> int:
+        """The ordinary hosts, then one per opt-out site (``opt_out_sites.SITES``)."""
+        return self.config.hosts + len(SITES)
+
     @cached_property
     def images(self) -> list[ImageEntry]:
         config = self.config
@@ -129,14 +136,16 @@ class WebCatalog:
             else:
                 width, height = rng.randint(160, 640), rng.randint(160, 640)
             extension = rng.choices(EXTENSIONS, weights=(70, 20, 10))[0]
+            fault = fault_of.get(image_id)
+            site = site_host(fault, config.hosts)
             entries.append(
                 ImageEntry(
                     image_id=image_id,
-                    host=image_id % config.hosts,
+                    host=image_id % config.hosts if site is None else site,
                     extension=extension,
                     width=width,
                     height=height,
-                    fault=fault_of.get(image_id),
+                    fault=fault,
                     size_class=size_class,
                     scene=make_scene(config.seed, image_id),
                 )

@@ -23,6 +23,7 @@ from functools import lru_cache
 from aiohttp import web
 
 from wit_builder.synthetic.catalog import FAULTS, ImageEntry, WebCatalog
+from wit_builder.synthetic.opt_out_sites import HEADER_FAULTS, host_file
 from wit_builder.synthetic.scenes import ENCODINGS, encode_image, render_scene
 
 NOT_AN_IMAGE = b"<!DOCTYPE html><html><body><p>This is not an image.</p></body></html>\n"
@@ -45,7 +46,7 @@ class SyntheticWeb:
         self.catalog = catalog
         self.port = port  # 0: any free port; a fixed one makes every URL, and so every output, repeatable
         self.slow_seconds = slow_seconds
-        self.host_count = hosts or catalog.config.hosts
+        self.host_count = hosts or catalog.host_count
         self.requests: Counter[str] = Counter()
         self.base_urls: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -109,7 +110,23 @@ class SyntheticWeb:
         app.router.add_get("/f/{fault}/{name}", self._fault)
         app.router.add_get("/redirected/{name}", self._redirected)
         app.router.add_get("/pages/{page_id}.html", self._page)
+        for path in ("robots.txt", "moved/robots.txt", ".well-known/tdmrep.json", "ai.txt"):
+            app.router.add_get(f"/{path}", self._host_file)
         return app
+
+    async def _host_file(self, request: web.Request) -> web.StreamResponse:
+        """A host's robots.txt, tdmrep.json or ai.txt (``opt_out_sites``), by the host asked."""
+        self._count(request)
+        host = int(request.host.split(":")[0].rsplit(".", 1)[-1]) - 1
+        served = host_file(host, self.catalog.config.hosts, request.path.lstrip("/"))
+        if served is None:
+            raise web.HTTPNotFound()
+        if isinstance(served, int):
+            return web.Response(status=served, text="unavailable\n")
+        if isinstance(served, tuple):
+            raise web.HTTPFound(served[1])
+        content_type = "application/json" if request.path.endswith(".json") else "text/plain"
+        return web.Response(text=served, content_type=content_type)
 
     def _count(self, request: web.Request) -> int:
         """Record the request; returns how many times this path was asked for, this one included."""
@@ -189,6 +206,8 @@ class SyntheticWeb:
             raise web.HTTPFound(f"{request.path}?hop={1 - int(hop == '1')}")
         if fault == "noai":
             return self._image_response(image, {"X-Robots-Tag": "noai, noimageai"})
+        if fault in HEADER_FAULTS:
+            return self._image_response(image, HEADER_FAULTS[fault][2])
         return self._image_response(image)
 
     async def _truncated(self, request: web.Request, image: ImageEntry) -> web.StreamResponse:

@@ -103,7 +103,7 @@ class SyntheticWorld:
 
     def offline_base_urls(self) -> list[str]:
         """Base URLs for a world written without a server (nothing answers there)."""
-        return [OFFLINE_BASE_URL.format(host=k + 1) for k in range(self.config.hosts)]
+        return [OFFLINE_BASE_URL.format(host=k + 1) for k in range(self.catalog.host_count)]
 
     def serve(self, slow_seconds: float = 3.0, port: int = 0) -> SyntheticWeb:
         """The synthetic web server for this world (start it with ``with``); ``port`` 0 is any free one."""

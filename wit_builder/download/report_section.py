@@ -1,0 +1,86 @@
+"""The download stage's section of the run report: every URL's fate, the hosts that failed
+most, and the opt-outs (by signal, by host, and the host files read). It lives with the stage
+because it reads the stage's status files and its opt-out signals (``opt_out.signal_of``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import fsspec
+
+from wit_builder.download.opt_out import signal_of
+from wit_builder.report.svg import bar_chart
+from wit_builder.report.templating import Markup, render
+
+BLUE = "#1f77b4"
+
+
+def _status_rows(download_dir: str) -> Iterator[tuple[str, str, str | None]]:
+    """(url, status, error) of every status row of a download folder."""
+    import pyarrow.parquet as pq
+
+    filesystem, _ = fsspec.core.url_to_fs(download_dir)
+    for path in sorted(filesystem.glob(f"{download_dir}/status/*.parquet")):
+        with filesystem.open(path, "rb") as handle:
+            table = pq.read_table(handle, columns=["url", "status", "error"])
+        yield from zip(*(table.column(name).to_pylist() for name in ("url", "status", "error")), strict=True)
+
+
+def failing_hosts(download_dir: str, top: int = 10) -> list[tuple[str, int, str]]:
+    """(host, URLs not kept, the most common reason) for the hosts that failed most."""
+    per_host: Counter[str] = Counter()
+    reasons: dict[str, Counter[str]] = {}
+    for url, status, _ in _status_rows(download_dir):
+        if status in ("ok", "duplicate"):
+            continue
+        host = urlsplit(url).netloc or "(no host)"
+        per_host[host] += 1
+        reasons.setdefault(host, Counter())[status] += 1
+    return [(host, count, reasons[host].most_common(1)[0][0]) for host, count in per_host.most_common(top)]
+
+
+def opted_out_hosts(download_dir: str, top: int = 20) -> list[tuple[str, int, str]]:
+    """(host, URLs opted out, the signal that refused most of them) for the hosts opting out most."""
+    per_host: Counter[str] = Counter()
+    signals: dict[str, Counter[str]] = {}
+    for url, status, error in _status_rows(download_dir):
+        if status == "opted_out":
+            host = urlsplit(url).netloc or "(no host)"
+            per_host[host] += 1
+            signals.setdefault(host, Counter())[signal_of(error)] += 1
+    return [(host, count, signals[host].most_common(1)[0][0]) for host, count in per_host.most_common(top)]
+
+
+def report_section(run_dir: str, all_stats: Mapping[str, Any]) -> str | None:
+    stats = all_stats["download"]
+    if stats is None:
+        return None
+    statuses = stats["statuses"]
+    chart = bar_chart(
+        list(statuses), [("URLs", list(statuses.values()), BLUE)], "Download: the fate of every URL", "status", "URLs"
+    )
+    opt_out = stats.get("opt_out", {})
+    by_signal = opt_out.get("opted_out_by_signal", {})
+    host_files = [
+        [name, outcomes.get("read", 0), outcomes.get("missing", 0), outcomes.get("unreachable", 0)]
+        for name, outcomes in opt_out.get("host_files_fetched", {}).items()
+    ]
+    return render(
+        "sections/download.html.j2",
+        ok=stats["ok"],
+        pairs_in=stats["pairs_in"],
+        counts_add_up=stats.get("adds_up"),
+        chart=Markup(chart),
+        hosts=[list(host) for host in failing_hosts(f"{run_dir}/download")],
+        opt_out=bool(opt_out),
+        honoured=opt_out.get("honoured", []),
+        ignored=opt_out.get("ignored", []),
+        by_signal=[[signal, n] for signal, n in by_signal.items()],
+        opted_out=statuses.get("opted_out", 0),
+        signals_add_up=sum(by_signal.values()) == statuses.get("opted_out", 0),
+        opted_out_hosts=[list(host) for host in opted_out_hosts(f"{run_dir}/download")],
+        host_files=host_files,
+    )
