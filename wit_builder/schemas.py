@@ -53,6 +53,22 @@ def _schema_document(name: str) -> dict:
     return document
 
 
+@cache
+def optional_columns(name: str) -> frozenset[str]:
+    """Columns schema ``name`` marks ``optional``: added by a later version, so a reader takes a
+    file without one (from an earlier version or another tool) as holding nulls there."""
+    return frozenset(f["name"] for f in _schema_document(name)["fields"] if f.get("optional"))
+
+
+def _with_optional(table: pa.Table, name: str, wanted: list[str]) -> pa.Table:
+    """``table`` with the optional columns of ``wanted`` it lacks added as nulls."""
+    schema = load_schema(name)
+    for column in wanted:
+        if column not in table.column_names and column in optional_columns(name):
+            table = table.append_column(schema.field(column), pa.nulls(table.num_rows, schema.field(column).type))
+    return table
+
+
 def schema_names() -> list[str]:
     """Every schema in ``schema_files/``."""
     return sorted(p.name[: -len(".json")] for p in files(SCHEMA_PACKAGE).iterdir() if p.name.endswith(".json"))
@@ -99,6 +115,8 @@ def check_schema(actual: pa.Schema, name: str, where: str, strict: bool = False)
     expected = load_schema(name)
     for field in expected:
         index = actual.get_field_index(field.name)
+        if index < 0 and not strict and field.name in optional_columns(name):
+            continue
         if index < 0:
             present = ", ".join(actual.names) or "none"
             raise SchemaMismatch(
@@ -130,7 +148,7 @@ def conform(table: pa.Table, name: str, where: str) -> pa.Table:
     """A table read from another tool, cut and cast to schema ``name`` (after ``check_schema``)."""
     check_schema(table.schema, name, where)
     schema = load_schema(name)
-    return table.select(schema.names).cast(schema)
+    return _with_optional(table, name, schema.names).select(schema.names).cast(schema)
 
 
 def read_table(path: str, name: str) -> pa.Table:
@@ -138,7 +156,8 @@ def read_table(path: str, name: str) -> pa.Table:
     with fsspec.open(path, "rb") as handle:
         parquet = pq.ParquetFile(handle)
         check_schema(parquet.schema_arrow, name, path)
-        table = parquet.read(columns=load_schema(name).names)
+        present = set(parquet.schema_arrow.names)
+        table = parquet.read(columns=[c for c in load_schema(name).names if c in present])
     return conform(table, name, path)
 
 
@@ -174,8 +193,11 @@ def read_batches(
     with fsspec.open(path, "rb") as handle:
         parquet = pq.ParquetFile(handle)
         check_schema(parquet.schema_arrow, name, path)
-        for batch in parquet.iter_batches(batch_size=batch_rows, columns=wanted):
-            yield pa.Table.from_batches([batch]).select(wanted).cast(pa.schema([schema.field(c) for c in wanted]))
+        present = [c for c in wanted if c in set(parquet.schema_arrow.names)]
+        target = pa.schema([schema.field(c) for c in wanted])
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=present):
+            table = _with_optional(pa.Table.from_batches([batch]), name, wanted)
+            yield table.select(wanted).cast(target)
 
 
 def table_from_rows(rows: list[dict], name: str) -> pa.Table:

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from wit_builder.cli import main
+from wit_builder.download.opt_out import SIGNALS
 from wit_builder.harvest.normalise import url_uid
 from wit_builder.schemas import read_table, table_from_rows, write_table
 from wit_builder.synthetic import FAULTS
@@ -25,6 +26,17 @@ FAST = ["--allow-private-network", "--read-timeout", "0.5", "--retries", "1", "-
 def web(small_world):
     with small_world.serve(slow_seconds=1.5) as server:
         yield server
+
+
+def page_opt_out_of(image) -> str | None:
+    """The page-level opt-out harvest reads from the WAT record of an image's page."""
+    from wit_builder.harvest.sources import page_opt_out
+    from wit_builder.synthetic.opt_out_sites import META_FAULTS
+
+    if image.fault not in META_FAULTS:
+        return None
+    name, content = META_FAULTS[image.fault][2]
+    return page_opt_out([{"name": name, "content": content}])
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +54,7 @@ def balanced(small_world, web, tmp_path_factory):
             "page_url": None,
             "source": "test",
             "matches": ["image"],
+            "page_opt_out": page_opt_out_of(i),  # as harvest carries it from the image's only page
         }
         for i in chosen
     ]
@@ -87,13 +100,7 @@ def test_counts_add_up_and_samples_are_the_ok_rows(balanced, run):
     assert stats["chunks"] == chunks and stats["chunks_fetched"] == chunks
     opted_out = sum(1 for row in statuses(run).values() if row["status"] == "opted_out")
     assert sum(stats["opt_out"]["opted_out_by_signal"].values()) == stats["statuses"]["opted_out"] == opted_out
-    assert set(stats["opt_out"]["opted_out_by_signal"]) == {
-        "robots",
-        "x-robots-tag",
-        "tdmrep",
-        "content-usage",
-        "ai-txt",
-    }
+    assert set(stats["opt_out"]["opted_out_by_signal"]) == set(SIGNALS)  # every signal refused some
     samples = [
         row
         for path in sorted((run / "samples").glob("*.parquet"))
@@ -133,3 +140,19 @@ def test_a_process_pool_gives_the_same_outcomes(balanced, run, tmp_path):
     assert {uid: row["status"] for uid, row in statuses(out).items()} == {
         uid: row["status"] for uid, row in statuses(run).items()
     }
+
+
+def test_a_page_level_opt_out_is_refused_unasked_unless_meta_is_ignored(balanced, web, tmp_path):
+    folder, rows, _ = balanced
+    meta_rows = {row["uid"]: row for row in rows if row["page_opt_out"]}
+    assert meta_rows, "the world has images whose only page opts out"
+    before = dict(web.requests)
+    out = tmp_path / "ignoring-meta"
+    assert main(["download", "--pairs", str(folder), "--out", str(out), *FAST, "--ignore-opt-out", "meta"]) == 0
+    found = statuses(out)
+    assert all(found[uid]["status"] == "ok" for uid in meta_rows)  # fetched when the signal is off
+    paths = {row["url"].split("/", 3)[3] for row in meta_rows.values()}
+    assert all(before.get(f"/{path}", 0) == 0 for path in paths)  # honoured: never requested
+    assert all(web.requests[f"/{path}"] > 0 for path in paths)
+    honoured = json.loads((out / "stats.json").read_text())["opt_out"]
+    assert "meta" in honoured["ignored"] and "meta" not in honoured["honoured"]

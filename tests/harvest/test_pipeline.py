@@ -94,8 +94,33 @@ def test_preference_rule():
         accumulator = combine.create_accumulator()
         for row in order:
             accumulator = combine.add_input(accumulator, row)
-        assert combine.extract_output(accumulator) == (c, 3)  # most matches, then the longest text
+        assert combine.extract_output(accumulator) == ({**c, "page_opt_out": None}, 3)  # most matches, longest
     assert preference(c) < preference(b) < preference(a)
+
+
+def test_a_page_level_opt_out_stays_with_its_url_whichever_row_represents_it():
+    plain = {"matches": ["red", "circle"], "text": "a red circle", "page_url": "http://p/1", "source": "w"}
+    opted = {**plain, "text": "red", "matches": ["red"], "page_opt_out": "page <meta name=robots>: noimageai"}
+    combine = PickRepresentative()
+    halves = []
+    for rows in ([plain], [opted]):
+        accumulator = combine.create_accumulator()
+        for row in rows:
+            accumulator = combine.add_input(accumulator, row)
+        halves.append(accumulator)
+    best, count = combine.extract_output(combine.merge_accumulators(halves))
+    assert best["text"] == "a red circle" and count == 2
+    assert best["page_opt_out"] == "page <meta name=robots>: noimageai"
+
+
+def test_page_level_opt_outs_are_read_from_a_wat_records_metas():
+    from wit_builder.harvest.sources import page_opt_out
+
+    assert page_opt_out([{"name": "robots", "content": "index, noimageai"}]) == "page <meta name=robots>: noimageai"
+    assert page_opt_out([{"name": "tdm-reservation", "content": "1"}]) == "page <meta name=tdm-reservation>: 1"
+    assert page_opt_out([{"name": "wit-builder", "content": "noai"}]) == "page <meta name=wit-builder>: noai"
+    assert page_opt_out([{"name": "otherbot", "content": "noai"}, {"name": "viewport", "content": "x"}]) is None
+    assert page_opt_out([{"name": "robots", "content": "noindex"}]) is None and page_opt_out("junk") is None
 
 
 def test_case_insensitive_matches_more(world, result, tmp_path):

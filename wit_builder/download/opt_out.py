@@ -21,8 +21,9 @@ the rule (``robots.txt http://h/robots.txt: Disallow: /img/``). The signals:
 - ``ai-txt``: the host's ``/ai.txt``, robots-style rules over paths and file types
   (``Disallow: *.jpg``).
 
-Page-level signals in a page's ``<meta>`` tags (``noai``, ``noimageai``, ``tdm-reservation``)
-travel with a harvested pair from its WAT record.
+- ``meta``: the page's own ``<meta name="robots">`` (``noai``, ``noimageai``, ``noml``) or
+  ``<meta name="tdm-reservation" content="1">``, read by harvest from the WAT record and
+  carried with the pair (``page_opt_out``), so the image is refused without being requested.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-SIGNALS = ("robots", "x-robots-tag", "tdmrep", "content-usage", "ai-txt")
+SIGNALS = ("robots", "x-robots-tag", "tdmrep", "content-usage", "ai-txt", "meta")
 # X-Robots-Tag directives that carry a value after a colon, so "name:" is not a crawler's name.
 VALUED_DIRECTIVES = ("unavailable_after", "max-snippet", "max-image-preview", "max-video-preview")
 # The Content-Usage categories that cover training our model, most specific first.
@@ -75,6 +76,7 @@ _SOURCE_PREFIXES = (
     ("tdm-reservation header", "tdmrep"),
     ("Content-Usage header", "content-usage"),
     ("ai.txt ", "ai-txt"),
+    ("page <meta ", "meta"),
 )
 
 

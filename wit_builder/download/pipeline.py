@@ -138,15 +138,18 @@ class FetchChunkFn(StatsDoFn):
                 detail = f"rows {chunk.first_row:,}+{chunk.rows:,}: {type(error).__name__}: {error}"
                 yield pvalue.TaggedOutput(ERRORS, (chunk.path, detail))
         pairs = [pair for _, chunk_pairs in todo for pair in chunk_pairs]
-        done = iter(self.loop.run_until_complete(self._fetch_and_process_all([pair["url"] for pair in pairs])))
+        done = iter(self.loop.run_until_complete(self._fetch_and_process_all(pairs)))
         for chunk, chunk_pairs in todo:
             self._write_chunk(chunk, chunk_pairs, [next(done) for _ in chunk_pairs])
             yield chunk.name
 
-    async def _fetch_and_process_all(self, urls: list[str]) -> list[tuple]:
-        return list(await asyncio.gather(*(self._fetch_and_process(url) for url in urls)))
+    async def _fetch_and_process_all(self, pairs: list[dict]) -> list[tuple]:
+        return list(await asyncio.gather(*(self._fetch_and_process(pair) for pair in pairs)))
 
-    async def _fetch_and_process(self, url: str) -> tuple[FetchResult, ProcessedImage | None, int]:
+    async def _fetch_and_process(self, pair: dict) -> tuple[FetchResult, ProcessedImage | None, int]:
+        url, page_opt_out = pair["url"], pair.get("page_opt_out")
+        if page_opt_out and self.rules.fetch.honours("meta"):  # its page said so: not even asked for
+            return FetchResult(url, "opted_out", error=page_opt_out), None, 0
         result = await self.fetcher.fetch(url)
         if result.status != "fetched":
             return result, None, 0

@@ -49,7 +49,8 @@ class FetchSettings(Settings):
         metavar="NAMES",
         parse=opt_out_signals,
         bare="all",
-        help="opt-out signals not to honour, by name: robots, x-robots-tag, tdmrep, content-usage, ai-txt, or all "
+        help="opt-out signals not to honour, by name: robots, x-robots-tag, tdmrep, content-usage, ai-txt, meta, "
+        "or all "
         "(alone: all); every one is honoured by default",
     )
     disallowed_directives: tuple[str, ...] = ("noai", "noimageai", "noml", "noindex", "none")

@@ -68,7 +68,8 @@ def prepare(item: RawPair, rules: HarvestRules) -> dict | str:
     reason = text_rejection(text, rules.text)
     if reason:
         return reason
-    return {"uid": url_uid(url), "url": url, "text": text, "page_url": item.page_url, "source": item.source}
+    row = {"uid": url_uid(url), "url": url, "text": text, "page_url": item.page_url, "source": item.source}
+    return {**row, "page_opt_out": item.page_opt_out}
 
 
 class PrepareFn(StatsDoFn):
@@ -117,26 +118,35 @@ def preference(row: dict) -> tuple:
     return (-len(row["matches"]), -len(row["text"]), row["text"], row["page_url"] or "", row["source"])
 
 
+def _first_opt_out(a: str | None, b: str | None) -> str | None:
+    """Of two page-level opt-outs, the one a URL keeps: any over none, then the smaller text."""
+    return min(x for x in (a, b) if x) if (a or b) else None
+
+
 class PickRepresentative(beam.CombineFn):
-    """One row per URL, by ``preference``, and how many rows shared the URL."""
+    """One row per URL, by ``preference``, and how many rows shared the URL. A page-level
+    opt-out found with any of the rows stays with the URL, whichever row represents it."""
 
     def create_accumulator(self):
-        return (None, 0)
+        return (None, 0, None)
 
     def add_input(self, accumulator, row):
-        best, count = accumulator
-        return (row if best is None or preference(row) < preference(best) else best, count + 1)
+        best, count, opt_out = accumulator
+        best = row if best is None or preference(row) < preference(best) else best
+        return (best, count + 1, _first_opt_out(opt_out, row.get("page_opt_out")))
 
     def merge_accumulators(self, accumulators):
-        best, count = None, 0
-        for other, other_count in accumulators:
+        best, count, opt_out = None, 0, None
+        for other, other_count, other_opt_out in accumulators:
             count += other_count
+            opt_out = _first_opt_out(opt_out, other_opt_out)
             if other is not None and (best is None or preference(other) < preference(best)):
                 best = other
-        return best, count
+        return best, count, opt_out
 
     def extract_output(self, accumulator):
-        return accumulator
+        best, count, opt_out = accumulator
+        return ({**best, "page_opt_out": opt_out} if best is not None else None), count
 
 
 class CountKeptFn(StatsDoFn):

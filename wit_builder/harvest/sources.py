@@ -31,6 +31,7 @@ class RawPair:
     page_url: str | None
     base_href: str | None
     source: str
+    page_opt_out: str | None = None  # a page-level opt-out (``page_opt_out``), carried to download
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,33 @@ def pairs_from_wat_payload(body: bytes, source: str) -> Iterator[RawPair | Rejec
     page_url, metadata = found
     head = metadata.get("Head") if isinstance(metadata.get("Head"), dict) else {}
     base = head.get("Base")
+    opt_out = page_opt_out(head.get("Metas"))
     for link in metadata.get("Links") or ():
         if isinstance(link, dict) and link.get("path") == "IMG@/src":
-            yield RawPair(str(link.get("url", "")), str(link.get("alt", "")), page_url, base, source)
+            yield RawPair(str(link.get("url", "")), str(link.get("alt", "")), page_url, base, source, opt_out)
+
+
+# Page-level opt-outs: <meta name="robots"> (or one naming our crawler) with these directives,
+# and TDMRep's <meta name="tdm-reservation" content="1">.
+ROBOTS_META_NAMES = ("robots", "wit-builder")
+META_DIRECTIVES = ("noai", "noimageai", "noml")
+
+
+def page_opt_out(metas: object) -> str | None:
+    """The opt-out a page declares in its ``<meta>`` tags (a WAT record's ``Head.Metas``), as
+    the error its images end with (``page <meta name=robots>: noimageai``); None when none."""
+    for meta in metas if isinstance(metas, list) else ():
+        if not isinstance(meta, dict):
+            continue
+        name = str(meta.get("name", "")).strip().lower()
+        content = str(meta.get("content", "")).strip().lower()
+        if name in ROBOTS_META_NAMES:
+            for directive in (part.strip() for part in content.split(",")):
+                if directive in META_DIRECTIVES:
+                    return f"page <meta name={name}>: {directive}"
+        elif name == "tdm-reservation" and content == "1":
+            return "page <meta name=tdm-reservation>: 1"
+    return None
 
 
 def read_wat(path: str) -> Iterator[RawPair | Rejected]:

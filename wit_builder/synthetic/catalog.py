@@ -13,7 +13,7 @@ from functools import cached_property
 from html import escape
 
 from wit_builder.synthetic.config import WorldConfig
-from wit_builder.synthetic.opt_out_sites import OPT_OUT_FAULTS, SITES, site_host
+from wit_builder.synthetic.opt_out_sites import META_FAULTS, OPT_OUT_FAULTS, SITES, site_host
 from wit_builder.synthetic.scenes import Scene, make_scene
 from wit_builder.synthetic.seeding import numpy_rng, python_rng
 
@@ -88,6 +88,7 @@ class WebPage:
     title: str
     images: tuple[PageImage, ...]
     uses_base: bool
+    metas: tuple[tuple[str, str], ...] = ()  # (name, content) of <meta> tags beyond the usual
 
     @property
     def path(self) -> str:
@@ -181,6 +182,8 @@ class WebCatalog:
             images = []
             for image_id in chosen:
                 image = self.images[int(image_id)]
+                if image.fault in META_FAULTS:
+                    continue  # only on its own page, below
                 form = "base_relative" if uses_base else rng.choice(SRC_FORMS[:-1])
                 images.append(PageImage(image.image_id, form, self._alt_text(image, rng)))
             if rng.random() < 0.3:  # a lazy-loading placeholder, as many real pages have
@@ -188,6 +191,14 @@ class WebCatalog:
             pages.append(
                 WebPage(page_id, page_id % config.hosts, rng.choice(self.article_titles), tuple(images), uses_base)
             )
+        for fault, (_, _, meta) in META_FAULTS.items():  # a page of its own per page-level opt-out
+            images = tuple(
+                PageImage(image.image_id, "absolute", self._alt_text(image, rng))
+                for image in self.images
+                if image.fault == fault
+            )
+            title = rng.choice(self.article_titles)
+            pages.append(WebPage(len(pages), 0, title, images, uses_base=False, metas=(meta,)))
         return pages
 
     def src(self, page: WebPage, item: PageImage, base_urls: list[str]) -> str:
@@ -208,6 +219,7 @@ class WebCatalog:
     def page_html(self, page: WebPage, base_urls: list[str]) -> str:
         base = page.base_href(base_urls)
         head = f'<base href="{escape(base)}">' if base else ""
+        head += "".join(f'<meta name="{escape(name)}" content="{escape(content)}">' for name, content in page.metas)
         others = [(page.page_id + k) % self.config.web_pages for k in (1, 7)]
         body = "\n".join(
             f'<figure><img src="{escape(self.src(page, item, base_urls))}" alt="{item.alt}"></figure>'

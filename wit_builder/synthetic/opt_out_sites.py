@@ -92,9 +92,25 @@ SITES: tuple[Site, ...] = (
 )
 SITE_FAULTS = {site.fault: site for site in SITES}
 
+# Faults whose images appear only on pages declaring an opt-out in a <meta> tag (and in no URL
+# list), so harvest reads the signal from the WAT record: (behaviour, status, the meta tag).
+META_FAULTS: dict[str, tuple[str, str, tuple[str, str]]] = {
+    "meta_noimageai": (
+        'the image, only on a page with <meta name="robots" content="noimageai">',
+        "opted_out",
+        ("robots", "noimageai"),
+    ),
+    "meta_tdm": (
+        'the image, only on a page with <meta name="tdm-reservation" content="1">',
+        "opted_out",
+        ("tdm-reservation", "1"),
+    ),
+}
+
 # Every opt-out fault: (behaviour, expected status).
 OPT_OUT_FAULTS: dict[str, tuple[str, str]] = {
     **{name: (behaviour, status) for name, (behaviour, status, _) in HEADER_FAULTS.items()},
+    **{name: (behaviour, status) for name, (behaviour, status, _) in META_FAULTS.items()},
     **PATH_FAULTS,
     **{site.fault: (site.behaviour, site.status) for site in SITES},
 }

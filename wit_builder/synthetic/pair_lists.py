@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from wit_builder.synthetic.catalog import DATA_URI, WebCatalog
+from wit_builder.synthetic.opt_out_sites import META_FAULTS
 from wit_builder.synthetic.seeding import python_rng
 
 LIST_FILES = ("cc3m.tsv", "cc12m.tsv", "laion.parquet", "datacomp.parquet", "pairs.jsonl")
@@ -29,7 +30,12 @@ LIST_FILES = ("cc3m.tsv", "cc12m.tsv", "laion.parquet", "datacomp.parquet", "pai
 def pair_rows(catalog: WebCatalog, base_urls: list[str], list_name: str) -> list[tuple[str, str]]:
     """(url, caption) rows of one list: about a third of the images, then the junk rows."""
     rng = python_rng(catalog.config.seed, "pair-list", list_name)
-    rows = [(image.url(base_urls), image.caption) for image in catalog.images if rng.random() < 0.35]
+    # Images whose only page opts out are in no list: their fate rests on the page's signal.
+    rows = [
+        (image.url(base_urls), image.caption)
+        for image in catalog.images
+        if rng.random() < 0.35 and image.fault not in META_FAULTS
+    ]
     if rows:
         url, caption = rows[0]
         rows.append((url, caption + " seen again"))

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from wit_builder.schemas import write_table
+from wit_builder.schemas import load_schema, write_table
 from wit_builder.synthetic.candidate_pool import zipf_pool
 from wit_builder.synthetic.photos import photo_like
 from wit_builder.synthetic.seeding import numpy_rng
@@ -70,7 +70,8 @@ def write_download_folder(out: Path, pairs: pa.Table, image_columns: dict[str, p
     """``out/samples/part-NNNNN.parquet`` (pairs plus image columns, consecutive rows per file,
     as the download stage's chunks are) and a ``stats.json`` in which every pair is ``ok``."""
     (out / "samples").mkdir(parents=True, exist_ok=True)
-    table = pairs
+    kept = load_schema("samples").names  # the pair columns a sample keeps (not page_opt_out)
+    table = pairs.select([name for name in pairs.column_names if name in kept])
     for name, column in image_columns.items():
         table = table.append_column(name, column)
     samples = table.num_rows

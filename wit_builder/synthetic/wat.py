@@ -103,7 +103,9 @@ def _page_records(catalog: WebCatalog, page: WebPage, base_urls: list[str]) -> I
             },
         },
     )
-    head: dict[str, object] = {"Title": page.title, "Metas": [{"name": "viewport", "content": "width=device-width"}]}
+    metas = [{"name": "viewport", "content": "width=device-width"}]
+    metas += [{"name": name, "content": content} for name, content in page.metas]
+    head: dict[str, object] = {"Title": page.title, "Metas": metas}
     base = page.base_href(base_urls)
     if base:
         head["Base"] = base
