@@ -5,7 +5,7 @@ because it reads the stage's status files and its opt-out signals (``opt_out.sig
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,29 +29,28 @@ def _status_rows(download_dir: str) -> Iterator[tuple[str, str, str | None]]:
         yield from zip(*(table.column(name).to_pylist() for name in ("url", "status", "error")), strict=True)
 
 
-def failing_hosts(download_dir: str, top: int = 10) -> list[tuple[str, int, str]]:
-    """(host, URLs not kept, the most common reason) for the hosts that failed most."""
+def _top_hosts(download_dir: str, reason: Callable[[str, str | None], str | None], top: int) -> list:
+    """(host, URLs, the most common reason) for the ``top`` hosts with the most URLs that
+    ``reason(status, error)`` gives a reason for (None: the URL does not count)."""
     per_host: Counter[str] = Counter()
     reasons: dict[str, Counter[str]] = {}
-    for url, status, _ in _status_rows(download_dir):
-        if status in ("ok", "duplicate"):
-            continue
-        host = urlsplit(url).netloc or "(no host)"
-        per_host[host] += 1
-        reasons.setdefault(host, Counter())[status] += 1
+    for url, status, error in _status_rows(download_dir):
+        why = reason(status, error)
+        if why is not None:
+            host = urlsplit(url).netloc or "(no host)"
+            per_host[host] += 1
+            reasons.setdefault(host, Counter())[why] += 1
     return [(host, count, reasons[host].most_common(1)[0][0]) for host, count in per_host.most_common(top)]
+
+
+def failing_hosts(download_dir: str, top: int = 10) -> list[tuple[str, int, str]]:
+    """(host, URLs not kept, the most common status) for the hosts that failed most."""
+    return _top_hosts(download_dir, lambda status, _: None if status in ("ok", "duplicate") else status, top)
 
 
 def opted_out_hosts(download_dir: str, top: int = 20) -> list[tuple[str, int, str]]:
     """(host, URLs opted out, the signal that refused most of them) for the hosts opting out most."""
-    per_host: Counter[str] = Counter()
-    signals: dict[str, Counter[str]] = {}
-    for url, status, error in _status_rows(download_dir):
-        if status == "opted_out":
-            host = urlsplit(url).netloc or "(no host)"
-            per_host[host] += 1
-            signals.setdefault(host, Counter())[signal_of(error)] += 1
-    return [(host, count, signals[host].most_common(1)[0][0]) for host, count in per_host.most_common(top)]
+    return _top_hosts(download_dir, lambda status, error: signal_of(error) if status == "opted_out" else None, top)
 
 
 def report_section(run_dir: str, all_stats: Mapping[str, Any]) -> str | None:
