@@ -137,3 +137,42 @@ def test_the_signal_is_read_back_from_a_status_rows_error(error, signal):
     from wit_builder.download.opt_out import signal_of
 
     assert signal_of(error) == signal
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("/img/", "/img/a.jpg", True),
+        ("/img/", "/im", False),
+        ("/*.jpg$", "/a/b.jpg", True),
+        ("/*.jpg$", "/a/b.jpg?x=1", False),
+        ("/*.jpg", "/a/b.jpg?x=1", True),
+        ("/a*b*c", "/axxbyyc-tail", True),
+        ("/a*b*c", "/axxcyyb", False),
+        ("/a$", "/a", True),
+        ("/a$", "/ab", False),
+        ("/*ab$", "/ab", True),
+        ("/*", "/", True),
+    ],
+)
+def test_path_patterns_match_as_robots_txt_says(pattern, path, matches):
+    from wit_builder.download.opt_out import PathPattern
+
+    assert PathPattern.of(pattern).match(path) == matches
+
+
+def test_a_hostile_pattern_cannot_stall_the_match():
+    """``*a*a*...*b`` against a long run of a's takes exponential time in a backtracking regex."""
+    import time
+
+    from wit_builder.download.opt_out import AiTxtFile
+
+    hostile = AiTxtFile.parse("http://h/ai.txt", "User-agent: *\nDisallow: /" + "*a" * 40 + "*b\n", UA)
+    started = time.monotonic()
+    assert hostile.refusal("http://h/" + "a" * 5000) is None
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_tdmrep_file_nested_too_deep_reserves_nothing():
+    deep = "[" * 100_000 + "]" * 100_000
+    assert TdmRepFile.parse("http://h/.well-known/tdmrep.json", deep).refusal("http://h/img/a.jpg") is None

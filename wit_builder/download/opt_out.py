@@ -29,7 +29,6 @@ the rule (``robots.txt http://h/robots.txt: Disallow: /img/``). The signals:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
@@ -199,13 +198,40 @@ def _our_group(groups: list[tuple[list[str], list[_Line]]], token: str) -> tuple
     return "*", [line for agents, rules in groups if "*" in agents for line in rules]
 
 
-def _pattern_regex(pattern: str) -> re.Pattern:
-    """A robots.txt path pattern (``*`` any run, ``$`` the end) as a regular expression."""
-    body = "".join(".*" if ch == "*" else re.escape(ch) for ch in pattern.rstrip("$"))
-    return re.compile(body + ("$" if pattern.endswith("$") else ""))
+@dataclass(frozen=True)
+class PathPattern:
+    """A robots.txt path pattern: ``*`` any run of characters, a final ``$`` the end of the
+    path; otherwise it matches a prefix of the path. Matched by finding its pieces left to
+    right, in time linear in the path, so a hostile pattern (``*a*a*a...``) cannot stall a
+    worker as a backtracking regular expression would."""
+
+    pieces: tuple[str, ...]
+    anchored: bool
+
+    @classmethod
+    def of(cls, pattern: str) -> PathPattern:
+        anchored = pattern.endswith("$")
+        return cls(tuple(pattern.rstrip("$").split("*")), anchored)
+
+    def match(self, path: str) -> bool:
+        first, *rest = self.pieces
+        if not path.startswith(first):
+            return False
+        if not rest:
+            return not self.anchored or path == first
+        position = len(first)
+        *middle, last = rest
+        for piece in middle:
+            found = path.find(piece, position)
+            if found < 0:
+                return False
+            position = found + len(piece)
+        if self.anchored:
+            return path.endswith(last) and len(path) - len(last) >= position
+        return path.find(last, position) >= 0
 
 
-def _longest_match(rules: list[tuple[str, re.Pattern, str]], path: str) -> tuple[str, str] | None:
+def _longest_match(rules: list[tuple[str, PathPattern, str]], path: str) -> tuple[str, str] | None:
     """(allow or disallow, pattern) of the longest pattern matching ``path``; an Allow wins a
     tie (RFC 9309's rule)."""
     matching = [(len(pattern), kind == "allow", kind, pattern) for kind, regex, pattern in rules if regex.match(path)]
@@ -232,7 +258,7 @@ class RobotsFile:
     reason: str = ""
     _parser: object = None
     _group: str = "*"
-    _rules: list[tuple[str, re.Pattern, str]] = field(default_factory=list)  # (field, regex, pattern)
+    _rules: list[tuple[str, PathPattern, str]] = field(default_factory=list)  # (field, regex, pattern)
     _usage: list[tuple[str, dict[str, str], str]] = field(default_factory=list)  # (prefix, prefs, text)
 
     @classmethod
@@ -245,7 +271,7 @@ class RobotsFile:
         robots._group = group
         for line in lines:
             if line.field in ("allow", "disallow") and line.value:
-                robots._rules.append((line.field, _pattern_regex(line.value), line.value))
+                robots._rules.append((line.field, PathPattern.of(line.value), line.value))
             elif line.field == "content-usage":
                 scoped = line.value.startswith("/")
                 prefix, _, preference = line.value.partition(" ") if scoped else ("/", "", line.value)
@@ -302,13 +328,13 @@ class TdmRepFile:
     nothing (TDMRep's rule)."""
 
     url: str
-    rules: list[tuple[re.Pattern, str, int]] = field(default_factory=list)  # (regex, location, reservation)
+    rules: list[tuple[PathPattern, str, int]] = field(default_factory=list)  # (regex, location, reservation)
 
     @classmethod
     def parse(cls, url: str, text: str) -> TdmRepFile:
         try:
             entries = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
             return cls(url)
         rules = []
         for entry in entries if isinstance(entries, list) else []:
@@ -318,7 +344,7 @@ class TdmRepFile:
             reservation = entry.get("tdm-reservation")
             if reservation in (0, 1):
                 path = location if location.startswith("/") else f"/{location}"
-                rules.append((_pattern_regex(path), location, reservation))
+                rules.append((PathPattern.of(path), location, reservation))
         return cls(url, rules)
 
     def refusal(self, url: str) -> Refusal | None:
@@ -337,7 +363,7 @@ class AiTxtFile:
     a pattern without a leading ``/`` (``*.jpg``) matches anywhere in the path."""
 
     url: str
-    rules: list[tuple[str, re.Pattern, str]] = field(default_factory=list)
+    rules: list[tuple[str, PathPattern, str]] = field(default_factory=list)
 
     @classmethod
     def parse(cls, url: str, text: str, user_agent: str) -> AiTxtFile:
@@ -346,7 +372,7 @@ class AiTxtFile:
         for line in lines:
             if line.field in ("allow", "disallow") and line.value:
                 pattern = line.value if line.value.startswith("/") else f"/*{line.value}"
-                rules.append((line.field, _pattern_regex(pattern), line.value))
+                rules.append((line.field, PathPattern.of(pattern), line.value))
         return cls(url, rules)
 
     def refusal(self, url: str) -> Refusal | None:
