@@ -19,7 +19,8 @@ from wit_builder.stage_settings import SettingsError, flags_of, from_flags, from
 FLAGS = {
     "queries": "count-shards hot-key-fanout min-bigram-count min-bigram-pmi min-hourly-views min-title-views "
     "min-unigram-count out pageview-projects pageviews target-size wiki-dump wordnet wordnet-all-lemmas",
-    "harvest": "caption-column case-insensitive image-extensions max-text-chars min-text-chars out output-shards "
+    "harvest": "blocklist caption-column case-insensitive image-extensions max-text-chars min-text-chars out "
+    "output-shards "
     "pairs pairs-format queries url-column wat wat-limit wat-prefix",
     "balance": "batch-rows candidates count-fanout count-shards out oversample per-query queries seed",
     "download": "allow-private-network allowed-ports aspect-tolerance chunk-rows concurrency connect-timeout "

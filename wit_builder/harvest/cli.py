@@ -44,6 +44,9 @@ def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
     if not settings.wat and not settings.pairs:
         raise UsageError("give --wat and/or --pairs")
     check_query_list("--queries", settings.queries, read=False)
+    from wit_builder.harvest.pipeline import Blocked
+
+    Blocked(settings.rules.blocklists)  # every list read and checked before any work
     inputs = HarvestInputs(
         queries=settings.queries,
         wat_files=tuple(_wat_files(settings.wat, settings.wat_prefix, settings.wat_limit)),

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam import pvalue
 
+from wit_builder.errors import UsageError
 from wit_builder.harvest.matcher import QueryMatcher
 from wit_builder.harvest.normalise import (
     has_image_extension,
@@ -45,7 +46,8 @@ from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 ERRORS = "errors"
 DROP_REASONS = (
-    "bad_url", "empty_text", "text_too_short", "text_too_long", "not_image_extension", "no_match", "duplicate_url",
+    "bad_url", "blocklisted", "empty_text", "text_too_short", "text_too_long", "not_image_extension", "no_match",
+    "duplicate_url",
 )  # fmt: skip
 
 
@@ -57,11 +59,50 @@ class HarvestInputs:
     list_layout: ListLayout | None = None
 
 
-def prepare(item: RawPair, rules: HarvestRules) -> dict | str:
-    """A raw pair as a candidate row without matches, or the reason it is dropped."""
+class Blocked:
+    """The URL and domain blocklists, built once per worker: which list, if any, blocks a URL."""
+
+    def __init__(self, paths: tuple[str, ...]):
+        from wit_builder.io.blocklists import read_blocklist
+
+        self.urls: list[tuple[str, frozenset[str]]] = []
+        self.domains: list[tuple[str, frozenset[str]]] = []
+        for path in paths:
+            blocklist = read_blocklist(path)
+            if blocklist.kind == "url":
+                entries = (normalise_url(entry) for entry in blocklist.entries)
+                self.urls.append((blocklist.name, frozenset(entry for entry in entries if entry)))
+            elif blocklist.kind == "domain":
+                self.domains.append((blocklist.name, blocklist.entries))
+            else:
+                raise UsageError(
+                    f"--blocklist {path}: a {blocklist.kind} list blocks images by their hash, after download; "
+                    "hash lists are not supported yet (harvest takes url and domain lists)"
+                )
+
+    def list_blocking(self, url: str) -> str | None:
+        from urllib.parse import urlsplit
+
+        from wit_builder.io.blocklists import blocked_domain
+
+        for name, urls in self.urls:
+            if url in urls:
+                return name
+        host = urlsplit(url).hostname or ""
+        for name, domains in self.domains:
+            if blocked_domain(host, domains):
+                return name
+        return None
+
+
+def prepare(item: RawPair, rules: HarvestRules, blocked: Blocked | None = None) -> dict | str:
+    """A raw pair as a candidate row without matches, or the reason it is dropped
+    (``blocklisted:NAME`` when a blocklist named NAME blocks its URL)."""
     url = normalise_url(resolve_url(item.url, item.page_url, item.base_href))
     if url is None:
         return "bad_url"
+    if blocked is not None and (name := blocked.list_blocking(url)):
+        return f"blocklisted:{name}"
     if rules.image_extensions and not has_image_extension(url, rules.image_extensions):
         return "not_image_extension"
     text = normalise_text(item.text)
@@ -77,6 +118,10 @@ class PrepareFn(StatsDoFn):
 
     def __init__(self, rules: HarvestRules):
         self.rules = rules
+        self.blocked: Blocked | None = None
+
+    def setup(self) -> None:
+        self.blocked = Blocked(self.rules.blocklists) if self.rules.blocklists else None
 
     def process(self, item: RawPair | Rejected) -> Iterator:
         if isinstance(item, Rejected):
@@ -86,8 +131,10 @@ class PrepareFn(StatsDoFn):
                 yield pvalue.TaggedOutput(ERRORS, (path, error))
             return
         self.count("pairs_read")
-        row = prepare(item, self.rules)
+        row = prepare(item, self.rules, self.blocked)
         if isinstance(row, str):
+            if row.startswith("blocklisted:"):
+                self.count("blocklisted")  # and by list, below
             self.count(row)
         else:
             yield row
@@ -258,6 +305,7 @@ def write_stats(
     counts = dict(sorted(stats.items()))
     kept = counts.get("rows_written", 0)
     drops = {reason: counts.get(reason, 0) for reason in DROP_REASONS}
+    by_list = {name.split(":", 1)[1]: n for name, n in counts.items() if name.startswith("blocklisted:")}
     report = {
         "inputs": {
             **query_list_record(inputs.queries),
@@ -276,8 +324,12 @@ def write_stats(
         "adds_up": counts.get("pairs_read", 0) == kept + sum(drops.values()),
         # Records and files that gave no pair: non-HTML WAT records, broken ones, unreadable files.
         "records_without_pairs": {
-            k: v for k, v in counts.items() if k not in (*DROP_REASONS, "kept", "rows_written", "pairs_read")
+            k: v
+            for k, v in counts.items()
+            if k not in (*DROP_REASONS, "kept", "rows_written", "pairs_read") and not k.startswith("blocklisted:")
         },
+        # Pairs each blocklist dropped, by the list's name; the lists' entries are never recorded.
+        "blocklisted_by_list": by_list,
         "unreadable_files": [{"path": path, "error": error} for path, error in sorted(errors)],
         "shards": sorted(path.rsplit("/", 1)[-1] for path in shards),
     }

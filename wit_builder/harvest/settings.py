@@ -28,6 +28,14 @@ class HarvestRules(Settings):
         help="keep only URLs whose path ends in one of these, e.g. jpg,jpeg,png,webp (default: any)",
     )
     case_sensitive: bool = option(True, flag="case-insensitive", help="match queries ignoring case")
+    blocklists: tuple[str, ...] = option(
+        (),
+        flag="blocklist",
+        metavar="FILE",
+        role="input",
+        help="a list of image URLs or domains to drop (a file with a '# kind: url' or '# kind: domain' header; "
+        "may repeat)",
+    )
     output_shards: int = option(8, metavar="N", help="candidate files", low=1, high=100_000)
 
 
