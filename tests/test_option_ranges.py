@@ -20,6 +20,8 @@ from wit_builder.demo_settings import DemoSettings, WorldSettings
 from wit_builder.stage_settings import SettingsError, flags_of, from_table
 from wit_builder.train.settings import EvalSettings, TrainSettings
 
+# Two steps of the tiny model: the shortest real training a bound can be tried on.
+TINY_TRAINING = ["--model", "tiny", "--batch-size", "8", "--steps", "2", "--warmup", "1", "--workers", "0"]
 STAGES = ("queries", "harvest", "balance", "download", "shard", "tokenizer")
 
 
@@ -200,16 +202,7 @@ def walk_inputs(small_world_dir, small_world, served_world, scene_shards, tmp_pa
                 train_data,
                 "--tokenizer",
                 str(tokenizer),
-                "--model",
-                "tiny",
-                "--batch-size",
-                "8",
-                "--steps",
-                "2",
-                "--warmup",
-                "1",
-                "--workers",
-                "0",
+                *TINY_TRAINING,
                 "--out",
                 str(root / "trained"),
             ]
@@ -259,16 +252,7 @@ def base_argv(command: str, inputs: dict, out) -> list[str]:
             inputs["train_data"],
             "--tokenizer",
             str(inputs["tokenizer"]),
-            "--model",
-            "tiny",
-            "--batch-size",
-            "8",
-            "--steps",
-            "2",
-            "--warmup",
-            "1",
-            "--workers",
-            "0",
+            *TINY_TRAINING,
             "--out",
             str(out),
         ],
