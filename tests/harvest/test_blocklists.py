@@ -65,5 +65,5 @@ def test_a_hash_list_or_a_bad_list_stops_harvest_before_it_starts(world, tmp_pat
     hashes.write_text("# kind: sha256\n" + "0" * 64 + "\n")
     argv = ["harvest", "--queries", str(queries), "--pairs", str(layout.pairs_dir / "*"), "--out", str(tmp_path / "o")]
     assert main([*argv, "--blocklist", str(hashes)]) == 2
-    assert "hash lists are not supported yet" in capsys.readouterr().err
+    assert "give it to the download stage" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

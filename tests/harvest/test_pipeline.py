@@ -94,7 +94,8 @@ def test_preference_rule():
         accumulator = combine.create_accumulator()
         for row in order:
             accumulator = combine.add_input(accumulator, row)
-        assert combine.extract_output(accumulator) == ({**c, "page_opt_out": None}, 3)  # most matches, longest
+        best = {**c, "page_opt_out": None, "face_bboxes": None}
+        assert combine.extract_output(accumulator) == (best, 3)  # most matches, longest
     assert preference(c) < preference(b) < preference(a)
 
 

@@ -5,7 +5,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from wit_builder import stages
-from wit_builder.download.settings import DownloadSettings
+from wit_builder.download.settings import DownloadRules, DownloadSettings
+
+
+def check_lists_and_sets(rules: DownloadRules, out: str) -> str:
+    """Read every hash blocklist and hash every evaluation set before any fetch (a bad list or a
+    missing set is a usage error, exit 2); returns what their contents add to the chunks' key, so
+    a changed list or set re-decides the chunks it could change and nothing else is reused."""
+    import hashlib
+
+    from wit_builder.download.eval_sets import EvalSet, prepare_eval_sets
+    from wit_builder.download.hash_blocklists import check_hash_lists
+    from wit_builder.io.blocklists import read_blocklist
+
+    if not rules.blocklists and not rules.eval_sets:
+        return ""
+    check_hash_lists(rules.blocklists)
+    digest = hashlib.sha256()
+    for path in rules.blocklists:
+        blocklist = read_blocklist(path)
+        digest.update(f"{blocklist.name}\0{blocklist.kind}\0{sorted(blocklist.entries)}".encode())
+    if rules.eval_sets:
+        sets = [EvalSet.parse(text) for text in rules.eval_sets]
+        print(f"[download] hashing {len(sets)} evaluation set(s): {', '.join(s.name for s in sets)}", flush=True)
+        summary = prepare_eval_sets(sets, out, processes=max(1, rules.image_processes))
+        for name, record in summary.items():
+            digest.update(f"{name}\0{record['digest']}".encode())
+            print(f"[download]   {name}: {record['images']:,} images, {record['hashes']:,} hashes", flush=True)
+            for problem in record["unreadable"][:5]:
+                print(f"[download]   {name}: unreadable, left out: {problem}", flush=True)
+    return "-" + digest.hexdigest()[:12]
 
 
 def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
@@ -21,10 +50,16 @@ def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
     check_out(settings.out, "download")
     files, unreadable = require_readable(found, "balanced", "balanced pairs (the balance stage's output)")
     rules = settings.rules
-    chunks = plan_chunks(files, settings.chunk_rows, salt=rules.work_key())
     out = settings.out.rstrip("/")
-    # samples/ and status/ are recomputed from work/ on every run; work/ is what resumes.
-    replace_outputs(out, "download", ("samples", "status"), ("samples", "status", "work/fetched", "work/outcomes"))
+    lists_key = check_lists_and_sets(rules, out)
+    chunks = plan_chunks(files, settings.chunk_rows, salt=rules.work_key() + lists_key)
+    # samples/, status/ and eval_matches/ are recomputed from work/ on every run; work/ is what resumes.
+    replace_outputs(
+        out,
+        "download",
+        ("samples", "status", "eval_matches"),
+        ("samples", "status", "eval_matches", "work/fetched", "work/outcomes", "work/eval_matches"),
+    )
     total = sum(chunk.rows for chunk in chunks)
     print(f"[download] {total:,} pairs in {len(chunks)} chunk(s) from {len(files)} file(s) -> {out}", flush=True)
     progress = Progress("chunks fetched", len(chunks), files_in(f"{out}/work/outcomes/*.parquet"))

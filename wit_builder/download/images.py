@@ -45,6 +45,8 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from wit_builder.download.face_blur import blur_faces
+from wit_builder.download.hash_blocklists import BodyDigests
 from wit_builder.download.settings import ENCODE_FORMATS, ImageSettings
 
 BORDER_COLOUR = (255, 255, 255)  # img2dataset's padding colour
@@ -64,6 +66,9 @@ class ProcessedImage:
     sha256: str | None = None
     phash: int | None = None
     colour_grid: bytes | None = None
+    faces_blurred: int = 0
+    digests: BodyDigests | None = None  # for hash blocklists and eval sets, when a run has them
+    pdq_quality: int = 0
 
 
 def _target_size(width: int, height: int, settings: ImageSettings) -> tuple[int, int]:
@@ -144,8 +149,40 @@ def grid_distance(a: bytes, b: bytes) -> int:
     return int(np.abs(np.frombuffer(a, np.uint8).astype(np.int16) - np.frombuffer(b, np.uint8)).max())
 
 
-def process_image(body: bytes, settings: ImageSettings) -> ProcessedImage:
-    """Verify, resize, encode and hash one downloaded body; never raises for bad bytes."""
+def body_digests(body: bytes, picture: Image.Image, wanted: frozenset[str]) -> tuple[BodyDigests, int]:
+    """The digests ``wanted`` ("sha256", "md5", "pdq") of a body and its decoded picture, with the
+    PDQ's quality (0 when no PDQ was wanted)."""
+    from wit_builder.download.pdq import pdq_hash, trim_borders
+
+    pdq, quality = pdq_hash(trim_borders(picture)) if "pdq" in wanted else (None, 0)
+    return BodyDigests(
+        hashlib.sha256(body).hexdigest() if "sha256" in wanted else None,
+        hashlib.md5(body, usedforsecurity=False).hexdigest() if "md5" in wanted else None,
+        pdq,
+    ), quality
+
+
+def thumbnail(data: bytes, side: int = 96) -> bytes:
+    """A small JPEG of a stored image: what a report shows an auditor beside its match."""
+    with Image.open(io.BytesIO(data)) as opened:
+        small = opened.convert("RGB")
+    small.thumbnail((side, side), Image.Resampling.BOX)
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def process_image(
+    body: bytes,
+    settings: ImageSettings,
+    wanted: frozenset[str] = frozenset(),
+    face_boxes: list | None = None,
+) -> ProcessedImage:
+    """Verify, resize, encode and hash one downloaded body; never raises for bad bytes.
+
+    ``wanted`` names the digests a run's hash blocklists and eval sets compare (of the body as
+    served, and PDQ of the picture before any face is blurred); ``face_boxes`` are the pair's
+    ``face_bboxes``, blurred before the picture is scaled and encoded."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below, our limit
@@ -180,6 +217,8 @@ def process_image(body: bytes, settings: ImageSettings) -> ProcessedImage:
         return rejected("too_small", f"{rgb.width}×{rgb.height} < {settings.min_image_size} px")
     if longer / shorter > settings.max_aspect_ratio:
         return rejected("bad_aspect_ratio", f"aspect ratio {longer / shorter:.1f} > {settings.max_aspect_ratio}")
+    digests, quality = body_digests(body, rgb, wanted) if wanted else (None, 0)
+    rgb, faces_blurred = blur_faces(rgb, face_boxes)
     scaled = scale(rgb, settings)
     stored = frame(scaled, settings)
     buffer = io.BytesIO()
@@ -198,4 +237,7 @@ def process_image(body: bytes, settings: ImageSettings) -> ProcessedImage:
         hashlib.sha256(data).hexdigest(),
         perceptual_hash(scaled),  # the whole picture, already small: cheap, and resolution-free
         colour_grid(scaled),
+        faces_blurred,
+        digests,
+        quality,
     )

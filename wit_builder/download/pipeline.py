@@ -35,8 +35,10 @@ from apache_beam import pvalue
 
 from wit_builder.download.dedupe import HashedImage, exact_duplicates
 from wit_builder.download.dedupe_transforms import NearDuplicates
+from wit_builder.download.eval_sets import EvalIndex, EvalSet
 from wit_builder.download.fetch import Fetcher, FetchResult
-from wit_builder.download.images import ProcessedImage, process_image
+from wit_builder.download.hash_blocklists import HashBlocklists
+from wit_builder.download.images import ProcessedImage, process_image, thumbnail
 from wit_builder.download.opt_out import SIGNALS, signal_of
 from wit_builder.download.settings import DownloadRules
 from wit_builder.io.chunks import READ_ERRORS, Chunk, parquet_rows, read_chunk_tables
@@ -46,6 +48,10 @@ from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 PAIR_COLUMNS = ("uid", "url", "text", "page_url", "source", "matches")
 ERRORS = "errors"
+
+
+def eval_set_names(rules: DownloadRules) -> list[str]:
+    return [EvalSet.parse(text).name for text in rules.eval_sets]
 
 
 def read_chunk(chunk: Chunk) -> list[dict]:
@@ -78,6 +84,7 @@ def outcome_row(pair: dict, status: str, http_status: int | None = None, error: 
 
 def sample_row(pair: dict, image: ProcessedImage, original_bytes: int) -> dict:
     return {
+        "faces_blurred": image.faces_blurred,
         **{column: pair[column] for column in PAIR_COLUMNS},
         "image": image.image,
         "image_format": image.image_format,
@@ -103,6 +110,13 @@ class FetchChunkFn(StatsDoFn):
     def setup(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.fetcher = Fetcher(self.rules.fetch)
+        rules = self.rules
+        self.blocklists = HashBlocklists(rules.blocklists, rules.pdq_radius) if rules.blocklists else None
+        self.eval_index = EvalIndex(self.out_dir, eval_set_names(rules), rules.eval_radius) if rules.eval_sets else None
+        # The digests the lists and sets compare, computed beside the image work and only for them.
+        self.wanted = (self.blocklists.kinds if self.blocklists else frozenset()) | (
+            {"pdq"} if self.eval_index else frozenset()
+        )
         self.loop.run_until_complete(self.fetcher.__aenter__())
         # Threads suit runners that already run one worker process per core (Dataflow): Pillow
         # releases the GIL while decoding and resizing. With one worker process for the whole
@@ -154,17 +168,55 @@ class FetchChunkFn(StatsDoFn):
         if result.status != "fetched":
             return result, None, 0
         body, result.body = result.body or b"", None
+        boxes = pair.get("face_bboxes")
         try:
-            image = await self.loop.run_in_executor(self.pool, process_image, body, self.rules.image)
+            image = await self.loop.run_in_executor(
+                self.pool, process_image, body, self.rules.image, self.wanted, boxes
+            )
         except Exception as error:  # a decoder failing in a way Pillow does not document: record it
             image = ProcessedImage("decode_error", f"{type(error).__name__}: {error}")
+        listed = self.blocklists is not None and image.status == "ok" and image.digests is not None
+        if listed and (name := self.blocklists.match(image.digests)):  # bytes and hashes end here, unrecorded
+            image = ProcessedImage("blocklisted", f"blocklist {name}")
         return result, image, len(body)
+
+    def _eval_matches(self, pairs: list[dict], done: list[tuple]) -> dict[str, dict]:
+        """The chunk's kept images that are near copies of an evaluation image: uid -> match record
+        (with a thumbnail of the copy, for the auditor's side-by-side)."""
+        if self.eval_index is None:
+            return {}
+        from wit_builder.download.pdq import MIN_QUALITY
+
+        candidates = [
+            (pair, image)
+            for pair, (_, image, _) in zip(pairs, done, strict=True)
+            if image is not None and image.status == "ok" and image.digests and image.pdq_quality >= MIN_QUALITY
+        ]
+        self.count("eval_checked", len(candidates))
+        found = self.eval_index.find([image.digests.pdq for _, image in candidates])
+        records = {}
+        for (pair, image), match in zip(candidates, found, strict=True):
+            if match is not None:
+                records[pair["uid"]] = {
+                    "uid": pair["uid"],
+                    "url": pair["url"],
+                    "eval_set": match.eval_set,
+                    "eval_id": match.eval_id,
+                    "distance": match.distance,
+                    "thumbnail": thumbnail(image.image),
+                }
+        return records
 
     def _write_chunk(self, chunk: Chunk, pairs: list[dict], done: list[tuple]) -> None:
         samples, outcomes = [], []
+        eval_matches = self._eval_matches(pairs, done)
         for pair, (result, image, body_bytes) in zip(pairs, done, strict=True):
             if image is None:
                 outcomes.append(outcome_row(pair, result.status, result.http_status, result.error))
+                continue
+            if (match := eval_matches.get(pair["uid"])) is not None:
+                detail = f"eval set {match['eval_set']}: {match['eval_id']} (PDQ distance {match['distance']})"
+                outcomes.append(outcome_row(pair, "eval_duplicate", result.http_status, detail))
                 continue
             outcomes.append(outcome_row(pair, image.status, result.http_status, image.error))
             if image.status == "ok":
@@ -177,6 +229,12 @@ class FetchChunkFn(StatsDoFn):
         _write_atomically(
             table_from_rows(samples, "samples"), work_path(self.out_dir, "fetched", chunk.name), "samples"
         )
+        if eval_matches:  # before the outcomes, which mark the chunk done
+            _write_atomically(
+                table_from_rows(list(eval_matches.values()), "eval_matches"),
+                work_path(self.out_dir, "eval_matches", chunk.name),
+                "eval_matches",
+            )
         _write_atomically(
             table_from_rows(outcomes, "status"), work_path(self.out_dir, "outcomes", chunk.name), "status"
         )
@@ -219,13 +277,21 @@ class FinalizeChunkFn(StatsDoFn):
             self.count(f"status:{row['status']}")
             if row["status"] == "opted_out":
                 self.count(f"opted_out_by:{signal_of(row['error'])}")
+            elif row["status"] == "blocklisted":
+                self.count(f"blocklisted_by:{row['error'].removeprefix('blocklist ')}")
+            elif row["status"] == "eval_duplicate":
+                self.count(f"eval_duplicate_in:{row['error'].split(':', 1)[0].removeprefix('eval set ')}")
         with parquet_writer(f"{out}/samples/{chunk_name}.parquet.partial", "samples") as write:
             for table in read_batches(work_path(out, "fetched", chunk_name), "samples", batch_rows=1024):
                 keep = pa.array([uid not in duplicate_of for uid in table.column("uid").to_pylist()])
-                write(table.filter(keep))
+                kept = table.filter(keep)
+                self.count("faces_blurred", sum(n or 0 for n in kept.column("faces_blurred").to_pylist()))
+                write(kept)
         with parquet_writer(f"{out}/status/{chunk_name}.parquet.partial", "status") as write:
             write(table_from_rows(outcomes, "status"))
         filesystem, _ = fsspec.core.url_to_fs(out)
+        if filesystem.exists(matches := work_path(out, "eval_matches", chunk_name)):  # for the report
+            filesystem.copy(matches, f"{out}/eval_matches/{chunk_name}.parquet")
         for kind in ("samples", "status"):
             filesystem.mv(f"{out}/{kind}/{chunk_name}.parquet.partial", f"{out}/{kind}/{chunk_name}.parquet")
         self.count("status_rows", parquet_rows(f"{out}/status/{chunk_name}.parquet"))  # what was written
@@ -245,6 +311,8 @@ def write_stats(
     rows written and the rows of chunks that could not be read."""
     statuses = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("status:")}
     by_signal = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("opted_out_by:")}
+    by_list = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("blocklisted_by:")}
+    by_set = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("eval_duplicate_in:")}
     host_files: dict[str, dict[str, int]] = {}
     for name, n in sorted(stats.items()):
         if name.startswith("host_file:"):
@@ -271,6 +339,14 @@ def write_stats(
             "host_files_seconds": round(stats.get("host_files_ms", 0) / 1000, 3),
             "crawl_delay_waits": stats.get("crawl_delay_waits", 0),
         },
+        # Images each hash list refused, by the list's name; the lists' entries are never recorded.
+        "blocklisted_by_list": by_list,
+        "eval_sets": {
+            "radius": rules.eval_radius,
+            "checked": stats.get("eval_checked", 0),  # kept images with an informative PDQ, this run's fetches
+            "duplicates_by_set": by_set,  # from the status rows: sums to statuses["eval_duplicate"]
+        },
+        "faces_blurred": stats.get("faces_blurred", 0),
         "rules": {
             "image_size": rules.image.image_size,
             "resize_mode": rules.image.resize_mode,

@@ -103,6 +103,38 @@ class DownloadRules(Settings):
     )
     grid_tolerance: int = 8
     chunks_per_batch: int = 4
+    blocklists: tuple[str, ...] = option(
+        (),
+        flag="blocklist",
+        metavar="FILE",
+        role="input",
+        group="blocklists and evaluation sets",
+        help="a list of image hashes to refuse (a file with a '# kind: sha256', 'md5' or 'pdq' header; may repeat)",
+    )
+    pdq_radius: int = option(
+        31,
+        metavar="BITS",
+        group="blocklists and evaluation sets",
+        help="PDQ bits within which a listed hash matches",
+        low=0,
+        high=128,
+    )
+    eval_sets: tuple[str, ...] = option(
+        (),
+        metavar="[NAME=]PATH",
+        role="input",
+        group="blocklists and evaluation sets",
+        help="an evaluation set whose near copies are dropped: an image folder, WebDataset shards or a Parquet "
+        "of hashes (may repeat)",
+    )
+    eval_radius: int = option(
+        40,
+        metavar="BITS",
+        group="blocklists and evaluation sets",
+        help="PDQ bits within which a picture is a near copy of an evaluation image",
+        low=0,
+        high=128,
+    )
 
     def work_key(self) -> str:
         """A digest of the settings that decide what pass 1 makes of a pair (which URLs may be
@@ -122,7 +154,13 @@ class DownloadRules(Settings):
             "ignore_opt_out": sorted(fetch.ignore_opt_out),
             "disallowed_directives": list(fetch.disallowed_directives),
         }
-        deciding = {"image": asdict(self.image), "fetch": policy}
+        # The lists' and sets' contents enter the key through the runner's salt (download.cli).
+        lists = {"pdq_radius": self.pdq_radius, "eval_radius": self.eval_radius}
+        deciding = {
+            "image": asdict(self.image),
+            "fetch": policy,
+            **({"lists": lists} if self.blocklists or self.eval_sets else {}),
+        }
         return hashlib.sha256(json.dumps(deciding, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     image_processes: int = option(

@@ -25,6 +25,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from wit_builder.errors import UsageError
+from wit_builder.harvest.face_boxes import merge_face_boxes, parse_face_boxes
 from wit_builder.harvest.matcher import QueryMatcher
 from wit_builder.harvest.normalise import (
     has_image_extension,
@@ -77,7 +78,8 @@ class Blocked:
             else:
                 raise UsageError(
                     f"--blocklist {path}: a {blocklist.kind} list blocks images by their hash, after download; "
-                    "hash lists are not supported yet (harvest takes url and domain lists)"
+                    "give it to the download stage "
+                    "(wit-builder download --blocklist, or [download] blocklists in a run)"
                 )
 
     def list_blocking(self, url: str) -> str | None:
@@ -110,7 +112,8 @@ def prepare(item: RawPair, rules: HarvestRules, blocked: Blocked | None = None) 
     if reason:
         return reason
     row = {"uid": url_uid(url), "url": url, "text": text, "page_url": item.page_url, "source": item.source}
-    return {**row, "page_opt_out": item.page_opt_out}
+    boxes, _ = parse_face_boxes(item.face_bboxes)
+    return {**row, "page_opt_out": item.page_opt_out, "face_bboxes": boxes}
 
 
 class PrepareFn(StatsDoFn):
@@ -131,6 +134,8 @@ class PrepareFn(StatsDoFn):
                 yield pvalue.TaggedOutput(ERRORS, (path, error))
             return
         self.count("pairs_read")
+        if item.face_bboxes is not None and (unusable := parse_face_boxes(item.face_bboxes)[1]):
+            self.count("face_boxes_unusable", unusable)
         row = prepare(item, self.rules, self.blocked)
         if isinstance(row, str):
             if row.startswith("blocklisted:"):
@@ -172,28 +177,34 @@ def _first_opt_out(a: str | None, b: str | None) -> str | None:
 
 class PickRepresentative(beam.CombineFn):
     """One row per URL, by ``preference``, and how many rows shared the URL. A page-level
-    opt-out found with any of the rows stays with the URL, whichever row represents it."""
+    opt-out and face boxes found with any of the rows stay with the URL, whichever row represents it."""
 
     def create_accumulator(self):
-        return (None, 0, None)
+        return (None, 0, None, None)
 
     def add_input(self, accumulator, row):
-        best, count, opt_out = accumulator
+        best, count, opt_out, boxes = accumulator
         best = row if best is None or preference(row) < preference(best) else best
-        return (best, count + 1, _first_opt_out(opt_out, row.get("page_opt_out")))
+        return (
+            best,
+            count + 1,
+            _first_opt_out(opt_out, row.get("page_opt_out")),
+            merge_face_boxes(boxes, row.get("face_bboxes")),
+        )
 
     def merge_accumulators(self, accumulators):
-        best, count, opt_out = None, 0, None
-        for other, other_count, other_opt_out in accumulators:
+        best, count, opt_out, boxes = None, 0, None, None
+        for other, other_count, other_opt_out, other_boxes in accumulators:
             count += other_count
             opt_out = _first_opt_out(opt_out, other_opt_out)
+            boxes = merge_face_boxes(boxes, other_boxes)
             if other is not None and (best is None or preference(other) < preference(best)):
                 best = other
-        return best, count, opt_out
+        return best, count, opt_out, boxes
 
     def extract_output(self, accumulator):
-        best, count, opt_out = accumulator
-        return ({**best, "page_opt_out": opt_out} if best is not None else None), count
+        best, count, opt_out, boxes = accumulator
+        return ({**best, "page_opt_out": opt_out, "face_bboxes": boxes} if best is not None else None), count
 
 
 class CountKeptFn(StatsDoFn):
@@ -326,8 +337,11 @@ def write_stats(
         "records_without_pairs": {
             k: v
             for k, v in counts.items()
-            if k not in (*DROP_REASONS, "kept", "rows_written", "pairs_read") and not k.startswith("blocklisted:")
+            if k not in (*DROP_REASONS, "kept", "rows_written", "pairs_read", "face_boxes_unusable")
+            and not k.startswith("blocklisted:")
         },
+        # Face boxes a list gave that were not four finite numbers: they cannot be blurred.
+        "face_boxes_unusable": counts.get("face_boxes_unusable", 0),
         # Pairs each blocklist dropped, by the list's name; the lists' entries are never recorded.
         "blocklisted_by_list": by_list,
         "unreadable_files": [{"path": path, "error": error} for path, error in sorted(errors)],

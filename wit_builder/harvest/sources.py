@@ -32,6 +32,7 @@ class RawPair:
     base_href: str | None
     source: str
     page_opt_out: str | None = None  # a page-level opt-out (``page_opt_out``), carried to download
+    face_bboxes: object = None  # the list's face boxes as given (``face_boxes.parse_face_boxes`` reads them)
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,7 @@ PRESETS = {
     "datacomp": ListLayout("parquet", url="url", text="text"),
 }
 URL_NAMES = ("url", "URL", "image_url")
+FACE_BOXES = "face_bboxes"  # DataComp's column of normalised [x0, y0, x1, y1] face boxes
 TEXT_NAMES = ("caption", "text", "TEXT", "CAPTION", "alt")
 
 
@@ -193,12 +195,17 @@ def _read_parquet(path: str, layout: ListLayout) -> Iterator[RawPair | Rejected]
         names = parquet.schema_arrow.names
         url = layout.url if layout.url in names else _pick(names, URL_NAMES, path, "url")
         text = layout.text if layout.text in names else _pick(names, TEXT_NAMES, path, "caption")
-        for batch in parquet.iter_batches(columns=[url, text], batch_size=65_536):
-            for row_url, row_text in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True):
+        columns = [url, text, *([FACE_BOXES] if FACE_BOXES in names else [])]
+        for batch in parquet.iter_batches(columns=columns, batch_size=65_536):
+            boxes = batch.column(2).to_pylist() if len(columns) == 3 else itertools.repeat(None)
+            for row_url, row_text, row_boxes in zip(
+                batch.column(0).to_pylist(), batch.column(1).to_pylist(), boxes, strict=False
+            ):
                 if row_url is None:
                     yield Rejected("list_row_without_url")
                 else:
-                    yield RawPair(str(row_url), "" if row_text is None else str(row_text), None, None, path)
+                    text_value = "" if row_text is None else str(row_text)
+                    yield RawPair(str(row_url), text_value, None, None, path, face_bboxes=row_boxes)
 
 
 def _tsv_rows(handle) -> Iterator[list[str] | Rejected]:
@@ -232,12 +239,14 @@ def _read_delimited(path: str, layout: ListLayout) -> Iterator[RawPair | Rejecte
         rows = _tsv_rows(handle) if layout.kind == "tsv" else _csv_rows(handle)
         url_index, text_index = layout.url, layout.text
         first: list[list[str]] = []
+        boxes_index: int | None = None
         if layout.header:
             names = next((row for row in rows if not isinstance(row, Rejected)), [])
             if layout.url in names or any(name in names for name in URL_NAMES):
                 url_index = names.index(layout.url if layout.url in names else _pick(names, URL_NAMES, path, "url"))
                 text_name = layout.text if layout.text in names else _pick(names, TEXT_NAMES, path, "caption")
                 text_index = names.index(text_name)
+                boxes_index = names.index(FACE_BOXES) if FACE_BOXES in names else None  # JSON in a cell
             else:  # no header after all (CC3M, CC12M): the URL column is the one holding a URL
                 url_index = next((i for i, cell in enumerate(names) if "://" in cell or cell.startswith("data:")), 0)
                 text_index = 1 - url_index if len(names) == 2 else (1 if url_index == 0 else 0)
@@ -249,7 +258,8 @@ def _read_delimited(path: str, layout: ListLayout) -> Iterator[RawPair | Rejecte
             elif len(row) < width:
                 yield Rejected("list_row_malformed", f"{len(row)} field(s)")
             else:
-                yield RawPair(row[int(url_index)], row[int(text_index)], None, None, path)
+                boxes = row[boxes_index] if boxes_index is not None and boxes_index < len(row) else None
+                yield RawPair(row[int(url_index)], row[int(text_index)], None, None, path, face_bboxes=boxes)
 
 
 def _read_jsonl(path: str, layout: ListLayout) -> Iterator[RawPair | Rejected]:
@@ -273,7 +283,8 @@ def _read_jsonl(path: str, layout: ListLayout) -> Iterator[RawPair | Rejected]:
             if not isinstance(url, str):
                 yield Rejected("list_row_without_url")
             else:
-                yield RawPair(url, "" if text is None else str(text), None, None, path)
+                boxes = row.get(FACE_BOXES)
+                yield RawPair(url, "" if text is None else str(text), None, None, path, face_bboxes=boxes)
 
 
 def read_pair_list(path: str, layout: ListLayout | None = None) -> Iterator[RawPair | Rejected]:

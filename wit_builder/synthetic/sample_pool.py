@@ -74,6 +74,8 @@ def write_download_folder(out: Path, pairs: pa.Table, image_columns: dict[str, p
     table = pairs.select([name for name in pairs.column_names if name in kept])
     for name, column in image_columns.items():
         table = table.append_column(name, column)
+    if "faces_blurred" not in image_columns:  # no face boxes were given with these pairs
+        table = table.append_column("faces_blurred", pa.array([0] * table.num_rows, pa.int32()))
     samples = table.num_rows
     bounds = np.linspace(0, samples, files + 1).astype(int)
     for index in range(files):

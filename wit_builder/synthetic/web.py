@@ -9,7 +9,8 @@ daemon thread, so tests, the demo and benchmarks use it as a context manager:
 
 Routes: ``/img/ID.EXT`` (an image), ``/f/FAULT/ID.EXT`` (the image behind a scripted fault,
 see ``catalog.FAULTS``), ``/redirected/ID.EXT`` (where the ``redirect`` fault leads),
-``/pages/ID.html`` (a page embedding images) and ``/`` (the list of faults).
+``/pages/ID.html`` (a page embedding images), ``/planted/NAME`` (the photo-like pictures of
+``planted``, on the first host) and ``/`` (the list of faults).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from aiohttp import web
 
 from wit_builder.synthetic.catalog import FAULTS, ImageEntry, WebCatalog
 from wit_builder.synthetic.opt_out_sites import HEADER_FAULTS, host_file
+from wit_builder.synthetic.planted import PlantedSet
 from wit_builder.synthetic.scenes import ENCODINGS, encode_image, render_scene
 
 NOT_AN_IMAGE = b"<!DOCTYPE html><html><body><p>This is not an image.</p></body></html>\n"
@@ -53,6 +55,7 @@ class SyntheticWeb:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.planted = PlantedSet(catalog.config.seed)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -110,6 +113,7 @@ class SyntheticWeb:
         app.router.add_get("/f/{fault}/{name}", self._fault)
         app.router.add_get("/redirected/{name}", self._redirected)
         app.router.add_get("/pages/{page_id}.html", self._page)
+        app.router.add_get("/planted/{name}", self._planted)
         for path in ("robots.txt", "moved/robots.txt", ".well-known/tdmrep.json", "ai.txt"):
             app.router.add_get(f"/{path}", self._host_file)
         return app
@@ -167,6 +171,14 @@ class SyntheticWeb:
         if image.fault != "redirect":
             raise web.HTTPNotFound()
         return self._image_response(image)
+
+    async def _planted(self, request: web.Request) -> web.Response:
+        """A photo-like picture of ``planted.PlantedSet``, on the first host only."""
+        self._count(request)
+        data = self.planted.files.get(request.match_info["name"])
+        if data is None or not request.host.startswith("127.0.0.1:"):
+            raise web.HTTPNotFound()
+        return web.Response(body=data, content_type="image/jpeg")
 
     async def _page(self, request: web.Request) -> web.Response:
         self._count(request)

@@ -23,6 +23,7 @@ from wit_builder.synthetic.catalog import FAULTS, ImageEntry, WebCatalog
 from wit_builder.synthetic.config import WorldConfig
 from wit_builder.synthetic.pageviews import write_pageviews
 from wit_builder.synthetic.pair_lists import write_pair_lists
+from wit_builder.synthetic.planted import PlantedSet
 from wit_builder.synthetic.vocabulary import Vocabulary
 from wit_builder.synthetic.wat import write_wat_files
 from wit_builder.synthetic.web import SyntheticWeb
@@ -45,6 +46,7 @@ class WorldLayout:
     wat_paths: Path
     pairs_dir: Path
     truth_images: Path
+    planted_dir: Path  # planted.PlantedSet: an evaluation set, blocklists, a URL list with face boxes
 
     @classmethod
     def at(cls, root: str | Path) -> WorldLayout:
@@ -59,6 +61,7 @@ class WorldLayout:
             wat_paths=root / "wat" / "wat.paths.gz",
             pairs_dir=root / "pairs",
             truth_images=root / "truth" / "images.parquet",
+            planted_dir=root / "planted",
         )
 
     def relative_paths(self) -> dict[str, str]:
@@ -129,6 +132,9 @@ class SyntheticWorld:
         write_wat_files(self.catalog, base_urls, root / "wat", config.wat_files, damaged=damaged_wat)
         write_pair_lists(self.catalog, base_urls, root / "pairs")
         layout = WorldLayout.at(root)
+        planted = PlantedSet(config.seed)
+        plain = [image.caption for image in self.catalog.images if image.fault is None and image.size_class == "normal"]
+        planted.write(layout.planted_dir, base_urls, plain[-len(planted.pictures) :])
         truth = self._write_truth(root / "truth", base_urls)
         assert truth == layout.truth_images
         manifest = {

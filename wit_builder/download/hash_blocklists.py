@@ -1,0 +1,87 @@
+"""Hash blocklists in download: images a list names by SHA-256, MD5 or PDQ are never kept.
+
+Lists of abuse material are exchanged as hashes of the files (SHA-256, MD5) and as PDQ
+perceptual hashes, which also catch a re-encoded or resized copy. They apply after the image
+is decoded and before anything is written: a match becomes the status ``blocklisted`` with the
+list's name, and its bytes, its hashes and the entry it matched go nowhere (not to disk, not to
+a log, not to an error message). The SHA-256 and MD5 are of the body as served, the form such
+lists hold; the PDQ is of the decoded picture with plain borders trimmed.
+
+URL and domain lists apply earlier, in harvest (``wit_builder.harvest.pipeline.Blocked``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from wit_builder.download.binary_index import BinaryIndex
+from wit_builder.errors import UsageError
+from wit_builder.io.blocklists import read_blocklist
+
+DEFAULT_PDQ_RADIUS = 31  # the threshold industry hash-sharing uses for PDQ
+
+
+@dataclass(frozen=True)
+class BodyDigests:
+    """What a hash list can be compared with, computed only for the kinds some list holds."""
+
+    sha256: str | None = None
+    md5: str | None = None
+    pdq: bytes | None = None
+
+
+def check_hash_lists(paths: Sequence[str]) -> list[str]:
+    """Read every list up front (a bad one is a ``UsageError`` before any work); a URL or domain
+    list here is an error, since those apply in harvest. Returns the kinds held."""
+    kinds = []
+    for path in paths:
+        blocklist = read_blocklist(path)
+        if blocklist.kind in ("url", "domain"):
+            raise UsageError(
+                f"--blocklist {path}: a {blocklist.kind} list drops pairs before they are fetched; "
+                "give it to the harvest stage (wit-builder harvest --blocklist, or [harvest] blocklists in a run)"
+            )
+        kinds.append(blocklist.kind)
+    return kinds
+
+
+class HashBlocklists:
+    """The hash lists of a run, built once per worker (``setup``): which list, if any, names an image."""
+
+    def __init__(self, paths: Sequence[str], pdq_radius: int = DEFAULT_PDQ_RADIUS):
+        self.pdq_radius = pdq_radius
+        self.exact: list[tuple[str, str, frozenset[str]]] = []  # (name, kind, digests)
+        self.pdq: list[tuple[str, BinaryIndex]] = []
+        for path in paths:
+            blocklist = read_blocklist(path)
+            if blocklist.kind == "pdq":
+                index = BinaryIndex(32)
+                if blocklist.entries:
+                    index.add(np.array([np.frombuffer(bytes.fromhex(e), np.uint8) for e in blocklist.entries]))
+                self.pdq.append((blocklist.name, index))
+            elif blocklist.kind in ("sha256", "md5"):
+                self.exact.append((blocklist.name, blocklist.kind, blocklist.entries))
+            else:
+                check_hash_lists([path])  # raises: URL and domain lists belong to harvest
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The digests ``match`` needs: {"sha256", "md5", "pdq"} or fewer."""
+        return frozenset(kind for _, kind, _ in self.exact) | ({"pdq"} if self.pdq else frozenset())
+
+    def match(self, digests: BodyDigests) -> str | None:
+        """The name of the first list that names the image, or None."""
+        for name, kind, entries in self.exact:
+            digest = digests.sha256 if kind == "sha256" else digests.md5
+            if digest is not None and digest in entries:
+                return name
+        if digests.pdq is not None:
+            query = np.frombuffer(digests.pdq, np.uint8)[None, :]
+            for name, index in self.pdq:
+                labels, _ = index.within(query, self.pdq_radius)[0]
+                if len(labels):
+                    return name
+        return None
