@@ -18,7 +18,7 @@ from wit_builder import __version__, stages
 from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
 from wit_builder.demo_settings import DemoSettings, WorldSettings
 from wit_builder.errors import EXIT_OK
-from wit_builder.shard import verify_cli
+from wit_builder.shard import takedown_cli, verify_cli
 from wit_builder.stage_settings import add_flags, from_flags
 from wit_builder.stages import Stage
 from wit_builder.stderr import DEBUG_HELP, OneLineParser, end_process, report_error, stderr_log
@@ -83,6 +83,13 @@ OTHER_COMMANDS: tuple[Command, ...] = (
         "check every shard against its manifest and index",
         verify_cli.add_arguments,
         "wit_builder.shard.verify_cli:run_command",
+        takes_beam_flags=False,
+    ),
+    Command(
+        "takedown",
+        "remove samples from a published shard set, and log who, what, when and why",
+        takedown_cli.add_arguments,
+        "wit_builder.shard.takedown_cli:run_command",
         takes_beam_flags=False,
     ),
     Command("report", "regenerate a run's reports", _report_flags, "wit_builder.report.cli:run_command", False),

@@ -33,7 +33,8 @@ def input_table(download_dir) -> pa.Table:
 def test_every_sample_is_written_once_and_the_counts_add_up(shard_dir, download_dir):
     stats = json.loads((shard_dir / "stats.json").read_text())
     assert stats["adds_up"] and stats["samples_in"] == stats["written"] == SAMPLES
-    assert stats["rejected"] == {"unreadable": 0, "missing_image": 0, "bad_image_format": 0, "duplicate_uid": 0}
+    rejected = {"unreadable": 0, "missing_image": 0, "bad_image_format": 0, "duplicate_uid": 0, "taken_down": 0}
+    assert stats["rejected"] == rejected
     written = index(shard_dir)
     assert sorted(written.column("uid").to_pylist()) == sorted(input_table(download_dir).column("uid").to_pylist())
     keys = written.column("key").to_pylist()
@@ -154,7 +155,13 @@ def test_bad_inputs_are_counted_not_fatal(download_dir, tmp_path, capsys):
     out = tmp_path / "out"
     assert shard(folder, out) == 0
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["rejected"] == {"unreadable": 0, "missing_image": 1, "bad_image_format": 1, "duplicate_uid": 3}
+    assert stats["rejected"] == {
+        "unreadable": 0,
+        "missing_image": 1,
+        "bad_image_format": 1,
+        "duplicate_uid": 3,
+        "taken_down": 0,
+    }
     assert stats["adds_up"] and stats["samples_in"] == SAMPLES - SAMPLES // FILES + 3
     assert [f["path"] for f in stats["unreadable_files"]] == [str(samples / "part-00005.parquet")]
     uids = index(out).column("uid").to_pylist()

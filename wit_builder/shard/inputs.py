@@ -11,6 +11,7 @@ from wit_builder import stages
 from wit_builder.io.chunks import Chunk, plan_chunks, require_readable
 from wit_builder.shard.manifest import read_manifest
 from wit_builder.shard.settings import ShardInputs, ShardRules
+from wit_builder.shard.takedown import read_log
 
 
 def describe_inputs(
@@ -32,7 +33,13 @@ def describe_inputs(
         check_query_list("--queries", queries)
     files, unreadable = require_readable(found, source.data, f"{source.name} samples")
     paths, rows, identities = (tuple(getattr(f, name) for f in files) for name in ("path", "rows", "identity"))
-    inputs = ShardInputs(paths, rows, queries, tuple(unreadable), identities)
+    # Samples taken down from the set in ``out`` stay out of every later run of it.
+    taken_down = (
+        frozenset(uid for entry in read_log(out) for uids in entry["removed"].values() for uid in uids)
+        if out
+        else frozenset()
+    )
+    inputs = ShardInputs(paths, rows, queries, tuple(unreadable), identities, taken_down)
     return inputs, plan_chunks(files, settings.chunk_rows)
 
 

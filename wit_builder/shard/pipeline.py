@@ -36,7 +36,7 @@ from wit_builder.stage_stats import STATS, run_once
 SHARD_FILE = re.compile(r"^\d+\.(tar|parquet)$")
 # Why a sample that came in is not in a tar (besides the cap): unit or file unreadable, no image
 # bytes, an image format a tar member cannot name, the same uid in two inputs.
-REJECTIONS = ("unreadable", "missing_image", "bad_image_format", "duplicate_uid")
+REJECTIONS = ("unreadable", "missing_image", "bad_image_format", "duplicate_uid", "taken_down")
 
 
 def make_plan(totals: tuple[int, float], settings: ShardRules, fingerprint: str) -> ShardPlan:
@@ -155,7 +155,7 @@ class ShardSamples(beam.PTransform):
             | "Plan" >> beam.Map(make_plan, settings, inputs.fingerprint(settings))
         )
         scattered = units | "Scatter" >> beam.ParDo(
-            ScatterFn(settings, out_dir), over_cap, pvalue.AsSingleton(plan)
+            ScatterFn(settings, out_dir, inputs.taken_down), over_cap, pvalue.AsSingleton(plan)
         ).with_outputs(STATS, ERRORS, main="segments")
         digits = (
             scattered.segments

@@ -95,14 +95,16 @@ class ScatterFn(StatsDoFn):
     """Pass 3: a unit's kept samples as a run file sorted by placement key; emits (shard, Segment).
 
     Counts: ``samples_read`` (every row of the unit), ``capped``, and ``rejected:REASON`` for rows
-    that cannot go into a tar (``missing_image``, ``bad_image_format``) and for the rows of a
+    that cannot go into a tar (``missing_image``, ``bad_image_format``, ``taken_down``: named in
+    the set's ``takedowns.jsonl``) and for the rows of a
     unit that could not be read (``unreadable``, with the file and error on the errors output).
     """
 
-    def __init__(self, settings: ShardRules, out_dir: str):
+    def __init__(self, settings: ShardRules, out_dir: str, taken_down: frozenset[str] = frozenset()):
         self.settings = settings
         self.out_dir = out_dir
         self.capped = CappedSideInput(settings.balance_rules)
+        self.taken_down = taken_down  # uids ``takedown`` removed from this set: never written again
 
     def process(self, chunk: Chunk, over_cap: dict[str, int], plan: ShardPlan) -> Iterator:
         run_path, descriptor_path = run_paths(self.out_dir, chunk)
@@ -151,7 +153,9 @@ class ScatterFn(StatsDoFn):
             for row, meta in enumerate(metas):
                 if not keep[row]:
                     continue
-                if not images[row]:
+                if meta["uid"] in self.taken_down:
+                    counts["rejected:taken_down"] += 1
+                elif not images[row]:
                     counts["rejected:missing_image"] += 1
                 elif meta["image_format"] not in IMAGE_FORMATS:
                     counts["rejected:bad_image_format"] += 1

@@ -90,6 +90,7 @@ class ShardInputs:
     queries: str | None = None  # the query list, for the report's sources and unmatched queries
     unreadable: tuple[tuple[str, str], ...] = ()  # (path, error) of files whose footer cannot be read
     identities: tuple[str, ...] = ()  # what each file holds (``io.chunks.InputFile``)
+    taken_down: frozenset[str] = frozenset()  # uids removed by ``takedown`` from the set in the out folder
 
     def fingerprint(self, settings: ShardRules) -> str:
         """What a finished work file or shard must have been made from to be reused by a re-run:

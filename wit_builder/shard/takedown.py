@@ -1,0 +1,260 @@
+"""Takedowns after publication: samples removed from a finished shard set, and the removal logged.
+
+A published set gets requests: a rights holder names URLs, a hash-sharing body names images,
+an auditor names samples. ``wit-builder takedown SHARDS --uids|--urls|--hashes FILE --reason``
+finds the samples (by uid, image URL, or SHA-256 of the stored image, read from the shards'
+index Parquet files, never the tars) and rewrites only the shards that hold them: the tar
+without the sample's members, the index without its row, the shard stage's sidecar, and then
+``manifest.json`` (counts, sizes, SHA-256 sums) and ``sizes.json``. Other samples keep their
+keys; a key left unused is a gap, which readers and ``verify`` accept. Who asked, what, when and
+why is appended to ``takedowns.jsonl`` beside the manifest; the log names removed samples by
+uid and shard, never by URL or caption, so the log does not republish what it removed.
+
+Crash safety, with a journal. The new tars and indexes are written beside the old ones under
+``.takedown-partial`` names; then ``takedown.pending.json`` records the request and every new
+file's size and sum; only then are the partial files renamed into place, the sidecars, manifest
+and sizes rewritten, the log appended and the journal removed. A kill before the journal
+leaves the set as it was (stale partial files are overwritten next time); a kill after it is
+rolled forward by the next ``takedown`` command (or ``wit-builder takedown SHARDS --resume``),
+so the set is never left half-changed. The same request again finds nothing left to remove and
+changes nothing: no file is written and no line is logged.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import fsspec
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from wit_builder.errors import StageFailed, UsageError
+from wit_builder.io.json_files import read_json, write_json
+from wit_builder.schemas import read_table, write_table
+from wit_builder.shard.tar_format import end_of_archive, iter_members, member
+
+KINDS = {"uids": "uid", "urls": "url", "hashes": "sha256"}  # request kind -> index column
+PARTIAL = ".takedown-partial"
+JOURNAL = "takedown.pending.json"
+LOG = "takedowns.jsonl"
+
+
+@dataclass
+class TakedownResult:
+    requested: int
+    removed: dict[str, list[str]] = field(default_factory=dict)  # shard name -> uids removed
+    not_found: int = 0
+    rolled_forward: bool = False
+    entry: dict | None = None
+
+    @property
+    def samples_removed(self) -> int:
+        return sum(len(uids) for uids in self.removed.values())
+
+
+def read_request(path: str, kind: str) -> list[str]:
+    """The entries of a request file: one a line, blank lines and ``#`` comments skipped; hashes
+    are lower-cased hex SHA-256 (64 digits), and a line that is not one is a ``UsageError``."""
+    entries: list[str] = []
+    try:
+        with fsspec.open(path, "rt", encoding="utf-8") as handle:
+            for number, raw in enumerate(handle, 1):
+                line = raw.strip()
+                if not line or line.startswith("#"):
+                    continue
+                if kind == "hashes":
+                    line = line.lower()
+                    if len(line) != 64 or any(ch not in "0123456789abcdef" for ch in line):
+                        raise UsageError(f"--hashes {path}: line {number} is not a SHA-256 (64 hex digits)")
+                entries.append(line)
+    except FileNotFoundError:
+        raise UsageError(f"--{kind} {path}: no such file") from None
+    if not entries:
+        raise UsageError(f"--{kind} {path}: names nothing (one {KINDS[kind]} a line)")
+    return entries
+
+
+def _folder(spec: str) -> str:
+    folder = spec.rstrip("/")
+    folder = folder.rsplit("/", 1)[0] if folder.endswith("manifest.json") else folder
+    filesystem, _ = fsspec.core.url_to_fs(folder)
+    if not filesystem.exists(f"{folder}/manifest.json"):
+        raise UsageError(f"{spec}: no manifest.json there; takedown rewrites a shard stage's finished folder")
+    return folder
+
+
+def _rewrite_tar(source: str, target: str, drop_keys: set[str]) -> tuple[int, str]:
+    """Copy the tar at ``source`` to ``target`` without the members of ``drop_keys``; (bytes, sha256)."""
+    digest, size = hashlib.sha256(), 0
+    with fsspec.open(source, "rb") as reader, fsspec.open(target, "wb") as writer:
+
+        def write(data: bytes) -> None:
+            nonlocal size
+            writer.write(data)
+            digest.update(data)
+            size += len(data)
+
+        for found, data in iter_members(reader):
+            if found.name.split(".", 1)[0] not in drop_keys:
+                write(b"".join(member(found.name, data)))
+        write(end_of_archive(size))
+    return size, digest.hexdigest()
+
+
+def _matching_rows(index: pa.Table, column: str, wanted: set[str]) -> pa.Table:
+    return index.filter(pc.is_in(index.column(column), value_set=pa.array(sorted(wanted), pa.string())))
+
+
+def takedown(
+    spec: str, kind: str, entries: Iterable[str], reason: str, by: str | None = None, request_file: str | None = None
+) -> TakedownResult:
+    """Remove the samples ``entries`` (of ``kind``: uids, urls or hashes) name from the shard set at
+    ``spec`` (its folder or manifest), after rolling forward any takedown a kill interrupted."""
+    if kind not in KINDS:
+        raise UsageError(f"a takedown names samples by one of {', '.join(KINDS)}")
+    if not reason.strip():
+        raise UsageError("--reason is required: the log says why each sample was removed")
+    folder = _folder(spec)
+    rolled = roll_forward(folder)
+    wanted = set(entries)
+    manifest = read_json(f"{folder}/manifest.json")
+    result = TakedownResult(len(wanted), rolled_forward=rolled)
+    column = KINDS[kind]
+    planned: dict[str, dict] = {}
+    found: set[str] = set()
+    for shard in manifest["shards"]:
+        index = read_table(f"{folder}/{shard['index']}", "shard_index")
+        hits = _matching_rows(index, column, wanted)
+        if not hits.num_rows:
+            continue
+        found.update(hits.column(column).to_pylist())
+        name = shard["name"]
+        drop_keys = set(hits.column("key").to_pylist())
+        size, sha256 = _rewrite_tar(f"{folder}/{name}", f"{folder}/{name}{PARTIAL}", drop_keys)
+        kept = index.filter(pc.invert(pc.is_in(index.column("key"), value_set=pa.array(sorted(drop_keys)))))
+        write_table(kept, f"{folder}/{shard['index']}{PARTIAL}", "shard_index")
+        planned[name] = {
+            "index": shard["index"],
+            "samples": kept.num_rows,
+            "bytes": size,
+            "sha256": sha256,
+            "removed": sorted(hits.column("uid").to_pylist()),
+            "removed_matches": [match for matches in hits.column("matches").to_pylist() for match in matches],
+        }
+    result.not_found = len(wanted - found)
+    if not planned:
+        return result
+    request_digest = hashlib.sha256("\n".join(sorted(wanted)).encode()).hexdigest()
+    entry = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "who": by or getpass.getuser(),
+        "why": reason.strip(),
+        "what": {
+            "by": kind,
+            "request_file": request_file,
+            "request_sha256": request_digest,
+            "entries": len(wanted),
+            "not_found": result.not_found,
+        },
+        "removed": {name: plan["removed"] for name, plan in sorted(planned.items())},
+        "samples_removed": sum(len(plan["removed"]) for plan in planned.values()),
+    }
+    write_json(f"{folder}/{JOURNAL}.partial", {"entry": entry, "shards": planned})
+    fsspec.core.url_to_fs(folder)[0].mv(f"{folder}/{JOURNAL}.partial", f"{folder}/{JOURNAL}")  # the commit
+    _apply(folder)
+    result.removed = entry["removed"]
+    result.entry = entry
+    return result
+
+
+def roll_forward(folder: str) -> bool:
+    """Finish a takedown a kill interrupted after its journal was written; True when there was one."""
+    filesystem, _ = fsspec.core.url_to_fs(folder)
+    if not filesystem.exists(f"{folder}/{JOURNAL}"):
+        return False
+    _apply(folder)
+    return True
+
+
+def _apply(folder: str) -> None:
+    """Steps after the journal, each safe to repeat: rename the new files into place, rewrite
+    sidecars, manifest and sizes, append the log line once, remove the journal."""
+    filesystem, _ = fsspec.core.url_to_fs(folder)
+    try:
+        journal = read_json(f"{folder}/{JOURNAL}")
+        shards, entry = journal["shards"], journal["entry"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise StageFailed(f"{folder}/{JOURNAL}: an interrupted takedown's journal cannot be read ({error})") from error
+    for name, plan in shards.items():
+        for final in (f"{folder}/{plan['index']}", f"{folder}/{name}"):  # the index first, the tar last
+            if filesystem.exists(final + PARTIAL):
+                filesystem.mv(final + PARTIAL, final)
+        sidecar = f"{folder}/work/shards/{name.removesuffix('.tar')}.json"
+        if filesystem.exists(sidecar):  # so a resumed shard stage keeps the rewritten shard as it is
+            try:
+                document = read_json(sidecar)
+            except ValueError:
+                document = None
+            if isinstance(document, dict) and document.get("sha256") != plan["sha256"]:
+                counts = document.get("kept_per_query", {})
+                for match in plan["removed_matches"]:
+                    if counts.get(match, 0) > 0:
+                        counts[match] -= 1
+                document.update(samples=plan["samples"], bytes=plan["bytes"], sha256=plan["sha256"])
+                write_json(sidecar, document)
+    manifest = read_json(f"{folder}/manifest.json")
+    for shard in manifest["shards"]:
+        if shard["name"] in shards:
+            plan = shards[shard["name"]]
+            shard.update(samples=plan["samples"], bytes=plan["bytes"], sha256=plan["sha256"])
+    manifest["totals"]["samples"] = sum(shard["samples"] for shard in manifest["shards"])
+    manifest["totals"]["bytes"] = sum(shard["bytes"] for shard in manifest["shards"])
+    manifest["takedowns"] = len(read_log(folder)) + (0 if _logged(folder, entry) else 1)
+    _write_json_atomically(f"{folder}/manifest.json", manifest)
+    sizes = {shard["name"]: shard["samples"] for shard in manifest["shards"]}
+    _write_json_atomically(f"{folder}/sizes.json", sizes)
+    if not _logged(folder, entry):
+        _append_line(f"{folder}/{LOG}", json.dumps(entry, ensure_ascii=False, sort_keys=True))
+    filesystem.rm(f"{folder}/{JOURNAL}")
+
+
+def _logged(folder: str, entry: dict) -> bool:
+    return any(logged == entry for logged in read_log(folder))
+
+
+def read_log(folder: str) -> list[dict]:
+    """Every takedown of the set, oldest first (``takedowns.jsonl``; a damaged line is skipped)."""
+    path = f"{folder.rstrip('/')}/{LOG}"
+    filesystem, _ = fsspec.core.url_to_fs(path)
+    if not filesystem.exists(path):
+        return []
+    entries = []
+    with fsspec.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue
+    return entries
+
+
+def _append_line(path: str, line: str) -> None:
+    """Append through a whole-file rewrite: object stores cannot append, and a reader sees the
+    old log or the new one."""
+    filesystem, _ = fsspec.core.url_to_fs(path)
+    old = filesystem.cat_file(path) if filesystem.exists(path) else b""
+    if old and not old.endswith(b"\n"):
+        old += b"\n"
+    with filesystem.open(path + ".partial", "wb") as handle:
+        handle.write(old + line.encode("utf-8") + b"\n")
+    filesystem.mv(path + ".partial", path)
+
+
+def _write_json_atomically(path: str, document: dict) -> None:
+    write_json(path + ".partial", document, ensure_ascii=False)
+    fsspec.core.url_to_fs(path)[0].mv(path + ".partial", path)
