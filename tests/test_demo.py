@@ -36,6 +36,32 @@ def test_demo_runs_and_says_where_things_are(tmp_path, capsys):
     assert tokenizer["captions"] == shard["written"] and tokenizer["end_token"]["id"] == tokenizer["vocab_size"] - 1
     assert "stopped at" not in out
     assert f"wit-train train --train-data {tmp_path / 'demo' / 'run' / 'shard'} --tokenizer" in out
+    check_collecting_responsibly(tmp_path / "demo", out)
+
+
+def check_collecting_responsibly(demo, out: str) -> None:
+    """The demo's world exercises every removal: each planted picture that reached download ends
+    as its truth says, the URL list acts in harvest, one takedown is logged, and the report shows it."""
+    import pyarrow.parquet as pq
+
+    truth = json.loads((demo / "world" / "planted" / "truth.json").read_text())
+    statuses = {row["url"]: row["status"] for row in pq.read_table(demo / "run" / "download" / "status").to_pylist()}
+    reached = {url: statuses[url] for url in truth if url in statuses}
+    assert {record["expected"] for url, record in truth.items() if url in reached} >= {"eval_duplicate", "blocklisted"}
+    assert all(status == truth[url]["expected"] for url, status in reached.items()), reached
+    assert not any(truth[url]["expected"].startswith("harvest:") for url in reached)  # dropped by the URL list
+    harvest = json.loads((demo / "run" / "harvest" / "stats.json").read_text())
+    assert harvest["blocklisted_by_list"] == {"demo-urls": 1}
+    download = json.loads((demo / "run" / "download" / "stats.json").read_text())
+    assert sum(download["blocklisted_by_list"].values()) == download["statuses"]["blocklisted"]
+    assert download["faces_blurred"] == sum(len(truth[url]["boxes"] or ()) for url, s in reached.items() if s == "ok")
+    log = (demo / "run" / "shard" / "takedowns.jsonl").read_text().splitlines()
+    assert len(log) == 1 and "[demo] takedown after publication: 1 sample(s) removed" in out
+    assert main(["verify", str(demo / "run" / "shard")]) == 0
+    report = (demo / "run" / "report" / "index.html").read_text()
+    for heading in ("Opt-outs and removals", "Blocklists", "Evaluation sets", "each evaluation image", "Takedowns"):
+        assert heading in report, heading
+    assert "demo: the site owner asked" in report and "data:image/jpeg;base64," in report
 
 
 @pytest.mark.slow

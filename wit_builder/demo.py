@@ -16,6 +16,7 @@ from typing import Any
 from wit_builder import stages
 from wit_builder.chain import StepResult, format_results, run_chain
 from wit_builder.synthetic import SyntheticWorld, WorldConfig, WorldLayout
+from wit_builder.synthetic.planted import PlantedSet
 
 DEMO_OUT = "runs/demo"
 TRAIN = {"model": "tiny", "batch_size": 32, "steps": 200, "lr": 1e-3, "warmup": 20, "workers": 1,
@@ -54,6 +55,7 @@ def demo_config(world_root: Path, train: bool = True) -> dict[str, Any]:
     a small dump, and (``train``) a short CPU training of the tiny model, evaluated on held-out
     sets. ``pipelines/demo.toml`` is this config written out (a test keeps them equal)."""
     layout = WorldLayout.at(world_root)
+    planted = PlantedSet.layout(layout.planted_dir)
     tables: dict[str, dict[str, Any]] = {
         "queries": {
             "wiki_dump": layout.wiki_dump_glob,
@@ -64,10 +66,22 @@ def demo_config(world_root: Path, train: bool = True) -> dict[str, Any]:
             "min_bigram_pmi": 12,
             "min_bigram_count": 3,
         },
-        "harvest": {"wat": layout.wat_glob, "pairs": str(layout.pairs_dir / "*")},
+        # The planted pictures (synthetic.planted) come in a URL list with face boxes; a URL
+        # blocklist applies in harvest, the hash lists and the evaluation set in download.
+        "harvest": {
+            "wat": layout.wat_glob,
+            "pairs": [str(layout.pairs_dir / "*"), str(planted.pairs)],
+            "blocklist": [str(planted.blocklists["demo-urls"])],
+        },
         "balance": {"per_query": 50},
-        # The world's web is on loopback, which the download stage refuses unless told.
-        "download": {"allow_private_network": True, "read_timeout": 2.0, "retries": 1},
+        "download": {
+            # The world's web is on loopback, which the download stage refuses unless told.
+            "allow_private_network": True,
+            "read_timeout": 2.0,
+            "retries": 1,
+            "blocklist": [str(planted.blocklists[name]) for name in ("demo-sha256", "demo-md5", "demo-pdq")],
+            "eval_sets": [f"planted-eval={planted.eval_set}"],
+        },
     }
     # Every stage of the chain (``wit_builder.stages``), with its defaults unless set above.
     config = {stage.name: tables.get(stage.name, {}) for stage in stages.chain() if not stage.optional}
@@ -129,8 +143,32 @@ def demo_command(args, beam_args: Sequence[str]) -> int:
         results = run_chain(config, str(out / "run"), beam_args, "queries" if other_world else None)
     print("\n[demo] the chain:")
     print(format_results(results))
+    if any(r.stage == "shard" and r.outcome in ("done", "up to date") for r in results):
+        print(_takedown_after_publication(out, web.base_urls))
     print(_closing_words(results, out))
     return 0
+
+
+TAKEDOWN = "plain-1.jpg"  # the planted picture whose site owner asks for its removal
+
+
+def _takedown_after_publication(out: Path, base_urls: list[str]) -> str:
+    """A takedown request served on the published shards, as a site owner's would be, and the run
+    report written again to list it. The same request on a later demo changes nothing."""
+    from wit_builder.report.run_page import write_run_report
+    from wit_builder.shard.takedown import takedown
+
+    request = out / "world" / "planted" / "takedown-request.txt"
+    request.write_text(f"# the site owner's request\n{PlantedSet.url(base_urls, TAKEDOWN)}\n")
+    run = out / "run"
+    why = "demo: the site owner asked for the picture's removal"
+    result = takedown(str(run / "shard"), "urls", [PlantedSet.url(base_urls, TAKEDOWN)], why, "wit-builder demo")
+    write_run_report(str(run))
+    if result.removed:
+        shards = ", ".join(result.removed)
+        log = run / "shard" / "takedowns.jsonl"
+        return f"[demo] takedown after publication: {result.samples_removed} sample(s) removed from {shards}; see {log}"
+    return "[demo] takedown after publication: nothing left to remove (done by an earlier demo, or not collected)"
 
 
 def _closing_words(results: list[StepResult], out: Path) -> str:

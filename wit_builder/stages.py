@@ -33,7 +33,8 @@ class Stage:
     to its folder: a stage removes only files matching them. ``report`` is the title and the
     ``module:function`` of its section of the run report; the function takes the run folder
     and every stage's ``stats.json`` (None where it has not run) and returns HTML, or None
-    when the stage has not run.
+    when the stage has not run. ``more_reports`` are further sections in the same form, shown
+    after it (download's "Opt-outs and removals", which also reads harvest's and shard's files).
     """
 
     name: str
@@ -44,6 +45,7 @@ class Stage:
     outputs: tuple[str, ...]
     reads: Mapping[str, str] = field(default_factory=dict)
     report: tuple[str, str] | None = None
+    more_reports: tuple[tuple[str, str], ...] = ()
     optional: bool = False  # in a run only when the config has its table
     command: bool = True  # a ``wit-builder NAME`` command (train has its own: ``wit-train``)
     takes_beam_flags: bool = True
@@ -56,6 +58,10 @@ class Stage:
 
     def report_section(self) -> Callable[[str, Mapping[str, Any]], str | None] | None:
         return _load(self.report[1]) if self.report else None
+
+    def report_sections(self) -> list[tuple[str, Callable[[str, Mapping[str, Any]], str | None]]]:
+        """(title, function) of each of its sections of the run report, in order."""
+        return [(title, _load(target)) for title, target in ((self.report,) if self.report else ()) + self.more_reports]
 
     @property
     def data(self) -> str:
@@ -123,6 +129,7 @@ _CHAIN: list[Stage] = [
         ),
         reads={"pairs": "balance"},
         report=("Download", "wit_builder.download.report_section:report_section"),
+        more_reports=(("Opt-outs and removals", "wit_builder.download.removals_section:removals_section"),),
     ),
     Stage(
         "shard",

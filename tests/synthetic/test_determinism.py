@@ -35,9 +35,9 @@ def test_other_seed_gives_other_files(tmp_path, small_world_dir):
     other = SyntheticWorld(WorldConfig(seed=4)).write(tmp_path / "other", FIXED_BASE_URLS)
     first, second = digest_tree(small_world_dir.root), digest_tree(other.root)
     shared = {name for name, digest in first.items() if digest in set(second.values())}
-    # Only files that do not depend on the seed may be shared: the list of WAT file names, and
-    # WordNet's lexnames and exception lists.
-    seed_free = {"wat/wat.paths.gz", "wordnet/lexnames"} | {
+    # Only files that do not depend on the seed may be shared: the list of WAT file names,
+    # WordNet's lexnames and exception lists, and the planted URL blocklist and truth (fixed URLs).
+    seed_free = {"wat/wat.paths.gz", "wordnet/lexnames", "planted/blocklists/demo-urls.txt", "planted/truth.json"} | {
         f"wordnet/{pos}.exc" for pos in ("noun", "verb", "adj", "adv")
     }
     assert shared <= seed_free

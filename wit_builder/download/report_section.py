@@ -1,6 +1,6 @@
-"""The download stage's section of the run report: every URL's fate, the hosts that failed
-most, and the opt-outs (by signal, by host, and the host files read). It lives with the stage
-because it reads the stage's status files and its opt-out signals (``opt_out.signal_of``)."""
+"""The download stage's section of the run report: every URL's fate and the hosts that failed
+most. It lives with the stage because it reads the stage's status files; the opt-outs and
+removals have their own section (``removals_section``)."""
 
 from __future__ import annotations
 
@@ -61,12 +61,6 @@ def report_section(run_dir: str, all_stats: Mapping[str, Any]) -> str | None:
     chart = bar_chart(
         list(statuses), [("URLs", list(statuses.values()), BLUE)], "Download: the fate of every URL", "status", "URLs"
     )
-    opt_out = stats.get("opt_out", {})
-    by_signal = opt_out.get("opted_out_by_signal", {})
-    host_files = [
-        [name, outcomes.get("read", 0), outcomes.get("missing", 0), outcomes.get("unreachable", 0)]
-        for name, outcomes in opt_out.get("host_files_fetched", {}).items()
-    ]
     return render(
         "sections/download.html.j2",
         ok=stats["ok"],
@@ -74,12 +68,4 @@ def report_section(run_dir: str, all_stats: Mapping[str, Any]) -> str | None:
         counts_add_up=stats.get("adds_up"),
         chart=Markup(chart),
         hosts=[list(host) for host in failing_hosts(f"{run_dir}/download")],
-        opt_out=bool(opt_out),
-        honoured=opt_out.get("honoured", []),
-        ignored=opt_out.get("ignored", []),
-        by_signal=[[signal, n] for signal, n in by_signal.items()],
-        opted_out=statuses.get("opted_out", 0),
-        signals_add_up=sum(by_signal.values()) == statuses.get("opted_out", 0),
-        opted_out_hosts=[list(host) for host in opted_out_hosts(f"{run_dir}/download")],
-        host_files=host_files,
     )

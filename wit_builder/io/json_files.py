@@ -16,6 +16,22 @@ def write_json(path: str, document: Any, *, ensure_ascii: bool = True) -> None:
         handle.write("\n")
 
 
+def read_json_lines(path: str) -> list[Any]:
+    """Every document of a JSON Lines file, in order; none when the file does not exist. A line
+    that is not JSON (cut by a kill while appended) is skipped."""
+    filesystem, _ = fsspec.core.url_to_fs(path)
+    if not filesystem.exists(path):
+        return []
+    documents = []
+    with fsspec.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                documents.append(json.loads(line))
+            except ValueError:
+                continue
+    return documents
+
+
 def read_json(path: str) -> Any:
     """The JSON document at ``path``; ``ValueError`` naming the file when it is not JSON."""
     with fsspec.open(path, "rt", encoding="utf-8") as handle:

@@ -39,8 +39,10 @@ def render_run_report(run_dir: str) -> str:
             [stage.name, "finished" if stage.name in done else ("output present" if stats[stage.name] else "—")]
             for stage in chain
         ],
-        sections=[(stage.report[0], _html(stage.report_section()(run_dir, stats))) for stage in reported],
-        missing=[stage.name for stage in reported],
+        sections=[
+            (title, _html(section(run_dir, stats))) for stage in reported for title, section in stage.report_sections()
+        ],
+        missing=[stage.name for stage in reported for _ in stage.report_sections()],
     )
 
 

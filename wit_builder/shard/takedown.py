@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wit_builder.errors import StageFailed, UsageError
-from wit_builder.io.json_files import read_json, write_json
+from wit_builder.io.json_files import read_json, read_json_lines, write_json
 from wit_builder.schemas import read_table, write_table
 from wit_builder.shard.tar_format import end_of_archive, iter_members, member
 
@@ -229,18 +229,7 @@ def _logged(folder: str, entry: dict) -> bool:
 
 def read_log(folder: str) -> list[dict]:
     """Every takedown of the set, oldest first (``takedowns.jsonl``; a damaged line is skipped)."""
-    path = f"{folder.rstrip('/')}/{LOG}"
-    filesystem, _ = fsspec.core.url_to_fs(path)
-    if not filesystem.exists(path):
-        return []
-    entries = []
-    with fsspec.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                continue
-    return entries
+    return read_json_lines(f"{folder.rstrip('/')}/{LOG}")
 
 
 def _append_line(path: str, line: str) -> None:

@@ -145,6 +145,15 @@ class PlantedSet:
         return {picture.name: picture.data for picture in self.pictures}
 
     @staticmethod
+    def layout(root: str | Path) -> PlantedLayout:
+        """Where ``write(root, ...)`` puts each file."""
+        root = Path(root)
+        names = ("demo-sha256", "demo-md5", "demo-pdq", "demo-urls")
+        return PlantedLayout(
+            root, root / "eval_set", {n: root / "blocklists" / f"{n}.txt" for n in names}, root / "pairs.parquet"
+        )
+
+    @staticmethod
     def url(base_urls: list[str], name: str) -> str:
         return f"{base_urls[0]}/planted/{name}"
 
