@@ -23,8 +23,9 @@ FLAGS = {
     "output-shards "
     "pairs pairs-format queries url-column wat wat-limit wat-prefix",
     "balance": "batch-rows candidates count-fanout count-shards out oversample per-query queries seed",
-    "download": "allow-private-network allowed-ports aspect-tolerance chunk-rows concurrency connect-timeout "
-    "encode-format encode-quality ignore-opt-out image-processes image-size max-aspect-ratio max-bytes "
+    "download": "allow-private-network allowed-ports aspect-tolerance blocklist chunk-rows concurrency connect-timeout "
+    "encode-format encode-quality eval-radius eval-sets ignore-opt-out image-processes image-size max-aspect-ratio "
+    "max-bytes pdq-radius "
     "max-crawl-delay max-pixels "
     "max-redirects min-image-size near-distance no-dedupe out pairs per-host read-timeout resize-mode "
     "resize-only-if-bigger retries total-timeout user-agent",

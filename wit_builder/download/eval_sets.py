@@ -41,6 +41,7 @@ from wit_builder.errors import UsageError
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
 DEFAULT_EVAL_RADIUS = 40
 THUMBNAIL_SIDE = 96
+ROW_GROUP = 65_536  # hashes a row group of NAME.parquet holds
 HASHES_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
@@ -216,7 +217,7 @@ def prepare_eval_sets(sets: Sequence[EvalSet], out_dir: str, processes: int = 0)
                 table, unreadable = _hash_all(eval_set.path, processes)
                 table = table.replace_schema_metadata({"wit_builder_source_key": key or ""})
         buffer = pa.BufferOutputStream()
-        pq.write_table(table, buffer)
+        pq.write_table(table, buffer, row_group_size=ROW_GROUP)  # EvalIndex reads one group at a time
         write_atomically(target, buffer.getvalue().to_pybytes())
         digest = hashlib.sha256()
         for column in ("id", "variant", "pdq"):
@@ -281,20 +282,25 @@ class EvalIndex:
         self.radius = radius
         self.index = BinaryIndex(PDQ_BYTES)
         self.names = list(names)
-        set_of, ids = [], []
+        set_of, image_of, ids = [], [], []  # per hash: its set, its image; per image: its id
         for number, name in enumerate(self.names):
-            table = pq.read_table(hashes_path(out_dir, name), columns=["id", "pdq", "quality"])
-            informative = pa.compute.greater_equal(table.column("quality"), MIN_QUALITY)
-            table = table.filter(informative)
-            if table.num_rows:
-                column = table.column("pdq").combine_chunks()
+            # In batches, so memory holds the index and one batch: 100k images take ~40 MB.
+            parquet = pq.ParquetFile(hashes_path(out_dir, name))
+            for batch in parquet.iter_batches(batch_size=65_536, columns=["id", "pdq", "quality"]):
+                batch = batch.filter(pa.compute.greater_equal(batch.column("quality"), MIN_QUALITY))
+                if not batch.num_rows:
+                    continue
+                column = batch.column("pdq")
                 data = np.frombuffer(column.buffers()[1], np.uint8)
                 start = column.offset * PDQ_BYTES
                 self.index.add(data[start : start + len(column) * PDQ_BYTES].reshape(-1, PDQ_BYTES))
-            set_of.append(np.full(table.num_rows, number, np.int16))
-            ids.append(table.column("id").combine_chunks())
+                encoded = batch.column("id").dictionary_encode()
+                image_of.append(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32) + len(ids))
+                ids.extend(encoded.dictionary.to_pylist())
+                set_of.append(np.full(batch.num_rows, number, np.int16))
         self.set_of = np.concatenate(set_of) if set_of else np.zeros(0, np.int16)
-        self.ids = pa.concat_arrays(ids) if ids else pa.array([], pa.string())
+        self.image_of = np.concatenate(image_of) if image_of else np.zeros(0, np.int32)
+        self.ids = ids
 
     def find(self, hashes: Sequence[bytes]) -> list[EvalMatch | None]:
         """The nearest evaluation image within the radius of each query hash, or None."""
@@ -306,5 +312,7 @@ class EvalIndex:
             if len(labels):
                 best = int(np.argmin(distances))
                 label = int(labels[best])
-                found[query] = EvalMatch(self.names[self.set_of[label]], self.ids[label].as_py(), int(distances[best]))
+                found[query] = EvalMatch(
+                    self.names[self.set_of[label]], self.ids[self.image_of[label]], int(distances[best])
+                )
         return found
