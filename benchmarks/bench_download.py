@@ -1,11 +1,14 @@
 """Benchmark: our download stage against img2dataset on the same URLs from the same server.
 
-    python benchmarks/bench_download.py [--images 2000] [--img2dataset PATH]
+    python benchmarks/bench_download.py [--inputs photos|scenes] [--images 2300] [--img2dataset PATH]
 
-Serves N fault-free images of the synthetic web from loopback (pre-rendered, so the server's
-drawing is not timed), writes the URL list once as img2dataset reads it (parquet, url and
-caption) and once as our balance stage writes it, then runs, in wrapper processes that report
-wall time and peak memory:
+Serves N images from loopback (made before the clock starts, so the server's drawing is not
+timed): with ``--inputs photos`` (the default) photo-like files at web sizes
+(``web_photos``: 320-1600 px, 85% JPEG, ~100 KB median), on the synthetic web's ordinary hosts;
+with ``--inputs scenes`` the synthetic web's own fault-free scenes (flat shapes, 4.5 KB on
+average, which time a downloader's overheads more than its image work). It writes the URL list
+once as img2dataset reads it (parquet, url and caption) and once as our balance stage writes it,
+then runs, in wrapper processes that report wall time and peak memory:
 
 - img2dataset's own CLI (``--img2dataset``: the ``img2dataset`` script of a separate virtual
   environment, since img2dataset pins webdataset < 0.3): 2 processes × 32 threads for this
@@ -35,17 +38,22 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from measure import measure
+from web_photos import web_photos
 
 from wit_builder.harvest.normalise import url_uid
 from wit_builder.schemas import table_from_rows, write_table
 from wit_builder.synthetic import SyntheticWorld, WorldConfig
+from wit_builder.synthetic.web import SyntheticWeb
 
 SETTINGS = {"image_size": 256, "resize_mode": "border", "encode_format": "jpg", "encode_quality": 95}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=2300, help="catalogue size; ~94%% are plain normal images")
+    parser.add_argument("--inputs", choices=("photos", "scenes"), default="photos", help="what the web serves")
+    parser.add_argument(
+        "--images", type=int, default=2300, help="photos, or the scene catalogue's size (~94%% plain normal images)"
+    )
     parser.add_argument("--img2dataset", default=shutil.which("img2dataset"), help="path of the img2dataset script")
     parser.add_argument("--keep", metavar="DIR")
     parser.add_argument(
@@ -60,11 +68,17 @@ def main() -> None:
     root = Path(args.keep or tempfile.mkdtemp(prefix="bench-download-"))
     root.mkdir(parents=True, exist_ok=True)
     world = SyntheticWorld(replace(WorldConfig(seed=6), images=args.images, fault_share=0.0))
-    with world.serve() as web:
-        web.prerender()
-        images = [image for image in world.catalog.images if image.size_class == "normal" and image.fault is None]
-        urls = [image.url(web.base_urls) for image in images]
-        captions = [image.caption for image in images]
+    photos = web_photos(args.images) if args.inputs == "photos" else {}
+    with SyntheticWeb(world.catalog, extra=photos) as web:
+        if photos:
+            hosts = world.config.hosts  # the ordinary hosts, whose robots.txt, ai.txt and tdmrep.json allow these
+            urls = [f"{web.base_urls[k % hosts]}/extra/{name}" for k, name in enumerate(photos)]
+            captions = [f"a photo, number {k}" for k in range(len(urls))]
+        else:
+            web.prerender()
+            images = [image for image in world.catalog.images if image.size_class == "normal" and image.fault is None]
+            urls = [image.url(web.base_urls) for image in images]
+            captions = [image.caption for image in images]
         pq.write_table(pa.table({"url": urls, "caption": captions}), root / "urls.parquet")
         (root / "balance" / "balanced").mkdir(parents=True, exist_ok=True)
         rows = [
@@ -74,7 +88,10 @@ def main() -> None:
         write_table(
             table_from_rows(rows, "balanced"), str(root / "balance" / "balanced" / "part-00000.parquet"), "balanced"
         )
-        print(f"{len(urls):,} images on {len(web.base_urls)} loopback hosts")
+        on = len({url.split("/")[2] for url in urls})
+        sizes = sorted(len(data) for data in photos.values())
+        weight = f", median {sizes[len(sizes) // 2] / 1024:,.0f} KB" if sizes else ""
+        print(f"{len(urls):,} {args.inputs} on {on} loopback hosts{weight}")
 
         theirs = measure(
             [

@@ -193,6 +193,12 @@ class Fetcher:
         if response.content_length is not None and response.content_length > s.max_bytes:
             error = f"Content-Length {response.content_length:,} > {s.max_bytes:,} bytes"
             return _Attempt(FetchResult(url, "too_large", response.status, final_url=current, error=error))
+        if response.content_length is not None:  # the common case: read whole, at no cost per chunk
+            try:
+                body = await response.content.readexactly(response.content_length)
+            except asyncio.IncompleteReadError as error:
+                raise aiohttp.ClientPayloadError(f"{len(error.partial):,} of {error.expected:,} bytes") from None
+            return _Attempt(FetchResult(url, "fetched", response.status, body, final_url=current))
         body = bytearray()
         async for chunk in response.content.iter_chunked(65_536):
             body += chunk

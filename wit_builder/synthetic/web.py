@@ -10,7 +10,8 @@ daemon thread, so tests, the demo and benchmarks use it as a context manager:
 Routes: ``/img/ID.EXT`` (an image), ``/f/FAULT/ID.EXT`` (the image behind a scripted fault,
 see ``catalog.FAULTS``), ``/redirected/ID.EXT`` (where the ``redirect`` fault leads),
 ``/pages/ID.html`` (a page embedding images), ``/planted/NAME`` (the photo-like pictures of
-``planted``, on the first host) and ``/`` (the list of faults).
+``planted``, on the first host), ``/extra/NAME`` (files handed to the server, e.g. a
+benchmark's photos) and ``/`` (the list of faults).
 """
 
 from __future__ import annotations
@@ -44,7 +45,14 @@ def _encoded(image: ImageEntry) -> bytes:
 class SyntheticWeb:
     """Serves a ``WebCatalog`` on loopback; ``requests`` counts requests per path."""
 
-    def __init__(self, catalog: WebCatalog, slow_seconds: float = 3.0, hosts: int | None = None, port: int = 0):
+    def __init__(
+        self,
+        catalog: WebCatalog,
+        slow_seconds: float = 3.0,
+        hosts: int | None = None,
+        port: int = 0,
+        extra: dict[str, bytes] | None = None,
+    ):
         self.catalog = catalog
         self.port = port  # 0: any free port; a fixed one makes every URL, and so every output, repeatable
         self.slow_seconds = slow_seconds
@@ -56,6 +64,7 @@ class SyntheticWeb:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.planted = PlantedSet(catalog.config.seed)
+        self.extra = extra or {}  # files served as they are under /extra/NAME on every host (benchmarks)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -114,6 +123,7 @@ class SyntheticWeb:
         app.router.add_get("/redirected/{name}", self._redirected)
         app.router.add_get("/pages/{page_id}.html", self._page)
         app.router.add_get("/planted/{name}", self._planted)
+        app.router.add_get("/extra/{name}", self._extra)
         for path in ("robots.txt", "moved/robots.txt", ".well-known/tdmrep.json", "ai.txt"):
             app.router.add_get(f"/{path}", self._host_file)
         return app
@@ -179,6 +189,15 @@ class SyntheticWeb:
         if data is None or not request.host.startswith("127.0.0.1:"):
             raise web.HTTPNotFound()
         return web.Response(body=data, content_type="image/jpeg")
+
+    async def _extra(self, request: web.Request) -> web.Response:
+        """A file given to the server as it is (the download benchmark's photo-like pictures)."""
+        self._count(request)
+        name = request.match_info["name"]
+        data = self.extra.get(name)
+        if data is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=data, content_type=ENCODINGS[name.rsplit(".", 1)[-1]][1])
 
     async def _page(self, request: web.Request) -> web.Response:
         self._count(request)
