@@ -23,7 +23,7 @@ def read_json_lines(path: str) -> list[Any]:
     if not filesystem.exists(path):
         return []
     documents = []
-    with fsspec.open(path, "rt", encoding="utf-8") as handle:
+    with fsspec.open(path, "rt", encoding="utf-8", errors="replace") as handle:
         for line in handle:
             try:
                 documents.append(json.loads(line))

@@ -5,13 +5,12 @@ computes what it shows and renders ``templates/sections/STAGE.html.j2``."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import fsspec
 
-from wit_builder.io.json_files import read_json
+from wit_builder.io.json_files import read_json, read_json_lines
 from wit_builder.report.svg import Series, bar_chart, line_chart
 from wit_builder.report.templating import Markup, render
 
@@ -26,17 +25,7 @@ def _read_json(path: str) -> Any | None:
 
 def _metrics(path: str) -> list[dict]:
     """The records of a training's metrics.jsonl; a line cut short by a kill is left out."""
-    filesystem, _ = fsspec.core.url_to_fs(path)
-    if not filesystem.isfile(path):
-        return []
-    records = []
-    with fsspec.open(path, "rt", encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue
-    return [record for record in records if isinstance(record, dict)]
+    return [record for record in read_json_lines(path) if isinstance(record, dict)]
 
 
 def _total(value: int | dict) -> int:
