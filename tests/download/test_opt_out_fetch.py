@@ -179,6 +179,17 @@ def test_crawl_delay_spaces_the_requests_to_a_host(sites):
     assert counts["crawl_delay_waits"] == 3
 
 
+def test_the_refusing_directives_are_configurable(sites):
+    from wit_builder.download.opt_out import directive_list
+
+    only_noai = dataclasses.replace(SETTINGS, disallowed_directives=directive_list("NoAI, noimageai"))
+    results, _ = fetch_all([sites.url("x_robots_noml", "/img/d.jpg")], only_noai)
+    assert results[0].status == "fetched"  # noml is no longer a refusal
+    with pytest.raises(ValueError, match="to honour none"):
+        directive_list(" , ")
+    assert directive_list("noai,NOAI,noml") == ("noai", "noml")
+
+
 @pytest.mark.parametrize("signal", [s for s in SIGNALS if s != "meta"])  # meta: tests/download/test_pipeline.py
 def test_each_signal_can_be_switched_off_by_name(sites, signal):
     off = dataclasses.replace(SETTINGS, ignore_opt_out=frozenset({signal}))

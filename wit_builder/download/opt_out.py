@@ -54,6 +54,17 @@ def opt_out_signals(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def directive_list(text: str) -> tuple[str, ...]:
+    """``--x-robots-directives``' value: X-Robots-Tag directives separated by commas, lower-cased;
+    an empty list is a ValueError (to honour none, ``--ignore-opt-out x-robots-tag``)."""
+    names = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    if not names:
+        raise ValueError("no directive given; to honour none, use --ignore-opt-out x-robots-tag")
+    if bad := [name for name in names if not name.replace("-", "").isalnum()]:
+        raise ValueError(f"{bad[0]!r} is not an X-Robots-Tag directive name")
+    return names
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why a URL may not be used: the signal, where it was found, and the rule."""

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from wit_builder import __version__
-from wit_builder.download.opt_out import opt_out_signals
+from wit_builder.download.opt_out import directive_list, opt_out_signals
 from wit_builder.stage_settings import Settings, nested, option
 
 RESIZE_MODES = ("no", "keep_ratio", "keep_ratio_largest", "center_crop", "border")
@@ -49,11 +49,19 @@ class FetchSettings(Settings):
         metavar="NAMES",
         parse=opt_out_signals,
         bare="all",
+        shown="none",
         help="opt-out signals not to honour, by name: robots, x-robots-tag, tdmrep, content-usage, ai-txt, meta, "
         "or all "
         "(alone: all); every one is honoured by default",
     )
-    disallowed_directives: tuple[str, ...] = ("noai", "noimageai", "noml", "noindex", "none")
+    disallowed_directives: tuple[str, ...] = option(
+        ("noai", "noimageai", "noml", "noindex", "none"),
+        flag="x-robots-directives",
+        metavar="LIST",
+        parse=directive_list,
+        shown="noai,noimageai,noml,noindex,none",
+        help="X-Robots-Tag directives that refuse an image",
+    )
     max_crawl_delay: float = option(
         10.0, metavar="S", help="longest robots.txt Crawl-delay waited between requests to a host", low=0, high=3600
     )
