@@ -173,11 +173,12 @@ def prepare_stage(folder: str, stage: str, key: str, how: str) -> None:
     """Make ``folder`` ready for a run with ``key``, as ``_plan_stage`` said ("resume": as it
     is; "start", "start afresh": emptied of what the stage wrote, and only of that)."""
     from wit_builder.io.folder_lock import LOCK
-    from wit_builder.io.stage_folders import clear_outputs
+    from wit_builder.io.stage_folders import CLAIM, clear_outputs
 
     filesystem, _ = fsspec.core.url_to_fs(folder)
-    if how != "resume":
-        clear_outputs(folder, stage, keep=(LOCK,))  # a run of other settings: nothing of it is reused
+    if how != "resume":  # a run of other settings: nothing of it is reused, but what the stage keeps
+        keeps = stages.get(stage).keeps  # and the claim with them: they are the stage's files
+        clear_outputs(folder, stage, keep=(LOCK, *keeps, *((CLAIM,) if keeps else ())))
     filesystem.makedirs(folder, exist_ok=True)
     if filesystem.exists(f"{folder}/{SUCCESS}"):
         filesystem.rm(f"{folder}/{SUCCESS}")

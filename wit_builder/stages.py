@@ -35,6 +35,8 @@ class Stage:
     and every stage's ``stats.json`` (None where it has not run) and returns HTML, or None
     when the stage has not run. ``more_reports`` are further sections in the same form, shown
     after it (download's "Opt-outs and removals", which also reads harvest's and shard's files).
+    ``keeps`` names files among its outputs that a fresh run leaves in place: the shard stage's
+    ``takedowns.jsonl``, which every later run of the set must honour.
     """
 
     name: str
@@ -46,6 +48,7 @@ class Stage:
     reads: Mapping[str, str] = field(default_factory=dict)
     report: tuple[str, str] | None = None
     more_reports: tuple[tuple[str, str], ...] = ()
+    keeps: tuple[str, ...] = ()  # top-level files of its folder that no re-run removes (records that outlive a run)
     optional: bool = False  # in a run only when the config has its table
     command: bool = True  # a ``wit-builder NAME`` command (train has its own: ``wit-train``)
     takes_beam_flags: bool = True
@@ -147,7 +150,11 @@ _CHAIN: list[Stage] = [
             r"report/balance\.parquet",
             rf"work/runs/{CHUNK}\.(run|json)",
             r"work/shards/\d+\.json",
+            r"takedowns\.jsonl",
+            r"takedown\.pending\.json",
+            r"\d+\.(tar|parquet)\.takedown-partial",
         ),
+        keeps=("takedowns.jsonl", "takedown.pending.json"),
         reads={"samples": "download", "queries": "queries"},
         report=("Shards", f"{_SECTIONS}:shard"),
     ),

@@ -135,3 +135,34 @@ def test_a_later_shard_run_into_the_set_keeps_taken_down_samples_out(published, 
     assert stats["rejected"]["taken_down"] == 1 and stats["adds_up"]
     assert uid not in {row["uid"] for shard in index_rows(published).values() for row in shard}
     assert len(read_log(str(published))) == 1 and main(["verify", str(published)]) == 0
+
+
+def test_a_fresh_run_of_the_stage_keeps_the_log_and_honours_it(published, download_dir, tmp_path):
+    """``run --from shard`` empties the folder of what the stage wrote, but the takedown log is kept."""
+    from wit_builder.chain import prepare_stage
+
+    uid = index_rows(published)["000000.parquet"][4]["uid"]
+    argv = ["takedown", str(published), "--uids", request(tmp_path, "u.txt", [uid]), "--reason", "withdrawn"]
+    assert main(argv) == 0
+    prepare_stage(str(published), "shard", "another-key", "start afresh")
+    assert (published / "takedowns.jsonl").exists() and not (published / "manifest.json").exists()
+    rerun = ["shard", "--samples", str(download_dir), "--out", str(published), "--samples-per-shard", "200"]
+    assert main([*rerun, "--chunk-rows", "150"]) == 0
+    assert uid not in {row["uid"] for shard in index_rows(published).values() for row in shard}
+    assert json.loads((published / "stats.json").read_text())["rejected"]["taken_down"] == 1
+
+
+def test_a_journal_left_by_a_kill_is_logged_even_when_the_set_was_emptied(published, download_dir, tmp_path):
+    uid = index_rows(published)["000002.parquet"][1]["uid"]
+    argv = ["takedown", str(published), "--uids", request(tmp_path, "u.txt", [uid]), "--reason", "court order"]
+    killed = subprocess.run([sys.executable, "-c", KILL, "after-journal", *argv], capture_output=True, text=True)
+    assert killed.returncode == 9 and (published / JOURNAL).exists()
+    from wit_builder.chain import prepare_stage
+
+    prepare_stage(str(published), "shard", "another-key", "start afresh")
+    assert (published / JOURNAL).exists()  # kept: it holds a request not yet logged
+    rerun = ["shard", "--samples", str(download_dir), "--out", str(published), "--samples-per-shard", "200"]
+    assert main([*rerun, "--chunk-rows", "150"]) == 0
+    assert not (published / JOURNAL).exists() and len(read_log(str(published))) == 1
+    assert uid not in {row["uid"] for shard in index_rows(published).values() for row in shard}
+    assert main(["verify", str(published)]) == 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import fsspec
+
 from wit_builder.shard.settings import ShardSettings
 
 
@@ -12,9 +14,12 @@ def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.shard.inputs import already_done, describe_inputs
     from wit_builder.shard.manifest import upstream_stats
     from wit_builder.shard.pipeline import build_pipeline
+    from wit_builder.shard.takedown import roll_forward
     from wit_builder.stage_run import replace_outputs, run_pipeline
 
     rules = settings.rules
+    if fsspec.core.url_to_fs(settings.out)[0].isdir(settings.out):
+        roll_forward(settings.out.rstrip("/"))  # a takedown a kill interrupted: finished, then honoured
     inputs, chunks = describe_inputs(settings.samples, settings.queries, rules, settings.out)
     out = settings.out.rstrip("/")
     done = already_done(out, inputs, rules)

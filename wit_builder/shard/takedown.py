@@ -173,11 +173,19 @@ def takedown(
 
 
 def roll_forward(folder: str) -> bool:
-    """Finish a takedown a kill interrupted after its journal was written; True when there was one."""
+    """Finish a takedown a kill interrupted after its journal was written; True when there was one.
+    When the set itself is gone (a fresh shard run emptied the folder, keeping the log and the
+    journal), the request is still logged, so the run about to write the set leaves it out."""
     filesystem, _ = fsspec.core.url_to_fs(folder)
     if not filesystem.exists(f"{folder}/{JOURNAL}"):
         return False
-    _apply(folder)
+    if filesystem.exists(f"{folder}/manifest.json"):
+        _apply(folder)
+    else:
+        entry = read_json(f"{folder}/{JOURNAL}").get("entry", {})
+        if not _logged(folder, entry):
+            _append_line(f"{folder}/{LOG}", json.dumps(entry, ensure_ascii=False, sort_keys=True))
+        filesystem.rm(f"{folder}/{JOURNAL}")
     return True
 
 
