@@ -47,10 +47,6 @@ from wit_builder.schemas import parquet_writer, read_batches, read_table, table_
 from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 PAIR_COLUMNS = ("uid", "url", "text", "page_url", "source", "matches")
-# Bodies fetched and waiting for the image pool: past this, no new fetch starts until some are
-# processed, so a fast network and large images cannot fill memory (at most this plus the
-# fetches under way, --concurrency x --max-bytes).
-WAITING_BYTES = 128 * 2**20
 ERRORS = "errors"
 
 
@@ -114,8 +110,6 @@ class FetchChunkFn(StatsDoFn):
     def setup(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.fetcher = Fetcher(self.rules.fetch)
-        self.waiting_bytes = 0
-        self.room = asyncio.Condition()
         rules = self.rules
         self.blocklists = HashBlocklists(rules.blocklists, rules.pdq_radius) if rules.blocklists else None
         self.eval_index = EvalIndex(self.out_dir, eval_set_names(rules), rules.eval_radius) if rules.eval_sets else None
@@ -144,7 +138,10 @@ class FetchChunkFn(StatsDoFn):
     def process(self, batch: list[Chunk]) -> Iterator:
         """A batch of chunks (``BatchElements``): their URLs are fetched together, so one slow
         host in a chunk does not hold the worker's connections idle. Each body is processed as
-        soon as it arrives and then dropped: memory holds the bodies in flight, not the batch.
+        soon as it arrives and then dropped; memory holds the bodies fetched and not yet
+        processed, which is a few while the network is the slower side, and up to the batch's
+        (``chunks_per_batch`` × ``--chunk-rows`` pairs) when it outpaces the image work: ~400 MiB
+        for 2,000 photos of ~100 KB from loopback (``benchmarks/RESULTS.md``).
         A chunk whose rows cannot be read costs its rows alone: counted, its error reported."""
         todo: list[tuple[Chunk, list[dict]]] = []
         filesystem, _ = fsspec.core.url_to_fs(self.out_dir)
@@ -172,24 +169,17 @@ class FetchChunkFn(StatsDoFn):
         url, page_opt_out = pair["url"], pair.get("page_opt_out")
         if page_opt_out and self.rules.fetch.honours("meta"):  # its page said so: not even asked for
             return FetchResult(url, "opted_out", error=page_opt_out), None, 0
-        async with self.room:
-            await self.room.wait_for(lambda: self.waiting_bytes < WAITING_BYTES)
         result = await self.fetcher.fetch(url)
         if result.status != "fetched":
             return result, None, 0
         body, result.body = result.body or b"", None
         boxes = pair.get("face_bboxes")
-        self.waiting_bytes += len(body)
         try:
             image = await self.loop.run_in_executor(
                 self.pool, process_image, body, self.rules.image, self.wanted, boxes
             )
         except Exception as error:  # a decoder failing in a way Pillow does not document: record it
             image = ProcessedImage("decode_error", f"{type(error).__name__}: {error}")
-        finally:
-            self.waiting_bytes -= len(body)
-            async with self.room:
-                self.room.notify_all()
         listed = self.blocklists is not None and image.status == "ok" and image.digests is not None
         if listed and (name := self.blocklists.match(image.digests)):  # bytes and hashes end here, unrecorded
             image = ProcessedImage("blocklisted", f"blocklist {name}")
