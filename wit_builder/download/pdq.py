@@ -52,11 +52,6 @@ def pdq_hash(image: Image.Image) -> tuple[bytes, int]:
     return np.packbits(bits.astype(np.uint8)).tobytes(), int(quality)
 
 
-def pdq_from_hex(text: str) -> bytes:
-    """A PDQ hash written as 64 hex digits (the form hash lists exchange) as 32 bytes."""
-    return bytes.fromhex(text)
-
-
 def hamming(a: bytes, b: bytes) -> int:
     """Bits that differ between two hashes of the same length."""
     return int(np.unpackbits(np.frombuffer(a, np.uint8) ^ np.frombuffer(b, np.uint8)).sum())
