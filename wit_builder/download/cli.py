@@ -16,14 +16,11 @@ def check_lists_and_sets(rules: DownloadRules, out: str) -> str:
 
     from wit_builder.download.eval_sets import EvalSet, prepare_eval_sets
     from wit_builder.download.hash_blocklists import check_hash_lists
-    from wit_builder.io.blocklists import read_blocklist
 
     if not rules.blocklists and not rules.eval_sets:
         return ""
-    check_hash_lists(rules.blocklists)
     digest = hashlib.sha256()
-    for path in rules.blocklists:
-        blocklist = read_blocklist(path)
+    for blocklist in check_hash_lists(rules.blocklists):
         digest.update(f"{blocklist.name}\0{blocklist.kind}\0{sorted(blocklist.entries)}".encode())
     if rules.eval_sets:
         sets = [EvalSet.parse(text) for text in rules.eval_sets]

@@ -40,7 +40,6 @@ from wit_builder.errors import UsageError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
 DEFAULT_EVAL_RADIUS = 40
-THUMBNAIL_SIDE = 96
 ROW_GROUP = 65_536  # hashes a row group of NAME.parquet holds
 HASHES_SCHEMA = pa.schema(
     [
@@ -72,20 +71,11 @@ def hashes_path(out_dir: str, name: str) -> str:
     return f"{out_dir.rstrip('/')}/eval_sets/{name}.parquet"
 
 
-def _thumbnail(image) -> bytes:
-    from PIL import Image
-
-    small = image.convert("RGB")
-    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BOX)
-    buffer = io.BytesIO()
-    small.save(buffer, "JPEG", quality=80)
-    return buffer.getvalue()
-
-
 def hash_picture(item: tuple[str, bytes]) -> list[dict] | str:
     """The rows of one evaluation picture, or why it could not be read."""
     from PIL import Image, ImageOps
 
+    from wit_builder.download.images import thumbnail
     from wit_builder.download.pdq import crop_variants, pdq_hash
 
     image_id, data = item
@@ -98,8 +88,8 @@ def hash_picture(item: tuple[str, bytes]) -> list[dict] | str:
     rows = []
     for variant, crop in enumerate(crop_variants(image)):
         digest, quality = pdq_hash(crop)
-        thumbnail = _thumbnail(image) if variant == 0 else None
-        rows.append({"id": image_id, "variant": variant, "pdq": digest, "quality": quality, "thumbnail": thumbnail})
+        small = thumbnail(image) if variant == 0 else None
+        rows.append({"id": image_id, "variant": variant, "pdq": digest, "quality": quality, "thumbnail": small})
     return rows
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from wit_builder.download.binary_index import BinaryIndex
 from wit_builder.errors import UsageError
-from wit_builder.io.blocklists import read_blocklist
+from wit_builder.io.blocklists import Blocklist, read_blocklist
 
 DEFAULT_PDQ_RADIUS = 31  # the threshold industry hash-sharing uses for PDQ
 
@@ -33,19 +33,20 @@ class BodyDigests:
     pdq: bytes | None = None
 
 
-def check_hash_lists(paths: Sequence[str]) -> list[str]:
-    """Read every list up front (a bad one is a ``UsageError`` before any work); a URL or domain
-    list here is an error, since those apply in harvest. Returns the kinds held."""
-    kinds = []
-    for path in paths:
-        blocklist = read_blocklist(path)
-        if blocklist.kind in ("url", "domain"):
-            raise UsageError(
-                f"--blocklist {path}: a {blocklist.kind} list drops pairs before they are fetched; "
-                "give it to the harvest stage (wit-builder harvest --blocklist, or [harvest] blocklists in a run)"
-            )
-        kinds.append(blocklist.kind)
-    return kinds
+def read_hash_list(path: str) -> Blocklist:
+    """One hash list; a bad file, or a URL or domain list (those apply in harvest), is a ``UsageError``."""
+    blocklist = read_blocklist(path)
+    if blocklist.kind in ("url", "domain"):
+        raise UsageError(
+            f"--blocklist {path}: a {blocklist.kind} list drops pairs before they are fetched; "
+            "give it to the harvest stage (wit-builder harvest --blocklist, or [harvest] blocklists in a run)"
+        )
+    return blocklist
+
+
+def check_hash_lists(paths: Sequence[str]) -> list[Blocklist]:
+    """Every list read up front, so a bad one is a ``UsageError`` before any work."""
+    return [read_hash_list(path) for path in paths]
 
 
 class HashBlocklists:
@@ -56,16 +57,14 @@ class HashBlocklists:
         self.exact: list[tuple[str, str, frozenset[str]]] = []  # (name, kind, digests)
         self.pdq: list[tuple[str, BinaryIndex]] = []
         for path in paths:
-            blocklist = read_blocklist(path)
+            blocklist = read_hash_list(path)
             if blocklist.kind == "pdq":
                 index = BinaryIndex(32)
                 if blocklist.entries:
                     index.add(np.array([np.frombuffer(bytes.fromhex(e), np.uint8) for e in blocklist.entries]))
                 self.pdq.append((blocklist.name, index))
-            elif blocklist.kind in ("sha256", "md5"):
-                self.exact.append((blocklist.name, blocklist.kind, blocklist.entries))
             else:
-                check_hash_lists([path])  # raises: URL and domain lists belong to harvest
+                self.exact.append((blocklist.name, blocklist.kind, blocklist.entries))
 
     @property
     def kinds(self) -> frozenset[str]:

@@ -162,10 +162,17 @@ def body_digests(body: bytes, picture: Image.Image, wanted: frozenset[str]) -> t
     ), quality
 
 
-def thumbnail(data: bytes, side: int = 96) -> bytes:
-    """A small JPEG of a stored image: what a report shows an auditor beside its match."""
-    with Image.open(io.BytesIO(data)) as opened:
-        small = opened.convert("RGB")
+THUMBNAIL_SIDE = 96
+
+
+def thumbnail(picture: bytes | Image.Image, side: int = THUMBNAIL_SIDE) -> bytes:
+    """A small JPEG of a picture or of image file bytes: what a report shows an auditor beside
+    its match (an evaluation image and the copies found of it)."""
+    if isinstance(picture, bytes):
+        with Image.open(io.BytesIO(picture)) as opened:
+            small = opened.convert("RGB")
+    else:
+        small = picture.convert("RGB")
     small.thumbnail((side, side), Image.Resampling.BOX)
     buffer = io.BytesIO()
     small.save(buffer, "JPEG", quality=80)

@@ -31,6 +31,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 import apache_beam as beam
 import fsspec
 import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam import pvalue
 
 from wit_builder.download.dedupe import HashedImage, exact_duplicates
@@ -290,7 +291,7 @@ class FinalizeChunkFn(StatsDoFn):
             for table in read_batches(work_path(out, "fetched", chunk_name), "samples", batch_rows=1024):
                 keep = pa.array([uid not in duplicate_of for uid in table.column("uid").to_pylist()])
                 kept = table.filter(keep)
-                self.count("faces_blurred", sum(n or 0 for n in kept.column("faces_blurred").to_pylist()))
+                self.count("faces_blurred", pc.sum(kept.column("faces_blurred")).as_py() or 0)
                 write(kept)
         with parquet_writer(f"{out}/status/{chunk_name}.parquet.partial", "status") as write:
             write(table_from_rows(outcomes, "status"))

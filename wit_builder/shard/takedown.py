@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wit_builder.errors import StageFailed, UsageError
+from wit_builder.io.atomic import write_atomically
 from wit_builder.io.json_files import read_json, read_json_lines, write_json
 from wit_builder.schemas import read_table, write_table
 from wit_builder.shard.tar_format import end_of_archive, iter_members, member
@@ -253,5 +254,5 @@ def _append_line(path: str, line: str) -> None:
 
 
 def _write_json_atomically(path: str, document: dict) -> None:
-    write_json(path + ".partial", document, ensure_ascii=False)
-    fsspec.core.url_to_fs(path)[0].mv(path + ".partial", path)
+    """As ``write_json`` lays it out, written whole (``io.atomic``): a reader sees old or new."""
+    write_atomically(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
