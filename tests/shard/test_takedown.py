@@ -166,3 +166,23 @@ def test_a_journal_left_by_a_kill_is_logged_even_when_the_set_was_emptied(publis
     assert not (published / JOURNAL).exists() and len(read_log(str(published))) == 1
     assert uid not in {row["uid"] for shard in index_rows(published).values() for row in shard}
     assert main(["verify", str(published)]) == 0
+
+
+def test_a_set_another_process_is_writing_is_refused_and_left_as_it_was(published, tmp_path, capsys):
+    import socket
+    import time
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        record = {"host": socket.gethostname(), "pid": holder.pid, "command": "wit-builder shard",
+                  "started": time.time(), "heartbeat": time.time()}  # fmt: skip
+        (published / "_LOCK").write_text(json.dumps(record))
+        before = snapshot(published)
+        uid = index_rows(published)["000000.parquet"][0]["uid"]
+        argv = ["takedown", str(published), "--uids", request(tmp_path, "u.txt", [uid]), "--reason", "r"]
+        assert main(argv) == 2
+        assert f"is in use by wit-builder shard (pid {holder.pid}" in capsys.readouterr().err
+        assert snapshot(published) == before
+    finally:
+        holder.kill()
+        holder.wait()

@@ -17,7 +17,8 @@ and sizes rewritten, the log appended and the journal removed. A kill before the
 leaves the set as it was (stale partial files are overwritten next time); a kill after it is
 rolled forward by the next ``takedown`` command (or ``wit-builder takedown SHARDS --resume``),
 so the set is never left half-changed. The same request again finds nothing left to remove and
-changes nothing: no file is written and no line is logged.
+changes nothing: no file is written and no line is logged. Like every command that writes a
+folder, it holds the folder's ``_LOCK`` while it runs.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import pyarrow.compute as pc
 
 from wit_builder.errors import StageFailed, UsageError
 from wit_builder.io.atomic import write_atomically
+from wit_builder.io.folder_lock import lock_out
 from wit_builder.io.json_files import read_json, read_json_lines, write_json
 from wit_builder.schemas import read_table, write_table
 from wit_builder.shard.tar_format import end_of_archive, iter_members, member
@@ -121,6 +123,7 @@ def takedown(
     if not reason.strip():
         raise UsageError("--reason is required: the log says why each sample was removed")
     folder = _folder(spec)
+    lock_out(folder)  # one writer per folder: not beside a shard run or another takedown
     rolled = roll_forward(folder)
     wanted = set(entries)
     manifest = read_json(f"{folder}/manifest.json")
