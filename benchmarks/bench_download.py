@@ -20,7 +20,12 @@ then runs, in wrapper processes that report wall time and peak memory:
   processes (7.9 s against 8.9 s for 2,162 images with threads), whose start-up and
   partitioning cost more than they gain at this size; ``--ours-flags`` tries others.
 
-Prints images/s and images/s/core for both and ``download_speedup=<ours / img2dataset>``.
+Then runs ours once more with ``--ignore-opt-out all``, so the opt-out engine's own cost shows
+beside the peer: robots.txt, tdmrep.json and ai.txt fetched once per host, every response's
+headers checked.
+
+Prints images/s and images/s/core for each, ``download_speedup=<ours / img2dataset>`` and
+``opt_out_cost=<time with every signal honoured / time with none>``.
 """
 
 from __future__ import annotations
@@ -129,31 +134,10 @@ def main() -> None:
         their_ok = sum(
             json.loads(path.read_text())["successes"] for path in (root / "img2dataset").glob("*_stats.json")
         )
-        ours = measure(
-            [
-                sys.executable,
-                "-m",
-                "wit_builder.cli",
-                "download",
-                "--pairs",
-                str(root / "balance"),
-                "--out",
-                str(root / "ours"),
-                "--allow-private-network",
-                "--image-size",
-                str(SETTINGS["image_size"]),
-                "--resize-mode",
-                SETTINGS["resize_mode"],
-                "--encode-format",
-                SETTINGS["encode_format"],
-                "--encode-quality",
-                str(SETTINGS["encode_quality"]),
-                "--min-image-size",
-                "0",
-                *shlex.split(args.ours_flags),
-            ]
-        )
+        ours = run_ours(root, "ours", shlex.split(args.ours_flags))
+        off = run_ours(root, "ours-opt-out-off", [*shlex.split(args.ours_flags), "--ignore-opt-out", "all"])
         stats = json.loads((root / "ours" / "stats.json").read_text())
+        off_stats = json.loads((root / "ours-opt-out-off" / "stats.json").read_text())
     cores = os.cpu_count() or 2
     their_rate, our_rate = their_ok / theirs["seconds"], stats["ok"] / ours["seconds"]
     print(
@@ -164,7 +148,41 @@ def main() -> None:
         f"ours:        {stats['ok']:,} images in {ours['seconds']:.1f}s = {our_rate:,.0f} images/s "
         f"({our_rate / cores:,.0f}/core), peak {ours['peak_mib']:.0f} MiB; statuses {stats['statuses']}"
     )
+    off_rate = off_stats["ok"] / off["seconds"]
+    print(
+        f"ours, every opt-out signal ignored: {off_stats['ok']:,} images in {off['seconds']:.1f}s = "
+        f"{off_rate:,.0f} images/s, peak {off['peak_mib']:.0f} MiB"
+    )
     print(f"download_speedup={our_rate / their_rate:.3f}")
+    print(f"opt_out_cost={off_rate / our_rate:.3f}  (time with every signal honoured / time with none)")
+
+
+def run_ours(root: Path, out: str, flags: list[str]) -> dict:
+    """``wit-builder download`` of the benchmark's pairs into ``root/out``, measured."""
+    return measure(
+        [
+            sys.executable,
+            "-m",
+            "wit_builder.cli",
+            "download",
+            "--pairs",
+            str(root / "balance"),
+            "--out",
+            str(root / out),
+            "--allow-private-network",
+            "--image-size",
+            str(SETTINGS["image_size"]),
+            "--resize-mode",
+            SETTINGS["resize_mode"],
+            "--encode-format",
+            SETTINGS["encode_format"],
+            "--encode-quality",
+            str(SETTINGS["encode_quality"]),
+            "--min-image-size",
+            "0",
+            *flags,
+        ]
+    )
 
 
 if __name__ == "__main__":

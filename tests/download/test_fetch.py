@@ -177,3 +177,33 @@ def test_retry_after_and_backoff():
     delays = [backoff_delay(attempt, settings, None, rng) for attempt in range(6)]
     assert all(0.5 * min(8, 2**a) <= d <= 1.5 * min(8, 2**a) for a, d in enumerate(delays))
     assert backoff_delay(0, settings, 5.0, rng) >= 5.0
+
+
+def test_bodies_in_hand_are_bounded_and_every_slot_comes_back(small_world, web_server):
+    """With the image work slower than the network, at most 2 × concurrency bodies are held at
+    once; failures (a 404, a refused port) give their slots back, so all end and none leak."""
+    ok = [i.url(web_server.base_urls) for i in small_world.catalog.images if i.fault is None][:40]
+    missing = url_with(small_world, web_server, "not_found")
+    urls = [*ok, missing, "http://127.0.0.1:1/refused.jpg"] * 2
+    settings = dataclasses.replace(LOOPBACK, concurrency=3, retries=0)
+    in_hand, most = 0, 0
+
+    async def one(fetcher: Fetcher, url: str) -> str:
+        nonlocal in_hand, most
+        async with fetcher.fetching(url) as result:
+            if result.status == "fetched":
+                in_hand += 1
+                most = max(most, in_hand)
+                await asyncio.sleep(0.005)  # the image work
+                in_hand -= 1
+            return result.status
+
+    async def run():
+        async with Fetcher(settings, random.Random(0)) as fetcher:
+            statuses = await asyncio.gather(*(one(fetcher, url) for url in urls))
+            return statuses, fetcher._body_slots._value
+
+    statuses, free = asyncio.run(run())
+    assert statuses.count("fetched") == 80 and statuses.count("http_error") == 2
+    assert 3 < most <= 6  # the slots, not the connections, bound what is held
+    assert free == 6

@@ -17,6 +17,11 @@ always returns a ``FetchResult``; it never raises for anything a server or the n
   response's ``X-Robots-Tag``, ``tdm-reservation`` and ``Content-Usage`` headers may refuse it
   before its body is read. A refused URL ends as ``opted_out``, its error naming the signal and
   the rule, and nothing of its body is read. ``Crawl-delay`` paces the requests to its host.
+- **Memory**: ``async with fetcher.fetching(url) as result`` holds one of ``2 × concurrency``
+  body slots from just before its request (after any Crawl-delay pause, so a slow host's queue
+  holds none) until the block ends, so that when the network outpaces the image work, requests
+  wait instead of bodies piling up; an attempt that fails gives its slot back before a retry's
+  backoff.
 
 Statuses: ``fetched`` (the body is there; the image checks come next), ``http_error``,
 ``timeout``, ``too_large``, ``opted_out``, ``private_address``, ``blocked_url`` (scheme or port
@@ -26,10 +31,11 @@ not allowed) and ``connection_error`` (refused, reset, unknown host).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -95,6 +101,7 @@ class Fetcher:
         self.settings = settings or FetchSettings()
         self.rng = rng or random.Random()
         self._session: aiohttp.ClientSession | None = None
+        self._body_slots: asyncio.Semaphore | None = None
         s = self.settings
         self.host_files = HostFiles(self._host_file, s.user_agent, s.honours, s.max_crawl_delay)
 
@@ -114,6 +121,7 @@ class Fetcher:
             headers={"User-Agent": s.user_agent, "Accept": "image/*,*/*;q=0.5"},
             auto_decompress=True,
         )
+        self._body_slots = asyncio.Semaphore(2 * s.concurrency)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -125,11 +133,27 @@ class Fetcher:
         """Every URL fetched concurrently (the connector's limits bound the concurrency)."""
         return list(await asyncio.gather(*(self.fetch(url) for url in urls)))
 
-    async def fetch(self, url: str) -> FetchResult:
+    @contextlib.asynccontextmanager
+    async def fetching(self, url: str) -> AsyncIterator[FetchResult]:
+        """``fetch(url)``, holding a body slot (see the module's docstring) while the block
+        works on the body; the slot is given back when the block ends, however it ends."""
+        slot: list[bool] = []
+        try:
+            yield await self.fetch(url, slot)
+        finally:
+            if slot:
+                self._release(slot)
+
+    async def fetch(self, url: str, slot: list[bool] | None = None) -> FetchResult:
+        """The URL fetched, retried and checked; with ``slot`` (``fetching``), holding a body
+        slot from the first request on, which a failed attempt gives back before its backoff
+        and a fetched body keeps for the caller."""
         attempt = 0
         while True:
-            outcome = await self._attempt(url)
+            outcome = await self._attempt(url, slot)
             outcome.result.attempts = attempt + 1
+            if slot and outcome.result.status != "fetched":
+                self._release(slot)
             too_long = outcome.retry_after is not None and outcome.retry_after > self.settings.backoff_max
             if not outcome.retryable or attempt >= self.settings.retries or too_long:
                 if too_long:
@@ -138,7 +162,12 @@ class Fetcher:
             await asyncio.sleep(backoff_delay(attempt, self.settings, outcome.retry_after, self.rng))
             attempt += 1
 
-    async def _attempt(self, url: str) -> _Attempt:
+    def _release(self, slot: list[bool]) -> None:
+        assert self._body_slots is not None
+        slot.clear()
+        self._body_slots.release()
+
+    async def _attempt(self, url: str, slot: list[bool] | None) -> _Attempt:
         assert self._session is not None, "use Fetcher as an async context manager"
         s = self.settings
         current = url
@@ -154,6 +183,10 @@ class Fetcher:
                 if opted := policy.refusal(current):
                     return _Attempt(self._opted_out(url, current, None, opted))
                 await self.host_files.pace(current, policy)
+            if slot is not None and not slot:
+                assert self._body_slots is not None, "use Fetcher as an async context manager"
+                await self._body_slots.acquire()
+                slot.append(True)
             try:
                 async with self._session.get(current, allow_redirects=False) as response:
                     if response.status in REDIRECTS:

@@ -139,10 +139,9 @@ class FetchChunkFn(StatsDoFn):
     def process(self, batch: list[Chunk]) -> Iterator:
         """A batch of chunks (``BatchElements``): their URLs are fetched together, so one slow
         host in a chunk does not hold the worker's connections idle. Each body is processed as
-        soon as it arrives and then dropped; memory holds the bodies fetched and not yet
-        processed, which is a few while the network is the slower side, and up to the batch's
-        (``chunks_per_batch`` × ``--chunk-rows`` pairs) when it outpaces the image work: ~400 MiB
-        for 2,000 photos of ~100 KB from loopback (``benchmarks/RESULTS.md``).
+        soon as it arrives and then dropped; at most ``2 × --concurrency`` bodies are in hand
+        (being read or waiting for the image work), so when the network outpaces the image work,
+        requests wait rather than bodies piling up (``Fetcher.fetching``).
         A chunk whose rows cannot be read costs its rows alone: counted, its error reported."""
         todo: list[tuple[Chunk, list[dict]]] = []
         filesystem, _ = fsspec.core.url_to_fs(self.out_dir)
@@ -170,17 +169,17 @@ class FetchChunkFn(StatsDoFn):
         url, page_opt_out = pair["url"], pair.get("page_opt_out")
         if page_opt_out and self.rules.fetch.honours("meta"):  # its page said so: not even asked for
             return FetchResult(url, "opted_out", error=page_opt_out), None, 0
-        result = await self.fetcher.fetch(url)
-        if result.status != "fetched":
-            return result, None, 0
-        body, result.body = result.body or b"", None
-        boxes = pair.get("face_bboxes")
-        try:
-            image = await self.loop.run_in_executor(
-                self.pool, process_image, body, self.rules.image, self.wanted, boxes
-            )
-        except Exception as error:  # a decoder failing in a way Pillow does not document: record it
-            image = ProcessedImage("decode_error", f"{type(error).__name__}: {error}")
+        async with self.fetcher.fetching(url) as result:  # holds a body slot until the image is done
+            if result.status != "fetched":
+                return result, None, 0
+            body, result.body = result.body or b"", None
+            boxes = pair.get("face_bboxes")
+            try:
+                image = await self.loop.run_in_executor(
+                    self.pool, process_image, body, self.rules.image, self.wanted, boxes
+                )
+            except Exception as error:  # a decoder failing in a way Pillow does not document: record it
+                image = ProcessedImage("decode_error", f"{type(error).__name__}: {error}")
         listed = self.blocklists is not None and image.status == "ok" and image.digests is not None
         if listed and (name := self.blocklists.match(image.digests)):  # bytes and hashes end here, unrecorded
             image = ProcessedImage("blocklisted", f"blocklist {name}")
