@@ -2,7 +2,8 @@
 
 The native table re-implements the project's token rule in C, so the tests generate text from an
 alphabet built to hit every branch of that rule: letters of several scripts, digits of other
-numeral systems, combining marks (not letters), joiners in every position, the underscore,
+numeral systems, combining marks of several kinds (Mn, Mc, Me: part of a token after a letter,
+a unit of their own after anything else), joiners in every position, the underscore,
 ASCII and Unicode whitespace, punctuation and symbols.
 """
 
@@ -19,7 +20,8 @@ pytestmark = pytest.mark.skipif(PhraseTable is None, reason="the native extensio
 
 LETTERS = "abcAB" + "éüß" + "жЯ" + "漢字" + "ا" + "ǅ"  # Latin, Cyrillic, CJK, Arabic, a titlecase letter
 DIGITS = "019" + "٣" + "²" + "Ⅻ"  # Arabic-Indic digit, superscript two, Roman numeral (all isalnum)
-NOT_TOKEN = "'’-" + "_" + "\u0301" + ".,;:!?&/+()" + "€"  # joiners, underscore, combining mark, marks
+MARKS = "\u0301" + "\u094d\u093f" + "\u0e39" + "\u20dd"  # acute, virama, i-sign (Mc), Thai u, enclosing circle
+NOT_TOKEN = "'’-" + "_" + MARKS + ".,;:!?&/+()" + "€"  # joiners, underscore, combining marks, punctuation
 SPACES = " " * 6 + "\t\n\u00a0\u2003\u3000"
 ALPHABET = LETTERS + DIGITS + NOT_TOKEN + SPACES
 

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
-from wit_builder.text.tokens import is_query_like, joined_tokens, normalise, on_word_boundaries, phrases, tokenize
+from wit_builder.text.tokens import (
+    MARK_BITMAP,
+    MARK_RANGES,
+    is_query_like,
+    joined_tokens,
+    normalise,
+    on_word_boundaries,
+    phrases,
+    tokenize,
+    unit_spans,
+)
 
 
 @pytest.mark.parametrize(
@@ -27,8 +39,40 @@ def test_tokenize(text, tokens):
 
 def test_nfc_makes_combining_accents_one_letter():
     decomposed = "cafe\u0301"
-    assert tokenize(decomposed) == ["cafe"]  # the accent alone is not a letter
+    assert tokenize(decomposed) == ["cafe\u0301"]  # the mark goes with the letter it follows
     assert tokenize(normalise(decomposed)) == ["café"]
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("हिन्दी भाषा", ["हिन्दी", "भाषा"]),  # Devanagari: vowel signs (Mc) and virama (Mn)
+        ("বাংলা ভাষা", ["বাংলা", "ভাষা"]),
+        ("தமிழ் மொழி", ["தமிழ்", "மொழி"]),
+        ("แมว อยู่", ["แมว", "อยู่"]),  # Thai vowel and tone marks
+        ("مُحَمَّد رَسُول", ["مُحَمَّد", "رَسُول"]),  # vocalised Arabic
+        ("שָׁלוֹם עוֹלָם", ["שָׁלוֹם", "עוֹלָם"]),  # Hebrew points
+        ("x\u0301'y", ["x\u0301'y"]),  # a joiner after a mark still joins
+    ],
+)
+def test_combining_marks_stay_in_their_word(text, tokens):
+    assert tokenize(text) == tokens
+    assert list(phrases(text)) == [tokens]
+
+
+def test_a_mark_with_no_letter_before_it_is_a_unit_of_its_own():
+    text = "a \u0301x"
+    assert tokenize(text) == ["a", "x"]
+    assert [text[a:b] for a, b in unit_spans(text)] == ["a", "\u0301", "x"]
+    assert on_word_boundaries(text, 3, 4) and not on_word_boundaries("ab\u0301c", 0, 2)
+
+
+def test_the_mark_table_holds_every_mark_of_this_pythons_unicode():
+    every = [code for code in range(0x110000) if unicodedata.category(chr(code))[0] == "M"]
+    listed = [code for first, last in MARK_RANGES for code in range(first, last + 1)]
+    assert listed == every
+    assert all(MARK_BITMAP[code >> 3] >> (code & 7) & 1 for code in every)
+    assert sum(bin(byte).count("1") for byte in MARK_BITMAP) == len(every)
 
 
 def test_case_is_kept():
@@ -59,6 +103,9 @@ def test_phrases_break_at_punctuation_and_lines():
         ("(red)", 1, 4, True),
         ("under_score", 0, 5, True),  # the underscore separates tokens
         ("café", 0, 3, False),
+        ("हिन्दी", 0, 1, False),  # the consonant alone, inside its word
+        ("हिन्दी", 0, 6, True),
+        ("अ ि", 2, 3, True),  # a lone mark is a unit of its own
     ],
 )
 def test_word_boundaries(text, start, end, expected):

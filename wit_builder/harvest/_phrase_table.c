@@ -60,6 +60,17 @@ static unsigned char ascii_alnum[128];
 static unsigned char ascii_space[128];
 
 static inline int is_alnum(Py_UCS4 c) { return c < 128 ? ascii_alnum[c] : Py_UNICODE_ISALNUM(c); }
+
+/* Combining marks (Unicode category M), bit c of wit_builder.text.tokens.MARK_BITMAP, read at
+ * import so that both sides use this Python's Unicode tables. No mark is below U+0300. */
+static unsigned char *mark_bitmap;
+static Py_ssize_t mark_bitmap_bits;
+
+static inline int is_mark(Py_UCS4 c) {
+    return c >= 0x300 && (Py_ssize_t)c < mark_bitmap_bits && (mark_bitmap[c >> 3] >> (c & 7)) & 1;
+}
+/* What a token goes on with after its first letter or digit. */
+static inline int is_word(Py_UCS4 c) { return c < 128 ? ascii_alnum[c] : Py_UNICODE_ISALNUM(c) || is_mark(c); }
 static inline int is_space(Py_UCS4 c) { return c < 128 ? ascii_space[c] : Py_UNICODE_ISSPACE(c); }
 static inline int is_joiner(Py_UCS4 c) { return c == '\'' || c == 0x2019 || c == '-'; }
 
@@ -73,8 +84,8 @@ static inline uint64_t extend_hash(uint64_t sequence, uint64_t token) {
 }
 
 /*
- * Units of text[0:n]: tokens under wit_builder.text.tokens.TOKEN (a run of letters and digits in
- * which a single ' or ’ or - may join two such runs) and, when `with_marks` is set, every other
+ * Units of text[0:n]: tokens under wit_builder.text.tokens.TOKEN (a letter or digit, then letters,
+ * digits and combining marks, in which a single ' or ’ or - may join two such runs) and, when `with_marks` is set, every other
  * non-whitespace character as a unit of its own. `out` must hold n + 1 units.
  */
 static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t n, Token *out, int with_marks) {
@@ -86,7 +97,7 @@ static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t n, Token *out,
             Py_ssize_t start = p;
             uint64_t hash = FNV_OFFSET;
             for (;;) {
-                while (p < n && is_alnum(c = PyUnicode_READ(kind, data, p))) {
+                while (p < n && is_word(c = PyUnicode_READ(kind, data, p))) {
                     hash = (hash ^ c) * FNV_PRIME;
                     p++;
                 }
@@ -404,11 +415,36 @@ static struct PyModuleDef module_def = {
     .m_methods = module_methods,
 };
 
+static int load_marks(void) {
+    PyObject *tokens = PyImport_ImportModule("wit_builder.text.tokens");
+    if (tokens == NULL) return -1;
+    PyObject *bitmap = PyObject_GetAttrString(tokens, "MARK_BITMAP");
+    Py_DECREF(tokens);
+    if (bitmap == NULL) return -1;
+    if (!PyBytes_Check(bitmap)) {
+        Py_DECREF(bitmap);
+        PyErr_SetString(PyExc_TypeError, "wit_builder.text.tokens.MARK_BITMAP must be bytes");
+        return -1;
+    }
+    Py_ssize_t size = PyBytes_GET_SIZE(bitmap);
+    mark_bitmap = PyMem_RawMalloc((size_t)size + 1);
+    if (mark_bitmap == NULL) {
+        Py_DECREF(bitmap);
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(mark_bitmap, PyBytes_AS_STRING(bitmap), (size_t)size);
+    mark_bitmap_bits = size * 8;
+    Py_DECREF(bitmap);
+    return 0;
+}
+
 PyMODINIT_FUNC PyInit__phrase_table(void) {
     for (Py_UCS4 c = 0; c < 128; c++) {
         ascii_alnum[c] = (unsigned char)Py_UNICODE_ISALNUM(c);
         ascii_space[c] = (unsigned char)Py_UNICODE_ISSPACE(c);
     }
+    if (mark_bitmap == NULL && load_marks() < 0) return NULL;
     if (PyType_Ready(&PhraseTableType) < 0) return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL) return NULL;

@@ -19,6 +19,13 @@ when the extension was not built (no C compiler); the fallback logs a warning.
 
 Matching is case-sensitive by default, as CLIP's and MetaCLIP's is; ``case_sensitive=False``
 lower-cases both sides, and a hit then reports every query of that lower-case form.
+
+Scripts written without spaces (Chinese, Japanese, Thai, Khmer, Lao, Burmese, Tibetan) are cut
+into words first (``wit_builder.text.segment``): each query is keyed by its spaced form and each
+caption is spaced before the lookup, so a query matches exactly when its words are adjacent
+words of the caption. Only a list holding such a query pays for it: without one, spacing a
+caption could not change what is found (a space is only ever written between two letters of
+those scripts), and captions are looked up as they are.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from typing import Any
 
 import ahocorasick
 
+from wit_builder.text.segment import Segmenter, needs_segmenting
 from wit_builder.text.tokens import on_word_boundaries, unit_spans
 
 log = logging.getLogger(__name__)
@@ -90,33 +98,44 @@ def phrase_table(keys: Sequence[str], values: Sequence[Any]) -> PythonPhraseTabl
 
 
 class QueryMatcher:
-    """All queries found in a caption. Build once (``DoFn.setup``), call per caption."""
+    """All queries found in a caption. Build once (``DoFn.setup``: it holds a segmenter, which
+    is not for sharing between threads), call per caption."""
 
     def __init__(self, queries: Iterable[str], case_sensitive: bool = True, native: bool = True):
         self.case_sensitive = case_sensitive
+        queries = list(dict.fromkeys(queries))
+        self._segmenter = Segmenter() if any(needs_segmenting(query) for query in queries) else None
         regular: dict[str, list[str]] = {}
         irregular: dict[str, list[str]] = {}
-        for query in dict.fromkeys(queries):
-            key = query if case_sensitive else query.lower()
+        for query in queries:
+            key = self._key(query)
             if is_unit_sequence(key):
                 regular.setdefault(key, []).append(query)
             elif key.strip():
                 irregular.setdefault(key, []).append(query)
         self.size = sum(map(len, regular.values())) + sum(map(len, irregular.values()))
-        # Case-sensitive keys have one original each, stored as the string itself.
-        values = [originals[0] if case_sensitive else tuple(originals) for originals in regular.values()]
+        # A key with one query (the common case) stores the query itself; the rest, a tuple.
+        self._single = all(len(originals) == 1 for originals in regular.values())
+        values = [originals[0] if self._single else tuple(originals) for originals in regular.values()]
         build = phrase_table if native else PythonPhraseTable
         self._regular = build(list(regular), values)
         self._irregular = _automaton(irregular)
 
+    def _key(self, text: str) -> str:
+        """``text`` as it is looked up: spaced into words where its script needs it, and
+        lower-cased when matching ignores case."""
+        if self._segmenter is not None:
+            text = self._segmenter.spaced(text)
+        return text if self.case_sensitive else text.lower()
+
     def __call__(self, text: str) -> list[str]:
         """The distinct queries ``text`` (normalised) contains, sorted."""
-        haystack = text if self.case_sensitive else text.lower()
+        haystack = self._key(text)
         hits = self._regular.find(haystack)
-        if self.case_sensitive and self._irregular is None:  # the common case: hits are distinct
+        if self._single and self._irregular is None:  # the common case: hits are distinct queries
             hits.sort()
             return hits
-        found: set[str] = set(hits) if self.case_sensitive else {q for originals in hits for q in originals}
+        found: set[str] = set(hits) if self._single else {q for originals in hits for q in originals}
         if self._irregular is not None:
             for end, (key, originals) in self._irregular.iter(haystack):
                 if on_word_boundaries(haystack, end + 1 - len(key), end + 1):

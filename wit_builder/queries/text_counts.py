@@ -22,6 +22,7 @@ from wit_builder.queries.dump_reader import DumpError, DumpSlice, MalformedPage,
 from wit_builder.queries.inputs import ERRORS
 from wit_builder.queries.wikitext import wikitext_to_prose
 from wit_builder.stage_stats import StatsDoFn
+from wit_builder.text.segment import Segmenter, needs_segmenting
 from wit_builder.text.tokens import joined_tokens, normalise, phrases
 
 FLUSH_AT = 300_000  # distinct keys a counting worker holds before emitting its partial sums
@@ -57,11 +58,15 @@ class CountTextFn(beam.DoFn):
     Unigram blobs are sharded by the token, bigram blobs (keys "a b") by their first token, so
     the PMI join can meet each with the unigram shard holding c(a). ``phrase_index`` (a side
     input) maps the first token of every title and WordNet query to the token sequences starting
-    with it, so their occurrences are counted in the same pass.
+    with it, so their occurrences are counted in the same pass. Prose in a script written without
+    spaces is cut into words first (``wit_builder.text.segment``), as harvest cuts captions.
     """
 
     def __init__(self, shards: int):
         self.shards = shards
+
+    def setup(self) -> None:
+        self.segmenter = Segmenter()
 
     def start_bundle(self) -> None:
         self._reset()
@@ -80,7 +85,7 @@ class CountTextFn(beam.DoFn):
         except Exception:  # the wikitext parser failing on one page costs that page alone
             self.unparsed += 1
             return
-        for run in phrases(prose):
+        for run in phrases(self.segmenter.spaced(prose)):
             self.runs += 1
             self.tokens += len(run)
             self.unigrams.update(run)
@@ -116,10 +121,13 @@ def _first_word(bigram: str) -> str:
 
 
 def phrase_index(queries: list[str]) -> dict[str, list[tuple[tuple[str, ...], str]]]:
-    """First token → [(token sequence, query)] for queries that are tokens joined by spaces."""
+    """First token → [(token sequence, query)] for queries that are tokens joined by spaces,
+    once cut into words where their script is written without spaces ("北京天安门" is the
+    sequence 北京, 天安门, as the prose it is counted in)."""
+    segmenter = Segmenter() if any(needs_segmenting(query) for query in queries) else None
     index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
     for query in sorted(set(queries)):
-        sequence = joined_tokens(query)
+        sequence = joined_tokens(segmenter.spaced(query) if segmenter else query)
         if sequence:
             index.setdefault(sequence[0], []).append((sequence, query))
     return index

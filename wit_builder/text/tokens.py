@@ -5,9 +5,13 @@ so a query built from the text is matched in captions under the same definition.
 
 - Text is first put in Unicode NFC, so "é" written as e + combining accent is one letter.
 - A **token** is a run of Unicode letters and digits (``str.isalnum``; the underscore is not a
-  letter), in which a single apostrophe (``'`` or ``’``) or hyphen may join two such runs:
-  ``don't``, ``rock-face``, ``o'malley``, ``zürich``, ``1987`` are one token each; ``3.5`` is
-  ``3`` and ``5``; a leading or trailing apostrophe or hyphen is not part of the token.
+  letter) and combining marks (Unicode category M), beginning with a letter or digit, in which a
+  single apostrophe (``'`` or ``’``) or hyphen may join two such runs: ``don't``,
+  ``rock-face``, ``o'malley``, ``zürich``, ``1987`` are one token each; ``3.5`` is ``3`` and
+  ``5``; a leading or trailing apostrophe or hyphen is not part of the token. The marks are
+  what most of the world's scripts write vowels and virama with (``हिन्दी``, ``อยู่``,
+  ``مُحَمَّد``): without them a Hindi word would fall apart into its consonants. A mark with no
+  letter before it (after a space) is a unit of its own.
 - Case is kept: ``Paris`` and ``paris`` are different tokens, as CLIP's and MetaCLIP's query
   lists are case-sensitive.
 - A **phrase** is a maximal run of tokens separated by whitespace only, within one line. Any
@@ -30,9 +34,48 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-TOKEN = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
-UNIT = re.compile(TOKEN.pattern + r"|\S")
 _JOINERS = "'’-"
+# Combining marks live in planes 0, 1 and 14 (a test checks every plane for this Python's Unicode).
+_MARK_PLANES = (0x0, 0x1, 0xE)
+
+
+def _mark_ranges() -> list[tuple[int, int]]:
+    """(first, last) code points of each run of combining marks (category M)."""
+    ranges: list[tuple[int, int]] = []
+    for plane in _MARK_PLANES:
+        for code in range(plane << 16, (plane + 1) << 16):
+            if unicodedata.category(chr(code))[0] == "M":
+                if ranges and ranges[-1][1] == code - 1:
+                    ranges[-1] = (ranges[-1][0], code)
+                else:
+                    ranges.append((code, code))
+    return ranges
+
+
+MARK_RANGES = _mark_ranges()
+
+
+def _bitmap(ranges: list[tuple[int, int]]) -> bytes:
+    """Bit c set (byte c // 8, bit c % 8) for each code point c in the ranges."""
+    bits = bytearray(ranges[-1][1] // 8 + 1)
+    for first, last in ranges:
+        for code in range(first, last + 1):
+            bits[code >> 3] |= 1 << (code & 7)
+    return bytes(bits)
+
+
+MARK_BITMAP = _bitmap(MARK_RANGES)  # read by the native tokenizer (harvest/_phrase_table.c)
+_MARKS = "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in MARK_RANGES)
+# The token rule; on an ASCII text (no marks) the plain pattern gives the same tokens, faster.
+TOKEN = re.compile(rf"[^\W_]++(?:[{_MARKS}]++[^\W_]*+|['’-][^\W_]++)*+")
+_ASCII_TOKEN = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+UNIT = re.compile(TOKEN.pattern + r"|\S")
+_ASCII_UNIT = re.compile(_ASCII_TOKEN.pattern + r"|\S")
+
+
+def is_mark(char: str) -> bool:
+    """Whether ``char`` is a combining mark (Unicode category M)."""
+    return unicodedata.category(char)[0] == "M"
 
 
 def normalise(text: str) -> str:
@@ -42,19 +85,19 @@ def normalise(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """The tokens of ``text`` (assumed NFC), in order."""
-    return TOKEN.findall(text)
+    return (_ASCII_TOKEN if text.isascii() else TOKEN).findall(text)
 
 
 def unit_spans(text: str) -> list[tuple[int, int]]:
     """Where the units of ``text`` (assumed NFC) are: (start, end) of each, in order."""
-    return [match.span() for match in UNIT.finditer(text)]
+    return [match.span() for match in (_ASCII_UNIT if text.isascii() else UNIT).finditer(text)]
 
 
 def token_runs(line: str) -> Iterator[list[str]]:
     """Maximal runs of tokens with only whitespace between them, in one line of text."""
     run: list[str] = []
     previous_end = -1
-    for match in TOKEN.finditer(line):
+    for match in (_ASCII_TOKEN if line.isascii() else TOKEN).finditer(line):
         start = match.start()
         if run and not line[previous_end:start].isspace():
             yield run
@@ -76,17 +119,28 @@ def is_query_like(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+def _in_token(text: str, index: int) -> bool:
+    """Whether ``text[index]`` is a letter or digit, or a mark that a letter or digit carries
+    (through other marks): the characters a token can go on with."""
+    char = text[index]
+    if char.isalnum():
+        return True
+    while index >= 0 and is_mark(text[index]):
+        index -= 1
+    return index >= 0 and text[index].isalnum()
+
+
 def _inside_token(text: str, position: int) -> bool:
     """Whether a token continues on both sides of ``position`` (between characters)."""
     if position <= 0 or position >= len(text):
         return False
     before, after = text[position - 1], text[position]
-    if before.isalnum() and after.isalnum():  # "_".isalnum() is False, as the token rule wants
-        return True
-    if before in _JOINERS:  # x'|y: the apostrophe joins only if a letter or digit precedes it
-        return position >= 2 and text[position - 2].isalnum() and after.isalnum()
+    if (after.isalnum() or is_mark(after)) and _in_token(text, position - 1):
+        return True  # "_".isalnum() is False, as the token rule wants
+    if before in _JOINERS:  # x'|y: the apostrophe joins only if a token character precedes it
+        return position >= 2 and _in_token(text, position - 2) and after.isalnum()
     if after in _JOINERS:  # x|'y
-        return position + 1 < len(text) and before.isalnum() and text[position + 1].isalnum()
+        return position + 1 < len(text) and _in_token(text, position - 1) and text[position + 1].isalnum()
     return False
 
 
