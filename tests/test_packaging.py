@@ -13,7 +13,14 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-DISTRIBUTION = {"PIL": "pillow", "ahocorasick": "pyahocorasick", "apache_beam": "apache-beam", "http_sfv": "http-sfv"}
+DISTRIBUTION = {
+    "PIL": "pillow",
+    "ahocorasick": "pyahocorasick",
+    "apache_beam": "apache-beam",
+    "http_sfv": "http-sfv",
+    "icu": "pyicu-wheels",
+    "fasttext": "fasttext-predict",
+}
 # Modules the library uses when installed and does without otherwise (the import is guarded),
 # with the extras that install them: faiss comes as faiss-cpu or faiss-gpu, never both.
 OPTIONAL = {"faiss": ("faiss", "gpu")}

@@ -18,10 +18,12 @@ from wit_builder.stage_settings import SettingsError, flags_of, from_flags, from
 # The flags users know, as they were before the settings were typed: the names must not move.
 FLAGS = {
     "queries": "count-shards hot-key-fanout min-bigram-count min-bigram-pmi min-hourly-views min-title-views "
-    "min-unigram-count out pageview-projects pageviews target-size wiki-dump wordnet wordnet-all-lemmas",
+    "min-unigram-count out pageview-projects pageviews target-size wiki-dump wordnet wordnet-all-lemmas "
+    "bigram-share default-language max-bigrams max-query-chars max-titles max-unigrams threshold-languages "
+    "title-share unigram-share wordnet-lmf",
     "harvest": "blocklist caption-column case-insensitive image-extensions max-text-chars min-text-chars out "
     "output-shards "
-    "pairs pairs-format queries url-column wat wat-limit wat-prefix",
+    "pairs pairs-format queries url-column wat wat-limit wat-prefix languages match-english min-language-score",
     "balance": "batch-rows candidates count-fanout count-shards out oversample per-query queries seed",
     "download": "allow-private-network allowed-ports aspect-tolerance blocklist chunk-rows concurrency connect-timeout "
     "encode-format encode-quality eval-radius eval-sets ignore-opt-out image-processes image-size max-aspect-ratio "

@@ -105,14 +105,14 @@ def _normalised(data_type: pa.DataType) -> pa.DataType:
     return _EQUIVALENT.get(data_type, data_type)
 
 
-def check_schema(actual: pa.Schema, name: str, where: str, strict: bool = False) -> None:
+def check_schema(actual: pa.Schema, name: str, where: str, strict: bool = False, without: tuple[str, ...] = ()) -> None:
     """Raise ``SchemaMismatch`` unless ``actual`` fits schema ``name``.
 
     ``strict`` (writers): the same columns in the same order with identical types. Otherwise
     (readers): every expected column present with a compatible type. Nullability is checked
     on the data (``validate_table``), since in-memory Arrow tables mark every column nullable.
     """
-    expected = load_schema(name)
+    expected = _schema_without(name, without)
     for field in expected:
         index = actual.get_field_index(field.name)
         if index < 0 and not strict and field.name in optional_columns(name):
@@ -133,10 +133,22 @@ def check_schema(actual: pa.Schema, name: str, where: str, strict: bool = False)
         raise SchemaMismatch(f"{where}: columns are {actual.names}; the {name} schema expects exactly {expected.names}")
 
 
-def validate_table(table: pa.Table, name: str, where: str) -> None:
-    """What a writer checks before writing: the strict schema, and no nulls where none may be."""
-    check_schema(table.schema, name, where, strict=True)
-    for field in load_schema(name):
+def _schema_without(name: str, without: tuple[str, ...]) -> pa.Schema:
+    """Schema ``name`` less the optional columns ``without`` (a writer leaving them out)."""
+    schema = load_schema(name)
+    if not without:
+        return schema
+    not_optional = set(without) - optional_columns(name)
+    if not_optional:
+        raise SchemaMismatch(f"the {name} schema's columns {sorted(not_optional)} are not optional: write them")
+    return pa.schema([field for field in schema if field.name not in without], metadata=schema.metadata)
+
+
+def validate_table(table: pa.Table, name: str, where: str, without: tuple[str, ...] = ()) -> None:
+    """What a writer checks before writing: the strict schema (less the optional columns
+    ``without``), and no nulls where none may be."""
+    check_schema(table.schema, name, where, strict=True, without=without)
+    for field in _schema_without(name, without):
         if not field.nullable and table.column(field.name).null_count:
             raise SchemaMismatch(
                 f"{where}: column {field.name!r} holds {table.column(field.name).null_count} null(s); "
@@ -161,10 +173,11 @@ def read_table(path: str, name: str) -> pa.Table:
     return conform(table, name, path)
 
 
-def write_table(table: pa.Table, path: str, name: str) -> None:
-    """Write one Parquet file (any fsspec URL) after validating it against schema ``name``."""
-    validate_table(table, name, path)
-    table = table.cast(load_schema(name))  # same types; attaches descriptions and nullability
+def write_table(table: pa.Table, path: str, name: str, without: tuple[str, ...] = ()) -> None:
+    """Write one Parquet file (any fsspec URL) after validating it against schema ``name``;
+    ``without`` names optional columns left out on purpose (readers take them as null)."""
+    validate_table(table, name, path, without)
+    table = table.cast(_schema_without(name, without))  # same types; attaches descriptions and nullability
     with fsspec.open(path, "wb") as handle:
         pq.write_table(table, handle)
 

@@ -40,15 +40,15 @@ from wit_builder.harvest.sources import FILE_REASONS, ListLayout, RawPair, Rejec
 from wit_builder.hashing import shard_of
 from wit_builder.io.chunks import parquet_rows
 from wit_builder.io.json_files import write_json
-from wit_builder.io.query_list import load_queries
+from wit_builder.io.query_list import load_queries_by_language
 from wit_builder.io.upstream import query_list_record
 from wit_builder.schemas import table_from_rows, write_table
 from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 ERRORS = "errors"
 DROP_REASONS = (
-    "bad_url", "blocklisted", "empty_text", "text_too_short", "text_too_long", "not_image_extension", "no_match",
-    "duplicate_url",
+    "bad_url", "blocklisted", "empty_text", "text_too_short", "text_too_long", "not_image_extension",
+    "no_language_list", "no_match", "duplicate_url",
 )  # fmt: skip
 
 
@@ -146,19 +146,56 @@ class PrepareFn(StatsDoFn):
 
 
 class MatchFn(StatsDoFn):
-    """Adds the matched queries; the matcher is built once per worker from the list's path."""
+    """Adds the matched queries; the matchers are built once per worker from the list's path.
 
-    def __init__(self, queries_path: str, case_sensitive: bool):
+    An English-only list (no ``lang`` column) is matched as it always was. A worldwide list
+    (``queries`` with ``lang``) is matched per language, as Meta CLIP 2 does: each text's
+    language is identified (``wit_builder.text.language_id``, fastText's lid.176, offline) and
+    the text is matched against that language's queries only (and the English ones too with
+    ``match_english``). A text whose language has no list, or is not among ``languages``, is
+    dropped as ``no_language_list``; the row carries ``lang``, and every identified text and
+    every kept row is counted per language.
+    """
+
+    def __init__(self, queries_path: str, case_sensitive: bool, rules: HarvestRules | None = None):
         self.queries_path = queries_path
         self.case_sensitive = case_sensitive
+        self.rules = rules or HarvestRules()
         self.matcher: QueryMatcher | None = None
+        self.matchers: dict[str, QueryMatcher] = {}
 
     def setup(self) -> None:
-        self.matcher = QueryMatcher(load_queries(self.queries_path), self.case_sensitive)
+        by_language = load_queries_by_language(self.queries_path)
+        if set(by_language) == {"en"}:
+            self.matcher = QueryMatcher(by_language["en"], self.case_sensitive)
+            return
+        from wit_builder.text.language_id import LanguageIdentifier
+
+        wanted = self.rules.languages
+        self.matchers = {
+            lang: QueryMatcher(queries, self.case_sensitive)
+            for lang, queries in by_language.items()
+            if wanted is None or lang in wanted or (lang == "en" and self.rules.match_english)
+        }
+        self.english = self.matchers.get("en") if self.rules.match_english else None
+        self.identifier = LanguageIdentifier(self.rules.min_language_score)
 
     def process(self, row: dict) -> Iterator:
-        assert self.matcher is not None
-        matches = self.matcher(row["text"])
+        if self.matcher is not None:
+            matches = self.matcher(row["text"])
+        else:
+            lang, _ = self.identifier.identify(row["text"])
+            self.count(f"language:{lang}")
+            kept = self.rules.languages is None or lang in self.rules.languages
+            matcher = self.matchers.get(lang) if kept else None
+            if matcher is None and self.english is None:
+                self.count("no_language_list")
+                return
+            found = set(matcher(row["text"])) if matcher is not None else set()
+            if self.english is not None and lang != "en":
+                found.update(self.english(row["text"]))
+            matches = sorted(found)
+            row = {**row, "lang": lang}
         if not matches:
             self.count("no_match")
             return
@@ -213,6 +250,8 @@ class CountKeptFn(StatsDoFn):
     def process(self, element: tuple) -> Iterator[dict]:
         _, (row, sharing) = element
         self.count("kept")
+        if row.get("lang"):
+            self.count(f"kept:{row['lang']}")
         self.count("duplicate_url", sharing - 1)
         yield row
 
@@ -260,7 +299,7 @@ class HarvestPairs(beam.PTransform):
 
     def expand(self, raw: beam.PCollection) -> dict[str, beam.PCollection]:
         prepared = raw | "Normalise" >> beam.ParDo(PrepareFn(self.rules)).with_outputs(STATS, ERRORS, main="rows")
-        match_fn = MatchFn(self.queries, self.rules.case_sensitive)
+        match_fn = MatchFn(self.queries, self.rules.case_sensitive, self.rules)
         matched = prepared.rows | "Match" >> beam.ParDo(match_fn).with_outputs(STATS, main="rows")
         picked = (
             matched.rows
@@ -304,7 +343,11 @@ class WriteShardFn(StatsDoFn):
         shard, rows = element
         rows = sorted(rows, key=lambda row: row["uid"])
         path = f"{self.out_dir.rstrip('/')}/candidates/part-{shard:05d}.parquet"
-        write_table(table_from_rows(rows, "candidates"), path, "candidates")
+        table = table_from_rows(rows, "candidates")
+        if any(row.get("lang") for row in rows):  # a worldwide list's rows carry their language
+            write_table(table, path, "candidates")
+        else:  # an English-only list's files are written as before languages existed
+            write_table(table.drop_columns(["lang"]), path, "candidates", without=("lang",))
         self.count("rows_written", parquet_rows(path))
         yield path
 
@@ -338,10 +381,15 @@ def write_stats(
             k: v
             for k, v in counts.items()
             if k not in (*DROP_REASONS, "kept", "rows_written", "pairs_read", "face_boxes_unusable")
-            and not k.startswith("blocklisted:")
+            and not k.startswith(("blocklisted:", "language:", "kept:"))
         },
         # Face boxes a list gave that were not four finite numbers: they cannot be blurred.
         "face_boxes_unusable": counts.get("face_boxes_unusable", 0),
+        # Worldwide lists: texts identified per language, and the rows kept per language.
+        "languages": {
+            lang: {"identified": counts.get(f"language:{lang}", 0), "kept": counts.get(f"kept:{lang}", 0)}
+            for lang in sorted({k.split(":", 1)[1] for k in counts if k.startswith(("language:", "kept:"))})
+        },
         # Pairs each blocklist dropped, by the list's name; the lists' entries are never recorded.
         "blocklisted_by_list": by_list,
         "unreadable_files": [{"path": path, "error": error} for path, error in sorted(errors)],

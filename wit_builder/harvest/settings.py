@@ -37,6 +37,23 @@ class HarvestRules(Settings):
         "may repeat)",
     )
     output_shards: int = option(8, metavar="N", help="candidate files", low=1, high=100_000)
+    languages: tuple[str, ...] | None = option(
+        None,
+        metavar="CODES",
+        parse=lambda text: tuple(sorted({part.strip() for part in text.split(",") if part.strip()})),
+        help="worldwide lists: keep only texts identified as these languages, comma-separated (default: every "
+        "language the list has)",
+    )
+    match_english: bool = option(
+        False, help="worldwide lists: match every text against the English list too, whatever its language"
+    )
+    min_language_score: float = option(
+        0.0,
+        metavar="P",
+        help="worldwide lists: a text whose language is identified with less confidence is undetermined (und)",
+        low=0,
+        high=1,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

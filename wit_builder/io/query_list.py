@@ -36,6 +36,24 @@ def load_queries(path: str) -> list[str]:
     return [query for query, _ in load_query_sources(path)]
 
 
+def load_queries_by_language(path: str) -> dict[str, list[str]]:
+    """Each language's queries, in list order; a list without a ``lang`` column (English-only
+    lists, ``.txt`` lists) is all English (``en``)."""
+    path = _resolve(path)
+    if path.endswith(".txt"):
+        return {"en": load_queries(path)}
+    with fsspec.open(path, "rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        columns = ["query", "lang"] if "lang" in parquet.schema_arrow.names else ["query"]
+        table = parquet.read(columns=columns)
+    queries = table.column("query").to_pylist()
+    languages = table.column("lang").to_pylist() if "lang" in columns else ["en"] * len(queries)
+    by_language: dict[str, list[str]] = {}
+    for query, lang in zip(queries, languages, strict=True):
+        by_language.setdefault(lang or "en", []).append(query)
+    return by_language
+
+
 def check_query_list(flag: str, path: str, read: bool = True) -> int:
     """How many queries the list at ``path`` holds, read once before a stage starts so a wrong
     path is one line: missing, empty or another stage's folder is a ``UsageError``; a file that

@@ -18,9 +18,11 @@ def run(settings: QueriesSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.stage_run import run_pipeline
     from wit_builder.stderr import warn_skipped
 
-    inputs = resolve_inputs(list(settings.wiki_dump), list(settings.pageviews), settings.wordnet)
+    inputs = resolve_inputs(
+        list(settings.wiki_dump), list(settings.pageviews), settings.wordnet, list(settings.wordnet_lmf)
+    )
     check_out(settings.out, "queries")
-    inputs = readable_dumps(inputs)
+    inputs = readable_dumps(inputs, settings.rules.default_language)
     out = settings.out.rstrip("/")
     print(
         f"[queries] {len(inputs.wiki_dump)} dump file(s), {len(inputs.pageviews)} pageview file(s), "

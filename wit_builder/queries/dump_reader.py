@@ -29,6 +29,7 @@ import fsspec
 
 from wit_builder.io.lines import LongLine, bounded_lines
 from wit_builder.io.paths import expand_globs
+from wit_builder.queries.languages import ENGLISH, dump_language
 
 STREAMS_PER_RANGE = 50  # 100 pages a stream: 5,000 pages a work item
 # The largest page element read (characters of XML). English Wikipedia's largest articles hold a
@@ -66,6 +67,7 @@ class DumpSlice:
     path: str
     start: int | None = None
     end: int | None = None  # None: to the end of the file
+    lang: str = ENGLISH  # the dump's language (its <siteinfo>), which every page of it is in
 
     @property
     def label(self) -> str:
@@ -142,17 +144,18 @@ def stream_offsets(index_path: str) -> list[int]:
     return sorted(offsets)
 
 
-def plan_slices(path: str, streams_per_range: int = STREAMS_PER_RANGE) -> list[DumpSlice]:
-    """Work items for one dump file: ranges of streams when its index exists, else the file."""
+def plan_slices(path: str, streams_per_range: int = STREAMS_PER_RANGE, lang: str = ENGLISH) -> list[DumpSlice]:
+    """Work items for one dump file of language ``lang``: ranges of streams when its index
+    exists, else the file."""
     index = _index_path(path)
     if index is None:
-        return [DumpSlice(path)]
+        return [DumpSlice(path, lang=lang)]
     filesystem, _ = fsspec.core.url_to_fs(index)
     if not filesystem.exists(index):
-        return [DumpSlice(path)]
+        return [DumpSlice(path, lang=lang)]
     offsets = stream_offsets(index)
     starts = offsets[::streams_per_range]
-    return [DumpSlice(path, start, end) for start, end in itertools.pairwise([*starts, None])]
+    return [DumpSlice(path, start, end, lang) for start, end in itertools.pairwise([*starts, None])]
 
 
 def _multistream_lines(data: Iterable[bytes], limit: int = MAX_PAGE_CHARS) -> Iterator[str | LongLine]:
@@ -221,15 +224,20 @@ def dump_files(patterns: Iterable[str]) -> list[str]:
     return [p for p in expand_globs(patterns) if not is_stream_index(p)]
 
 
-def dump_problem(path: str, probe_chars: int = 1 << 16) -> str | None:
-    """Why ``path`` cannot be read as a MediaWiki XML export, from its first characters (after
-    decompression), or None when it can: a file that does not decompress, or that holds no
-    ``<mediawiki`` element at its start."""
+def inspect_dump(path: str, probe_chars: int = 1 << 16) -> tuple[str | None, str | None]:
+    """(why ``path`` cannot be read as a MediaWiki XML export, or None; its language, or None
+    when its ``<siteinfo>`` names none), from its first characters after decompression. A file
+    that does not decompress, or holds no ``<mediawiki`` element at its start, cannot be read."""
     try:
         with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
             head = handle.read(probe_chars)
     except (OSError, EOFError, ValueError) as error:
-        return f"{type(error).__name__}: {error}"
+        return f"{type(error).__name__}: {error}", None
     if "<mediawiki" not in head:
-        return "not a MediaWiki XML export (no <mediawiki> element at its start)"
-    return None
+        return "not a MediaWiki XML export (no <mediawiki> element at its start)", None
+    return None, dump_language(head)
+
+
+def dump_problem(path: str, probe_chars: int = 1 << 16) -> str | None:
+    """Why ``path`` cannot be read as a MediaWiki XML export, or None when it can."""
+    return inspect_dump(path, probe_chars)[0]

@@ -1,6 +1,7 @@
-"""The queries that are phrases from lists: article titles by pageviews, and WordNet synset
-names. Each is a ``PhraseSource``: it reads its input into (query, score) pairs, and the
-pipeline counts each phrase's occurrences in the dump's prose in the same pass as the words.
+"""The queries that are phrases from lists: article titles by pageviews, WordNet synset names,
+and the lemmas of multilingual wordnets. Each is a ``PhraseSource``: it reads its input into
+(key, score) pairs, the key naming the phrase's language (``languages.lang_key``), and the
+pipeline counts each phrase's occurrences in its language's prose in the same pass as the words.
 
 A new list of phrases (Wikidata labels, a curated list...) is one more ``PhraseSource`` in
 ``PHRASE_SOURCES``, with its input in ``QueryInputs`` and its place in
@@ -19,24 +20,28 @@ from apache_beam import pvalue
 
 from wit_builder.io.lines import bounded_lines
 from wit_builder.queries.inputs import ERRORS, QueryInputs
+from wit_builder.queries.languages import ENGLISH, lang_key, split_key
 from wit_builder.queries.pageviews import PageviewRules, parse_line
 from wit_builder.queries.settings import QueryRules
 from wit_builder.queries.wordnet import MalformedLine, read_lemmas
+from wit_builder.queries.wordnet_lmf import read_lmf_lemmas
 from wit_builder.stage_stats import stat
 from wit_builder.text.tokens import is_query_like
 
 
 @dataclass
 class Phrases:
-    """What a phrase source read: (query, score) pairs, and its stats and errors."""
+    """What a phrase source read: (key, score) pairs, and its stats and errors; ``totals``, where
+    a ranked language's list takes a share of the source, is (language, phrases read)."""
 
     phrases: beam.PCollection
     stats: list
     errors: list
+    totals: beam.PCollection | None = None
 
 
 def read_pageview_file(path: str, rules: PageviewRules) -> Iterator:
-    """(title, views) summed over one file, and the count of lines by fate. A file that cannot
+    """(title key, views) summed over one file, and the count of lines by fate. A file that cannot
     be read to its end (not the compression its name says, cut off) keeps the lines before the
     break, and is counted and named on the errors output."""
     views: Counter[str] = Counter()
@@ -47,7 +52,7 @@ def read_pageview_file(path: str, rules: PageviewRules) -> Iterator:
                 parsed = parse_line(line, rules) if isinstance(line, str) else "a line too long to read"
                 if isinstance(parsed, tuple):
                     fates["pageview_lines_counted"] += 1
-                    views[parsed[0]] += parsed[1]
+                    views[lang_key(parsed[0], parsed[1])] += parsed[2]
                 else:
                     fates["pageview_lines_not_counted" if parsed is None else "pageview_lines_malformed"] += 1
     except (OSError, EOFError, ValueError) as error:
@@ -65,9 +70,24 @@ def read_wordnet_queries(folder: str, all_lemmas: bool) -> Iterator:
         if isinstance(found, MalformedLine):
             malformed += 1
         else:
-            yield found[0]
+            yield lang_key(ENGLISH, found[0])
     if malformed:
         yield stat("wordnet_lines_malformed", malformed)
+
+
+def read_lmf_queries(path: str) -> Iterator:
+    """The lemma keys of one LMF wordnet; its malformed parts are counted and named."""
+    for found in read_lmf_lemmas(path):
+        if isinstance(found, MalformedLine):
+            yield stat("wordnet_lmf_malformed", 1)
+            yield pvalue.TaggedOutput(ERRORS, (found.where, found.reason))
+        else:
+            yield lang_key(*found)
+
+
+def _query_like(key: str, rules: QueryRules) -> bool:
+    query = split_key(key)[1]
+    return is_query_like(query) and len(query) <= rules.max_query_chars
 
 
 class PhraseSource:
@@ -84,7 +104,9 @@ class PhraseSource:
 
 
 class PageviewTitles(PhraseSource):
-    """Titles with their views summed over every pageview file, above ``min_title_views``."""
+    """Titles with their views summed over every pageview file: above ``min_title_views`` in a
+    threshold language; in a ranked language the best ``max_titles`` of each pass on, and the
+    writer keeps the share ``title_share`` of all of that language's titles (``totals``)."""
 
     name = "title"
 
@@ -92,7 +114,7 @@ class PageviewTitles(PhraseSource):
         return bool(inputs.pageviews)
 
     def read(self, pipeline: beam.Pipeline, inputs: QueryInputs, rules: QueryRules) -> Phrases:
-        pageview_rules = PageviewRules(rules.pageview_projects, rules.min_hourly_views)
+        pageview_rules = PageviewRules(rules.pageview_projects, rules.min_hourly_views, inputs.languages)
         views = (
             pipeline
             | "PageviewFiles" >> beam.Create(list(inputs.pageviews))
@@ -100,39 +122,68 @@ class PageviewTitles(PhraseSource):
             | "ReadPageviews"
             >> beam.FlatMap(read_pageview_file, pageview_rules).with_outputs("stats", ERRORS, main="views")
         )
-        title_views = (
+        summed = (
             views.views
             | "SumViews" >> beam.CombinePerKey(sum)
-            | "TitleThreshold"
-            >> beam.Filter(
-                lambda kv: is_query_like(kv[0]) and (rules.target_size is not None or kv[1] >= rules.min_title_views)
+            | "TitleQueryLike" >> beam.Filter(lambda kv: _query_like(kv[0], rules))
+        )
+        thresholded = summed | "TitleThreshold" >> beam.Filter(
+            lambda kv: (
+                not rules.ranked(split_key(kv[0])[0])
+                and (rules.target_size is not None or kv[1] >= rules.min_title_views)
             )
         )
-        return Phrases(title_views, [views.stats], [views[ERRORS]])
+        ranked = summed | "RankedLanguages" >> beam.Filter(lambda kv: rules.ranked(split_key(kv[0])[0]))
+        totals = (
+            ranked
+            | "TitleLanguage" >> beam.Map(lambda kv: (split_key(kv[0])[0], 1))
+            | "TitlesPerLanguage" >> beam.CombinePerKey(sum)
+        )
+        best = (
+            ranked
+            | "ByLanguage" >> beam.Map(lambda kv: (split_key(kv[0])[0], (kv[1], kv[0])))
+            | "BestTitles" >> beam.combiners.Top.PerKey(rules.max_titles, key=_title_rank)
+            | "TitlesBack" >> beam.FlatMap(lambda kv: [(key, views) for views, key in kv[1]])
+        )
+        titles = (thresholded, best) | "AllTitles" >> beam.Flatten()
+        return Phrases(titles, [views.stats], [views[ERRORS]], totals)
+
+
+def _title_rank(item: tuple[int, str]) -> tuple[int, str]:
+    """More views first; ties by the title, the later one lower (deterministic)."""
+    views, key = item
+    return views, "".join(chr(0x10FFFF - ord(c)) for c in key)
 
 
 class WordNetNames(PhraseSource):
-    """Synset names (or every lemma, with ``wordnet_all_lemmas``) of a WordNet 3.0 database."""
+    """Synset names (or every lemma, with ``wordnet_all_lemmas``) of a WordNet 3.0 database, in
+    English, and every lemma of the multilingual wordnets (LMF), each in its lexicon's language."""
 
     name = "wordnet"
 
     def wanted(self, inputs: QueryInputs) -> bool:
-        return bool(inputs.wordnet)
+        return bool(inputs.wordnet or inputs.wordnet_lmf)
 
     def read(self, pipeline: beam.Pipeline, inputs: QueryInputs, rules: QueryRules) -> Phrases:
         read = (
             pipeline
-            | "WordNetFolder" >> beam.Create([inputs.wordnet])
+            | "WordNetFolder" >> beam.Create([inputs.wordnet] if inputs.wordnet else [])
             | "ReadWordNet"
             >> beam.FlatMap(read_wordnet_queries, rules.wordnet_all_lemmas).with_outputs("stats", main="names")
         )
+        lmf = (
+            pipeline
+            | "LMFFiles" >> beam.Create(list(inputs.wordnet_lmf))
+            | "ReadLMF" >> beam.FlatMap(read_lmf_queries).with_outputs("stats", ERRORS, main="lemmas")
+        )
         names = (
-            read.names
-            | "WordNetQueryLike" >> beam.Filter(is_query_like)
+            (read.names, lmf.lemmas)
+            | "AllWordNets" >> beam.Flatten()
+            | "WordNetQueryLike" >> beam.Filter(_query_like, rules)
             | "DistinctWordNet" >> beam.Distinct()
             | "WordNetScore" >> beam.Map(lambda query: (query, 0.0))
         )
-        return Phrases(names, [read.stats], [])
+        return Phrases(names, [read.stats, lmf.stats], [lmf[ERRORS]])
 
 
 PHRASE_SOURCES: tuple[PhraseSource, ...] = (PageviewTitles(), WordNetNames())

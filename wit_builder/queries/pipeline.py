@@ -1,10 +1,14 @@
 """The queries stage as a Beam pipeline: count the dump, score the candidates, write the list.
 
-    dump files ─► slices ─► pages ─► prose ─► token counts ─┬─► unigrams (count ≥ 100)
-                                                             ├─► bigrams ─► join c(a), c(b) ─► PMI ≥ 30
+    dump files ─► slices ─► pages ─► prose ─► token counts ─┬─► unigrams (count ≥ 100, or a share)
+      (each with its language, from <siteinfo>)              ├─► bigrams ─► join c(a), c(b) ─► PMI ≥ 30
     pageview files ─► (title, views) ─► sum ─► views ≥ 70 ──┤   (titles and WordNet lemmas are
-    WordNet folder ─► synset names ─────────────────────────┘    counted in the text as phrases)
-                                         └─► one worker: union, target size, queries.parquet/txt, stats.json
+    WordNet folder, LMF wordnets ─► lemmas ─────────────────┘    counted in the text as phrases)
+                                         └─► one worker: per language, union (or target size, or
+                                             shares), queries.parquet/txt, stats.json
+
+Every count is keyed by language (``languages``): a run over dumps of several wikis builds each
+language's list by its own rules, in one pass.
 
 Each part has its own module: ``inputs`` (what the stage reads, checked first),
 ``phrase_sources`` (titles, WordNet: lists of phrases), ``text_counts`` (the dump's prose
@@ -19,6 +23,7 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from wit_builder.queries.inputs import QueryInputs
+from wit_builder.queries.languages import split_key
 from wit_builder.queries.phrase_sources import PHRASE_SOURCES
 from wit_builder.queries.selection import SOURCE_ORDER, Candidate
 from wit_builder.queries.settings import QueryRules, QueryTuning
@@ -41,13 +46,15 @@ class BuildQueryList(beam.PTransform):
 
     def expand(self, pbegin):
         pipeline = pbegin.pipeline
-        stats_parts, error_parts, listed = [], [], {}
+        stats_parts, error_parts, listed, totals = [], [], {}, {}
         for source in PHRASE_SOURCES:
             if source.wanted(self.inputs):
                 read = source.read(pipeline, self.inputs, self.rules)
                 listed[source.name] = read.phrases
                 stats_parts += read.stats
                 error_parts += read.errors
+                if read.totals is not None:
+                    totals[source.name] = read.totals
             else:
                 listed[source.name] = pipeline | f"No{source.name}" >> beam.Create([])
 
@@ -58,7 +65,8 @@ class BuildQueryList(beam.PTransform):
             | "AllPhrases" >> beam.combiners.ToList()
             | "PhraseIndex" >> beam.Map(phrase_index)
         )
-        counts = index | "CountDumpText" >> CountDumpText(self.inputs.wiki_dump, self.shards, self.hot_key_fanout)
+        dumps = [(path, self.inputs.language_of(path)) for path in self.inputs.wiki_dump]
+        counts = index | "CountDumpText" >> CountDumpText(dumps, self.shards, self.hot_key_fanout)
         stats_parts += counts["stats"]
         error_parts += counts["errors"]
         words = counts | "WordCandidates" >> WordCandidates(self.rules, self.shards)
@@ -69,11 +77,21 @@ class BuildQueryList(beam.PTransform):
         candidates = {"unigram": words["unigram"], "bigram": words["bigram"]}
         for name, phrases in listed.items():
             candidates[name] = phrases | f"{name}Candidates" >> beam.Map(
-                lambda kv, seen, name=name: Candidate(kv[0], name, float(kv[1]), seen.get(kv[0], 0)), occurrences
+                lambda kv, seen, name=name: Candidate(
+                    split_key(kv[0])[1], name, float(kv[1]), seen.get(kv[0], 0), split_key(kv[0])[0]
+                ),
+                occurrences,
             )
         stats = stats_parts | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
         errors = error_parts | "AllErrors" >> beam.Flatten()
-        return {**{source: candidates[source] for source in SOURCE_ORDER}, "stats": stats, "errors": errors}
+        tokens = counts["language_stats"] | "SumLanguageStats" >> beam.CombinePerKey(sum)
+        languages = {"tokens": tokens, "words": words["vocabulary"], **{f"{n}s": t for n, t in totals.items()}}
+        return {
+            **{source: candidates[source] for source in SOURCE_ORDER},
+            "stats": stats,
+            "errors": errors,
+            "languages": languages,
+        }
 
 
 def build_pipeline(
@@ -88,4 +106,6 @@ def build_pipeline(
     gathered = gather(candidates, rules.target_size)
     side_inputs = {source: pvalue.AsSingleton(gathered[source]) for source in SOURCE_ORDER}
     stats, errors = pvalue.AsDict(candidates["stats"]), pvalue.AsList(candidates["errors"])
+    for name, per_language in candidates["languages"].items():
+        side_inputs[f"languages_{name}"] = pvalue.AsDict(per_language)
     return run_once(pipeline, "WriteQueryList", write_query_list, out_dir, rules, inputs, stats, errors, **side_inputs)

@@ -20,13 +20,14 @@ ALWAYS_IN = tuple(str(n) for n in range(100))  # the numbers 0-99
 
 @dataclass(frozen=True)
 class Candidate:
-    """A would-be query: its source, what admitted it (count, PMI or views) and its count in
-    the dump's article text."""
+    """A would-be query: its source, what admitted it (count, PMI or views), its count in its
+    language's article text, and its language (a wiki's code)."""
 
     query: str
     source: str
     score: float
     occurrences: int
+    lang: str = "en"
 
     def rank_key(self) -> tuple[float, int, str]:
         """Best first: higher score, then more occurrences, then the query text (deterministic)."""
@@ -39,8 +40,12 @@ def pmi(pair_count: int, first_count: int, second_count: int, total_bigrams: int
     return math.log2(pair_count * total_bigrams) - math.log2(first_count * second_count)
 
 
-def union(candidates: Mapping[str, Sequence[Candidate]]) -> tuple[list[Candidate], dict[str, int]]:
-    """Every candidate once, under the first source (in ``SOURCE_ORDER``) that produced it.
+def union(
+    candidates: Mapping[str, Sequence[Candidate]], quotas: Mapping[str, int] | None = None
+) -> tuple[list[Candidate], dict[str, int]]:
+    """Every candidate once, under the first source (in ``SOURCE_ORDER``) that produced it;
+    with ``quotas``, each source's best ``quotas[source]`` candidates only (before overlaps are
+    removed), as a ranked language's list is cut.
 
     Returns the queries and, per source, how many of its candidates an earlier source already had.
     """
@@ -48,7 +53,10 @@ def union(candidates: Mapping[str, Sequence[Candidate]]) -> tuple[list[Candidate
     chosen: list[Candidate] = []
     overlap = {source: 0 for source in SOURCE_ORDER}
     for source in SOURCE_ORDER:
-        for candidate in sorted(candidates.get(source, ()), key=Candidate.rank_key):
+        ranked = sorted(candidates.get(source, ()), key=Candidate.rank_key)
+        if quotas is not None and source in quotas:
+            ranked = ranked[: quotas[source]]
+        for candidate in ranked:
             if candidate.query in taken:
                 overlap[source] += 1
                 continue

@@ -29,19 +29,50 @@ class QueryRules(Settings):
         50, metavar="N", help="an hourly value counts only from this many views", low=0, high=10**12
     )
     pageview_projects: tuple[str, ...] = option(
-        ("en", "en.wikipedia"),
+        ("{lang}", "{lang}.wikipedia"),
         metavar="CODES",
         parse=comma_list,
-        help="project codes whose views count, comma-separated (add en.m for mobile)",
+        shown="{lang},{lang}.wikipedia",
+        help="project codes whose views count, comma-separated; {lang} stands for each dump's language "
+        "(add {lang}.m for mobile)",
     )
     wordnet_all_lemmas: bool = option(False, help="add every lemma, not only synset names")
     target_size: int | None = option(
         None,
         metavar="N",
-        help="instead of the thresholds: the best-ranked N queries in MetaCLIP's source proportions",
+        help="instead of the thresholds: the best-ranked N queries in MetaCLIP's source proportions "
+        "(threshold languages only)",
         low=1,
         high=10**9,
     )
+    threshold_languages: tuple[str, ...] = option(
+        ("en",),
+        metavar="CODES",
+        parse=comma_list,
+        shown="en",
+        help="languages whose lists keep CLIP's thresholds above; every other language is ranked by the shares below",
+    )
+    default_language: str = option(
+        "en", metavar="CODE", help="the language of a dump whose <siteinfo> names none (counted)"
+    )
+    unigram_share: float = option(0.10, metavar="F", help="ranked languages: the top F of their words", low=0, high=1)
+    max_unigrams: int = option(251_465, metavar="N", help="ranked languages: at most N words", low=0, high=10**9)
+    bigram_share: float = option(
+        0.40, metavar="F", help="ranked languages: bigrams (PMI above the threshold), at most F of their words",
+        low=0, high=100,
+    )  # fmt: skip
+    max_bigrams: int = option(100_646, metavar="N", help="ranked languages: at most N bigrams", low=0, high=10**9)
+    title_share: float = option(
+        0.76, metavar="F", help="ranked languages: the top F of their titles by views", low=0, high=1
+    )
+    max_titles: int = option(61_235, metavar="N", help="ranked languages: at most N titles", low=0, high=10**9)
+    max_query_chars: int = option(
+        256, metavar="N", help="queries longer than N characters are dropped (every language)", low=1, high=10**6
+    )
+
+    def ranked(self, lang: str) -> bool:
+        """Whether ``lang``'s list is ranked by shares (Meta CLIP 2) rather than thresholded (CLIP)."""
+        return lang not in self.threshold_languages
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +114,14 @@ class QueriesSettings(Settings):
     )
     wordnet: str | None = option(
         None, metavar="DIR", group=INPUTS, role="input", help="a WordNet 3.0 database folder; none: no WordNet queries"
+    )
+    wordnet_lmf: tuple[str, ...] = option(
+        (),
+        metavar="GLOB",
+        group=INPUTS,
+        role="input",
+        help="multilingual wordnets in Global WordNet LMF XML (Open Multilingual Wordnet's files): every lemma, "
+        "by its lexicon's language",
     )
     out: str = option(metavar="DIR", role="out", help="writes queries.parquet, queries.txt, stats.json")
     rules: QueryRules = nested(QueryRules, group="rules (defaults: MetaCLIP's build of CLIP's list)")

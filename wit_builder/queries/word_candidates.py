@@ -1,7 +1,10 @@
 """The queries that come from the text itself: unigrams by count, and bigrams by pointwise mutual
 information, whose c(a) and c(b) come from two shard-wise joins with the unigram count shards
-(never from a side input holding the vocabulary). With a target size, each shard passes on only
-its best candidates."""
+(never from a side input holding the vocabulary). Counts are keyed by language
+(``languages.lang_key``); PMI uses each language's own bigram total. A threshold language
+(English) keeps CLIP's thresholds; a ranked language passes on, from each shard, only as many of
+its best candidates as its whole list may hold, so no worker holds a language's vocabulary.
+With a target size, each shard passes on only its best candidates."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from apache_beam import pvalue
 
 from wit_builder.counting import merged
 from wit_builder.hashing import shard_of
+from wit_builder.queries.languages import join_words, lang_key, share_of, split_key
 from wit_builder.queries.selection import ALWAYS_IN, Candidate, pmi
 from wit_builder.queries.settings import QueryRules
 
@@ -23,14 +27,56 @@ def _best(candidates: Iterator[Candidate], limit: int | None) -> list[Candidate]
     return candidates if limit is None else heapq.nsmallest(limit, candidates, key=Candidate.rank_key)
 
 
-def unigram_candidates(shard_counts: tuple[int, dict], rules: QueryRules) -> Iterator[Candidate]:
+def unigram_quota(lang: str, vocabulary: dict[str, int], rules: QueryRules) -> int:
+    """How many unigrams a ranked language's list holds: a share of its distinct words."""
+    return share_of(vocabulary.get(lang, 0), rules.unigram_share, rules.max_unigrams)
+
+
+def bigram_quota(lang: str, vocabulary: dict[str, int], rules: QueryRules) -> int:
+    """How many bigrams a ranked language's list holds: a share of its unigram quota."""
+    return share_of(unigram_quota(lang, vocabulary, rules), rules.bigram_share, rules.max_bigrams)
+
+
+def _ranked_best(by_language: dict[str, list[Candidate]], quota) -> Iterator[Candidate]:
+    """Each ranked language's best ``quota(lang)`` candidates of this shard."""
+    for lang, candidates in by_language.items():
+        yield from heapq.nsmallest(quota(lang), candidates, key=Candidate.rank_key)
+
+
+def unigram_candidates(shard_counts: tuple[int, dict], rules: QueryRules, vocabulary: dict[str, int]) -> Iterator:
     _, counts = shard_counts
-    kept = (
-        Candidate(token, "unigram", float(count), count)
-        for token, count in counts.items()
-        if rules.target_size is not None or count >= rules.min_unigram_count or token in ALWAYS_IN
-    )
-    yield from _best(kept, rules.target_size)
+    thresholded: list[Candidate] = []
+    ranked: dict[str, list[Candidate]] = {}
+    for key, count in counts.items():
+        lang, token = split_key(key)
+        if len(token) > rules.max_query_chars:
+            continue
+        if rules.ranked(lang):
+            ranked.setdefault(lang, []).append(Candidate(token, "unigram", float(count), count, lang))
+        elif rules.target_size is not None or count >= rules.min_unigram_count or token in ALWAYS_IN:
+            thresholded.append(Candidate(token, "unigram", float(count), count, lang))
+    yield from _best(iter(thresholded), rules.target_size)
+    yield from _ranked_best(ranked, lambda lang: unigram_quota(lang, vocabulary, rules))
+
+
+def distinct_words(shard_counts: tuple[int, dict]) -> Iterator[tuple[str, int]]:
+    """(language, distinct words) of one unigram shard."""
+    _, counts = shard_counts
+    per_language: dict[str, int] = {}
+    for key in counts:
+        lang = split_key(key)[0]
+        per_language[lang] = per_language.get(lang, 0) + 1
+    yield from per_language.items()
+
+
+def bigram_totals(shard_counts: tuple[int, dict]) -> Iterator[tuple[str, int]]:
+    """(language, bigrams counted) of one bigram shard: each language's N for PMI."""
+    _, counts = shard_counts
+    per_language: dict[str, int] = {}
+    for key, count in counts.items():
+        lang = split_key(key)[0]
+        per_language[lang] = per_language.get(lang, 0) + count
+    yield from per_language.items()
 
 
 def pmi_word_limit(total_bigrams: int, rules: QueryRules) -> float:
@@ -43,41 +89,57 @@ def pmi_word_limit(total_bigrams: int, rules: QueryRules) -> float:
     return math.inf if rules.target_size is not None else total_bigrams / 2**rules.min_bigram_pmi
 
 
-def attach_first_count(element, total_bigrams: int, rules: QueryRules, shards: int) -> Iterator:
+def _second_word(bigram: str) -> str:
+    """The key of a bigram key's second word (``de<TAB>a b`` → ``de<TAB>b``)."""
+    lang, words = split_key(bigram)
+    return lang_key(lang, words.split(" ", 1)[1])
+
+
+def attach_first_count(element, totals: dict[str, int], rules: QueryRules, shards: int) -> Iterator:
     """Join 1, one first-word shard: bigrams with c(a) attached, re-sharded by the second word."""
     _, grouped = element
     unigrams = merged(grouped["unigrams"])
-    limit = pmi_word_limit(total_bigrams, rules)
+    limits = {lang: pmi_word_limit(total, rules) for lang, total in totals.items()}
     out: dict[int, dict[str, tuple[int, int]]] = {}
     for bigram, pair_count in merged(grouped["bigrams"]).items():
         if pair_count < rules.min_bigram_count:
             continue
-        first, second = bigram.split(" ", 1)
+        first = bigram.split(" ", 1)[0]
         first_count = unigrams[first]
-        if first_count <= limit:
-            out.setdefault(shard_of(second, shards), {})[bigram] = (pair_count, first_count)
+        if first_count <= limits[split_key(first)[0]]:
+            out.setdefault(shard_of(_second_word(bigram), shards), {})[bigram] = (pair_count, first_count)
     yield from out.items()
 
 
-def score_bigrams(element, total_bigrams: int, rules: QueryRules) -> Iterator[Candidate]:
-    """Join 2, one second-word shard: PMI for each bigram, kept by threshold or rank."""
+def score_bigrams(
+    element, totals: dict[str, int], rules: QueryRules, vocabulary: dict[str, int]
+) -> Iterator[Candidate]:
+    """Join 2, one second-word shard: PMI for each bigram (with its language's N), kept by
+    threshold or rank; a bigram's query is its two words as its language writes them."""
     _, grouped = element
     unigrams = merged(grouped["unigrams"])
-    limit = pmi_word_limit(total_bigrams, rules)
+    limits = {lang: pmi_word_limit(total, rules) for lang, total in totals.items()}
     pairs: dict[str, tuple[int, int]] = {}
     for blob in grouped["pairs"]:
         pairs.update(blob)
-
-    def scored() -> Iterator[Candidate]:
-        for bigram, (pair_count, first_count) in pairs.items():
-            second_count = unigrams[bigram.split(" ", 1)[1]]
-            if second_count > limit:
-                continue
-            score = pmi(pair_count, first_count, second_count, total_bigrams)
-            if rules.target_size is not None or score >= rules.min_bigram_pmi:
-                yield Candidate(bigram, "bigram", score, pair_count)
-
-    yield from _best(scored(), rules.target_size)
+    thresholded: list[Candidate] = []
+    ranked: dict[str, list[Candidate]] = {}
+    for bigram, (pair_count, first_count) in pairs.items():
+        lang, words = split_key(bigram)
+        second_count = unigrams[_second_word(bigram)]
+        if second_count > limits[lang]:
+            continue
+        score = pmi(pair_count, first_count, second_count, totals[lang])
+        query = join_words(*words.split(" ", 1))
+        if len(query) > rules.max_query_chars:
+            continue
+        if rules.ranked(lang):
+            if score >= rules.min_bigram_pmi:
+                ranked.setdefault(lang, []).append(Candidate(query, "bigram", score, pair_count, lang))
+        elif rules.target_size is not None or score >= rules.min_bigram_pmi:
+            thresholded.append(Candidate(query, "bigram", score, pair_count, lang))
+    yield from _best(iter(thresholded), rules.target_size)
+    yield from _ranked_best(ranked, lambda lang: bigram_quota(lang, vocabulary, rules))
 
 
 class WordCandidates(beam.PTransform):
@@ -92,17 +154,26 @@ class WordCandidates(beam.PTransform):
     def expand(self, counts):
         rules = self.rules
         unigram_shards, bigram_shards = counts["unigram_shards"], counts["bigram_shards"]
-        total_bigrams = (
+        totals = (
             bigram_shards
-            | "ShardBigramTotals" >> beam.Map(lambda kv: sum(kv[1].values()))
-            | "TotalBigrams" >> beam.CombineGlobally(sum)
+            | "ShardBigramTotals" >> beam.FlatMap(bigram_totals)
+            | "BigramsPerLanguage" >> beam.CombinePerKey(sum)
         )
-        stats = [total_bigrams | "BigramsStat" >> beam.Map(lambda n: ("bigrams", n))]
+        vocabulary = (
+            unigram_shards
+            | "ShardDistinctWords" >> beam.FlatMap(distinct_words)
+            | "DistinctWordsPerLanguage" >> beam.CombinePerKey(sum)
+        )
+        stats = [
+            totals | "BigramTotals" >> beam.Values() | "TotalBigrams" >> beam.CombineGlobally(sum)
+            | "BigramsStat" >> beam.Map(lambda n: ("bigrams", n))
+        ]  # fmt: skip
         for name, shards in (("distinct_unigrams", unigram_shards), ("distinct_bigrams", bigram_shards)):
             stats.append(shards | f"Size{name}" >> beam.Map(lambda kv, name=name: (name, len(kv[1]))))
 
-        unigrams = unigram_shards | "UnigramCandidates" >> beam.FlatMap(unigram_candidates, rules)
-        total = pvalue.AsSingleton(total_bigrams)
+        words = pvalue.AsDict(vocabulary)
+        unigrams = unigram_shards | "UnigramCandidates" >> beam.FlatMap(unigram_candidates, rules, words)
+        total = pvalue.AsDict(totals)
         by_second = (
             {"bigrams": bigram_shards, "unigrams": unigram_shards}
             | "JoinFirstCount" >> beam.CoGroupByKey()
@@ -111,6 +182,6 @@ class WordCandidates(beam.PTransform):
         bigrams = (
             {"pairs": by_second, "unigrams": unigram_shards}
             | "JoinSecondCount" >> beam.CoGroupByKey()
-            | "ScorePMI" >> beam.FlatMap(score_bigrams, total, rules)
+            | "ScorePMI" >> beam.FlatMap(score_bigrams, total, rules, words)
         )
-        return {"unigram": unigrams, "bigram": bigrams, "stats": stats}
+        return {"unigram": unigrams, "bigram": bigrams, "stats": stats, "vocabulary": vocabulary}

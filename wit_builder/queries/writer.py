@@ -1,6 +1,10 @@
-"""The queries stage's last step, on one worker: every source's candidates gathered, the union
-(or the target size), and the three output files: ``queries.parquet``, ``queries.txt`` and
-``stats.json``."""
+"""The queries stage's last step, on one worker: every source's candidates gathered, each
+language's list made by its rules (the union of its sources, the target size, or Meta CLIP 2's
+shares), and the three output files: ``queries.parquet``, ``queries.txt`` and ``stats.json``.
+
+``queries.parquet`` has a ``lang`` column when any query is in a language other than English;
+an English-only list is written without it, byte for byte as before languages existed (a reader
+takes a list without it as English)."""
 
 from __future__ import annotations
 
@@ -12,8 +16,10 @@ import fsspec
 
 from wit_builder.io.json_files import write_json
 from wit_builder.queries.inputs import QueryInputs
+from wit_builder.queries.languages import ENGLISH, share_of
 from wit_builder.queries.selection import ALWAYS_IN, SOURCE_ORDER, Candidate, select_target_size, union
 from wit_builder.queries.settings import QueryRules
+from wit_builder.queries.word_candidates import bigram_quota, unigram_quota
 from wit_builder.schemas import table_from_rows, write_table
 
 
@@ -31,6 +37,32 @@ def gather(candidates: dict, target_size: int | None):
     return gathered
 
 
+def language_list(
+    lang: str, by_source: dict[str, list[Candidate]], rules: QueryRules, words: dict[str, int], titles: dict[str, int]
+) -> tuple[list[Candidate], dict[str, int], dict[str, int] | None]:
+    """One language's queries, the overlaps removed per source, and its quotas (ranked
+    languages) or None (threshold languages)."""
+    numbers = {c.query: c for c in by_source["unigram"] if c.query in ALWAYS_IN}
+    quotas = None
+    if rules.ranked(lang):
+        quotas = {
+            "unigram": unigram_quota(lang, words, rules),
+            "bigram": bigram_quota(lang, words, rules),
+            "title": share_of(titles.get(lang, 0), rules.title_share, rules.max_titles),
+        }
+        chosen, overlap = union(by_source, quotas)
+    elif rules.target_size is None:
+        chosen, overlap = union(by_source)
+    else:
+        forced = [numbers.get(n, Candidate(n, "unigram", 0.0, 0, lang)) for n in ALWAYS_IN]
+        chosen, overlap = select_target_size(by_source, rules.target_size, forced)
+    chosen_queries = {c.query for c in chosen}
+    missing_numbers = [n for n in ALWAYS_IN if n not in chosen_queries]
+    chosen += [Candidate(n, "unigram", 0.0, 0, lang) for n in missing_numbers]  # always in, even unseen
+    overlap["numbers_added_unseen"] = len(missing_numbers)
+    return chosen, overlap, quotas
+
+
 def write_query_list(
     _: None,
     out_dir: str,
@@ -38,34 +70,64 @@ def write_query_list(
     inputs: QueryInputs,
     stats: dict,
     errors: list[tuple[str, str]],
+    languages_tokens: dict[str, int],
+    languages_words: dict[str, int],
+    languages_titles: dict[str, int] | None = None,
     **by_source: list[Candidate],
 ) -> dict:
-    """The last step, on one worker: union (or target size), then the three output files."""
-    numbers = {c.query: c for c in by_source["unigram"] if c.query in ALWAYS_IN}
-    if rules.target_size is None:
-        chosen, overlap = union(by_source)
-    else:
-        forced = [numbers.get(n, Candidate(n, "unigram", 0.0, 0)) for n in ALWAYS_IN]
-        chosen, overlap = select_target_size(by_source, rules.target_size, forced)
-    chosen_queries = {c.query for c in chosen}
-    missing_numbers = [n for n in ALWAYS_IN if n not in chosen_queries]
-    chosen += [Candidate(n, "unigram", 0.0, 0) for n in missing_numbers]  # always in, even unseen
-    chosen.sort(key=lambda c: c.query)
+    """The last step, on one worker: each language's list, then the three output files."""
+    titles = languages_titles or {}
+    langs = sorted({c.lang for source in SOURCE_ORDER for c in by_source[source]} | set(inputs.languages))
+    chosen: list[Candidate] = []
+    overlap = dict.fromkeys(SOURCE_ORDER, 0)
+    unseen = 0
+    per_language = {}
+    for lang in langs:
+        mine = {source: [c for c in by_source[source] if c.lang == lang] for source in SOURCE_ORDER}
+        queries, removed, quotas = language_list(lang, mine, rules, languages_words, titles)
+        unseen += removed.pop("numbers_added_unseen")
+        for source, count in removed.items():
+            overlap[source] += count
+        chosen += queries
+        sources = Counter(c.source for c in queries)
+        per_language[lang] = {
+            "rule": "shares" if quotas is not None else "thresholds",
+            "tokens": languages_tokens.get(lang, 0),
+            "distinct_words": languages_words.get(lang, 0),
+            "titles_with_views": titles.get(lang) if lang in titles else None,
+            "quotas": quotas,
+            "candidates_per_source": {s: len(mine[s]) for s in SOURCE_ORDER},
+            "queries_per_source": {s: sources.get(s, 0) for s in SOURCE_ORDER},
+            "queries": len(queries),
+        }
+    chosen.sort(key=lambda c: (c.lang, c.query))
     out = out_dir.rstrip("/")
     table = table_from_rows([asdict(c) for c in chosen], "queries")
-    write_table(table, f"{out}/queries.parquet", "queries")
+    english_only = all(c.lang == ENGLISH for c in chosen)
+    if english_only:
+        write_table(table.drop_columns(["lang"]), f"{out}/queries.parquet", "queries", without=("lang",))
+    else:
+        write_table(table, f"{out}/queries.parquet", "queries")
     with fsspec.open(f"{out}/queries.txt", "wt", encoding="utf-8") as handle:
-        handle.writelines(c.query + "\n" for c in chosen)
+        handle.writelines(query + "\n" for query in dict.fromkeys(c.query for c in chosen))
     per_source = Counter(c.source for c in chosen)
     report = {
-        "inputs": {"wiki_dump": list(inputs.wiki_dump), "pageviews": list(inputs.pageviews), "wordnet": inputs.wordnet},
+        "inputs": {
+            "wiki_dump": list(inputs.wiki_dump),
+            "dump_languages": dict(zip(inputs.wiki_dump, inputs.dump_languages, strict=False)),
+            "dumps_language_assumed": list(inputs.languages_assumed),
+            "pageviews": list(inputs.pageviews),
+            "wordnet": inputs.wordnet,
+            "wordnet_lmf": list(inputs.wordnet_lmf),
+        },
         "unreadable_files": [{"path": path, "error": error} for path, error in [*inputs.unreadable, *sorted(errors)]],
         "rules": asdict(rules),
         "counts": dict(sorted(stats.items())),
         "candidates_per_source": {s: len(by_source[s]) for s in SOURCE_ORDER},
         "queries_per_source": {s: per_source.get(s, 0) for s in SOURCE_ORDER},
         "overlap_removed": overlap,
-        "numbers_added_unseen": len(missing_numbers),
+        "numbers_added_unseen": unseen,
+        "languages": per_language,
         "queries": len(chosen),
     }
     write_json(f"{out}/stats.json", report)

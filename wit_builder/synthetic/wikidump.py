@@ -36,7 +36,12 @@ def _base36_sha1(text: str) -> str:
     return "".join(reversed(digits)).rjust(31, "0")
 
 
-def header_xml() -> str:
+def dbname(lang: str) -> str:
+    """The wiki database name of a language's Wikipedia (``de`` → ``dewiki``, ``zh-yue`` → ``zh_yuewiki``)."""
+    return lang.replace("-", "_") + "wiki"
+
+
+def header_xml(lang: str = "en") -> str:
     namespaces = "\n".join(
         f'      <namespace key="{key}" case="first-letter" />'
         if not name
@@ -46,10 +51,10 @@ def header_xml() -> str:
     return (
         f'<mediawiki xmlns="{EXPORT_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         f'xsi:schemaLocation="{EXPORT_NS} http://www.mediawiki.org/xml/export-0.11.xsd" '
-        'version="0.11" xml:lang="en">\n'
+        f'version="0.11" xml:lang="{lang}">\n'
         "  <siteinfo>\n"
         "    <sitename>Synthetic Wikipedia</sitename>\n"
-        "    <dbname>enwiki</dbname>\n"
+        f"    <dbname>{dbname(lang)}</dbname>\n"
         "    <base>http://wiki.wit-builder.invalid/wiki/Main_Page</base>\n"
         "    <generator>MediaWiki 1.46.0-wmf.1</generator>\n"
         "    <case>first-letter</case>\n"
@@ -127,8 +132,10 @@ def write_wiki_dump(
     files: int = 1,
     compression: Compression = "bz2",
     broken_every: int = 0,
+    lang: str = "en",
 ) -> list[Path]:
-    """Write ``pages`` split over ``files`` dump files; returns the dump files written.
+    """Write ``pages`` split over ``files`` dump files of the ``lang`` Wikipedia; returns the
+    dump files written.
 
     ``broken_every=k`` inserts a malformed page before every k-th page (0: none).
     """
@@ -138,23 +145,25 @@ def write_wiki_dump(
     for number, part in enumerate(_split(pages, files), start=1):
         span = f"p{part[0].page_id}p{part[-1].page_id}"
         if compression == "multistream":
-            path = out / f"enwiki-{DUMP_DATE}-pages-articles-multistream{number}.xml-{span}.bz2"
-            index = out / f"enwiki-{DUMP_DATE}-pages-articles-multistream-index{number}.txt-{span}.bz2"
-            _write_multistream(part, path, index, broken_every)
+            path = out / f"{dbname(lang)}-{DUMP_DATE}-pages-articles-multistream{number}.xml-{span}.bz2"
+            index = out / f"{dbname(lang)}-{DUMP_DATE}-pages-articles-multistream-index{number}.txt-{span}.bz2"
+            _write_multistream(part, path, index, broken_every, lang)
         else:
-            name = f"enwiki-{DUMP_DATE}-pages-articles{number}.xml-{span}"
+            name = f"{dbname(lang)}-{DUMP_DATE}-pages-articles{number}.xml-{span}"
             path = out / (name + (".bz2" if compression == "bz2" else ""))
-            body = header_xml() + "".join(xml for _, xml in _page_chunks(part, broken_every)) + FOOTER_XML
+            body = header_xml(lang) + "".join(xml for _, xml in _page_chunks(part, broken_every)) + FOOTER_XML
             data = body.encode()
             path.write_bytes(bz2.compress(data, 9) if compression == "bz2" else data)
         written.append(path)
     return written
 
 
-def _write_multistream(pages: Sequence[WikiPage], path: Path, index_path: Path, broken_every: int) -> None:
+def _write_multistream(
+    pages: Sequence[WikiPage], path: Path, index_path: Path, broken_every: int, lang: str = "en"
+) -> None:
     index_lines: list[str] = []
     with path.open("wb") as out:
-        out.write(bz2.compress(header_xml().encode(), 9))
+        out.write(bz2.compress(header_xml(lang).encode(), 9))
         chunks = list(_page_chunks(pages, broken_every))
         for start in range(0, len(chunks), PAGES_PER_STREAM):
             offset = out.tell()
