@@ -183,14 +183,15 @@ def write_table(table: pa.Table, path: str, name: str, without: tuple[str, ...] 
 
 
 @contextmanager
-def parquet_writer(path: str, name: str) -> Iterator[Callable[[pa.Table], None]]:
+def parquet_writer(path: str, name: str, without: tuple[str, ...] = ()) -> Iterator[Callable[[pa.Table], None]]:
     """Write one Parquet file piece by piece (memory bounded by a piece, not the file); each
-    piece is validated as ``write_table`` validates a whole table. No piece: a file of no rows."""
-    schema = load_schema(name)
+    piece is validated as ``write_table`` validates a whole table (``without``: optional columns
+    left out on purpose). No piece: a file of no rows."""
+    schema = _schema_without(name, without)
     with fsspec.open(path, "wb") as handle, pq.ParquetWriter(handle, schema) as writer:
 
         def write(table: pa.Table) -> None:
-            validate_table(table, name, path)
+            validate_table(table, name, path, without)
             writer.write_table(table.cast(schema))
 
         yield write

@@ -40,18 +40,20 @@ import apache_beam as beam
 import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from apache_beam import pvalue
 from apache_beam.transforms.window import GlobalWindows
 
-from wit_builder.balance.sampling import CappedQueries, keep_rows
+from wit_builder.balance.languages import histograms, key_language, key_query, language_thresholds, match_keys
+from wit_builder.balance.sampling import CappedQueries, keep_probability, keep_rows
 from wit_builder.balance.settings import BalanceRules
 from wit_builder.counting import SumCountDicts, merged, split_by_shard
 from wit_builder.hashing import shard_of
 from wit_builder.io.chunks import READ_ERRORS, parquet_rows
 from wit_builder.io.json_files import write_json
-from wit_builder.io.query_list import load_query_sources
+from wit_builder.io.query_list import load_query_rows
 from wit_builder.io.upstream import query_list_record
-from wit_builder.schemas import parquet_writer, read_batches, table_from_rows, write_table
+from wit_builder.schemas import load_schema, parquet_writer, read_batches, table_from_rows, write_table
 from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 ERRORS = "errors"
@@ -66,7 +68,7 @@ class BalanceInputs:
     rows: tuple[int, ...] = ()  # each candidate file's rows, from its footer: the pairs that came in
 
 
-def _value_counts(matches: pa.ChunkedArray) -> Iterator[tuple[str, int]]:
+def _value_counts(matches: pa.Array | pa.ChunkedArray) -> Iterator[tuple[str, int]]:
     counted = pc.value_counts(pc.list_flatten(matches))
     return zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
 
@@ -89,7 +91,7 @@ class CountMatchesFn(beam.DoFn):
         counts: Counter[str] = Counter()
         try:
             for table in self.tables_of(unit):
-                counts.update(dict(_value_counts(table.column("matches"))))
+                counts.update(dict(_value_counts(match_keys(table))))
         except READ_ERRORS as error:
             name = self.tables_of.name(unit) if hasattr(self.tables_of, "name") else str(unit)
             yield pvalue.TaggedOutput(ERRORS, (name, f"{type(error).__name__}: {error}"))
@@ -110,7 +112,8 @@ class MatchesOfFiles:
         self.batch_rows = batch_rows
 
     def __call__(self, path: str) -> Iterator[pa.Table]:
-        return read_batches(path, self.schema, ["matches"], self.batch_rows)
+        columns = ["matches", "lang"] if "lang" in load_schema(self.schema).names else ["matches"]
+        return read_batches(path, self.schema, columns, self.batch_rows)
 
     def name(self, path: str) -> str:
         return path
@@ -118,6 +121,17 @@ class MatchesOfFiles:
 
 def _one_table(table: pa.Table) -> tuple[pa.Table]:
     return (table,)
+
+
+def cap_of(thresholds: dict[str, dict], per_query: int | None):
+    """key -> the t of its language (``languages.language_thresholds``), ``per_query`` for one
+    the thresholds do not name."""
+
+    def cap(key: str) -> int | None:
+        found = thresholds.get(key_language(key))
+        return found["t"] if found else per_query
+
+    return cap
 
 
 class CappedSideInput:
@@ -128,21 +142,24 @@ class CappedSideInput:
         self._capped: CappedQueries | None = None
         self._built_from: object = None
 
-    def get(self, over_cap: dict[str, int]) -> CappedQueries:
+    def get(self, over_cap: dict[str, int], thresholds: dict[str, dict] | None = None) -> CappedQueries:
         if self._capped is None or self._built_from is not over_cap:
-            self._capped = CappedQueries.build(over_cap, self.rules.per_query, self.rules.oversample, self.rules.seed)
+            rules = self.rules
+            cap = cap_of(thresholds or {}, rules.per_query)
+            self._capped = CappedQueries.build(over_cap, rules.per_query, rules.oversample, rules.seed, cap)
             self._built_from = over_cap
         return self._capped
 
 
 def filter_table(table: pa.Table, capped: CappedQueries, counts: Counter, kept_per_query: Counter) -> pa.Table:
     """The kept rows of a batch of candidates; adds to the stage's counts and to the kept
-    pairs per query."""
+    pairs per query (per language key, ``languages.match_keys``)."""
     matches = table.column("matches")
-    keep = keep_rows(table.column("uid"), matches, capped)
+    keys = match_keys(table)
+    keep = keep_rows(table.column("uid"), keys, capped)
     no_matches = int(pc.equal(pc.list_value_length(matches), 0).to_numpy(zero_copy_only=False).sum())
     kept = table.filter(pa.array(keep))
-    kept_per_query.update(dict(_value_counts(kept.column("matches"))))
+    kept_per_query.update(dict(_value_counts(keys.filter(pa.array(keep)))))
     counts["pairs_in"] += table.num_rows
     counts["kept"] += kept.num_rows
     counts["no_matches"] += no_matches
@@ -167,18 +184,21 @@ class BalanceFileFn(StatsDoFn):
         self.out_dir = out_dir
         self.capped = CappedSideInput(rules)
 
-    def process(self, item: tuple[int, str], over_cap: dict[str, int]) -> Iterator:
+    def process(self, item: tuple[int, str], over_cap: dict[str, int], thresholds: dict[str, dict]) -> Iterator:
         index, path = item
-        capped = self.capped.get(over_cap)
+        capped = self.capped.get(over_cap, thresholds)
         final = output_path(self.out_dir, index)
         partial = f"{final}.partial"
         filesystem, _ = fsspec.core.url_to_fs(final)
         kept_per_query: Counter[str] = Counter()
         counts: Counter[str] = Counter()
         try:
-            with parquet_writer(partial, "balanced") as write:
+            # A file of an English-only list has no lang column, and its balanced file none either.
+            without = () if "lang" in parquet_columns(path) else ("lang",)
+            with parquet_writer(partial, "balanced", without) as write:
                 for table in read_batches(path, "candidates", batch_rows=self.rules.batch_rows):
-                    write(filter_table(table, capped, counts, kept_per_query))
+                    kept = filter_table(table, capped, counts, kept_per_query)
+                    write(kept.drop_columns(list(without)) if without else kept)
             filesystem.mv(partial, final)
             counts["rows_written"] = parquet_rows(final)  # counted in the output, not in the filter
         except READ_ERRORS as error:
@@ -193,51 +213,80 @@ class BalanceFileFn(StatsDoFn):
             yield pvalue.TaggedOutput(KEPT_COUNTS, blob)
 
 
+def parquet_columns(path: str) -> list[str]:
+    with fsspec.open(path, "rb") as handle:
+        return pq.ParquetFile(handle).schema_arrow.names
+
+
 def sources_by_shard(path: str, shards: int) -> Iterator[tuple[int, dict[str, str | None]]]:
-    """The query list as (shard, {query: source}), sharded like the count blobs."""
+    """The query list as (shard, {key: source}), sharded like the count blobs (a worldwide
+    list's keys carry the language, ``languages.match_keys``)."""
     parts: dict[int, dict[str, str | None]] = {}
-    for query, source in load_query_sources(path):
-        parts.setdefault(shard_of(query, shards), {}).setdefault(query, source)
+    for query, source, lang in load_query_rows(path):
+        key = f"{lang}\t{query}" if lang else query
+        parts.setdefault(shard_of(key, shards), {}).setdefault(key, source)
     yield from parts.items()
 
 
-def report_rows(element: tuple[int, dict], rules: BalanceRules) -> list[dict]:
-    """The report rows of one shard: every query matched, kept or listed there."""
+def report_rows(element: tuple[int, dict], rules: BalanceRules, thresholds: dict[str, dict]) -> list[dict]:
+    """The report rows of one shard: every query matched, kept or listed there (a worldwide
+    list's with their language, and its language's keep probability)."""
     _, grouped = element
     matched, kept = merged(grouped["matched"]), merged(grouped["kept"])
     sources: dict[str, str | None] = {}
     for part in grouped["source"]:
         sources.update(part)
+    cap = cap_of(thresholds, rules.per_query)
     return [
         {
-            "query": query,
-            "source": sources.get(query),
-            "matched": matched.get(query, 0),
-            "kept": kept.get(query, 0),
-            "p_keep": rules.p_keep(matched.get(query, 0)),
+            "query": key_query(key),
+            "source": sources.get(key),
+            "matched": matched.get(key, 0),
+            "kept": kept.get(key, 0),
+            "p_keep": keep_probability(matched.get(key, 0), cap(key), rules.oversample),
+            "lang": key_language(key) if "\t" in key else None,
         }
-        for query in sorted(matched.keys() | kept.keys() | sources.keys())
+        for key in sorted(matched.keys() | kept.keys() | sources.keys())
     ]
 
 
 def report_order(row: dict) -> tuple:
-    return (-row["matched"], -row["kept"], row["query"])
+    return (-row["matched"], -row["kept"], row["query"], row["lang"] or "")
 
 
-def write_report(shard_rows: list[list[dict]], out_dir: str, rules: BalanceRules, has_query_list: bool) -> dict:
-    """``report/balance.parquet``, one row per query (largest first); returns query totals."""
+def write_report(
+    shard_rows: list[list[dict]], out_dir: str, rules: BalanceRules, has_query_list: bool, thresholds: dict
+) -> dict:
+    """``report/balance.parquet``, one row per query (largest first); returns query totals,
+    and each language's t, why, and its matched and kept pairs."""
     rows = sorted((row for rows in shard_rows for row in rows), key=report_order)
-    write_table(
-        table_from_rows(rows, "balance_report"), f"{out_dir.rstrip('/')}/report/balance.parquet", "balance_report"
-    )
+    table = table_from_rows(rows, "balance_report")
+    path = f"{out_dir.rstrip('/')}/report/balance.parquet"
+    if any(row["lang"] for row in rows):
+        write_table(table, path, "balance_report")
+    else:  # an English-only balance: the report as before languages existed
+        write_table(table.drop_columns(["lang"]), path, "balance_report", without=("lang",))
     listed = [row for row in rows if row["source"] is not None] if has_query_list else None
-    return {
+    totals = {
         "in_list": len(listed) if listed is not None else None,
         "matched": sum(1 for row in rows if row["matched"]),
-        "capped": sum(1 for row in rows if rules.p_keep(row["matched"]) < 1.0),
+        "capped": sum(1 for row in rows if row["p_keep"] < 1.0),
         "matched_nothing": sum(1 for row in listed if not row["matched"]) if listed is not None else None,
         "not_in_list": sum(1 for row in rows if row["source"] is None) if has_query_list else None,
     }
+    if any(row["lang"] for row in rows):
+        languages = {}
+        for lang, threshold in sorted(thresholds.items()):
+            mine = [row for row in rows if (row["lang"] or "en") == lang]
+            languages[lang] = {
+                **threshold,
+                "queries_matched": sum(1 for row in mine if row["matched"]),
+                "queries_capped": sum(1 for row in mine if row["p_keep"] < 1.0),
+                "matches": sum(row["matched"] for row in mine),
+                "kept_matches": sum(row["kept"] for row in mine),
+            }
+        totals["languages"] = languages
+    return totals
 
 
 def write_stats(
@@ -282,21 +331,40 @@ def count_matches(
     return matched, counted[ERRORS]
 
 
-def over_cap_counts(matched: beam.PCollection, rules: BalanceRules) -> beam.PCollection:
-    """(query, matched) for the queries whose keep probability is below 1: pass 2's side input."""
-    return matched | "OverCap" >> beam.FlatMap(
-        lambda shard: [(q, n) for q, n in shard[1].items() if rules.p_keep(n) < 1.0]
+def language_caps(matched: beam.PCollection, rules: BalanceRules) -> beam.PCollection:
+    """A singleton: each language's t and why (``languages.language_thresholds``), from the
+    histogram of its entries' match counts."""
+    return (
+        matched
+        | "Histograms" >> beam.FlatMap(histograms)
+        | "SumHistograms" >> beam.CombinePerKey(SumCountDicts())
+        | "AllHistograms" >> beam.combiners.ToList()
+        | "LanguageCaps" >> beam.Map(language_thresholds, rules.per_query)
     )
+
+
+def over_cap_counts(matched: beam.PCollection, rules: BalanceRules, thresholds=None) -> beam.PCollection:
+    """(key, matched) for the queries whose keep probability (with their language's t, from
+    the ``thresholds`` singleton; without it, ``per_query``) is below 1: pass 2's side input."""
+
+    def over(shard, caps=None):
+        cap = cap_of(caps or {}, rules.per_query)
+        return [(q, n) for q, n in shard[1].items() if keep_probability(n, cap(q), rules.oversample) < 1.0]
+
+    if thresholds is None:
+        return matched | "OverCap" >> beam.FlatMap(over)
+    return matched | "OverCap" >> beam.FlatMap(over, thresholds)
 
 
 class PerQueryReport(beam.PTransform):
     """The per-query report's rows, from per-shard count blobs of matched and kept pairs and the
     query list (joined shard by shard): one list of rows per shard of the query space."""
 
-    def __init__(self, rules: BalanceRules, query_list: str | None):
+    def __init__(self, rules: BalanceRules, query_list: str | None, thresholds):
         super().__init__()
         self.rules = rules
         self.query_list = query_list
+        self.thresholds = thresholds  # the languages' caps, a singleton side input
 
     def expand(self, counts: dict[str, beam.PCollection]) -> beam.PCollection:
         pipeline = counts["matched"].pipeline
@@ -305,7 +373,7 @@ class PerQueryReport(beam.PTransform):
         return (
             {"matched": counts["matched"], "kept": counts["kept"], "source": sources}
             | "JoinPerShard" >> beam.CoGroupByKey()
-            | "ReportRows" >> beam.Map(report_rows, self.rules)
+            | "ReportRows" >> beam.Map(report_rows, self.rules, self.thresholds)
         )
 
 
@@ -314,15 +382,23 @@ def sum_count_blobs(rules: BalanceRules) -> beam.PTransform:
 
 
 def per_query_report(
-    matched: beam.PCollection, kept: beam.PCollection, query_list: str | None, rules: BalanceRules, out_dir: str
+    matched: beam.PCollection,
+    kept: beam.PCollection,
+    query_list: str | None,
+    rules: BalanceRules,
+    out_dir: str,
+    caps: beam.PCollection | None = None,
 ) -> beam.PCollection:
     """``report/balance.parquet`` from the matched and kept count blobs; yields the query
-    totals for ``stats.json``. The balance and shard runners' sink."""
+    totals for ``stats.json``. The balance and shard runners' sink. ``caps``: the languages'
+    thresholds (``language_caps``), derived here when not given."""
+    caps = caps if caps is not None else language_caps(matched, rules)
+    thresholds = pvalue.AsSingleton(caps)
     return (
         {"matched": matched, "kept": kept}
-        | "Report" >> PerQueryReport(rules, query_list)
+        | "Report" >> PerQueryReport(rules, query_list, thresholds)
         | "AllRows" >> beam.combiners.ToList()
-        | "WriteReport" >> beam.Map(write_report, out_dir, rules, query_list is not None)
+        | "WriteReport" >> beam.Map(write_report, out_dir, rules, query_list is not None, thresholds)
     )
 
 
@@ -333,10 +409,10 @@ class KeepInBatchesFn(StatsDoFn):
         self.rules = rules
         self.capped = CappedSideInput(rules)
 
-    def process(self, table: pa.Table, over_cap: dict[str, int]) -> Iterator:
+    def process(self, table: pa.Table, over_cap: dict[str, int], thresholds: dict[str, dict]) -> Iterator:
         counts: Counter[str] = Counter()
         kept_per_query: Counter[str] = Counter()
-        yield from filter_table(table, self.capped.get(over_cap), counts, kept_per_query).to_pylist()
+        yield from filter_table(table, self.capped.get(over_cap, thresholds), counts, kept_per_query).to_pylist()
         for name, value in counts.items():
             self.count(name, value)
         for blob in split_by_shard(kept_per_query, self.rules.count_shards):
@@ -351,11 +427,13 @@ def two_passes(units: beam.PCollection, tables_of: Callable, keep: beam.DoFn, ru
     count_fn = CountMatchesFn(tables_of, rules.count_shards)
     counted = units | "CountMatches" >> beam.ParDo(count_fn).with_outputs(ERRORS, main="counts")
     matched = counted.counts | "SumMatches" >> sum_count_blobs(rules)
-    over_cap = over_cap_counts(matched, rules)
-    kept = units | "Keep" >> beam.ParDo(keep, pvalue.AsDict(over_cap)).with_outputs(
+    caps = language_caps(matched, rules)
+    over_cap = over_cap_counts(matched, rules, pvalue.AsSingleton(caps))
+    kept = units | "Keep" >> beam.ParDo(keep, pvalue.AsDict(over_cap), pvalue.AsSingleton(caps)).with_outputs(
         STATS, ERRORS, KEPT_COUNTS, main="out"
     )
     return {
+        "caps": caps,
         "matched": matched,
         "kept": kept[KEPT_COUNTS] | "SumKept" >> sum_count_blobs(rules),
         "out": kept.out,
@@ -390,7 +468,7 @@ class BalancePerQuery(beam.PTransform):
         )
         balanced = two_passes(tables, _one_table, KeepInBatchesFn(rules), rules)
         report = {"matched": balanced["matched"], "kept": balanced["kept"]} | "Report" >> PerQueryReport(
-            rules, self.query_list
+            rules, self.query_list, pvalue.AsSingleton(balanced["caps"])
         )
         return {"balanced": balanced["out"], "stats": balanced["stats"], "report": report}
 
@@ -404,7 +482,7 @@ def build_pipeline(pipeline: beam.Pipeline, inputs: BalanceInputs, rules: Balanc
         | "SpreadFiles" >> beam.Reshuffle()
     )
     balanced = two_passes(files, _FilesOfUnit(rules.batch_rows), BalanceFileFn(rules, out_dir), rules)
-    queries = per_query_report(balanced["matched"], balanced["kept"], inputs.queries, rules, out_dir)
+    queries = per_query_report(balanced["matched"], balanced["kept"], inputs.queries, rules, out_dir, balanced["caps"])
     return run_once(
         pipeline,
         "WriteStats",

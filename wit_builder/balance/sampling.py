@@ -15,7 +15,7 @@ stage runs (numpy over Arrow batches), tested equal to it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,9 +71,19 @@ class CappedQueries:
     keys: np.ndarray
 
     @classmethod
-    def build(cls, matched: dict[str, int], per_query: int | None, oversample: float, seed: int) -> CappedQueries:
-        names = sorted(q for q, n in matched.items() if keep_probability(n, per_query, oversample) < 1.0)
-        probability = np.array([keep_probability(matched[q], per_query, oversample) for q in names], np.float64)
+    def build(
+        cls,
+        matched: dict[str, int],
+        per_query: int | None,
+        oversample: float,
+        seed: int,
+        cap_of: Callable[[str], int | None] | None = None,
+    ) -> CappedQueries:
+        """``cap_of(key)``: the key's own t (its language's, ``balance.languages``); default
+        ``per_query`` for every key."""
+        cap = cap_of or (lambda _: per_query)
+        names = sorted(q for q, n in matched.items() if keep_probability(n, cap(q), oversample) < 1.0)
+        probability = np.array([keep_probability(matched[q], cap(q), oversample) for q in names], np.float64)
         keys = np.array([query_key(seed, q) for q in names], np.uint64)
         return cls(pa.array(names, pa.string()), probability, keys)
 

@@ -36,6 +36,20 @@ def load_queries(path: str) -> list[str]:
     return [query for query, _ in load_query_sources(path)]
 
 
+def load_query_rows(path: str) -> list[tuple[str, str | None, str | None]]:
+    """(query, source, lang) in list order; lang is None for a list without a ``lang`` column."""
+    path = _resolve(path)
+    if path.endswith(".txt"):
+        return [(query, source, None) for query, source in load_query_sources(path)]
+    with fsspec.open(path, "rb") as handle:
+        parquet = pq.ParquetFile(handle)
+        columns = [c for c in ("query", "source", "lang") if c in parquet.schema_arrow.names]
+        table = parquet.read(columns=columns)
+    n = table.num_rows
+    column = {c: table.column(c).to_pylist() if c in columns else [None] * n for c in ("query", "source", "lang")}
+    return list(zip(column["query"], column["source"], column["lang"], strict=True))
+
+
 def load_queries_by_language(path: str) -> dict[str, list[str]]:
     """Each language's queries, in list order; a list without a ``lang`` column (English-only
     lists, ``.txt`` lists) is all English (``en``)."""
