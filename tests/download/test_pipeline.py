@@ -156,3 +156,16 @@ def test_a_page_level_opt_out_is_refused_unasked_unless_meta_is_ignored(balanced
     assert all(web.requests[f"/{path}"] > 0 for path in paths)
     honoured = json.loads((out / "stats.json").read_text())["opt_out"]
     assert "meta" in honoured["ignored"] and "meta" not in honoured["honoured"]
+
+
+def test_samples_carry_the_captions_language_only_when_the_pairs_do(balanced, run, tmp_path):
+    assert all("lang" not in pq.read_schema(path).names for path in (run / "samples").glob("*.parquet"))
+    _, rows, _ = balanced
+    world = tmp_path / "balance"
+    (world / "balanced").mkdir(parents=True)
+    langs = {row["uid"]: ("de", "zh")[k % 2] for k, row in enumerate(rows)}
+    table = table_from_rows([{**row, "lang": langs[row["uid"]]} for row in rows], "balanced")
+    write_table(table, str(world / "balanced" / "part-00000.parquet"), "balanced")
+    assert main(["download", "--pairs", str(world), "--out", str(tmp_path / "out"), *FAST]) == 0
+    samples = pq.read_table(tmp_path / "out" / "samples").to_pylist()
+    assert samples and all(row["lang"] == langs[row["uid"]] for row in samples)

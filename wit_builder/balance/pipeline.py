@@ -40,7 +40,6 @@ import apache_beam as beam
 import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from apache_beam import pvalue
 from apache_beam.transforms.window import GlobalWindows
 
@@ -49,7 +48,7 @@ from wit_builder.balance.sampling import CappedQueries, keep_probability, keep_r
 from wit_builder.balance.settings import BalanceRules
 from wit_builder.counting import SumCountDicts, merged, split_by_shard
 from wit_builder.hashing import shard_of
-from wit_builder.io.chunks import READ_ERRORS, parquet_rows
+from wit_builder.io.chunks import READ_ERRORS, parquet_columns, parquet_rows
 from wit_builder.io.json_files import write_json
 from wit_builder.io.query_list import load_query_rows
 from wit_builder.io.upstream import query_list_record
@@ -211,11 +210,6 @@ class BalanceFileFn(StatsDoFn):
         self.count("files_read")
         for blob in split_by_shard(kept_per_query, self.rules.count_shards):
             yield pvalue.TaggedOutput(KEPT_COUNTS, blob)
-
-
-def parquet_columns(path: str) -> list[str]:
-    with fsspec.open(path, "rb") as handle:
-        return pq.ParquetFile(handle).schema_arrow.names
 
 
 def sources_by_shard(path: str, shards: int) -> Iterator[tuple[int, dict[str, str | None]]]:

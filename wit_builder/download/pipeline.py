@@ -42,7 +42,7 @@ from wit_builder.download.hash_blocklists import HashBlocklists
 from wit_builder.download.images import ProcessedImage, process_image, thumbnail
 from wit_builder.download.opt_out import SIGNALS, signal_of
 from wit_builder.download.settings import DownloadRules
-from wit_builder.io.chunks import READ_ERRORS, Chunk, parquet_rows, read_chunk_tables
+from wit_builder.io.chunks import READ_ERRORS, Chunk, parquet_columns, parquet_rows, read_chunk_tables
 from wit_builder.io.json_files import write_json
 from wit_builder.schemas import parquet_writer, read_batches, read_table, table_from_rows
 from wit_builder.stage_stats import STATS, StatsDoFn, run_once
@@ -64,12 +64,18 @@ def work_path(out_dir: str, kind: str, chunk_name: str) -> str:
     return f"{out_dir.rstrip('/')}/work/{kind}/{chunk_name}.parquet"
 
 
-def _write_atomically(table: pa.Table, path: str, schema: str) -> None:
+def _write_atomically(table: pa.Table, path: str, schema: str, without: tuple[str, ...] = ()) -> None:
     filesystem, _ = fsspec.core.url_to_fs(path)
     partial = f"{path}.partial"
-    with parquet_writer(partial, schema) as write:
-        write(table)
+    with parquet_writer(partial, schema, without) as write:
+        write(table.drop_columns(list(without)) if without else table)
     filesystem.mv(partial, path)
+
+
+def without_language(pairs: list[dict]) -> tuple[str, ...]:
+    """``("lang",)`` when no pair has a language (an English-only list): its files are written
+    without the column, as before languages existed."""
+    return () if any(pair.get("lang") for pair in pairs) else ("lang",)
 
 
 def outcome_row(pair: dict, status: str, http_status: int | None = None, error: str | None = None) -> dict:
@@ -87,6 +93,7 @@ def sample_row(pair: dict, image: ProcessedImage, original_bytes: int) -> dict:
     return {
         "faces_blurred": image.faces_blurred,
         **{column: pair[column] for column in PAIR_COLUMNS},
+        "lang": pair.get("lang"),  # a worldwide list's caption language
         "image": image.image,
         "image_format": image.image_format,
         "width": image.width,
@@ -232,7 +239,10 @@ class FetchChunkFn(StatsDoFn):
         for name in [name for name in counts if not name.startswith("opted_out:")]:
             self.count(name, counts.pop(name))
         _write_atomically(
-            table_from_rows(samples, "samples"), work_path(self.out_dir, "fetched", chunk.name), "samples"
+            table_from_rows(samples, "samples"),
+            work_path(self.out_dir, "fetched", chunk.name),
+            "samples",
+            without_language(pairs),
         )
         if eval_matches:  # before the outcomes, which mark the chunk done
             _write_atomically(
@@ -286,12 +296,14 @@ class FinalizeChunkFn(StatsDoFn):
                 self.count(f"blocklisted_by:{row['error'].removeprefix('blocklist ')}")
             elif row["status"] == "eval_duplicate":
                 self.count(f"eval_duplicate_in:{row['error'].split(':', 1)[0].removeprefix('eval set ')}")
-        with parquet_writer(f"{out}/samples/{chunk_name}.parquet.partial", "samples") as write:
-            for table in read_batches(work_path(out, "fetched", chunk_name), "samples", batch_rows=1024):
+        fetched = work_path(out, "fetched", chunk_name)
+        without = () if "lang" in parquet_columns(fetched) else ("lang",)
+        with parquet_writer(f"{out}/samples/{chunk_name}.parquet.partial", "samples", without) as write:
+            for table in read_batches(fetched, "samples", batch_rows=1024):
                 keep = pa.array([uid not in duplicate_of for uid in table.column("uid").to_pylist()])
                 kept = table.filter(keep)
                 self.count("faces_blurred", pc.sum(kept.column("faces_blurred")).as_py() or 0)
-                write(kept)
+                write(kept.drop_columns(list(without)) if without else kept)
         with parquet_writer(f"{out}/status/{chunk_name}.parquet.partial", "status") as write:
             write(table_from_rows(outcomes, "status"))
         filesystem, _ = fsspec.core.url_to_fs(out)

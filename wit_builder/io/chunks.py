@@ -85,6 +85,12 @@ def _check_no_nulls(metadata: pq.FileMetaData, schema: str, path: str) -> None:
             raise SchemaMismatch(f"{path}: column {name!r} holds {nulls} null(s); the {schema} schema allows none")
 
 
+def parquet_columns(path: str) -> list[str]:
+    """The column names of a Parquet file, from its footer (any fsspec URL)."""
+    with fsspec.open(path, "rb") as handle:
+        return pq.ParquetFile(handle).schema_arrow.names
+
+
 def parquet_rows(path: str, schema: str | None = None) -> int:
     """Rows of a Parquet file, from its footer (``read_footer``)."""
     return read_footer(path, schema).rows

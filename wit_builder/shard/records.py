@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 HEADER = struct.Struct("<QII")
 META_FIELDS = (
     "uid", "url", "text", "page_url", "source", "matches", "image_format",
-    "width", "height", "original_width", "original_height", "sha256", "phash", "faces_blurred",
+    "width", "height", "original_width", "original_height", "sha256", "phash", "faces_blurred", "lang",
 )  # fmt: skip
 IMAGE_FORMATS = ("jpg", "png", "webp")
 SIZE_COLUMNS = ["image", "text", "url", "page_url", "matches"]
@@ -61,6 +61,8 @@ def sample_json(key: str, meta: dict[str, Any]) -> bytes:
         "original_height": meta["original_height"],
         "faces_blurred": meta.get("faces_blurred"),  # given face boxes blurred before encoding (null: not recorded)
     }
+    if meta.get("lang"):  # a worldwide collection's caption language; English-only samples have none
+        document["lang"] = meta["lang"]
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

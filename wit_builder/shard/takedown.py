@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 
 from wit_builder.errors import StageFailed, UsageError
 from wit_builder.io.atomic import write_atomically
+from wit_builder.io.chunks import parquet_columns
 from wit_builder.io.folder_lock import lock_out
 from wit_builder.io.json_files import read_json, read_json_lines, write_json
 from wit_builder.schemas import read_table, write_table
@@ -141,7 +142,11 @@ def takedown(
         drop_keys = set(hits.column("key").to_pylist())
         size, sha256 = _rewrite_tar(f"{folder}/{name}", f"{folder}/{name}{PARTIAL}", drop_keys)
         kept = index.filter(pc.invert(pc.is_in(index.column("key"), value_set=pa.array(sorted(drop_keys)))))
-        write_table(kept, f"{folder}/{shard['index']}{PARTIAL}", "shard_index")
+        if "lang" in parquet_columns(f"{folder}/{shard['index']}"):
+            write_table(kept, f"{folder}/{shard['index']}{PARTIAL}", "shard_index")
+        else:  # an index written without languages stays so
+            without = ("lang",)
+            write_table(kept.drop_columns(list(without)), f"{folder}/{shard['index']}{PARTIAL}", "shard_index", without)
         planned[name] = {
             "index": shard["index"],
             "samples": kept.num_rows,

@@ -154,7 +154,11 @@ class WriteShardFn(StatsDoFn):
                 rows.append(index_row(key, meta))
                 kept_per_query.update(meta["matches"])
             tar.write(end_of_archive(tar.size))
-        write_table(table_from_rows(rows, "shard_index"), f"{index_path}.partial", "shard_index")
+        index = table_from_rows(rows, "shard_index")
+        if any(row.get("lang") for row in rows):
+            write_table(index, f"{index_path}.partial", "shard_index")
+        else:  # samples without a language: the index as before languages existed
+            write_table(index.drop_columns(["lang"]), f"{index_path}.partial", "shard_index", without=("lang",))
         sidecar = {
             "name": f"{name}.tar",
             "fingerprint": plan.fingerprint,

@@ -76,11 +76,16 @@ def write_download_folder(out: Path, pairs: pa.Table, image_columns: dict[str, p
         table = table.append_column(name, column)
     if "faces_blurred" not in image_columns:  # no face boxes were given with these pairs
         table = table.append_column("faces_blurred", pa.array([0] * table.num_rows, pa.int32()))
+    table = table.select([name for name in kept if name in table.column_names])  # the schema's order
+    languages = "lang" in table.column_names and table.column("lang").null_count < table.num_rows
+    without = () if languages else ("lang",)  # pairs without a language: samples without the column
+    if not languages and "lang" in table.column_names:
+        table = table.drop_columns(["lang"])
     samples = table.num_rows
     bounds = np.linspace(0, samples, files + 1).astype(int)
     for index in range(files):
         part = table.slice(bounds[index], bounds[index + 1] - bounds[index])
-        write_table(part, str(out / "samples" / f"part-{index:05d}.parquet"), "samples")
+        write_table(part, str(out / "samples" / f"part-{index:05d}.parquet"), "samples", without=without)
     stats = {"pairs_in": samples, "ok": samples, "statuses": {"ok": samples}, "adds_up": True}
     (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
     return out
