@@ -50,6 +50,11 @@ def write_evaluation_sets(world_root: Path, seed: int) -> dict[str, str]:
     return paths
 
 
+# The demo's world is worldwide: an English Wikipedia and these others (synthetic.languages), one
+# with a Latin script, one Cyrillic, one written right to left, one without spaces.
+WORLD_LANGUAGES = ("de", "ru", "he", "zh")
+
+
 def demo_config(world_root: Path, train: bool = True) -> dict[str, Any]:
     """The chain config for a world written at ``world_root``: its sources, thresholds sized for
     a small dump, and (``train``) a short CPU training of the tiny model, evaluated on held-out
@@ -61,6 +66,7 @@ def demo_config(world_root: Path, train: bool = True) -> dict[str, Any]:
             "wiki_dump": layout.wiki_dump_glob,
             "pageviews": layout.pageviews_glob,
             "wordnet": str(layout.wordnet_dir),
+            "wordnet_lmf": [layout.wordnet_lmf_glob],
             # PMI 30 needs billions of bigrams; on a dump of ~100k, PMI 12 over pairs seen at
             # least 3 times keeps the world's collocations and little else.
             "min_bigram_pmi": 12,
@@ -109,7 +115,8 @@ def _describe_world(layout: WorldLayout, world: SyntheticWorld, base_urls: list[
         [
             f"  wiki dump   {layout.wiki_dump_glob}  ({len(world.wiki_pages)} pages)",
             f"  pageviews   {layout.pageviews_glob}",
-            f"  wordnet     {layout.wordnet_dir}",
+            f"  wordnet     {layout.wordnet_dir}, {layout.wordnet_lmf_glob}",
+            f"  languages   en, {', '.join(world.config.languages)}" if world.config.languages else "  languages   en",
             f"  WAT files   {layout.wat_glob}  ({sum(len(p.images) for p in catalog.pages)} image links)",
             f"  URL lists   {layout.pairs_dir}/",
             f"  web         {', '.join(base_urls)}  ({len(catalog.images)} images, {len(catalog.pages)} pages)",
@@ -125,7 +132,7 @@ def demo_command(args, beam_args: Sequence[str]) -> int:
     settings = from_flags(DemoSettings, args)
     out = Path(settings.out)
     lock_out(str(out))  # one demo per folder at a time; the run inside locks OUT/run too
-    world = SyntheticWorld(WorldConfig.scaled(settings.scale, seed=settings.seed))
+    world = SyntheticWorld(WorldConfig.scaled(settings.scale, seed=settings.seed, languages=WORLD_LANGUAGES))
     started = time.monotonic()
     # The run's stage keys know the sources by path; a world of another seed or scale written
     # over the same paths must not pass for the one the finished stages were built from.
@@ -219,7 +226,7 @@ def world_command(args, beam_args: Sequence[str]) -> int:
 
     settings = from_flags(WorldSettings, args)
     lock_out(settings.out)
-    world = SyntheticWorld(WorldConfig.scaled(settings.scale, seed=settings.seed))
+    world = SyntheticWorld(WorldConfig.scaled(settings.scale, seed=settings.seed, languages=WORLD_LANGUAGES))
     if not settings.serve:
         layout = world.write(settings.out, compression=settings.compression)
         print(

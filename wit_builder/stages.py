@@ -112,6 +112,7 @@ _CHAIN: list[Stage] = [
         ),
         reads={"candidates": "harvest"},
         report=("Balance: at most t pairs per query", f"{_SECTIONS}:balance"),
+        more_reports=(("Languages", "wit_builder.balance.languages_section:languages_section"),),
     ),
     Stage(
         "download",

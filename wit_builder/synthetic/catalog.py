@@ -153,9 +153,34 @@ class WebCatalog:
             )
         return entries
 
+    def caption_language(self, image: ImageEntry) -> str | None:
+        """The language of a worldwide world's image's alt texts (``WorldConfig.languages``), or
+        None for English; decided by the image alone, so its alts agree and English worlds'
+        random draws are untouched."""
+        languages = self.config.languages
+        if not languages:
+            return None
+        draw = python_rng(self.config.seed, "caption-language", image.image_id).random()
+        if draw >= self.config.foreign_alt_share:
+            return None
+        return languages[image.image_id % len(languages)]
+
+    def caption_in_its_language(self, image: ImageEntry) -> str:
+        """The caption an image's alts and list rows give: English, or in a worldwide world
+        its caption language's (``caption_language``)."""
+        lang = self.caption_language(image)
+        if lang is None:
+            return image.caption
+        from wit_builder.synthetic.languages import foreign_caption
+
+        return foreign_caption(image.scene, lang)
+
     def _alt_text(self, image: ImageEntry, rng) -> str:
-        """Mostly the caption; sometimes junk, a title-prefixed caption, entities or odd spacing."""
+        """Mostly the caption; sometimes junk, a title-prefixed caption, entities or odd spacing.
+        In a worldwide world, a share of images have every alt in one of its other languages."""
         roll = rng.random()
+        if self.caption_language(image) is not None and roll >= 0.08:
+            return self.caption_in_its_language(image)
         if roll < 0.08:
             return rng.choice(JUNK_ALTS)
         if roll < 0.16:

@@ -34,9 +34,13 @@ class WorldConfig:
     fault_share: float = 0.12
     # Common Crawl WAT files
     wat_files: int = 2
+    # Worldwide: other wikis (synthetic.languages), and the share of images whose alt texts are
+    # in one of their languages. Empty: an English-only world, byte for byte as before.
+    languages: tuple[str, ...] = ()
+    foreign_alt_share: float = 0.2
 
     @classmethod
-    def scaled(cls, scale: float, seed: int = 0) -> WorldConfig:
+    def scaled(cls, scale: float, seed: int = 0, languages: tuple[str, ...] = ()) -> WorldConfig:
         """A world ``scale`` times the default size (vocabulary grows sub-linearly, as Heaps' law)."""
         if scale <= 0:
             raise ValueError(f"scale must be positive, got {scale}")
@@ -55,6 +59,7 @@ class WorldConfig:
             images=grow(base.images, 40),
             web_pages=grow(base.web_pages, 10),
             wat_files=max(1, min(16, round(base.wat_files * scale**0.5))),
+            languages=tuple(languages),
         )
 
     def to_dict(self) -> dict[str, object]:

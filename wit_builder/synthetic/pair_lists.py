@@ -32,7 +32,7 @@ def pair_rows(catalog: WebCatalog, base_urls: list[str], list_name: str) -> list
     rng = python_rng(catalog.config.seed, "pair-list", list_name)
     # Images whose only page opts out are in no list: their fate rests on the page's signal.
     rows = [
-        (image.url(base_urls), image.caption)
+        (image.url(base_urls), catalog.caption_in_its_language(image))
         for image in catalog.images
         if rng.random() < 0.35 and image.fault not in META_FAULTS
     ]

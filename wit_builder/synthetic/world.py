@@ -47,6 +47,7 @@ class WorldLayout:
     pairs_dir: Path
     truth_images: Path
     planted_dir: Path  # planted.PlantedSet: an evaluation set, blocklists, a URL list with face boxes
+    wordnet_lmf_glob: str  # a worldwide world's multilingual WordNet (LMF XML)
 
     @classmethod
     def at(cls, root: str | Path) -> WorldLayout:
@@ -54,7 +55,7 @@ class WorldLayout:
         root = Path(root)
         return cls(
             root=root,
-            wiki_dump_glob=str(root / "wiki" / "enwiki-*.xml*"),
+            wiki_dump_glob=str(root / "wiki" / "*wiki-*.xml*"),  # English, and any other wikis
             pageviews_glob=str(root / "pageviews" / "pageviews-*.gz"),
             wordnet_dir=root / "wordnet",
             wat_glob=str(root / "wat" / "crawl-data" / "*" / "segments" / "*" / "wat" / "*.warc.wat.gz"),
@@ -62,6 +63,7 @@ class WorldLayout:
             pairs_dir=root / "pairs",
             truth_images=root / "truth" / "images.parquet",
             planted_dir=root / "planted",
+            wordnet_lmf_glob=str(root / "wordnet-lmf" / "*.xml"),
         )
 
     def relative_paths(self) -> dict[str, str]:
@@ -131,6 +133,10 @@ class SyntheticWorld:
         write_wordnet(self.vocabulary, root / "wordnet", config.wordnet_synsets, config.seed)
         write_wat_files(self.catalog, base_urls, root / "wat", config.wat_files, damaged=damaged_wat)
         write_pair_lists(self.catalog, base_urls, root / "pairs")
+        if config.languages:  # the other wikis, their pageviews (a later hour) and their WordNet
+            from wit_builder.synthetic.languages import write_world_wikis
+
+            write_world_wikis(root, config.languages, max(60, config.articles // 2), config.seed)
         layout = WorldLayout.at(root)
         planted = PlantedSet(config.seed)
         plain = [image.caption for image in self.catalog.images if image.fault is None and image.size_class == "normal"]
