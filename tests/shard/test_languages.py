@@ -50,3 +50,23 @@ def test_samples_without_a_language_give_shards_without_one(shard_dir):
     with tarfile.open(next(shard_dir.glob("*.tar"))) as tar:
         document = json.load(tar.extractfile(next(m for m in tar.getmembers() if m.name.endswith(".json"))))
     assert "lang" not in document
+
+
+def test_the_final_cap_is_per_language(download_dir, tmp_path):
+    samples = with_languages(download_dir, tmp_path)
+    out = tmp_path / "capped"
+    assert shard(samples, out, "--per-query", "15") == 0
+    stats = json.loads((out / "stats.json").read_text())
+    languages = stats["queries"]["languages"]
+    assert set(languages) == set(LANGS) and all(info["t"] == 15 for info in languages.values())  # no English
+    report = pq.read_table(out / "report" / "balance.parquet").to_pylist()
+    assert {row["lang"] for row in report} == set(LANGS)
+    capped = [row for row in report if row["p_keep"] < 1.0]
+    assert capped and all(row["p_keep"] == 15 / row["matched"] for row in capped)
+    # The same query in two languages is two entries, each counted in its own language's samples.
+    index_rows = [row for path in out.glob("*.parquet") for row in pq.read_table(path).to_pylist()]
+    kept = {}
+    for row in index_rows:
+        for match in row["matches"]:
+            kept[(row["lang"], match)] = kept.get((row["lang"], match), 0) + 1
+    assert all(kept.get((row["lang"], row["query"]), 0) == row["kept"] for row in report)

@@ -41,6 +41,11 @@ def match_keys(table: pa.Table) -> pa.Array:
     return pa.ListArray.from_arrays(matches.offsets, keyed)
 
 
+def row_keys(matches: list[str], lang: str | None) -> list[str]:
+    """One row's keys, as ``match_keys`` makes them for a batch."""
+    return [f"{lang}{SEPARATOR}{match}" for match in matches] if lang else list(matches)
+
+
 def key_language(key: str) -> str:
     """The language of a count key; a plain query is English."""
     lang, separator, _ = key.partition(SEPARATOR)

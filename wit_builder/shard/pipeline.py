@@ -22,7 +22,13 @@ import apache_beam as beam
 import fsspec
 from apache_beam import pvalue
 
-from wit_builder.balance.pipeline import count_matches, over_cap_counts, per_query_report, sum_count_blobs
+from wit_builder.balance.pipeline import (
+    count_matches,
+    language_caps,
+    over_cap_counts,
+    per_query_report,
+    sum_count_blobs,
+)
 from wit_builder.io.chunks import Chunk
 from wit_builder.io.json_files import write_json
 from wit_builder.report.balance import SHARD_WORDING, write_balance_report
@@ -146,16 +152,18 @@ class ShardSamples(beam.PTransform):
         files = chunks.pipeline | "SampleFiles" >> beam.Create(list(inputs.files))
         paths = files | "SpreadFiles" >> beam.Reshuffle()
         matched, count_errors = count_matches(paths, rules, schema="samples")
-        over_cap = pvalue.AsDict(over_cap_counts(matched, rules))
+        caps = language_caps(matched, rules)  # per language where the samples carry one
+        thresholds = pvalue.AsSingleton(caps)
+        over_cap = pvalue.AsDict(over_cap_counts(matched, rules, thresholds))
         units = chunks | "SpreadUnits" >> beam.Reshuffle()
         plan = (
             units
-            | "CountKept" >> beam.ParDo(CountKeptFn(settings), over_cap)
+            | "CountKept" >> beam.ParDo(CountKeptFn(settings), over_cap, thresholds)
             | "SumKeptSamples" >> beam.CombineGlobally(sum_pairs)
             | "Plan" >> beam.Map(make_plan, settings, inputs.fingerprint(settings))
         )
         scattered = units | "Scatter" >> beam.ParDo(
-            ScatterFn(settings, out_dir, inputs.taken_down), over_cap, pvalue.AsSingleton(plan)
+            ScatterFn(settings, out_dir, inputs.taken_down), over_cap, pvalue.AsSingleton(plan), thresholds
         ).with_outputs(STATS, ERRORS, main="segments")
         digits = (
             scattered.segments
@@ -186,6 +194,7 @@ class ShardSamples(beam.PTransform):
             "stats": stats,
             "errors": errors,
             "matched": matched,
+            "caps": caps,
             "kept": kept,
             "plan": plan,
             "digits": digits,
@@ -202,7 +211,9 @@ def build_pipeline(
 ):
     """The ``wit-builder shard`` pipeline: the shards, then the report and ``finish``."""
     sharded = pipeline | "Units" >> beam.Create(chunks) | "Shard" >> ShardSamples(inputs, settings, out_dir)
-    queries = per_query_report(sharded["matched"], sharded["kept"], inputs.queries, settings.balance_rules, out_dir)
+    queries = per_query_report(
+        sharded["matched"], sharded["kept"], inputs.queries, settings.balance_rules, out_dir, sharded["caps"]
+    )
     return run_once(
         pipeline,
         "Finish",

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam import pvalue
 
+from wit_builder.balance.languages import match_keys
 from wit_builder.balance.pipeline import ERRORS, CappedSideInput
 from wit_builder.balance.sampling import keep_rows
 from wit_builder.io.chunks import READ_ERRORS, Chunk, read_chunk_tables
@@ -56,14 +57,17 @@ def run_paths(out_dir: str, chunk: Chunk) -> tuple[str, str]:
     return f"{base}.run", f"{base}.json"
 
 
-def capped_keep_mask(table: pa.Table, capped: CappedSideInput, over_cap: dict[str, int]) -> np.ndarray:
-    """Which rows the final cap keeps: the balance stage's rule; rows without a match, which no
-    query caps, and every row when there is no cap."""
+def capped_keep_mask(
+    table: pa.Table, capped: CappedSideInput, over_cap: dict[str, int], thresholds: dict | None = None
+) -> np.ndarray:
+    """Which rows the final cap keeps: the balance stage's rule, per language where the samples
+    carry one (``balance.languages``); rows without a match, which no query caps, and every row
+    when there is no cap."""
     if capped.rules.per_query is None or not over_cap:
         return np.ones(table.num_rows, bool)
     matches = table.column("matches")
     no_match = pc.equal(pc.list_value_length(matches), 0).to_numpy(zero_copy_only=False)
-    return keep_rows(table.column("uid"), matches, capped.get(over_cap)) | no_match
+    return keep_rows(table.column("uid"), match_keys(table), capped.get(over_cap, thresholds)) | no_match
 
 
 class CountKeptFn(StatsDoFn):
@@ -75,15 +79,15 @@ class CountKeptFn(StatsDoFn):
         self.capped = CappedSideInput(settings.balance_rules)
         self.by_bytes = settings.shard_bytes is not None
 
-    def process(self, chunk: Chunk, over_cap: dict[str, int]) -> Iterator[tuple[int, float]]:
+    def process(self, chunk: Chunk, over_cap: dict[str, int], thresholds: dict) -> Iterator[tuple[int, float]]:
         capping = self.capped.rules.per_query is not None and bool(over_cap)
         kept, tar_bytes = chunk.rows, 0.0
         if capping or self.by_bytes:
             kept = 0
-            columns = ["uid", *SIZE_COLUMNS] if self.by_bytes else ["uid", "matches"]
+            columns = ["uid", *SIZE_COLUMNS, "lang"] if self.by_bytes else ["uid", "matches", "lang"]
             try:
                 for table in read_chunk_tables(chunk, "samples", columns):
-                    mask = capped_keep_mask(table, self.capped, over_cap)
+                    mask = capped_keep_mask(table, self.capped, over_cap, thresholds)
                     kept += int(mask.sum())
                     tar_bytes += estimated_tar_bytes(table.filter(pa.array(mask))) if self.by_bytes else 0.0
             except READ_ERRORS:
@@ -106,13 +110,13 @@ class ScatterFn(StatsDoFn):
         self.capped = CappedSideInput(settings.balance_rules)
         self.taken_down = taken_down  # uids ``takedown`` removed from this set: never written again
 
-    def process(self, chunk: Chunk, over_cap: dict[str, int], plan: ShardPlan) -> Iterator:
+    def process(self, chunk: Chunk, over_cap: dict[str, int], plan: ShardPlan, thresholds: dict) -> Iterator:
         run_path, descriptor_path = run_paths(self.out_dir, chunk)
         filesystem, _ = fsspec.core.url_to_fs(run_path)
         descriptor = self._finished(filesystem, run_path, descriptor_path, plan)
         if descriptor is None:
             try:
-                descriptor = self._scatter(chunk, over_cap, plan, run_path, descriptor_path, filesystem)
+                descriptor = self._scatter(chunk, over_cap, plan, run_path, descriptor_path, filesystem, thresholds)
             except READ_ERRORS as error:
                 self.count("samples_read", chunk.rows)
                 self.count("rejected:unreadable", chunk.rows)
@@ -141,12 +145,12 @@ class ScatterFn(StatsDoFn):
             descriptor if isinstance(descriptor, dict) and descriptor.get("fingerprint") == plan.fingerprint else None
         )
 
-    def _scatter(self, chunk, over_cap, plan, run_path, descriptor_path, filesystem) -> dict:
+    def _scatter(self, chunk, over_cap, plan, run_path, descriptor_path, filesystem, thresholds=None) -> dict:
         counts: Counter[str] = Counter()
         records: list[tuple[int, str, bytes]] = []
         for table in read_chunk_tables(chunk, "samples", batch_rows=1024):
             counts["samples_read"] += table.num_rows
-            keep = capped_keep_mask(table, self.capped, over_cap)
+            keep = capped_keep_mask(table, self.capped, over_cap, thresholds)
             counts["capped"] += int((~keep).sum())
             images = table.column("image").to_pylist()
             metas = table.select(list(META_FIELDS)).to_pylist()

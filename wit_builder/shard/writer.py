@@ -22,6 +22,7 @@ import fsspec
 import numpy as np
 from apache_beam import pvalue
 
+from wit_builder.balance.languages import row_keys
 from wit_builder.counting import split_by_shard
 from wit_builder.io.json_files import read_work_json
 from wit_builder.schemas import table_from_rows, write_table
@@ -152,7 +153,7 @@ class WriteShardFn(StatsDoFn):
                     )
                 )
                 rows.append(index_row(key, meta))
-                kept_per_query.update(meta["matches"])
+                kept_per_query.update(row_keys(meta["matches"], meta.get("lang")))
             tar.write(end_of_archive(tar.size))
         index = table_from_rows(rows, "shard_index")
         if any(row.get("lang") for row in rows):
