@@ -1,12 +1,19 @@
 """Every stage gives the same bytes on the runners a data engineer will use: the embedded
 FnApiRunner with one worker, two worker processes (so every DoFn pickles and nothing relies on
-process-global state), and the PortableRunner with an embedded job service and LOOPBACK
-workers, the path Spark and Flink jobs take."""
+process-global state), the PortableRunner with an embedded job service and LOOPBACK workers,
+the path Spark and Flink jobs take, and the PortableRunner against a job service running as a
+process of its own with an EXTERNAL pool of worker processes: nothing shared with the
+launcher, the dress rehearsal for a Flink or Spark job server."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import pathlib
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -51,6 +58,66 @@ def one_worker(chain_config, tmp_path_factory):
 @pytest.mark.parametrize("runner", sorted(RUNNERS))
 def test_every_stage_gives_the_same_bytes(runner, chain_config, one_worker, tmp_path):
     results = run_chain(chain_config, str(tmp_path / "run"), RUNNERS[runner])
+    assert all(r.outcome == "done" for r in results[:5]), format_results(results)
+    files = _data_files(tmp_path / "run")
+    assert len(files) > 40 and any(name.endswith(".tar") for name in files)
+    assert files == one_worker
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the service on port {port} exited with {process.returncode}"
+        with socket.socket() as probe:
+            if probe.connect_ex(("localhost", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on port {port} after {seconds:.0f}s")
+
+
+@pytest.fixture(scope="module")
+def separate_services(tmp_path_factory):
+    """A Beam job service and a worker pool, each a process of its own (as a Flink or Spark job
+    server and its task managers' SDK harnesses are); the pool starts ``python`` from PATH, so
+    PATH leads to this interpreter's."""
+    logs = tmp_path_factory.mktemp("services")
+    env = {**os.environ, "PATH": f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    job_port, pool_port = _free_port(), _free_port()
+    commands = [
+        ([sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main", "--port", str(job_port)],
+         job_port, "job_service.log"),
+        ([sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", "--service_port", str(pool_port)],
+         pool_port, "worker_pool.log"),
+    ]  # fmt: skip
+    processes = []
+    try:
+        for command, port, log in commands:
+            handle = (logs / log).open("w")
+            processes.append(subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT))
+            _wait_for(port, processes[-1])
+        yield [
+            "--runner=PortableRunner",
+            f"--job_endpoint=localhost:{job_port}",
+            "--environment_type=EXTERNAL",
+            f"--environment_config=localhost:{pool_port}",
+        ]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
+def test_a_job_service_and_workers_of_their_own_give_the_same_bytes(
+    separate_services, chain_config, one_worker, tmp_path
+):
+    results = run_chain(chain_config, str(tmp_path / "run"), separate_services)
     assert all(r.outcome == "done" for r in results[:5]), format_results(results)
     files = _data_files(tmp_path / "run")
     assert len(files) > 40 and any(name.endswith(".tar") for name in files)

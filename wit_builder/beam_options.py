@@ -15,6 +15,15 @@ if TYPE_CHECKING:
     from apache_beam.options.pipeline_options import PipelineOptions
 
 DEFAULT_RUNNER = "FnApiRunner"
+# Runners the stages cannot run on, and why (checked before anything runs).
+REFUSED_RUNNERS = {
+    "DaskRunner": (
+        "Beam's DaskRunner (2.77) sends every element of a multi-output ParDo to each of its outputs, and "
+        'every stage counts through tagged outputs (its first would fail with "unsupported operand type(s) '
+        "for +: 'int' and 'Page'\"); use the PortableRunner with a job service, FnApiRunner, Dataflow, "
+        "Flink or Spark (docs/scale.md)"
+    ),
+}
 
 
 def names_runner(beam_args: Sequence[str]) -> bool:
@@ -32,6 +41,17 @@ def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
     from apache_beam.options.pipeline_options import PipelineOptions  # Beam is slow to import
 
     return PipelineOptions(with_default_runner(beam_args))
+
+
+def refused_runner(beam_args: Sequence[str]) -> str | None:
+    """Why the runner the flags name cannot run the stages, or None."""
+    args = list(beam_args)
+    for index, arg in enumerate(args):
+        if arg.startswith("--runner=") or (arg == "--runner" and index + 1 < len(args)):
+            name = arg.split("=", 1)[1] if "=" in arg else args[index + 1]
+            if (why := REFUSED_RUNNERS.get(name.rsplit(".", 1)[-1])) is not None:
+                return f"--runner={name}: {why}"
+    return None
 
 
 def unknown_positionals(extra: Sequence[str]) -> list[str]:

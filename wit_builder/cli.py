@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from wit_builder import __version__, stages
-from wit_builder.beam_options import DEFAULT_RUNNER, unknown_positionals
+from wit_builder.beam_options import DEFAULT_RUNNER, refused_runner, unknown_positionals
 from wit_builder.demo_settings import DemoSettings, WorldSettings
 from wit_builder.errors import EXIT_OK
 from wit_builder.shard import takedown_cli, verify_cli
@@ -163,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     strays = unknown_positionals(extra)
     if strays or (extra and not command.takes_beam_flags):
         parser.error(f"{command.name}: unrecognised arguments: {' '.join(strays or extra)}")
+    if refused := refused_runner(extra):
+        parser.error(f"{command.name}: {refused}")
     module_name, function_name = command.target.split(":")
     function = getattr(importlib.import_module(module_name), function_name)
     from wit_builder.io.folder_lock import command_scope
