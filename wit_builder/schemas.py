@@ -182,6 +182,13 @@ def write_table(table: pa.Table, path: str, name: str, without: tuple[str, ...] 
         pq.write_table(table, handle)
 
 
+def write_table_omitting_nulls(table: pa.Table, path: str, name: str, optional: tuple[str, ...] = ("lang",)) -> None:
+    """``write_table``, leaving out the ``optional`` columns that hold nothing but nulls: an
+    English-only run's ``lang``, so its files are the bytes written before the column existed."""
+    empty = tuple(c for c in optional if c in table.column_names and table.column(c).null_count == table.num_rows)
+    write_table(table.drop_columns(list(empty)) if empty else table, path, name, without=empty)
+
+
 @contextmanager
 def parquet_writer(path: str, name: str, without: tuple[str, ...] = ()) -> Iterator[Callable[[pa.Table], None]]:
     """Write one Parquet file piece by piece (memory bounded by a piece, not the file); each

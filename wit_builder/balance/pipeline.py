@@ -52,7 +52,13 @@ from wit_builder.io.chunks import READ_ERRORS, parquet_columns, parquet_rows
 from wit_builder.io.json_files import write_json
 from wit_builder.io.query_list import load_query_rows
 from wit_builder.io.upstream import query_list_record
-from wit_builder.schemas import load_schema, parquet_writer, read_batches, table_from_rows, write_table
+from wit_builder.schemas import (
+    load_schema,
+    parquet_writer,
+    read_batches,
+    table_from_rows,
+    write_table_omitting_nulls,
+)
 from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 ERRORS = "errors"
@@ -254,12 +260,8 @@ def write_report(
     """``report/balance.parquet``, one row per query (largest first); returns query totals,
     and each language's t, why, and its matched and kept pairs."""
     rows = sorted((row for rows in shard_rows for row in rows), key=report_order)
-    table = table_from_rows(rows, "balance_report")
     path = f"{out_dir.rstrip('/')}/report/balance.parquet"
-    if any(row["lang"] for row in rows):
-        write_table(table, path, "balance_report")
-    else:  # an English-only balance: the report as before languages existed
-        write_table(table.drop_columns(["lang"]), path, "balance_report", without=("lang",))
+    write_table_omitting_nulls(table_from_rows(rows, "balance_report"), path, "balance_report")
     listed = [row for row in rows if row["source"] is not None] if has_query_list else None
     totals = {
         "in_list": len(listed) if listed is not None else None,

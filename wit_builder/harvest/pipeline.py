@@ -42,7 +42,7 @@ from wit_builder.io.chunks import parquet_rows
 from wit_builder.io.json_files import write_json
 from wit_builder.io.query_list import load_queries_by_language
 from wit_builder.io.upstream import query_list_record
-from wit_builder.schemas import table_from_rows, write_table
+from wit_builder.schemas import table_from_rows, write_table_omitting_nulls
 from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 ERRORS = "errors"
@@ -343,11 +343,8 @@ class WriteShardFn(StatsDoFn):
         shard, rows = element
         rows = sorted(rows, key=lambda row: row["uid"])
         path = f"{self.out_dir.rstrip('/')}/candidates/part-{shard:05d}.parquet"
-        table = table_from_rows(rows, "candidates")
-        if any(row.get("lang") for row in rows):  # a worldwide list's rows carry their language
-            write_table(table, path, "candidates")
-        else:  # an English-only list's files are written as before languages existed
-            write_table(table.drop_columns(["lang"]), path, "candidates", without=("lang",))
+        # A worldwide list's rows carry their language; an English-only list's files have no lang.
+        write_table_omitting_nulls(table_from_rows(rows, "candidates"), path, "candidates")
         self.count("rows_written", parquet_rows(path))
         yield path
 

@@ -25,7 +25,7 @@ from apache_beam import pvalue
 from wit_builder.balance.languages import row_keys
 from wit_builder.counting import split_by_shard
 from wit_builder.io.json_files import read_work_json
-from wit_builder.schemas import table_from_rows, write_table
+from wit_builder.schemas import table_from_rows, write_table_omitting_nulls
 from wit_builder.shard.placement import sample_key, shard_name
 from wit_builder.shard.records import decode_record, index_row, sample_json
 from wit_builder.shard.scatter import Segment
@@ -155,11 +155,7 @@ class WriteShardFn(StatsDoFn):
                 rows.append(index_row(key, meta))
                 kept_per_query.update(row_keys(meta["matches"], meta.get("lang")))
             tar.write(end_of_archive(tar.size))
-        index = table_from_rows(rows, "shard_index")
-        if any(row.get("lang") for row in rows):
-            write_table(index, f"{index_path}.partial", "shard_index")
-        else:  # samples without a language: the index as before languages existed
-            write_table(index.drop_columns(["lang"]), f"{index_path}.partial", "shard_index", without=("lang",))
+        write_table_omitting_nulls(table_from_rows(rows, "shard_index"), f"{index_path}.partial", "shard_index")
         sidecar = {
             "name": f"{name}.tar",
             "fingerprint": plan.fingerprint,
