@@ -61,8 +61,9 @@ over_cap = [tuple(kv) for kv in json.load(open(sys.argv[4]))]
 started = time.monotonic()
 with beam.Pipeline(options=pipeline_options([])) as pipeline:
     capped = pipeline | "Capped" >> beam.Create(over_cap)
+    no_languages = pipeline | "Thresholds" >> beam.Create([{}])
     kept = pipeline | beam.Create(list(enumerate(files))) | beam.ParDo(
-        BalanceFileFn(rules, sys.argv[3]), pvalue.AsDict(capped)
+        BalanceFileFn(rules, sys.argv[3]), pvalue.AsDict(capped), pvalue.AsSingleton(no_languages)
     ).with_outputs(STATS, ERRORS, KEPT_COUNTS, main="kept")
     kept[KEPT_COUNTS] | beam.combiners.Count.Globally() | beam.Map(print)
 print("seconds", time.monotonic() - started)

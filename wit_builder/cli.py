@@ -64,8 +64,15 @@ def _flags_of(settings: type) -> Callable[[argparse.ArgumentParser], None]:
 
 
 def _stage(stage: Stage) -> Command:
-    """A chain stage's command: its flags are its settings class's (``stage_settings``)."""
-    return Command(stage.name, stage.summary, _flags_of(stage.settings_class()), STAGE_TARGET, stage.takes_beam_flags)
+    """A chain stage's command: its flags are its settings class's (``stage_settings``),
+    imported only when its parser is built."""
+    return Command(
+        stage.name,
+        stage.summary,
+        lambda parser: add_flags(parser, stage.settings_class()),
+        STAGE_TARGET,
+        stage.takes_beam_flags,
+    )
 
 
 def run_stage(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
@@ -125,7 +132,15 @@ def _command_table(listed: Sequence[Command]) -> str:
     return "\n".join(f"  {command.name.ljust(width)}  {command.summary}" for command in listed)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _named_command(argv: Sequence[str], names: set[str]) -> str | None:
+    """The command ``argv`` names (its first word that is not a flag), if it is one."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return first if first in names else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, only that command's flags are built (the others
+    are listed but flagless), which spares a stage's run importing every other stage's settings."""
     listed = commands()
     flow = " → ".join(stage.name for stage in stages.chain() if stage.command)
     parser = OneLineParser(
@@ -148,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=BEAM_EPILOG if command.takes_beam_flags else None,
             formatter_class=_formatter,
         )
-        command.configure(sub)
+        if only is None or command.name == only:
+            command.configure(sub)
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     return parser
 
@@ -156,10 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``wit-builder``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    listed = commands()
+    parser = build_parser(_named_command(argv, {command.name for command in listed}))
     args, extra = parser.parse_known_args(argv)
     stderr_log(args.debug)
-    command = next(command for command in commands() if command.name == args.command)
+    command = next(command for command in listed if command.name == args.command)
     strays = unknown_positionals(extra)
     if strays or (extra and not command.takes_beam_flags):
         parser.error(f"{command.name}: unrecognised arguments: {' '.join(strays or extra)}")

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import math
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from wit_builder.balance.pipeline import KeyCounts
 from wit_builder.balance.sampling import keep_probability
 from wit_builder.cli import main
 from wit_builder.schemas import read_table
@@ -227,3 +229,19 @@ def test_report_command_regenerates_the_page(run, tmp_path):
     assert main(["report", str(out)]) == 0
     assert page.read_text() == original
     assert main(["report", str(tmp_path)]) == 2  # a usage error: nothing to report on there
+
+
+def test_key_counts_sum_across_batches_and_folds():
+    counts = KeyCounts()
+    expected: Counter[str] = Counter()
+    rows = [["a", "b"], ["b"], [], ["c", "a", "a"]]
+    for round_ in range(KeyCounts.fold * 2 + 3):  # past two folds
+        batch = [*rows[round_ % len(rows) :], [f"k{round_}"]]
+        counts.add(pa.array(batch, pa.list_(pa.string())))
+        expected.update(key for row in batch for key in row)
+    other = KeyCounts()
+    other.add(pa.array([["a"], ["z"]], pa.list_(pa.string())))
+    counts.update(other)
+    expected.update(["a", "z"])
+    assert counts.to_dict() == dict(expected)
+    assert KeyCounts().to_dict() == {}

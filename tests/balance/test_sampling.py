@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pyarrow as pa
 import pytest
 
 from wit_builder.balance.sampling import CappedQueries, draw, keep_probability, keep_rows, splitmix64
+from wit_builder.hashing import hash64, hash64_array
 
 
 def test_keep_probability():
@@ -62,3 +65,12 @@ def test_no_capped_queries_keeps_every_matched_row():
     assert len(capped) == 0
     got = keep_rows(["x", "y"], pa.array([["a"], ["b"]], pa.list_(pa.string())), capped)
     assert got.tolist() == [True, True]
+
+
+def test_hash64_array_is_hash64_of_each_string():
+    texts = ["", "a", "00005c43ce67657702d2f871f457e65b", "Zürich 東京", "x" * 300]
+    expected = [hash64(text) for text in texts]
+    assert hash64_array(pa.array(texts)).tolist() == expected
+    assert hash64_array(texts).tolist() == expected
+    # blake2b(digest_size=8) is not the first 8 bytes of the 64-byte digest: the docs say which
+    assert hash64("a") != int.from_bytes(hashlib.blake2b(b"a").digest()[:8], "big")

@@ -43,7 +43,15 @@ import pyarrow.compute as pc
 from apache_beam import pvalue
 from apache_beam.transforms.window import GlobalWindows
 
-from wit_builder.balance.languages import histograms, key_language, key_query, language_thresholds, match_keys
+from wit_builder.balance.languages import (
+    ENGLISH,
+    SEPARATOR,
+    histograms,
+    key_language,
+    key_query,
+    language_thresholds,
+    match_keys,
+)
 from wit_builder.balance.sampling import CappedQueries, keep_probability, keep_rows
 from wit_builder.balance.settings import BalanceRules
 from wit_builder.counting import SumCountDicts, merged, split_by_shard
@@ -73,9 +81,40 @@ class BalanceInputs:
     rows: tuple[int, ...] = ()  # each candidate file's rows, from its footer: the pairs that came in
 
 
-def _value_counts(matches: pa.Array | pa.ChunkedArray) -> Iterator[tuple[str, int]]:
-    counted = pc.value_counts(pc.list_flatten(matches))
-    return zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
+class KeyCounts:
+    """Pairs per key, summed in Arrow: a batch's keys are counted by ``value_counts`` and the
+    parts are summed by one ``group_by`` when read (a ``Counter.update`` per batch spent more
+    time in Python than the rest of pass 1). Parts are folded together every ``fold`` adds, so
+    memory stays at about two sets of distinct keys."""
+
+    fold = 16
+
+    def __init__(self) -> None:
+        self.parts: list[pa.Table] = []
+
+    def add(self, matches: pa.Array | pa.ChunkedArray) -> None:
+        """Counts every key of a list<string> array (the ``matches`` of a batch)."""
+        counted = pc.value_counts(pc.list_flatten(matches))
+        self.parts.append(pa.table({"key": counted.field("values"), "n": counted.field("counts")}))
+        if len(self.parts) >= self.fold:
+            self.parts = [self._summed()]
+
+    def update(self, other: KeyCounts) -> None:
+        self.parts.extend(other.parts)
+        if len(self.parts) >= self.fold:
+            self.parts = [self._summed()]
+
+    def _summed(self) -> pa.Table:
+        table = pa.concat_tables(self.parts)
+        if len(self.parts) == 1:
+            return table
+        return table.group_by("key").aggregate([("n", "sum")]).rename_columns(["key", "n"])
+
+    def to_dict(self) -> dict[str, int]:
+        if not self.parts:
+            return {}
+        table = self._summed()
+        return dict(zip(table.column("key").to_pylist(), table.column("n").to_pylist(), strict=True))
 
 
 class CountMatchesFn(beam.DoFn):
@@ -90,13 +129,13 @@ class CountMatchesFn(beam.DoFn):
         self.shards = shards
 
     def start_bundle(self) -> None:
-        self.matched: Counter[str] = Counter()
+        self.matched = KeyCounts()
 
     def process(self, unit: Any) -> Iterator:
-        counts: Counter[str] = Counter()
+        counts = KeyCounts()
         try:
             for table in self.tables_of(unit):
-                counts.update(dict(_value_counts(match_keys(table))))
+                counts.add(match_keys(table))
         except READ_ERRORS as error:
             name = self.tables_of.name(unit) if hasattr(self.tables_of, "name") else str(unit)
             yield pvalue.TaggedOutput(ERRORS, (name, f"{type(error).__name__}: {error}"))
@@ -104,9 +143,9 @@ class CountMatchesFn(beam.DoFn):
         self.matched.update(counts)
 
     def finish_bundle(self) -> Iterator:
-        for blob in split_by_shard(self.matched, self.shards):
+        for blob in split_by_shard(self.matched.to_dict(), self.shards):
             yield GlobalWindows.windowed_value(blob)
-        self.matched = Counter()
+        self.matched = KeyCounts()
 
 
 class MatchesOfFiles:
@@ -156,7 +195,7 @@ class CappedSideInput:
         return self._capped
 
 
-def filter_table(table: pa.Table, capped: CappedQueries, counts: Counter, kept_per_query: Counter) -> pa.Table:
+def filter_table(table: pa.Table, capped: CappedQueries, counts: Counter, kept_per_query: KeyCounts) -> pa.Table:
     """The kept rows of a batch of candidates; adds to the stage's counts and to the kept
     pairs per query (per language key, ``languages.match_keys``)."""
     matches = table.column("matches")
@@ -164,7 +203,7 @@ def filter_table(table: pa.Table, capped: CappedQueries, counts: Counter, kept_p
     keep = keep_rows(table.column("uid"), keys, capped)
     no_matches = int(pc.equal(pc.list_value_length(matches), 0).to_numpy(zero_copy_only=False).sum())
     kept = table.filter(pa.array(keep))
-    kept_per_query.update(dict(_value_counts(keys.filter(pa.array(keep)))))
+    kept_per_query.add(keys.filter(pa.array(keep)))
     counts["pairs_in"] += table.num_rows
     counts["kept"] += kept.num_rows
     counts["no_matches"] += no_matches
@@ -178,7 +217,7 @@ def output_path(out_dir: str, index: int) -> str:
 
 class BalanceFileFn(StatsDoFn):
     """Pass 2 over files: one candidate file filtered into its balanced file; (shard, {query:
-    kept}) on ``KEPT_COUNTS``.
+    kept}) on ``KEPT_COUNTS`` when the bundle ends, summed over its files that were written.
 
     The file is written under a temporary name and renamed when complete, so a failed or
     retried file never leaves a partial output behind.
@@ -189,13 +228,23 @@ class BalanceFileFn(StatsDoFn):
         self.out_dir = out_dir
         self.capped = CappedSideInput(rules)
 
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self.kept_per_query = KeyCounts()  # the bundle's files that were written whole
+
+    def finish_bundle(self) -> Iterator:
+        yield from super().finish_bundle()
+        for blob in split_by_shard(self.kept_per_query.to_dict(), self.rules.count_shards):
+            yield pvalue.TaggedOutput(KEPT_COUNTS, GlobalWindows.windowed_value(blob))
+        self.kept_per_query = KeyCounts()
+
     def process(self, item: tuple[int, str], over_cap: dict[str, int], thresholds: dict[str, dict]) -> Iterator:
         index, path = item
         capped = self.capped.get(over_cap, thresholds)
         final = output_path(self.out_dir, index)
         partial = f"{final}.partial"
         filesystem, _ = fsspec.core.url_to_fs(final)
-        kept_per_query: Counter[str] = Counter()
+        kept_per_query = KeyCounts()
         counts: Counter[str] = Counter()
         try:
             # A file of an English-only list has no lang column, and its balanced file none either.
@@ -214,8 +263,7 @@ class BalanceFileFn(StatsDoFn):
         for name, value in counts.items():
             self.count(name, value)
         self.count("files_read")
-        for blob in split_by_shard(kept_per_query, self.rules.count_shards):
-            yield pvalue.TaggedOutput(KEPT_COUNTS, blob)
+        self.kept_per_query.update(kept_per_query)
 
 
 def sources_by_shard(path: str, shards: int) -> Iterator[tuple[int, dict[str, str | None]]]:
@@ -228,58 +276,78 @@ def sources_by_shard(path: str, shards: int) -> Iterator[tuple[int, dict[str, st
     yield from parts.items()
 
 
-def report_rows(element: tuple[int, dict], rules: BalanceRules, thresholds: dict[str, dict]) -> list[dict]:
-    """The report rows of one shard: every query matched, kept or listed there (a worldwide
-    list's with their language, and its language's keep probability)."""
+def report_table(element: tuple[int, dict], rules: BalanceRules, thresholds: dict[str, dict]) -> pa.Table:
+    """The report rows of one shard, as a table: every query matched, kept or listed there (a
+    worldwide list's with their language, and its language's keep probability). Columns, not
+    row dicts: the runner weighs every object it caches, and 100k dicts cost it a second."""
     _, grouped = element
     matched, kept = merged(grouped["matched"]), merged(grouped["kept"])
     sources: dict[str, str | None] = {}
     for part in grouped["source"]:
         sources.update(part)
+    keys = sorted(matched.keys() | kept.keys() | sources.keys())
+    n_matched = [matched.get(key, 0) for key in keys]
     cap = cap_of(thresholds, rules.per_query)
-    return [
-        {
-            "query": key_query(key),
-            "source": sources.get(key),
-            "matched": matched.get(key, 0),
-            "kept": kept.get(key, 0),
-            "p_keep": keep_probability(matched.get(key, 0), cap(key), rules.oversample),
-            "lang": key_language(key) if "\t" in key else None,
-        }
-        for key in sorted(matched.keys() | kept.keys() | sources.keys())
-    ]
+    worldwide = any(SEPARATOR in key for key in keys)
+    columns = {
+        "query": [key_query(key) for key in keys] if worldwide else keys,
+        "source": [sources.get(key) for key in keys],
+        "matched": n_matched,
+        "kept": [kept.get(key, 0) for key in keys],
+        "p_keep": [keep_probability(n, cap(key), rules.oversample) for key, n in zip(keys, n_matched, strict=True)],
+        "lang": [key_language(key) if SEPARATOR in key else None for key in keys] if worldwide else [None] * len(keys),
+    }
+    return pa.table(columns, schema=load_schema("balance_report"))
 
 
-def report_order(row: dict) -> tuple:
-    return (-row["matched"], -row["kept"], row["query"], row["lang"] or "")
+def _count(mask: pa.Array) -> int:
+    return int(pc.sum(mask).as_py() or 0)
 
 
 def write_report(
-    shard_rows: list[list[dict]], out_dir: str, rules: BalanceRules, has_query_list: bool, thresholds: dict
+    shard_tables: list[pa.Table], out_dir: str, rules: BalanceRules, has_query_list: bool, thresholds: dict
 ) -> dict:
-    """``report/balance.parquet``, one row per query (largest first); returns query totals,
-    and each language's t, why, and its matched and kept pairs."""
-    rows = sorted((row for rows in shard_rows for row in rows), key=report_order)
+    """``report/balance.parquet``, one row per query (largest first: matched, kept descending,
+    then query and language); returns query totals, and each language's t, why, and its
+    matched and kept pairs."""
+    schema = load_schema("balance_report")
+    table = pa.concat_tables([schema.empty_table(), *shard_tables])
+    keys = pa.table(
+        {
+            "matched": table.column("matched"),
+            "kept": table.column("kept"),
+            "query": table.column("query"),
+            "lang": pc.fill_null(table.column("lang"), ""),  # no language sorts first
+        }
+    )
+    table = table.take(
+        pc.sort_indices(
+            keys, [("matched", "descending"), ("kept", "descending"), ("query", "ascending"), ("lang", "ascending")]
+        )
+    )
     path = f"{out_dir.rstrip('/')}/report/balance.parquet"
-    write_table_omitting_nulls(table_from_rows(rows, "balance_report"), path, "balance_report")
-    listed = [row for row in rows if row["source"] is not None] if has_query_list else None
+    write_table_omitting_nulls(table, path, "balance_report")
+    was_matched = pc.greater(table.column("matched"), 0)
+    is_capped = pc.less(table.column("p_keep"), 1.0)
+    listed = pc.is_valid(table.column("source"))
     totals = {
-        "in_list": len(listed) if listed is not None else None,
-        "matched": sum(1 for row in rows if row["matched"]),
-        "capped": sum(1 for row in rows if row["p_keep"] < 1.0),
-        "matched_nothing": sum(1 for row in listed if not row["matched"]) if listed is not None else None,
-        "not_in_list": sum(1 for row in rows if row["source"] is None) if has_query_list else None,
+        "in_list": _count(listed) if has_query_list else None,
+        "matched": _count(was_matched),
+        "capped": _count(is_capped),
+        "matched_nothing": _count(pc.and_(listed, pc.invert(was_matched))) if has_query_list else None,
+        "not_in_list": _count(pc.invert(listed)) if has_query_list else None,
     }
-    if any(row["lang"] for row in rows):
+    if table.column("lang").null_count < table.num_rows:
         languages = {}
-        for lang, threshold in sorted(thresholds.items()):
-            mine = [row for row in rows if (row["lang"] or "en") == lang]
-            languages[lang] = {
+        lang = pc.fill_null(table.column("lang"), ENGLISH)
+        for name, threshold in sorted(thresholds.items()):
+            mine = pc.equal(lang, name)
+            languages[name] = {
                 **threshold,
-                "queries_matched": sum(1 for row in mine if row["matched"]),
-                "queries_capped": sum(1 for row in mine if row["p_keep"] < 1.0),
-                "matches": sum(row["matched"] for row in mine),
-                "kept_matches": sum(row["kept"] for row in mine),
+                "queries_matched": _count(pc.and_(mine, was_matched)),
+                "queries_capped": _count(pc.and_(mine, is_capped)),
+                "matches": int(pc.sum(table.column("matched").filter(mine)).as_py() or 0),
+                "kept_matches": int(pc.sum(table.column("kept").filter(mine)).as_py() or 0),
             }
         totals["languages"] = languages
     return totals
@@ -345,7 +413,13 @@ def over_cap_counts(matched: beam.PCollection, rules: BalanceRules, thresholds=N
 
     def over(shard, caps=None):
         cap = cap_of(caps or {}, rules.per_query)
-        return [(q, n) for q, n in shard[1].items() if keep_probability(n, cap(q), rules.oversample) < 1.0]
+        limits = [t for t in (rules.per_query, *(found["t"] for found in (caps or {}).values())) if t is not None]
+        if not limits:
+            return []
+        floor = rules.oversample * min(limits)  # no key matched at most this often is over its cap
+        return [
+            (q, n) for q, n in shard[1].items() if n > floor and keep_probability(n, cap(q), rules.oversample) < 1.0
+        ]
 
     if thresholds is None:
         return matched | "OverCap" >> beam.FlatMap(over)
@@ -354,7 +428,7 @@ def over_cap_counts(matched: beam.PCollection, rules: BalanceRules, thresholds=N
 
 class PerQueryReport(beam.PTransform):
     """The per-query report's rows, from per-shard count blobs of matched and kept pairs and the
-    query list (joined shard by shard): one list of rows per shard of the query space."""
+    query list (joined shard by shard): one table of rows per shard of the query space."""
 
     def __init__(self, rules: BalanceRules, query_list: str | None, thresholds):
         super().__init__()
@@ -369,12 +443,13 @@ class PerQueryReport(beam.PTransform):
         return (
             {"matched": counts["matched"], "kept": counts["kept"], "source": sources}
             | "JoinPerShard" >> beam.CoGroupByKey()
-            | "ReportRows" >> beam.Map(report_rows, self.rules, self.thresholds)
+            | "ReportRows" >> beam.Map(report_table, self.rules, self.thresholds)
         )
 
 
 def sum_count_blobs(rules: BalanceRules) -> beam.PTransform:
-    return beam.CombinePerKey(SumCountDicts()).with_hot_key_fanout(rules.count_fanout)
+    combine = beam.CombinePerKey(SumCountDicts())
+    return combine.with_hot_key_fanout(rules.count_fanout) if rules.count_fanout > 1 else combine
 
 
 def per_query_report(
@@ -407,11 +482,11 @@ class KeepInBatchesFn(StatsDoFn):
 
     def process(self, table: pa.Table, over_cap: dict[str, int], thresholds: dict[str, dict]) -> Iterator:
         counts: Counter[str] = Counter()
-        kept_per_query: Counter[str] = Counter()
+        kept_per_query = KeyCounts()
         yield from filter_table(table, self.capped.get(over_cap, thresholds), counts, kept_per_query).to_pylist()
         for name, value in counts.items():
             self.count(name, value)
-        for blob in split_by_shard(kept_per_query, self.rules.count_shards):
+        for blob in split_by_shard(kept_per_query.to_dict(), self.rules.count_shards):
             yield pvalue.TaggedOutput(KEPT_COUNTS, blob)
 
 
@@ -463,8 +538,10 @@ class BalancePerQuery(beam.PTransform):
             | "ToTables" >> beam.Map(table_from_rows, "candidates")
         )
         balanced = two_passes(tables, _one_table, KeepInBatchesFn(rules), rules)
-        report = {"matched": balanced["matched"], "kept": balanced["kept"]} | "Report" >> PerQueryReport(
-            rules, self.query_list, pvalue.AsSingleton(balanced["caps"])
+        report = (
+            {"matched": balanced["matched"], "kept": balanced["kept"]}
+            | "Report" >> PerQueryReport(rules, self.query_list, pvalue.AsSingleton(balanced["caps"]))
+            | "AsRows" >> beam.Map(pa.Table.to_pylist)
         )
         return {"balanced": balanced["out"], "stats": balanced["stats"], "report": report}
 
@@ -472,11 +549,8 @@ class BalancePerQuery(beam.PTransform):
 def build_pipeline(pipeline: beam.Pipeline, inputs: BalanceInputs, rules: BalanceRules, out_dir: str):
     """The ``wit-builder balance`` pipeline over candidate files: writes ``balanced/``, the
     report and ``stats.json``."""
-    files = (
-        pipeline
-        | "CandidateFiles" >> beam.Create(list(enumerate(inputs.candidate_files)))
-        | "SpreadFiles" >> beam.Reshuffle()
-    )
+    # Create reshuffles its elements already (reshuffle=True), so the files spread over workers.
+    files = pipeline | "CandidateFiles" >> beam.Create(list(enumerate(inputs.candidate_files)))
     balanced = two_passes(files, _FilesOfUnit(rules.batch_rows), BalanceFileFn(rules, out_dir), rules)
     queries = per_query_report(balanced["matched"], balanced["kept"], inputs.queries, rules, out_dir, balanced["caps"])
     return run_once(

@@ -6,7 +6,7 @@ queries keeps it, the rule of CLIP and MetaCLIP. Query q keeps pair u when
 
     draw(seed, q, u) < p_q,   draw = splitmix64(H(seed ␟ q) xor H(u)) / 2**64
 
-with H the first 8 bytes of BLAKE2b (big-endian) and splitmix64 Steele et al.'s finaliser. The
+with H BLAKE2b with an 8-byte digest (big-endian) and splitmix64 Steele et al.'s finaliser. The
 draw depends on nothing else, so the sample is the same on any runner, any number of workers,
 any file layout and any re-run, and a different seed gives an independent sample. ``draw`` is
 the scalar reference an auditor can recompute by hand; ``keep_rows`` is the vectorised form the
@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from wit_builder.hashing import hash64
+from wit_builder.hashing import hash64, hash64_array
 
 _MASK = (1 << 64) - 1
 _SEPARATOR = "\x1f"
@@ -115,10 +115,13 @@ def keep_rows(uids: Sequence[str] | pa.Array, matches: pa.Array, capped: CappedQ
     undecided = ~keep[entry_rows]  # rows kept outright need no draw
     entry_rows, entry_query = entry_rows[undecided], entry_query[undecided]
     if len(entry_rows):
-        uid_list = uids.to_pylist() if isinstance(uids, (pa.Array, pa.ChunkedArray)) else uids
+        drawn = np.unique(entry_rows)
+        if isinstance(uids, (pa.Array, pa.ChunkedArray)):
+            drawn_uids = uids.take(pa.array(drawn))
+        else:
+            drawn_uids = [uids[row] for row in drawn]
         row_keys = np.zeros(rows, np.uint64)
-        for row in np.unique(entry_rows):
-            row_keys[row] = hash64(uid_list[row])
+        row_keys[drawn] = hash64_array(drawn_uids)
         draws = (_splitmix64_array(capped.keys[entry_query] ^ row_keys[entry_rows]) >> np.uint64(11)).astype(
             np.float64
         ) * 2.0**-53

@@ -31,7 +31,13 @@ class BalanceRules(Settings):
     )
     seed: int = option(0, group=SAMPLING, help="seed of the sampling decisions", low=0, high=2**63 - 1)
     count_fanout: int = option(
-        4, metavar="N", group=TUNING, help="hot-key fan-out of the per-query sums", low=1, high=1024
+        1,
+        metavar="N",
+        group=TUNING,
+        help="hot-key fan-out of the per-query sums (the S count shards already spread them; "
+        "raise it when one shard's merge is the straggler: each step above 1 adds two shuffles)",
+        low=1,
+        high=1024,
     )
     count_shards: int = option(
         64,

@@ -149,8 +149,8 @@ class ShardSamples(beam.PTransform):
     def expand(self, chunks: beam.PCollection) -> dict[str, beam.PCollection]:
         inputs, settings, out_dir = self.inputs, self.rules, self.out_dir
         rules = settings.balance_rules
-        files = chunks.pipeline | "SampleFiles" >> beam.Create(list(inputs.files))
-        paths = files | "SpreadFiles" >> beam.Reshuffle()
+        # Create reshuffles its elements already (reshuffle=True): the files spread over workers.
+        paths = chunks.pipeline | "SampleFiles" >> beam.Create(list(inputs.files))
         matched, count_errors = count_matches(paths, rules, schema="samples")
         caps = language_caps(matched, rules)  # per language where the samples carry one
         thresholds = pvalue.AsSingleton(caps)

@@ -54,7 +54,7 @@ class ShardRules(Settings):
     count_shards: int = option(
         64, metavar="S", group=TUNING, help="per-query counts travel in S blobs", low=1, high=100_000
     )
-    count_fanout: int = 4
+    count_fanout: int = 1
     batch_rows: int = 65_536
 
     @property
