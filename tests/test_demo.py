@@ -37,6 +37,31 @@ def test_demo_runs_and_says_where_things_are(tmp_path, capsys):
     assert "stopped at" not in out
     assert f"wit-train train --train-data {tmp_path / 'demo' / 'run' / 'shard'} --tokenizer" in out
     check_collecting_responsibly(tmp_path / "demo", out)
+    check_the_plan_against_the_run(tmp_path / "demo")
+
+
+def check_the_plan_against_the_run(demo) -> None:
+    """``run --plan``'s estimate, made from the world's inputs alone, is within 2x of what the
+    run did: each stage's pairs in and out, and the bytes the download and shard wrote."""
+    from wit_builder.chain import chain_settings
+    from wit_builder.demo import demo_config
+    from wit_builder.plan import load_rates, plan_run
+
+    settings = chain_settings(demo_config(demo / "world", train=False), str(demo / "run"))
+    plan = {e.stage: e for e in plan_run(settings, load_rates())}
+    stats = {stage: json.loads((demo / "run" / stage / "stats.json").read_text()) for stage in plan}
+    actual = {
+        "harvest": (stats["harvest"]["pairs_read"], stats["harvest"]["kept"]),
+        "balance": (stats["balance"]["pairs_in"], stats["balance"]["kept"]),
+        "download": (stats["download"]["pairs_in"], stats["download"]["ok"]),
+        "shard": (stats["shard"]["samples_in"], stats["shard"]["written"]),
+    }
+    for stage, (units_in, units_out) in actual.items():
+        assert 0.5 <= plan[stage].units_in / units_in <= 2, (stage, plan[stage].units_in, units_in)
+        assert 0.5 <= plan[stage].units_out / units_out <= 2, (stage, plan[stage].units_out, units_out)
+    for stage in ("download", "shard"):
+        written = sum(f.stat().st_size for f in (demo / "run" / stage).rglob("*") if f.is_file())
+        assert 0.5 <= plan[stage].bytes_written / written <= 2, (stage, plan[stage].bytes_written, written)
 
 
 def check_collecting_responsibly(demo, out: str) -> None:

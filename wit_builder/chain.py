@@ -299,6 +299,26 @@ def format_results(results: Sequence[StepResult]) -> str:
     )
 
 
+def plan_workers(beam_args: Sequence[str]) -> int:
+    """Workers the run's flags ask for: ``--max_num_workers`` (Dataflow), ``--direct_num_workers``
+    (the local runner), else 1."""
+    for name in ("--max_num_workers", "--num_workers", "--direct_num_workers"):
+        for arg in beam_args:
+            if arg.startswith(f"{name}="):
+                return max(1, int(arg.split("=", 1)[1]))
+    return 1
+
+
+def plan_text(settings: Mapping[str, Any], args, beam_args: Sequence[str]) -> str:
+    """``--plan``'s table (``wit_builder.plan``) for the run's settings and flags."""
+    from wit_builder.plan import format_plan, load_rates, plan_run
+
+    workers = args.plan_workers or plan_workers(beam_args)
+    prices = (args.price_vcpu_hour, args.price_gb)
+    estimates = plan_run(settings, load_rates(args.rates), workers, *prices)
+    return "[run] plan, before anything runs:\n" + format_plan(estimates, workers, prices)
+
+
 def run_command(args, beam_args: Sequence[str]) -> int:
     """``wit-builder run --config TOML [--out DIR] [--from STAGE] [--print-config] [beam flags]``."""
     from wit_builder.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError
@@ -312,7 +332,14 @@ def run_command(args, beam_args: Sequence[str]) -> int:
         if args.print_config:
             print(format_toml(full_config(config, out)), end="")
             return EXIT_OK
-        chain_settings(config, out)  # every key and value checked before --out is touched
+        settings = chain_settings(config, out)  # every key and value checked before --out is touched
+        if args.plan:
+            print(plan_text(settings, args, [*config.get("beam_args", []), *beam_args]))
+            return EXIT_OK
+        try:
+            print(plan_text(settings, args, [*config.get("beam_args", []), *beam_args]), flush=True)
+        except (OSError, ValueError, KeyError) as error:  # a plan is advice: the run goes on without one
+            print(f"[run] no plan: {type(error).__name__}: {error}", flush=True)
         results = run_chain(config, out, beam_args, args.from_stage, debug=args.debug)
     except SettingsError as error:
         raise SettingsError(f"{args.config}: {error}") from error

@@ -56,6 +56,18 @@ def _run_flags(p: argparse.ArgumentParser) -> None:
         help="run this stage and the later ones afresh, even if they finished with the same settings",
     )
     p.add_argument("--print-config", action="store_true", help="print the whole config, every default filled in")
+    p.add_argument("--plan", action="store_true", help="print each stage's estimated work, output and cost, and stop")
+    p.add_argument(
+        "--rates", metavar="JSON", help="measured per-core rates for the plan (default: benchmarks/rates.json)"
+    )
+    p.add_argument("--price-vcpu-hour", type=float, default=0.05, metavar="USD", help="plan's price of a vCPU-hour")
+    p.add_argument("--price-gb", type=float, default=0.02, metavar="USD", help="plan's price of a GB stored (a month)")
+    p.add_argument(
+        "--plan-workers",
+        type=int,
+        metavar="N",
+        help="workers the plan's wall time assumes (default: --max_num_workers or --direct_num_workers, else 1)",
+    )
 
 
 def _flags_of(settings: type) -> Callable[[argparse.ArgumentParser], None]:
