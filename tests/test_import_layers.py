@@ -36,7 +36,7 @@ LAYERS: tuple[frozenset[str], ...] = (
         }
     ),
     frozenset({"io"}),
-    frozenset({"stage_run", "report", "synthetic"}),
+    frozenset({"stage_run", "report", "synthetic", "plan"}),
     STAGE_PACKAGES,
     frozenset({"chain"}),
     frozenset({"demo_settings", "demo", "cli"}),
