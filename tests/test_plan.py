@@ -4,7 +4,6 @@ measured rates, before anything runs."""
 from __future__ import annotations
 
 import gzip
-import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,15 +12,6 @@ import pytest
 from wit_builder.chain import chain_settings, plan_workers
 from wit_builder.cli import main
 from wit_builder.plan import format_plan, list_rows, load_rates, plan_run, wat_links
-
-
-def _rates(tmp_path, **changes) -> dict:
-    rates = load_rates()
-    for stage, values in changes.items():
-        rates["stages"][stage].update(values)
-    path = tmp_path / "rates.json"
-    path.write_text(json.dumps(rates))
-    return rates
 
 
 def test_list_rows_come_from_footers_and_lines(tmp_path):

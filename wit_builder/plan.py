@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -230,8 +230,3 @@ def format_plan(estimates: Sequence[StageEstimate], workers: int, prices: tuple[
     price_vcpu, price_gb = prices
     lines.append(f"(rates: benchmarks/rates.json; ${price_vcpu}/vCPU-hour, ${price_gb}/GB stored; train not included)")
     return "\n".join(lines)
-
-
-def plan_document(estimates: Sequence[StageEstimate]) -> list[dict[str, Any]]:
-    """The estimate as JSON rows, for a script or a test."""
-    return [asdict(e) for e in estimates]
