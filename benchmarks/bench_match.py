@@ -59,8 +59,42 @@ class Case:
     about: str
 
 
-def real_case(n_queries: int, n_captions: int, seed: int = 0) -> Case:
-    """A real-shaped list and captions: real word frequencies, real punctuated entries."""
+@dataclass
+class RealVocabulary:
+    """English words ranked by real frequency, with the draw that follows those frequencies,
+    and the list built from them (words, WordNet names, word pairs)."""
+
+    rng: random.Random
+    ranked: list[str]
+    cumulative: list[float]
+    names: list[str]
+    pairs: list[str]
+    queries: list[str]
+
+    def draw(self, k: int) -> list[str]:
+        return self.rng.choices(self.ranked, cum_weights=self.cumulative, k=k)
+
+    def captions(self, count: int) -> list[str]:
+        """Captions of 6-30 words by real frequency, a list name or pair now and then,
+        punctuation after one word in ten."""
+        rng = self.rng
+        multiword = [name for name in self.names if " " in name] + self.pairs
+        captions = []
+        for _ in range(count):
+            words = self.draw(rng.randint(6, 30))
+            for position in range(len(words)):
+                if rng.random() < 0.06 and multiword:
+                    words[position] = rng.choice(multiword)
+                elif rng.random() < 0.1:
+                    words[position] += rng.choice(CAPTION_MARKS)
+            caption = " ".join(words)
+            captions.append(caption[:1].upper() + caption[1:] if rng.random() < 0.5 else caption)
+        return captions
+
+
+def real_vocabulary(n_queries: int, seed: int = 0) -> RealVocabulary:
+    """A real-shaped list of ``n_queries``: half the most frequent words of ``wordfreq``'s large
+    English list, WordNet 3.0's head names, the rest word pairs drawn by frequency."""
     try:
         import wordfreq
     except ImportError as error:  # a dev extra
@@ -74,35 +108,30 @@ def real_case(n_queries: int, n_captions: int, seed: int = 0) -> Case:
 
         names = list(dict.fromkeys(found[0] for found in read_lemmas(WORDNET) if isinstance(found, tuple)))
     cumulative = list(itertools.accumulate(frequencies[word] for word in ranked))
-
-    def draw(k: int) -> list[str]:
-        return rng.choices(ranked, cum_weights=cumulative, k=k)
-
+    vocabulary = RealVocabulary(rng, ranked, cumulative, names, [], [])
     queries = dict.fromkeys(ranked)
     queries.update(dict.fromkeys(names))
-    pairs: list[str] = []
     while len(queries) < n_queries:
-        pair = " ".join(draw(2))
+        pair = " ".join(vocabulary.draw(2))
         if pair not in queries:
             queries[pair] = None
-            pairs.append(pair)
-    multiword = [name for name in names if " " in name] + pairs
-    captions = []
-    for _ in range(n_captions):
-        words = draw(rng.randint(6, 30))
-        for position in range(len(words)):
-            if rng.random() < 0.06 and multiword:
-                words[position] = rng.choice(multiword)
-            elif rng.random() < 0.1:
-                words[position] += rng.choice(CAPTION_MARKS)
-        caption = " ".join(words)
-        captions.append(caption[:1].upper() + caption[1:] if rng.random() < 0.5 else caption)
+            vocabulary.pairs.append(pair)
+    vocabulary.queries = list(queries)
+    return vocabulary
+
+
+def real_case(n_queries: int, n_captions: int, seed: int = 0) -> Case:
+    """A real-shaped list and captions: real word frequencies, real punctuated entries."""
+    vocabulary = real_vocabulary(n_queries, seed)
+    captions = vocabulary.captions(n_captions)
+    queries = vocabulary.queries
     irregular = sum(joined_tokens(query) is None for query in queries)
     about = (
-        f"{len(ranked):,} words by real frequency, {len(names):,} WordNet names"
-        f"{'' if names else ' (WordNet not installed)'}, {len(pairs):,} pairs; {irregular:,} punctuated queries"
+        f"{len(vocabulary.ranked):,} words by real frequency, {len(vocabulary.names):,} WordNet names"
+        f"{'' if vocabulary.names else ' (WordNet not installed)'}, {len(vocabulary.pairs):,} pairs; "
+        f"{irregular:,} punctuated queries"
     )
-    return Case("real", list(queries), captions, about)
+    return Case("real", queries, captions, about)
 
 
 def synthetic_case(n_queries: int, n_captions: int, seed: int = 0) -> Case:

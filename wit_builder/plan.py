@@ -8,8 +8,8 @@ output, and its price, before anything runs. The planner reads only what is chea
   list's rows (a Parquet footer; a text list's lines, or its size times rows per byte when
   it is remote or large);
 - the measured per-core rates of ``benchmarks/rates.json`` (next to ``RESULTS.md``): per
-  stage a fixed cost in seconds, units per core-second, the share of units that come out, and
-  bytes written per output.
+  stage a fixed cost in seconds, units per core-second (and the cores one worker keeps busy:
+  the download's image pool), the share of units that come out, and bytes written per output.
 
 Each stage's input is the one before it's estimated output, so the estimate is a chain of
 products, and a rate that is wrong for a data set (the demo world's match yield, say) moves
@@ -124,10 +124,7 @@ def _stage_estimate(
         bytes_written = out * rates["bytes_per_out"] * scale.get("bytes_scale", 1.0)
     else:  # shard: the samples' own bytes, plus tar and index overhead
         bytes_written = scale.get("bytes_in", 0.0) + out * rates.get("overhead_bytes_per_out", 0)
-    if "bytes_per_core_second" in rates:
-        core_seconds = scale.get("bytes_in", 0.0) / rates["bytes_per_core_second"]
-    else:
-        core_seconds = units_in / rates["units_per_core_second"]
+    core_seconds = units_in / rates["units_per_core_second"]
     vcpu_hours = core_seconds / 3600
     price_vcpu, price_gb = prices
     return StageEstimate(
@@ -137,7 +134,7 @@ def _stage_estimate(
         units_out=out,
         bytes_written=bytes_written,
         vcpu_hours=vcpu_hours,
-        wall_seconds=rates["fixed_seconds"] + core_seconds / max(1, workers),
+        wall_seconds=rates["fixed_seconds"] + core_seconds / (max(1, workers) * rates.get("cores_per_worker", 1)),
         cost=vcpu_hours * price_vcpu + bytes_written / GB * price_gb,
     )
 

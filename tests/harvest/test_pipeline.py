@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from wit_builder.cli import main
-from wit_builder.harvest.pipeline import PickRepresentative, preference
+from wit_builder.harvest.pipeline import HarvestInputs, PickRepresentative, output_shards, preference
+from wit_builder.harvest.settings import HarvestRules
 from wit_builder.schemas import read_table
 from wit_builder.synthetic import SyntheticWorld, WorldConfig
 
@@ -156,3 +157,13 @@ def test_the_folder_names_its_query_list_for_the_next_stage(world, result, resul
 
     _, queries = world
     assert query_list_named_by(str(result_dir)) == str(queries)
+
+
+def test_candidate_files_grow_with_the_inputs():
+    """One candidate file per input file, at least 8: a file's rows are sorted in one worker's
+    memory, so a fixed count would make that memory grow with the crawl."""
+    few = HarvestInputs("q", wat_files=("a", "b"), list_files=("c",))
+    many = HarvestInputs("q", wat_files=tuple(f"w{i}" for i in range(40)), list_files=("l1", "l2"))
+    assert output_shards(few, HarvestRules()) == 8
+    assert output_shards(many, HarvestRules()) == 42
+    assert output_shards(many, HarvestRules(output_shards=5)) == 5

@@ -396,10 +396,18 @@ def write_stats(
     return report
 
 
+def output_shards(inputs: HarvestInputs, rules: HarvestRules) -> int:
+    """How many candidate files: ``--output-shards``, else one per input file and at least 8.
+    A file's rows are grouped and sorted on one worker, so with a fixed number of files a
+    worker's memory would grow with the crawl; one per input keeps it to about one input
+    file's pairs (a Common Crawl WAT file's, a list file's)."""
+    return rules.output_shards or max(8, len(inputs.wat_files) + len(inputs.list_files))
+
+
 def build_pipeline(pipeline: beam.Pipeline, inputs: HarvestInputs, rules: HarvestRules, out_dir: str):
     """The ``wit-builder harvest`` pipeline: read the sources, harvest, write files and stats."""
     harvested = pipeline | "ReadSources" >> ReadPairSources(inputs) | "Harvest" >> HarvestPairs(inputs.queries, rules)
-    written = harvested["candidates"] | "WriteCandidates" >> WriteCandidates(out_dir, rules.output_shards)
+    written = harvested["candidates"] | "WriteCandidates" >> WriteCandidates(out_dir, output_shards(inputs, rules))
     stats = (harvested["stats"], written[STATS]) | "AllStats" >> beam.Flatten() | "SumAll" >> beam.CombinePerKey(sum)
     return run_once(
         pipeline,

@@ -36,7 +36,14 @@ class HarvestRules(Settings):
         help="a list of image URLs or domains to drop (a file with a '# kind: url' or '# kind: domain' header; "
         "may repeat)",
     )
-    output_shards: int = option(8, metavar="N", help="candidate files", low=1, high=100_000)
+    output_shards: int | None = option(
+        None,
+        metavar="N",
+        help="candidate files (default: one per input file, at least 8: a file's rows are sorted in one "
+        "worker's memory, so their number must grow with the input; give more for one very large list)",
+        low=1,
+        high=1_000_000,
+    )
     languages: tuple[str, ...] | None = option(
         None,
         metavar="CODES",

@@ -39,7 +39,7 @@ def warc_record(headers: dict[str, str], payload: bytes) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload + b"\r\n\r\n"
 
 
-def _gzip_member(data: bytes) -> bytes:
+def gzip_member(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0)
 
 
@@ -89,7 +89,18 @@ def page_links(catalog: WebCatalog, page: WebPage, base_urls: list[str]) -> list
 
 
 def _page_records(catalog: WebCatalog, page: WebPage, base_urls: list[str]) -> Iterator[bytes]:
-    url = page.url(base_urls)
+    metas = [{"name": "viewport", "content": "width=device-width"}]
+    metas += [{"name": name, "content": content} for name, content in page.metas]
+    head: dict[str, object] = {"Title": page.title, "Metas": metas}
+    base = page.base_href(base_urls)
+    if base:
+        head["Base"] = base
+    yield from page_records(page.url(base_urls), page.path, head, page_links(catalog, page, base_urls))
+
+
+def page_records(url: str, path: str, head: dict[str, object], links: list[dict[str, str]]) -> Iterator[bytes]:
+    """The request, response and metadata WAT records of one HTML page at ``url`` whose
+    ``HTML-Metadata`` holds ``head`` and ``links`` (a benchmark writes pages of its own)."""
     response_id = _record_id("response", url)
     request = _envelope(
         "request",
@@ -98,17 +109,11 @@ def _page_records(catalog: WebCatalog, page: WebPage, base_urls: list[str]) -> I
         {
             "Actual-Content-Type": "application/http; msgtype=request",
             "HTTP-Request-Metadata": {
-                "Request-Message": {"Method": "GET", "Path": page.path, "Version": "HTTP/1.1"},
+                "Request-Message": {"Method": "GET", "Path": path, "Version": "HTTP/1.1"},
                 "Headers": {"Host": url.split("/")[2], "User-Agent": "CCBot/2.0"},
             },
         },
     )
-    metas = [{"name": "viewport", "content": "width=device-width"}]
-    metas += [{"name": name, "content": content} for name, content in page.metas]
-    head: dict[str, object] = {"Title": page.title, "Metas": metas}
-    base = page.base_href(base_urls)
-    if base:
-        head["Base"] = base
     response = _envelope(
         "response",
         url,
@@ -118,7 +123,7 @@ def _page_records(catalog: WebCatalog, page: WebPage, base_urls: list[str]) -> I
             "HTTP-Response-Metadata": {
                 "Response-Message": {"Version": "HTTP/1.1", "Status": "200", "Reason": "OK"},
                 "Headers": {"Content-Type": "text/html; charset=utf-8"},
-                "HTML-Metadata": {"Head": head, "Links": page_links(catalog, page, base_urls)},
+                "HTML-Metadata": {"Head": head, "Links": links},
             },
         },
     )
@@ -189,14 +194,14 @@ def write_wat_files(
             b"Software-Info: wit-builder synthetic world\r\nformat: WARC File Format 1.0\r\n",
         )
         members = [
-            _gzip_member(info),
-            _gzip_member(_robots_record(base_urls[number % len(base_urls)])),
+            gzip_member(info),
+            gzip_member(_robots_record(base_urls[number % len(base_urls)])),
         ]
         for page in chunk:
-            members.extend(_gzip_member(record) for record in _page_records(catalog, page, base_urls))
+            members.extend(gzip_member(record) for record in _page_records(catalog, page, base_urls))
         if damaged:
             middle = len(members) // 2
-            members[middle:middle] = [_gzip_member(record) for record in _damaged_records(base_urls[0])]
+            members[middle:middle] = [gzip_member(record) for record in _damaged_records(base_urls[0])]
             last = members[-1]
             members[-1] = last[: len(last) // 2]  # a truncated last member, as a cut download leaves
         path.write_bytes(b"".join(members))
