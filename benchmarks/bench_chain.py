@@ -320,7 +320,7 @@ def report_line(stage: str, run: dict) -> str:
 
 def summarise(results: dict[str, list[dict]]) -> None:
     """Drift and memory growth per stage, and the planner's seconds against the measured ones."""
-    from wit_builder.plan import load_rates
+    from wit_builder.plan import load_rates, stage_estimate
 
     rates = load_rates()
     started = rates["command_start_seconds"]  # each stage runs here as its own command
@@ -331,12 +331,9 @@ def summarise(results: dict[str, list[dict]]) -> None:
         first, last = runs[0], runs[-1]
         drift = (last["seconds"] / last["pairs"]) / (first["seconds"] / first["pairs"])
         memory = last["peak_mib"] / first["peak_mib"]
-        stage_rates = rates[stage]
         estimates = []
         for run in runs:
-            core_seconds = run["pairs"] / stage_rates["units_per_core_second"]
-            parallel = workers[stage] * stage_rates.get("cores_per_worker", 1)
-            planned = stage_rates["fixed_seconds"] + started + core_seconds / parallel
+            planned = started + stage_estimate(stage, rates[stage], run["pairs"], workers[stage], (0, 0)).wall_seconds
             estimates.append(f"{planned / run['seconds']:.2f}")
         print(
             f"{stage:<10} {drift:>6.2f} ({len(runs)} sizes)                       {memory:>5.2f}"

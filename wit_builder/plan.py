@@ -114,9 +114,11 @@ def list_rows(patterns: Sequence[str], rates: Mapping[str, Any]) -> float:
     return rows
 
 
-def _stage_estimate(
+def stage_estimate(
     stage: str, rates: Mapping[str, Any], units_in: float, workers: int, prices: tuple[float, float], **scale: float
 ) -> StageEstimate:
+    """One stage's estimate from its units in and its entry of the rates file (``bytes_scale``:
+    bytes per output times this; ``bytes_in``: bytes that pass through, as the shard's images)."""
     out = units_in * rates["out_per_unit"]
     if "out_cap" in rates:
         out = min(out, rates["out_cap"])
@@ -153,7 +155,7 @@ def plan_run(
     estimates: list[StageEstimate] = []
     if "queries" in settings:
         dumps = dump_units(settings["queries"].wiki_dump, table["queries"])
-        estimates.append(_stage_estimate("queries", table["queries"], dumps, workers, prices))
+        estimates.append(stage_estimate("queries", table["queries"], dumps, workers, prices))
     pairs = 0.0
     if "harvest" in settings:
         harvest = settings["harvest"]
@@ -161,21 +163,21 @@ def plan_run(
         links = (wat_links(harvest.wat, rates_h) if harvest.wat else 0.0) + (
             list_rows(harvest.pairs, rates_h) if harvest.pairs else 0.0
         )
-        estimates.append(_stage_estimate("harvest", rates_h, links, workers, prices))
+        estimates.append(stage_estimate("harvest", rates_h, links, workers, prices))
         pairs = estimates[-1].units_out
     if "balance" in settings:
-        estimates.append(_stage_estimate("balance", table["balance"], pairs, workers, prices))
+        estimates.append(stage_estimate("balance", table["balance"], pairs, workers, prices))
         pairs = estimates[-1].units_out
     image_bytes = 0.0
     if "download" in settings:
         rates_d = table["download"]
         side = settings["download"].rules.image.image_size
         scale = (side / rates_d["bytes_per_out_at"]) ** 2  # bytes grow with the pixels
-        estimates.append(_stage_estimate("download", rates_d, pairs, workers, prices, bytes_scale=scale))
+        estimates.append(stage_estimate("download", rates_d, pairs, workers, prices, bytes_scale=scale))
         pairs = estimates[-1].units_out
         image_bytes = estimates[-1].bytes_written
     if "shard" in settings:
-        estimates.append(_stage_estimate("shard", table["shard"], pairs, workers, prices, bytes_in=image_bytes))
+        estimates.append(stage_estimate("shard", table["shard"], pairs, workers, prices, bytes_in=image_bytes))
     return estimates
 
 
