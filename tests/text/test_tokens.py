@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 import unicodedata
 
 import pytest
@@ -13,6 +15,7 @@ from wit_builder.text.tokens import (
     joined_tokens,
     normalise,
     on_word_boundaries,
+    phrase_units,
     phrases,
     tokenize,
     unit_spans,
@@ -89,6 +92,43 @@ def test_phrases_break_at_punctuation_and_lines():
         ["here"],
         ["there"],
     ]
+
+
+def _runs(units: list[str]) -> list[list[str]]:
+    return [list(run) for nonempty, run in itertools.groupby(units, bool) if nonempty]
+
+
+def test_phrase_units_are_the_phrases_flattened():
+    text = "The red circle, and a blue  square.\nNext (line) here - there"
+    assert phrase_units(text) == [
+        "The",
+        "red",
+        "circle",
+        "",
+        "and",
+        "a",
+        "blue",
+        "square",
+        "",
+        "",
+        "Next",
+        "",
+        "line",
+        "",
+        "here",
+        "",
+        "there",
+    ]
+
+
+def test_phrase_units_agree_with_phrases_on_random_text():
+    """Every script rule the phrases follow (joiners, marks, lines, odd whitespace), drawn at
+    random: the runs of ``phrase_units`` are ``phrases``."""
+    rng = random.Random(5)
+    alphabet = [*"ab c-'’_.,\n\t\r\u00a0\u2028\x85é\u0301x09", "हि", "्", "न्दी", "北京", "a\u0301"]
+    for _ in range(20_000):
+        text = unicodedata.normalize("NFC", "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))))
+        assert _runs(phrase_units(text)) == list(phrases(text)), repr(text)
 
 
 @pytest.mark.parametrize(

@@ -87,9 +87,9 @@ class QueryTuning(Settings):
         high=100_000,
     )
     hot_key_fanout: int = option(
-        4,
+        1,
         metavar="F",
-        help="merge each shard's partial counts in F groups before the last merge (1: off)",
+        help="merge each shard's partial counts in F groups first (1: off; pays only with fewer shards than workers)",
         low=1,
         high=1024,
     )

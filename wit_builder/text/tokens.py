@@ -114,6 +114,18 @@ def phrases(text: str) -> Iterator[list[str]]:
         yield from token_runs(line)
 
 
+# A token (captured), or a unit that ends a phrase: any other non-space character, or a newline.
+_PHRASE_UNIT = re.compile(rf"({TOKEN.pattern})|\S|\n")
+_ASCII_PHRASE_UNIT = re.compile(rf"({_ASCII_TOKEN.pattern})|\S|\n")
+
+
+def phrase_units(text: str) -> list[str]:
+    """The tokens of ``text`` in order, with ``""`` wherever a phrase ends between two of them:
+    ``phrases`` flattened in one regex pass, for counting. The phrases are the maximal runs of
+    non-empty items, so bigrams are the neighbouring pairs with both items non-empty."""
+    return (_ASCII_PHRASE_UNIT if text.isascii() else _PHRASE_UNIT).findall(text)
+
+
 def is_query_like(text: str) -> bool:
     """A query must hold at least one letter or digit: lone punctuation is never a query."""
     return any(ch.isalnum() for ch in text)
