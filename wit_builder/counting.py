@@ -41,6 +41,8 @@ class SumCountDicts(beam.CombineFn):
         return {}
 
     def add_input(self, accumulator: dict, counts: Mapping) -> dict:
+        if not accumulator:  # the first blob: copied in C (an input must not be changed)
+            return dict(counts)
         return add_counts(accumulator, counts)
 
     def merge_accumulators(self, accumulators: Iterable[dict]) -> dict:
@@ -55,8 +57,9 @@ class SumCountDicts(beam.CombineFn):
 
 
 def merged(blobs: Iterable[Mapping]) -> dict:
-    """One dict from the blobs a join hands over."""
-    total: dict = {}
+    """One dict from the blobs a join hands over (after a combine, usually just one: copied in C)."""
+    blobs = iter(blobs)
+    total = dict(next(blobs, {}))
     for blob in blobs:
         add_counts(total, blob)
     return total

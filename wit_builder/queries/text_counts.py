@@ -199,6 +199,8 @@ class CountTextFn(beam.DoFn):
         for lang, counts in self.languages.items():
             if counts.tokens:
                 yield emit("language_stats", (lang, counts.tokens))
+            if bigrams := sum(counts.bigrams.values()):
+                yield emit("bigram_totals", (lang, bigrams))
         self._reset()
 
 
@@ -262,7 +264,7 @@ class CountDumpText(beam.PTransform):
         )
         counted = pages.pages | "CountText" >> beam.ParDo(
             CountTextFn(self.shards), pvalue.AsSingleton(index)
-        ).with_outputs("unigram", "bigram", "listed_hits", "stats", "language_stats")
+        ).with_outputs("unigram", "bigram", "listed_hits", "stats", "language_stats", "bigram_totals")
         # A shard key gets one partial blob per bundle: thousands at Wikipedia scale, a hot key.
         # Fan-out merges them in ``hot_key_fanout`` intermediate groups first.
         return {
@@ -271,5 +273,6 @@ class CountDumpText(beam.PTransform):
             "phrase_counts": counted.listed_hits | "SumListedHits" >> beam.CombineGlobally(SumCountDicts()),
             "stats": [pages.stats, counted.stats],
             "language_stats": counted.language_stats,
+            "bigram_totals": counted.bigram_totals,  # (language, bigrams counted) per bundle
             "errors": [pages[ERRORS]],
         }

@@ -69,16 +69,6 @@ def distinct_words(shard_counts: tuple[int, dict]) -> Iterator[tuple[str, int]]:
     yield from per_language.items()
 
 
-def bigram_totals(shard_counts: tuple[int, dict]) -> Iterator[tuple[str, int]]:
-    """(language, bigrams counted) of one bigram shard: each language's N for PMI."""
-    _, counts = shard_counts
-    per_language: dict[str, int] = {}
-    for key, count in counts.items():
-        lang = split_key(key)[0]
-        per_language[lang] = per_language.get(lang, 0) + count
-    yield from per_language.items()
-
-
 def pmi_word_limit(total_bigrams: int, rules: QueryRules) -> float:
     """The largest count a word of a bigram with PMI >= T can have.
 
@@ -100,14 +90,16 @@ def attach_first_count(element, totals: dict[str, int], rules: QueryRules, shard
     _, grouped = element
     unigrams = merged(grouped["unigrams"])
     limits = {lang: pmi_word_limit(total, rules) for lang, total in totals.items()}
+    # The limit depends on the first word only: find the words within it once, in the unigram
+    # shard, and most bigrams leave on one set lookup.
+    within = {word for word, count in unigrams.items() if count <= limits.get(split_key(word)[0], -1)}
     out: dict[int, dict[str, tuple[int, int]]] = {}
+    if not within:
+        return
     for bigram, pair_count in merged(grouped["bigrams"]).items():
-        if pair_count < rules.min_bigram_count:
-            continue
-        first = bigram.split(" ", 1)[0]
-        first_count = unigrams[first]
-        if first_count <= limits[split_key(first)[0]]:
-            out.setdefault(shard_of(_second_word(bigram), shards), {})[bigram] = (pair_count, first_count)
+        first = bigram.partition(" ")[0]
+        if first in within and pair_count >= rules.min_bigram_count:
+            out.setdefault(shard_of(_second_word(bigram), shards), {})[bigram] = (pair_count, unigrams[first])
     yield from out.items()
 
 
@@ -154,11 +146,9 @@ class WordCandidates(beam.PTransform):
     def expand(self, counts):
         rules = self.rules
         unigram_shards, bigram_shards = counts["unigram_shards"], counts["bigram_shards"]
-        totals = (
-            bigram_shards
-            | "ShardBigramTotals" >> beam.FlatMap(bigram_totals)
-            | "BigramsPerLanguage" >> beam.CombinePerKey(sum)
-        )
+        # Each language's N for PMI: summed from the counting workers' totals, not by reading
+        # every bigram key of every shard again.
+        totals = counts["bigram_totals"] | "BigramsPerLanguage" >> beam.CombinePerKey(sum)
         vocabulary = (
             unigram_shards
             | "ShardDistinctWords" >> beam.FlatMap(distinct_words)
