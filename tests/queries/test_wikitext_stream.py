@@ -102,3 +102,21 @@ def test_synthetic_dump_pages_give_the_trees_prose(small_world):
 def test_constructs(wikitext, prose):
     assert wikitext_to_prose(wikitext) == prose
     assert wikitext_to_prose_by_tree(wikitext) == prose
+
+
+@pytest.mark.parametrize(
+    "wikitext",
+    [
+        "<span>" * 2000 + "x" + "</span>" * 2000,
+        "[[a|" * 2000 + "x" + "]]" * 2000,
+        "{{a|" * 2000 + "x" + "}}" * 2000,
+        "{{{a|" * 2000 + "x" + "}}}" * 2000,
+        "{|\n|" * 1000 + "x" + "\n|}" * 1000,
+        "<ref>" * 500 + "{{" * 500 + "[[" * 500,
+    ],
+    ids=["spans", "links", "templates", "arguments", "tables", "unclosed"],
+)
+def test_hostile_nesting_neither_crashes_nor_differs(wikitext):
+    """The tokenizer caps its depth and falls back to text, so the stream never recurses deeper
+    than the tree: thousands of nested constructs give the tree's prose, not a RecursionError."""
+    _same(wikitext)
