@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from measure import measure
+from measure import measure, median_run, seconds_of
 
 from wit_builder.synthetic.candidate_pool import write_zipf_pool
 
@@ -87,6 +88,7 @@ print("kept", sum(keep), "seconds", time.monotonic() - started)
 
 
 def run_stage(harvest: Path, out: Path, per_query: int) -> dict:
+    shutil.rmtree(out, ignore_errors=True)  # a finished output would make the stage a no-op
     cli = [sys.executable, "-m", "wit_builder.cli", "balance", "--candidates", str(harvest)]
     run = measure([*cli, "--out", str(out), "--per-query", str(per_query)])
     run["stats"] = json.loads((out / "stats.json").read_text())
@@ -99,6 +101,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100_000)
     parser.add_argument("--per-query", type=int, default=200)
     parser.add_argument("--scaling", action="store_true", help="also run on a quarter of the pool")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each, alternately; medians compared (default 1)")
     parser.add_argument("--keep", metavar="DIR")
     args = parser.parse_args()
     root = Path(args.keep or tempfile.mkdtemp(prefix="bench-balance-"))
@@ -109,7 +112,15 @@ def main() -> None:
 
     one = measure([sys.executable, "-c", PASS_ONE, str(harvest), str(args.per_query)])
     one_seconds = float(one["stdout"].split("seconds")[-1])
-    stage = run_stage(harvest, root / "balance", args.per_query)
+    stages, baselines = [], []
+    for _ in range(max(1, args.repeat)):
+        stages.append(run_stage(harvest, root / "balance", args.per_query))
+        baselines.append(
+            measure([sys.executable, "-c", BASELINE, str(harvest), str(args.per_query), str(root / "base.parquet")])
+        )
+    stage, baseline = median_run(stages), median_run(baselines)
+    if args.repeat > 1:
+        print(f"seconds, stage: {seconds_of(stages)}; baseline: {seconds_of(baselines)} (medians compared)")
     report = pq.read_table(root / "balance" / "report" / "balance.parquet").to_pylist()
     over_cap = [(row["query"], row["matched"]) for row in report if row["p_keep"] < 1]
     (root / "over_cap.json").write_text(json.dumps(over_cap))
@@ -126,7 +137,6 @@ def main() -> None:
         ]
     )
     two_seconds = float(two["stdout"].split("seconds")[-1])
-    baseline = measure([sys.executable, "-c", BASELINE, str(harvest), str(args.per_query), str(root / "base.parquet")])
     baseline_kept = int(baseline["stdout"].split()[1])
     stats = stage["stats"]
     assert stats["adds_up"] and stats["pairs_in"] == args.pairs

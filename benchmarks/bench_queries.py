@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import measure
+from measure import measure, median_run, seconds_of
 
 from wit_builder.synthetic import SyntheticWorld, WorldConfig
 from wit_builder.synthetic.wikidump import write_wiki_dump
@@ -60,11 +60,6 @@ def build_dump(folder: Path, characters: float) -> tuple[str, int]:
         scale *= max(1.1, characters / max(size, 1) * 1.02)
     write_wiki_dump(world.wiki_pages, folder, files=8, compression="bz2")
     return str(folder / "enwiki-*.xml*.bz2"), size
-
-
-def _median(runs: list[dict]) -> dict:
-    """The run with the median wall time (the lower middle one of an even number)."""
-    return sorted(runs, key=lambda run: run["seconds"])[(len(runs) - 1) // 2]
 
 
 def main() -> None:
@@ -102,10 +97,9 @@ def main() -> None:
         shutil.rmtree(out, ignore_errors=True)  # a finished output would make the stage a no-op
         ours_runs.append(measure(command))
     if args.repeat > 1:
-        print("seconds, ours:", ", ".join(f"{run['seconds']:.1f}" for run in ours_runs))
-        print("seconds, baseline:", ", ".join(f"{run['seconds']:.1f}" for run in baselines))
-    baseline = _median(baselines)
-    ours = _median(ours_runs)
+        print(f"seconds, ours: {seconds_of(ours_runs)}; baseline: {seconds_of(baselines)} (medians compared)")
+    baseline = median_run(baselines)
+    ours = median_run(ours_runs)
     baseline_counts = json.loads(baseline["stdout"])
     baseline_rate = baseline_counts["tokens"] / baseline["seconds"]
     stats = json.loads((out / "stats.json").read_text())

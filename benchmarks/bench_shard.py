@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from measure import measure
+from measure import measure, median_run, seconds_of
 
 from wit_builder.synthetic.sample_pool import write_sample_pool
 
@@ -58,26 +58,35 @@ def tar_bytes(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.glob("*.tar"))
 
 
-def run_size(root: Path, samples: int, ours_flags: list[str]) -> dict:
+def run_size(root: Path, samples: int, ours_flags: list[str], repeat: int = 1) -> dict:
     source = write_sample_pool(
         root / f"download-{samples}", samples, queries=20_000, files=max(1, samples // 500), seed=samples
     )
-    for folder in (root / f"wds-{samples}", root / f"ours-{samples}"):
-        shutil.rmtree(folder, ignore_errors=True)  # a finished output would make ours a no-op
-    theirs = measure([sys.executable, "-c", _SHARD_WRITER, str(source), str(root / f"wds-{samples}"), str(PER_SHARD)])
-    ours = measure(
-        [
-            sys.executable,
-            "-m",
-            "wit_builder.cli",
-            "shard",
-            "--samples",
-            str(source),
-            "--out",
-            str(root / f"ours-{samples}"),
-            *ours_flags,
-        ]
-    )
+    theirs_runs, ours_runs = [], []
+    for _ in range(max(1, repeat)):
+        for folder in (root / f"wds-{samples}", root / f"ours-{samples}"):
+            shutil.rmtree(folder, ignore_errors=True)  # a finished output would make ours a no-op
+        theirs_runs.append(
+            measure([sys.executable, "-c", _SHARD_WRITER, str(source), str(root / f"wds-{samples}"), str(PER_SHARD)])
+        )
+        ours_runs.append(
+            measure(
+                [
+                    sys.executable,
+                    "-m",
+                    "wit_builder.cli",
+                    "shard",
+                    "--samples",
+                    str(source),
+                    "--out",
+                    str(root / f"ours-{samples}"),
+                    *ours_flags,
+                ]
+            )
+        )
+    if repeat > 1:
+        print(f"{samples:,} samples, seconds, ours: {seconds_of(ours_runs)}; webdataset: {seconds_of(theirs_runs)}")
+    theirs, ours = median_run(theirs_runs), median_run(ours_runs)
     stats = json.loads((root / f"ours-{samples}" / "stats.json").read_text())
     assert stats["adds_up"] and stats["written"] == samples, stats
     result = {"samples": samples}
@@ -96,11 +105,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="8000,32000", help="input sizes in samples (default: %(default)s)")
     parser.add_argument("--ours-flags", default="", help="more flags for wit-builder shard, one string")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each, alternately; medians compared (default 1)")
     parser.add_argument("--keep", metavar="DIR", help="keep the inputs and outputs here")
     args = parser.parse_args()
     root = Path(args.keep or tempfile.mkdtemp(prefix="bench-shard-"))
     root.mkdir(parents=True, exist_ok=True)
-    results = [run_size(root, int(size), shlex.split(args.ours_flags)) for size in args.sizes.split(",")]
+    results = [run_size(root, int(size), shlex.split(args.ours_flags), args.repeat) for size in args.sizes.split(",")]
     for result in results:
         theirs, ours = result["webdataset"], result["ours"]
         print(f"{result['samples']:,} samples ({ours['mb']:,.0f} MB of tar):")

@@ -27,3 +27,15 @@ def measure(command: list[str]) -> dict:
     if report["rc"] != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{report['stderr']}")
     return report
+
+
+def median_run(runs: list[dict]) -> dict:
+    """Of several ``measure`` results, the one with the median wall time (the lower middle one of
+    an even number). On a shared VM one run of either side can be 20% off, so a benchmark's
+    ``--repeat N`` runs ours and the peer N times each, alternately, and compares medians."""
+    return sorted(runs, key=lambda run: run["seconds"])[(len(runs) - 1) // 2]
+
+
+def seconds_of(runs: list[dict]) -> str:
+    """The wall times of repeated runs, for the benchmark's output."""
+    return ", ".join(f"{run['seconds']:.1f}" for run in runs)
