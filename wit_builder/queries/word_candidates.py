@@ -93,9 +93,9 @@ def attach_first_count(element, totals: dict[str, int], rules: QueryRules, shard
     # The limit depends on the first word only: find the words within it once, in the unigram
     # shard, and most bigrams leave on one set lookup.
     within = {word for word, count in unigrams.items() if count <= limits.get(split_key(word)[0], -1)}
-    out: dict[int, dict[str, tuple[int, int]]] = {}
     if not within:
         return
+    out: dict[int, dict[str, tuple[int, int]]] = {}
     for bigram, pair_count in merged(grouped["bigrams"]).items():
         first = bigram.partition(" ")[0]
         if first in within and pair_count >= rules.min_bigram_count:
