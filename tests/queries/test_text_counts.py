@@ -35,17 +35,14 @@ def _expected(pages: list[tuple[str, str]], listed_keys: list[str], shards: int)
     unigrams: Counter[str] = Counter()
     bigrams: Counter[str] = Counter()
     hits: Counter[str] = Counter()
-    index = phrase_index(listed_keys)
+    sequences_by_language = {lang: list(_all_sequences(listed)) for lang, listed in phrase_index(listed_keys).items()}
     segmenter = Segmenter()
     for lang, text in pages:
         prose = normalise(wikitext_to_prose(text))
         for run in phrases(segmenter.spaced(prose)):
             unigrams.update(lang_key(lang, token) for token in run)
             bigrams.update(lang_key(lang, f"{a} {b}") for a, b in itertools.pairwise(run))
-            listed = index.get(lang)
-            if listed is None:
-                continue
-            sequences = [(seq, key) for seq, key in _all_sequences(listed)]
+            sequences = sequences_by_language.get(lang, [])
             for start in range(len(run)):
                 for sequence, key in sequences:
                     if tuple(run[start : start + len(sequence)]) == sequence:

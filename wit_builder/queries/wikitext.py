@@ -146,21 +146,17 @@ class _ProseWriter:
     def _read_wikilink(self, prune: bool) -> str:
         """``[[title|text]]`` shows its text, or its title; file, category and interlanguage
         links show nothing. As in the builder, the title is the part before the last bar."""
-        title_start, title_end, title, text = self.at, None, None, None
-        part_start = self.at
+        segments = []  # (first token, end token, visible parts) of each part between bars
         while True:
+            start = self.at
             parts, stop = self._read_until((tk.WikilinkSeparator, tk.WikilinkClose), prune)
+            segments.append((start, self.at - 1, parts))
             if stop is tk.WikilinkClose:
-                if title_end is None:
-                    title, title_end = parts, self.at - 1
-                else:
-                    text = parts
                 break
-            title, title_start, title_end = parts, part_start, self.at - 1
-            part_start = self.at
+        title_start, title_end, _ = segments[-2] if len(segments) > 1 else segments[0]
         if prune and NON_PROSE_LINK.match(self._source(title_start, title_end)):
             return ""
-        return _collapse(text if text is not None else title)
+        return _collapse(segments[-1][2])
 
     def _read_external_link(self, prune: bool) -> str:
         """``[url title]`` shows its title (nothing without one); a bare URL shows itself. The
