@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from apache_beam.options.pipeline_options import PipelineOptions
 
 DEFAULT_RUNNER = "FnApiRunner"
+# Beam's state sampler is a thread per bundle that samples which step is running (for the msec
+# counters). It sleeps up to 200 ms between samples, and the end of every bundle joins it: on
+# the local runner a stage of ~30 short bundles waited ~10% of each bundle's length at its end
+# (0.1-0.2 s of a 3 s shard run). At 5 ms the thread wakes more often, to take a lock and add
+# a number without the GIL, and a bundle ends at once.
+SAMPLER_PERIOD_MS = 5
 # Runners the stages cannot run on, and why (checked before anything runs).
 REFUSED_RUNNERS = {
     "DaskRunner": (
@@ -41,6 +47,18 @@ def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
     from apache_beam.options.pipeline_options import PipelineOptions  # Beam is slow to import
 
     return PipelineOptions(with_default_runner(beam_args))
+
+
+def quick_bundle_ends() -> bool:
+    """Cap the sampling period of Beam's state sampler in this process, where the local runner's
+    workers run (``SAMPLER_PERIOD_MS``); workers in other processes keep Beam's. Returns whether
+    the cap is in place: a Beam whose sampler takes other defaults is left as it is."""
+    from apache_beam.runners.worker import statesampler
+
+    init = statesampler.StateSampler.__init__
+    if init.__defaults__ == (statesampler.DEFAULT_SAMPLING_PERIOD_MS,):
+        init.__defaults__ = (SAMPLER_PERIOD_MS,)
+    return init.__defaults__ == (SAMPLER_PERIOD_MS,)
 
 
 def refused_runner(beam_args: Sequence[str]) -> str | None:

@@ -42,9 +42,10 @@ def run_pipeline(
     stats.json and the seconds."""
     import apache_beam as beam
 
-    from wit_builder.beam_options import pipeline_options
+    from wit_builder.beam_options import pipeline_options, quick_bundle_ends
     from wit_builder.stderr import workers_quiet
 
+    quick_bundle_ends()
     stage = out.rstrip("/").rsplit("/", 1)[-1]
     started = time.monotonic()
     with (

@@ -44,6 +44,17 @@ class StatsDoFn(beam.DoFn):
 
 
 def run_once(pipeline: beam.Pipeline, label: str, function, *args, **kwargs) -> beam.PCollection:
-    """``function(None, *args, **kwargs)`` called once, after its side inputs are complete: the
-    last step of a stage, which writes ``stats.json`` from the summed counts."""
-    return pipeline | f"{label}Once" >> beam.Create([None]) | label >> beam.Map(function, *args, **kwargs)
+    """``function(*args, **kwargs)`` called once, after its side inputs are complete; its result
+    is the one element of the PCollection returned.
+
+    A stage's last step (``stats.json`` from the summed counts) and the small decisions between
+    its passes (a plan, the languages' caps) from whole side inputs. It is one Impulse and one
+    Map: ``Create([None])`` expands into five transforms and ``CombineGlobally``'s branch for
+    empty input into ten, each a few ms to build, translate and run on the local runner, where
+    a 10⁴-sample stage is mostly such fixed costs.
+    """
+    return pipeline | f"{label}Once" >> beam.Impulse() | label >> beam.Map(_call, function, *args, **kwargs)
+
+
+def _call(_: bytes, function, *args, **kwargs):
+    return function(*args, **kwargs)

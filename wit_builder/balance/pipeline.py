@@ -354,7 +354,7 @@ def write_report(
 
 
 def write_stats(
-    _: None, out_dir: str, inputs: BalanceInputs, rules: BalanceRules, stats: dict, errors: list, queries: dict
+    out_dir: str, inputs: BalanceInputs, rules: BalanceRules, stats: dict, errors: list, queries: dict
 ) -> dict:
     """``stats.json``. The pairs that came in are the readable files' rows by their footers; the
     kept ones are the rows of the written files by theirs; ``adds_up`` says whether those and the
@@ -398,13 +398,8 @@ def count_matches(
 def language_caps(matched: beam.PCollection, rules: BalanceRules) -> beam.PCollection:
     """A singleton: each language's t and why (``languages.language_thresholds``), from the
     histogram of its entries' match counts."""
-    return (
-        matched
-        | "Histograms" >> beam.FlatMap(histograms)
-        | "SumHistograms" >> beam.CombinePerKey(SumCountDicts())
-        | "AllHistograms" >> beam.combiners.ToList()
-        | "LanguageCaps" >> beam.Map(language_thresholds, rules.per_query)
-    )
+    summed = matched | "Histograms" >> beam.FlatMap(histograms) | "SumHistograms" >> beam.CombinePerKey(SumCountDicts())
+    return run_once(matched.pipeline, "LanguageCaps", language_thresholds, pvalue.AsList(summed), rules.per_query)
 
 
 def over_cap_counts(matched: beam.PCollection, rules: BalanceRules, thresholds=None) -> beam.PCollection:
@@ -465,11 +460,16 @@ def per_query_report(
     thresholds (``language_caps``), derived here when not given."""
     caps = caps if caps is not None else language_caps(matched, rules)
     thresholds = pvalue.AsSingleton(caps)
-    return (
-        {"matched": matched, "kept": kept}
-        | "Report" >> PerQueryReport(rules, query_list, thresholds)
-        | "AllRows" >> beam.combiners.ToList()
-        | "WriteReport" >> beam.Map(write_report, out_dir, rules, query_list is not None, thresholds)
+    rows = {"matched": matched, "kept": kept} | "Report" >> PerQueryReport(rules, query_list, thresholds)
+    return run_once(
+        matched.pipeline,
+        "WriteReport",
+        write_report,
+        pvalue.AsList(rows),
+        out_dir,
+        rules,
+        query_list is not None,
+        thresholds,
     )
 
 

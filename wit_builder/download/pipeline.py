@@ -316,7 +316,6 @@ class FinalizeChunkFn(StatsDoFn):
 
 
 def write_stats(
-    _: None,
     out_dir: str,
     rules: DownloadRules,
     chunks: list[Chunk],

@@ -350,7 +350,7 @@ class WriteShardFn(StatsDoFn):
 
 
 def write_stats(
-    _: None, out_dir: str, inputs: HarvestInputs, rules: HarvestRules, stats: dict, shards: list, errors: list
+    out_dir: str, inputs: HarvestInputs, rules: HarvestRules, stats: dict, shards: list, errors: list
 ) -> dict:
     """``stats.json``: the pairs read against the rows in the written files plus the drops."""
     counts = dict(sorted(stats.items()))

@@ -64,7 +64,6 @@ def language_list(
 
 
 def write_query_list(
-    _: None,
     out_dir: str,
     rules: QueryRules,
     inputs: QueryInputs,

@@ -51,6 +51,15 @@ def make_plan(totals: tuple[int, float], settings: ShardRules, fingerprint: str)
     return ShardPlan(shards, f"{fingerprint}-{shards}")
 
 
+def largest_shard(sizes: Iterable[int]) -> int:
+    return max(sizes, default=0)
+
+
+def key_digits(plan: ShardPlan, largest: int) -> tuple[int, int]:
+    """The widths of a sample key's two parts: shard number and place in the shard."""
+    return shard_digits(plan.shards), index_digits(largest)
+
+
 def sum_pairs(pairs: Iterable[tuple[int, float]]) -> tuple[int, float]:
     samples, tar_bytes = 0, 0.0
     for count, size in pairs:
@@ -90,7 +99,6 @@ def stage_stats(settings: ShardRules, inputs: ShardInputs, stats: dict, errors: 
 
 
 def finish(
-    _: None,
     out_dir: str,
     settings: ShardRules,
     inputs: ShardInputs,
@@ -156,26 +164,23 @@ class ShardSamples(beam.PTransform):
         thresholds = pvalue.AsSingleton(caps)
         over_cap = pvalue.AsDict(over_cap_counts(matched, rules, thresholds))
         units = chunks | "SpreadUnits" >> beam.Reshuffle()
-        plan = (
+        kept = (
             units
             | "CountKept" >> beam.ParDo(CountKeptFn(settings), over_cap, thresholds)
-            | "SumKeptSamples" >> beam.CombineGlobally(sum_pairs)
-            | "Plan" >> beam.Map(make_plan, settings, inputs.fingerprint(settings))
+            | "SumKeptSamples" >> beam.CombineGlobally(sum_pairs).as_singleton_view()
         )
+        plan = run_once(chunks.pipeline, "Plan", make_plan, kept, settings, inputs.fingerprint(settings))
         scattered = units | "Scatter" >> beam.ParDo(
             ScatterFn(settings, out_dir, inputs.taken_down), over_cap, pvalue.AsSingleton(plan), thresholds
         ).with_outputs(STATS, ERRORS, main="segments")
-        digits = (
+        largest = (
             scattered.segments
             | "SegmentSizes" >> beam.Map(lambda item: (item[0], item[1].count))
             | "ShardSizes" >> beam.CombinePerKey(sum)
             | "Sizes" >> beam.Values()
-            | "Largest" >> beam.CombineGlobally(lambda sizes: max(sizes, default=0))
-            | "KeyDigits"
-            >> beam.Map(
-                lambda largest, plan: (shard_digits(plan.shards), index_digits(largest)), pvalue.AsSingleton(plan)
-            )
+            | "Largest" >> beam.CombineGlobally(largest_shard).as_singleton_view()
         )
+        digits = run_once(chunks.pipeline, "KeyDigits", key_digits, pvalue.AsSingleton(plan), largest)
         written = (
             scattered.segments
             | "GroupByShard" >> beam.GroupByKey()
@@ -210,7 +215,8 @@ def build_pipeline(
     upstream: dict,
 ):
     """The ``wit-builder shard`` pipeline: the shards, then the report and ``finish``."""
-    sharded = pipeline | "Units" >> beam.Create(chunks) | "Shard" >> ShardSamples(inputs, settings, out_dir)
+    units = pipeline | "Units" >> beam.Create(chunks, reshuffle=False)  # ShardSamples spreads them
+    sharded = units | "Shard" >> ShardSamples(inputs, settings, out_dir)
     queries = per_query_report(
         sharded["matched"], sharded["kept"], inputs.queries, settings.balance_rules, out_dir, sharded["caps"]
     )

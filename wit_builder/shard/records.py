@@ -29,18 +29,20 @@ _JSON_FIXED = 260  # KEY.json's field names, key, SHA-256, hash and sizes: all b
 _MEMBER_FIXED = 512 + 256  # a header and, on average, half a block of padding
 
 
-def encode_record(key: int, meta: dict[str, Any], image: bytes) -> bytes:
+def encode_record(key: int, meta: dict[str, Any], image: bytes | memoryview) -> tuple[bytes, bytes | memoryview]:
+    """A record as two pieces to write one after the other: header and meta, then the image
+    itself (a view into the buffer the samples file was read into, copied only by the write)."""
     meta_bytes = json.dumps(meta, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return HEADER.pack(key, len(meta_bytes), len(image)) + meta_bytes + image
+    return HEADER.pack(key, len(meta_bytes), len(image)) + meta_bytes, image
 
 
-def decode_record(record: bytes | memoryview) -> tuple[int, dict[str, Any], bytes]:
-    """(placement key, meta, image bytes) of one record."""
+def decode_record(record: bytes | memoryview) -> tuple[int, dict[str, Any], bytes | memoryview]:
+    """(placement key, meta, image bytes) of one record; from a memoryview, the image is a view
+    into it (not copied)."""
     key, meta_size, image_size = HEADER.unpack_from(record)
     start = HEADER.size
     meta = json.loads(bytes(record[start : start + meta_size]))
-    image = bytes(record[start + meta_size : start + meta_size + image_size])
-    return key, meta, image
+    return key, meta, record[start + meta_size : start + meta_size + image_size]
 
 
 def sample_json(key: str, meta: dict[str, Any]) -> bytes:

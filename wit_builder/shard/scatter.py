@@ -70,6 +70,24 @@ def capped_keep_mask(
     return keep_rows(table.column("uid"), match_keys(table), capped.get(over_cap, thresholds)) | no_match
 
 
+def binary_views(column: pa.ChunkedArray) -> list[memoryview | None]:
+    """Each value of a binary column as a view into its Arrow buffer, None where null.
+
+    The images of a batch reach the run file without a Python copy of each: ``to_pylist`` made
+    a bytes object per image, a fifth of the scatter's time; the write is the one copy left.
+    """
+    views: list[memoryview | None] = []
+    for chunk in column.chunks:
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        offsets = np.frombuffer(offsets_buffer, np.int32, len(chunk) + 1, chunk.offset * 4).tolist()
+        data = memoryview(data_buffer if data_buffer is not None else b"")
+        valid = chunk.is_valid().to_numpy(zero_copy_only=False).tolist() if chunk.null_count else None
+        views.extend(
+            data[offsets[row] : offsets[row + 1]] if valid is None or valid[row] else None for row in range(len(chunk))
+        )
+    return views
+
+
 class CountKeptFn(StatsDoFn):
     """Pass 2: (samples the cap keeps, their estimated tar bytes) of one unit, which decide the
     number of shards. Without a cap and without ``--shard-bytes`` nothing is read: the footer's
@@ -147,12 +165,12 @@ class ScatterFn(StatsDoFn):
 
     def _scatter(self, chunk, over_cap, plan, run_path, descriptor_path, filesystem, thresholds=None) -> dict:
         counts: Counter[str] = Counter()
-        records: list[tuple[int, str, bytes]] = []
+        records: list[tuple[int, str, tuple[bytes, memoryview]]] = []
         for table in read_chunk_tables(chunk, "samples", batch_rows=1024):
             counts["samples_read"] += table.num_rows
             keep = capped_keep_mask(table, self.capped, over_cap, thresholds)
             counts["capped"] += int((~keep).sum())
-            images = table.column("image").to_pylist()
+            images = binary_views(table.column("image"))
             metas = table.select(list(META_FIELDS)).to_pylist()
             for row, meta in enumerate(metas):
                 if not keep[row]:
@@ -188,10 +206,11 @@ class ScatterFn(StatsDoFn):
                 while end < len(records) and shard_for(records[end][0], shards) == shard:
                     end += 1
                 keys = np.array([record[0] for record in records[start:end]], np.uint64)
-                lengths = np.array([len(record[2]) for record in records[start:end]], np.uint32)
+                lengths = np.array([len(head) + len(image) for _, _, (head, image) in records[start:end]], np.uint32)
                 segment = Segment(run, run_path, offset, keys.tobytes(), lengths.tobytes())
-                for _, _, record in records[start:end]:
-                    handle.write(record)
+                for _, _, (head, image) in records[start:end]:
+                    handle.write(head)
+                    handle.write(image)
                 offset += int(lengths.sum())
                 segments.append(
                     (shard, {**asdict(segment), "keys": segment.keys.hex(), "lengths": segment.lengths.hex()})
