@@ -1,11 +1,13 @@
 """Benchmark: the queries stage against a plain single-process Counter, same dump, same run.
 
-    python benchmarks/bench_queries.py [--chars 50e6] [--workers 2] [--repeat 1] [--keep DIR]
+    python benchmarks/bench_queries.py [--chars 50e6] [--workers 1] [--repeat 1] [--keep DIR]
 
 Writes a synthetic dump of at least ``--chars`` characters of wikitext (bz2, split files, as
 Wikimedia publishes), then times, each in its own process with its peak memory:
-- ours: ``wit-builder queries`` on FnApiRunner with ``--workers`` worker processes (markup
-  stripping with mwparserfromhell, unigram/bigram/phrase counts, PMI joins, output files);
+- ours: ``wit-builder queries`` on FnApiRunner (markup stripping with mwparserfromhell,
+  unigram/bigram/phrase counts, PMI joins, output files), as the stage runs by default: one
+  worker inside the command's process, one core like the baseline's; ``--workers N`` (N > 1) runs N
+  worker processes (``--direct_running_mode=multi_processing``) and divides by N cores;
 - the baseline: one Python process streaming the same files with ElementTree and counting the
   same tokens and bigrams of the raw wikitext with ``collections.Counter`` (no markup removal,
   no output), the least work that produces the counts.
@@ -65,7 +67,9 @@ def build_dump(folder: Path, characters: float) -> tuple[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chars", type=float, default=50e6, help="characters of wikitext (default 50e6)")
-    parser.add_argument("--workers", type=int, default=2, help="Beam worker processes (default 2)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="1: the stage's default, in-process; N > 1: N worker processes"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each, alternately; medians compared (default 1)")
     parser.add_argument("--keep", metavar="DIR", help="keep the dump and outputs here")
     args = parser.parse_args()
@@ -88,9 +92,9 @@ def main() -> None:
         glob,
         "--out",
         str(out),
-        f"--direct_num_workers={args.workers}",
-        "--direct_running_mode=multi_processing",
     ]
+    if args.workers > 1:
+        command += [f"--direct_num_workers={args.workers}", "--direct_running_mode=multi_processing"]
     baselines, ours_runs = [], []
     for _ in range(max(1, args.repeat)):
         baselines.append(measure([sys.executable, "-c", BASELINE, glob]))

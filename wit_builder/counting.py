@@ -56,6 +56,37 @@ class SumCountDicts(beam.CombineFn):
         return accumulator
 
 
+class SumCountDictPairs(beam.CombineFn):
+    """Sums pairs of count dicts, element by element: a shard's two kinds of counts (its tokens
+    and the bigrams that start with them) travel and merge together, so their join needs no
+    second shuffle of the larger kind."""
+
+    def create_accumulator(self) -> tuple[dict, dict] | None:
+        return None
+
+    def add_input(self, accumulator: tuple[dict, dict] | None, counts: tuple[Mapping, Mapping]) -> tuple[dict, dict]:
+        if accumulator is None:  # the first pair: copied in C (an input must not be changed)
+            return dict(counts[0]), dict(counts[1])
+        add_counts(accumulator[0], counts[0])
+        add_counts(accumulator[1], counts[1])
+        return accumulator
+
+    def merge_accumulators(self, accumulators: Iterable[tuple[dict, dict] | None]) -> tuple[dict, dict] | None:
+        total = None
+        for accumulator in accumulators:
+            if accumulator is None:
+                continue
+            if total is None:
+                total = accumulator  # Beam lets the first accumulator be changed
+            else:
+                add_counts(total[0], accumulator[0])
+                add_counts(total[1], accumulator[1])
+        return total
+
+    def extract_output(self, accumulator: tuple[dict, dict] | None) -> tuple[dict, dict]:
+        return accumulator if accumulator is not None else ({}, {})
+
+
 def merged(blobs: Iterable[Mapping]) -> dict:
     """One dict from the blobs a join hands over (after a combine, usually just one: copied in C)."""
     blobs = iter(blobs)

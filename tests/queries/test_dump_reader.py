@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import bz2
+from pathlib import Path
+
 import fsspec
 import pytest
 
-from wit_builder.queries.dump_reader import MalformedPage, Page, dump_files, plan_slices, read_pages, read_slice
+from wit_builder.queries.dump_reader import (
+    DumpError,
+    MalformedPage,
+    Page,
+    dump_files,
+    plan_slices,
+    read_pages,
+    read_slice,
+)
 from wit_builder.synthetic.wikidump import write_wiki_dump
 
 
@@ -80,3 +91,35 @@ def test_reads_through_fsspec_urls(tmp_path, small_world):
 def test_a_pattern_matching_nothing_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no file matches"):
         dump_files([str(tmp_path / "nothing-*.bz2")])
+
+
+def test_a_multistream_file_without_its_index_reads_every_stream(tmp_path, small_world):
+    write_wiki_dump(small_world.wiki_pages, tmp_path, files=1, compression="multistream")
+    for index in tmp_path.glob("*index*"):
+        index.unlink()
+    (path,) = dump_files([str(tmp_path / "*")])
+    assert [(s.start, s.end) for s in plan_slices(path)] == [(None, None)]  # one work item, the whole file
+    assert [p.title for p in pages_of([path])] == [p.title for p in small_world.wiki_pages]
+
+
+def test_a_bz2_cut_mid_stream_gives_the_pages_before_the_cut_then_an_error(tmp_path, small_world):
+    write_wiki_dump(small_world.wiki_pages, tmp_path, files=1, compression="multistream")
+    for index in tmp_path.glob("*index*"):
+        index.unlink()
+    (path,) = dump_files([str(tmp_path / "*")])
+    data = Path(path).read_bytes()
+    Path(path).write_bytes(data[: len(data) // 2])
+    *pages, error = pages_of([path])
+    assert isinstance(error, DumpError) and "EOFError" in error.error
+    titles = [p.title for p in small_world.wiki_pages]
+    assert 0 < len(pages) < len(titles) and [p.title for p in pages] == titles[: len(pages)]
+
+
+def test_crlf_line_ends_read_as_the_same_pages(tmp_path, small_world):
+    """Text mode turned CRLF into LF; the bz2 reader splits at LF and the XML parser does the rest."""
+    write_wiki_dump(small_world.wiki_pages, tmp_path / "lf", files=1, compression="none")
+    (plain,) = dump_files([str(tmp_path / "lf" / "*")])
+    crlf = tmp_path / "crlf" / "enwiki-crlf.xml.bz2"
+    crlf.parent.mkdir()
+    crlf.write_bytes(bz2.compress(Path(plain).read_bytes().replace(b"\n", b"\r\n")))
+    assert [(p.title, p.text) for p in pages_of([str(crlf)])] == [(p.title, p.text) for p in pages_of([plain])]

@@ -79,13 +79,15 @@ def _run(pages: list[tuple[str, str]], listed_keys: list[str], shards: int, flus
     for item in out:
         tag, value = item.tag, item.value
         value = getattr(value, "value", value)  # windowed at the end of the bundle
-        if tag in ("unigram", "bigram"):
-            shard, blob = value
-            shards_seen[tag].add(shard)
-            for key in blob:
-                first = key.split(" ", 1)[0] if tag == "bigram" else key
-                assert shard_of(first, shards) == shard, (tag, key)
-            found[tag].update(blob)
+        if tag == "counts":
+            shard, blobs = value
+            for kind, blob in zip(("unigram", "bigram"), blobs, strict=True):
+                if blob:
+                    shards_seen[kind].add(shard)
+                for key in blob:
+                    first = key.split(" ", 1)[0] if kind == "bigram" else key
+                    assert shard_of(first, shards) == shard, (kind, key)
+                found[kind].update(blob)
         elif tag == "listed_hits":
             found[tag].update(value)
         elif tag == "stats":

@@ -5,13 +5,22 @@ a binary blob named ``.tsv``). Iterating a file object reads such a "line" whole
 of line-oriented inputs (dumps, pageviews, WordNet, pair lists) read through ``bounded_lines``
 instead: a line longer than the limit is consumed in pieces of at most ``limit`` characters and
 reported once, as ``LongLine`` with its length, in its place.
+
+``file_lines`` opens a file by its URL and suffix. A ``.bz2`` is decompressed a megabyte of
+input at a time (``bz2_lines``), not in the 8 KB pieces a text reader asks for: between those
+small calls the caller's work (the queries stage's counting) evicted bz2's inverse-BWT table
+(3.6 MB, read at random) from the cache, and that stage spent 5.3-6.3 s decompressing 62 MB of
+dump that take 1.8 s in large pieces.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import bz2
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
+
+import fsspec
 
 LINE_LIMIT = 1 << 20  # characters: far above any real caption, pageview or WordNet line
 
@@ -40,3 +49,64 @@ def bounded_lines(handle: TextIO, limit: int = LINE_LIMIT) -> Iterator[str | Lon
             if not piece or piece.endswith("\n"):
                 break
         yield LongLine(length)
+
+
+def file_lines(path: str, limit: int = LINE_LIMIT) -> Iterator[str | LongLine]:
+    """Each line of the text file at ``path`` (any fsspec URL), decompressed by its suffix, as
+    ``bounded_lines`` gives them; undecodable bytes replaced. A file cut short or not in the
+    compression its name says raises (``EOFError``, ``OSError``) after the lines before the fault."""
+    if path.endswith(".bz2"):
+        yield from bz2_lines(read_range(path), limit)
+        return
+    with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
+        yield from bounded_lines(handle, limit)
+
+
+def read_range(path: str, start: int = 0, end: int | None = None, block: int = 1 << 20) -> Iterator[bytes]:
+    """The bytes of ``path`` from ``start`` to ``end`` (the end of the file: None), in blocks."""
+    with fsspec.open(path, "rb") as handle:
+        handle.seek(start)
+        remaining = None if end is None else end - start
+        while remaining is None or remaining > 0:
+            data = handle.read(block if remaining is None else min(block, remaining))
+            if not data:
+                return
+            if remaining is not None:
+                remaining -= len(data)
+            yield data
+
+
+def bz2_lines(data: Iterable[bytes], limit: int = LINE_LIMIT, piece: int = 4 << 20) -> Iterator[str | LongLine]:
+    """The text lines of one or more concatenated bz2 streams, decompressed as ``data`` gives
+    them, at most ``piece`` bytes a call (a hostile stream of a few KB can expand to gigabytes);
+    a line of more than ``limit`` bytes with its newline is ``LongLine`` and not kept. Data that
+    ends inside a stream (a file cut short) raises ``EOFError`` after the lines before the cut."""
+    decompressor = bz2.BZ2Decompressor()
+    in_stream = False  # input fed to the current decompressor, its end not reached
+    pending = b""
+    skipped = 0  # bytes of an over-long line dropped so far
+    for chunk in data:
+        while chunk or not (decompressor.needs_input or decompressor.eof):
+            pending += decompressor.decompress(chunk, max_length=piece)
+            chunk = b""
+            in_stream = True
+            if decompressor.eof:
+                chunk = decompressor.unused_data
+                decompressor = bz2.BZ2Decompressor()
+                in_stream = False
+            *complete, pending = pending.split(b"\n")
+            for line in complete:
+                if skipped or len(line) >= limit:
+                    yield LongLine(skipped + len(line) + 1)
+                    skipped = 0
+                else:
+                    yield line.decode("utf-8", errors="replace") + "\n"
+            if len(pending) >= limit:
+                skipped += len(pending)
+                pending = b""
+    if in_stream:  # the lines before the cut are out; the one it broke is not
+        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+    if skipped or len(pending) >= limit:
+        yield LongLine(skipped + len(pending))
+    elif pending:
+        yield pending.decode("utf-8", errors="replace")

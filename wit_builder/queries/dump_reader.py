@@ -11,14 +11,14 @@ A file that stops decompressing part-way (a ``.bz2`` cut off after its first blo
 pages before the cut, then a ``DumpError`` naming the file and what went wrong.
 
 Files are read through fsspec (local, ``gs://``, ``s3://``), decompressed by extension
-(``.bz2``, ``.gz``, or plain). A bz2 **multistream** file with its index
+(``.bz2``, ``.gz``, or plain). A ``.bz2`` is decompressed a megabyte of input at a time
+(``wit_builder.io.lines.file_lines``). A bz2 **multistream** file with its index
 (``...-multistream-index...txt...bz2`` beside it) is split into ranges of streams, so one
 huge file becomes many work items; any other file is one work item.
 """
 
 from __future__ import annotations
 
-import bz2
 import itertools
 import re
 from collections.abc import Iterable, Iterator
@@ -27,7 +27,7 @@ from xml.etree import ElementTree
 
 import fsspec
 
-from wit_builder.io.lines import LongLine, bounded_lines
+from wit_builder.io.lines import LongLine, bz2_lines, file_lines, read_range
 from wit_builder.io.paths import expand_globs
 from wit_builder.queries.languages import ENGLISH, dump_language
 
@@ -158,58 +158,15 @@ def plan_slices(path: str, streams_per_range: int = STREAMS_PER_RANGE, lang: str
     return [DumpSlice(path, start, end, lang) for start, end in itertools.pairwise([*starts, None])]
 
 
-def _multistream_lines(data: Iterable[bytes], limit: int = MAX_PAGE_CHARS) -> Iterator[str | LongLine]:
-    """Decompress concatenated bz2 streams chunk by chunk and yield text lines (``LongLine`` for
-    one over ``limit`` bytes, which is not kept)."""
-    decompressor = bz2.BZ2Decompressor()
-    pending = b""
-    skipped = 0  # bytes of an over-long line dropped so far
-    for chunk in data:
-        while chunk:
-            pending += decompressor.decompress(chunk)
-            if decompressor.eof:
-                chunk = decompressor.unused_data
-                decompressor = bz2.BZ2Decompressor()
-            else:
-                chunk = b""
-            *complete, pending = pending.split(b"\n")
-            for line in complete:
-                if skipped:
-                    yield LongLine(skipped + len(line))
-                    skipped = 0
-                    continue
-                yield line.decode("utf-8", errors="replace") + "\n"
-            if len(pending) > limit:
-                skipped += len(pending)
-                pending = b""
-    if skipped:
-        yield LongLine(skipped + len(pending))
-    elif pending:
-        yield pending.decode("utf-8", errors="replace")
-
-
-def _read_range(path: str, start: int, end: int | None, block: int = 1 << 20) -> Iterator[bytes]:
-    with fsspec.open(path, "rb") as handle:
-        handle.seek(start)
-        remaining = None if end is None else end - start
-        while remaining is None or remaining > 0:
-            data = handle.read(block if remaining is None else min(block, remaining))
-            if not data:
-                return
-            if remaining is not None:
-                remaining -= len(data)
-            yield data
-
-
 def read_slice(dump_slice: DumpSlice) -> Iterator[Page | MalformedPage | DumpError]:
     """Every page of one work item; a ``DumpError`` last when it could not be read to its end."""
     try:
-        if dump_slice.start is not None:
-            chunks = _read_range(dump_slice.path, dump_slice.start, dump_slice.end)
-            yield from read_pages(_multistream_lines(chunks))
-            return
-        with fsspec.open(dump_slice.path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
-            yield from read_pages(bounded_lines(handle, MAX_PAGE_CHARS))
+        if dump_slice.start is None:
+            yield from read_pages(file_lines(dump_slice.path, MAX_PAGE_CHARS))
+        else:  # a range of whole bz2 streams
+            yield from read_pages(
+                bz2_lines(read_range(dump_slice.path, dump_slice.start, dump_slice.end), MAX_PAGE_CHARS)
+            )
     except (OSError, EOFError, ValueError) as error:  # cut off, corrupt, or unreachable part-way
         yield DumpError(dump_slice.label, f"{type(error).__name__}: {error}")
 

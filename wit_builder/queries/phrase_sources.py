@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import apache_beam as beam
-import fsspec
 from apache_beam import pvalue
 
-from wit_builder.io.lines import bounded_lines
+from wit_builder.io.lines import file_lines
 from wit_builder.queries.inputs import ERRORS, QueryInputs
 from wit_builder.queries.languages import ENGLISH, lang_key, split_key
 from wit_builder.queries.pageviews import PageviewRules, parse_line
@@ -47,14 +46,13 @@ def read_pageview_file(path: str, rules: PageviewRules) -> Iterator:
     views: Counter[str] = Counter()
     fates: Counter[str] = Counter()
     try:
-        with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
-            for line in bounded_lines(handle):
-                parsed = parse_line(line, rules) if isinstance(line, str) else "a line too long to read"
-                if isinstance(parsed, tuple):
-                    fates["pageview_lines_counted"] += 1
-                    views[lang_key(parsed[0], parsed[1])] += parsed[2]
-                else:
-                    fates["pageview_lines_not_counted" if parsed is None else "pageview_lines_malformed"] += 1
+        for line in file_lines(path):
+            parsed = parse_line(line, rules) if isinstance(line, str) else "a line too long to read"
+            if isinstance(parsed, tuple):
+                fates["pageview_lines_counted"] += 1
+                views[lang_key(parsed[0], parsed[1])] += parsed[2]
+            else:
+                fates["pageview_lines_not_counted" if parsed is None else "pageview_lines_malformed"] += 1
     except (OSError, EOFError, ValueError) as error:
         fates["pageview_files_cut_short" if fates else "pageview_files_unreadable"] += 1
         yield pvalue.TaggedOutput(ERRORS, (path, f"{type(error).__name__}: {error}"))

@@ -1,6 +1,7 @@
 """The queries that come from the text itself: unigrams by count, and bigrams by pointwise mutual
-information, whose c(a) and c(b) come from two shard-wise joins with the unigram count shards
-(never from a side input holding the vocabulary). Counts are keyed by language
+information, whose c(a) comes with them (a bigram is counted in its first token's shard) and
+c(b) from a shard-wise join with the unigram count shards (never from a side input holding the
+vocabulary). Counts are keyed by language
 (``languages.lang_key``); PMI uses each language's own bigram total. A threshold language
 (English) keeps CLIP's thresholds; a ranked language passes on, from each shard, only as many of
 its best candidates as its whole list may hold, so no worker holds a language's vocabulary.
@@ -86,9 +87,9 @@ def _second_word(bigram: str) -> str:
 
 
 def attach_first_count(element, totals: dict[str, int], rules: QueryRules, shards: int) -> Iterator:
-    """Join 1, one first-word shard: bigrams with c(a) attached, re-sharded by the second word."""
-    _, grouped = element
-    unigrams = merged(grouped["unigrams"])
+    """Join 1, one first-word shard (its tokens and the bigrams that start with them, counted
+    together): bigrams with c(a) attached, re-sharded by the second word."""
+    _, (unigrams, bigrams) = element
     limits = {lang: pmi_word_limit(total, rules) for lang, total in totals.items()}
     # The limit depends on the first word only: find the words within it once, in the unigram
     # shard, and most bigrams leave on one set lookup.
@@ -96,7 +97,7 @@ def attach_first_count(element, totals: dict[str, int], rules: QueryRules, shard
     if not within:
         return
     out: dict[int, dict[str, tuple[int, int]]] = {}
-    for bigram, pair_count in merged(grouped["bigrams"]).items():
+    for bigram, pair_count in bigrams.items():
         first = bigram.partition(" ")[0]
         if first in within and pair_count >= rules.min_bigram_count:
             out.setdefault(shard_of(_second_word(bigram), shards), {})[bigram] = (pair_count, unigrams[first])
@@ -145,7 +146,8 @@ class WordCandidates(beam.PTransform):
 
     def expand(self, counts):
         rules = self.rules
-        unigram_shards, bigram_shards = counts["unigram_shards"], counts["bigram_shards"]
+        shard_counts = counts["shard_counts"]
+        unigram_shards = shard_counts | "UnigramShards" >> beam.Map(lambda kv: (kv[0], kv[1][0]))
         # Each language's N for PMI: summed from the counting workers' totals, not by reading
         # every bigram key of every shard again.
         totals = counts["bigram_totals"] | "BigramsPerLanguage" >> beam.CombinePerKey(sum)
@@ -158,17 +160,15 @@ class WordCandidates(beam.PTransform):
             totals | "BigramTotals" >> beam.Values() | "TotalBigrams" >> beam.CombineGlobally(sum)
             | "BigramsStat" >> beam.Map(lambda n: ("bigrams", n))
         ]  # fmt: skip
-        for name, shards in (("distinct_unigrams", unigram_shards), ("distinct_bigrams", bigram_shards)):
-            stats.append(shards | f"Size{name}" >> beam.Map(lambda kv, name=name: (name, len(kv[1]))))
+        for part, name in enumerate(("distinct_unigrams", "distinct_bigrams")):
+            stats.append(
+                shard_counts | f"Size{name}" >> beam.Map(lambda kv, part=part, name=name: (name, len(kv[1][part])))
+            )
 
         words = pvalue.AsDict(vocabulary)
         unigrams = unigram_shards | "UnigramCandidates" >> beam.FlatMap(unigram_candidates, rules, words)
         total = pvalue.AsDict(totals)
-        by_second = (
-            {"bigrams": bigram_shards, "unigrams": unigram_shards}
-            | "JoinFirstCount" >> beam.CoGroupByKey()
-            | "AttachFirstCount" >> beam.FlatMap(attach_first_count, total, rules, self.shards)
-        )
+        by_second = shard_counts | "AttachFirstCount" >> beam.FlatMap(attach_first_count, total, rules, self.shards)
         bigrams = (
             {"pairs": by_second, "unigrams": unigram_shards}
             | "JoinSecondCount" >> beam.CoGroupByKey()
