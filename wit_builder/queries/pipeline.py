@@ -59,21 +59,18 @@ class BuildQueryList(beam.PTransform):
                 listed[source.name] = pipeline | f"No{source.name}" >> beam.Create([])
 
         # The phrases to count in the text: every listed query.
-        index = (
-            tuple(phrases | f"{name}Queries" >> beam.Keys() for name, phrases in listed.items())
-            | "PhraseQueries" >> beam.Flatten()
-            | "AllPhrases" >> beam.combiners.ToList()
-            | "PhraseIndex" >> beam.Map(phrase_index)
-        )
+        keys = tuple(phrases | f"{name}Queries" >> beam.Keys() for name, phrases in listed.items())
+        index = run_once(pipeline, "PhraseIndex", phrase_index, pvalue.AsList(keys | "PhraseQueries" >> beam.Flatten()))
         dumps = [(path, self.inputs.language_of(path)) for path in self.inputs.wiki_dump]
         counts = index | "CountDumpText" >> CountDumpText(dumps, self.shards, self.hot_key_fanout)
         stats_parts += counts["stats"]
         error_parts += counts["errors"]
-        words = counts | "WordCandidates" >> WordCandidates(self.rules, self.shards)
+        word_counts = {name: counts[name] for name in ("shard_counts", "bigram_totals")}
+        words = word_counts | "WordCandidates" >> WordCandidates(self.rules, self.shards)
         stats_parts += words["stats"]
 
         # Listed phrases with their occurrences in the text.
-        occurrences = pvalue.AsSingleton(counts["phrase_counts"])
+        occurrences = counts["phrase_counts"]  # a singleton side input
         candidates = {"unigram": words["unigram"], "bigram": words["bigram"]}
         for name, phrases in listed.items():
             candidates[name] = phrases | f"{name}Candidates" >> beam.Map(
@@ -103,8 +100,7 @@ def build_pipeline(
 ):
     """Wire the stage into ``pipeline``; returns the PCollection holding the stats report."""
     candidates = pipeline | "BuildQueryList" >> BuildQueryList(inputs, rules, tuning)
-    gathered = gather(candidates, rules.target_size)
-    side_inputs = {source: pvalue.AsSingleton(gathered[source]) for source in SOURCE_ORDER}
+    side_inputs = gather(candidates, rules.target_size)
     stats, errors = pvalue.AsDict(candidates["stats"]), pvalue.AsList(candidates["errors"])
     for name, per_language in candidates["languages"].items():
         side_inputs[f"languages_{name}"] = pvalue.AsDict(per_language)

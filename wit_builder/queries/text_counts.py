@@ -246,8 +246,8 @@ def _merge_per_shard(fanout: int) -> beam.PTransform:
 
 
 class CountDumpText(beam.PTransform):
-    """Dump files in; unigram and bigram count shards, the occurrences of every listed phrase
-    (``phrase_index``, a singleton), stats and errors out."""
+    """Dump files in; count shards, the occurrences of every listed phrase (``phrase_index``'s,
+    as a singleton side input), stats and errors out."""
 
     def __init__(self, dump_files: list[tuple[str, str]], shards: int, hot_key_fanout: int):
         super().__init__()
@@ -272,7 +272,9 @@ class CountDumpText(beam.PTransform):
         return {
             # (shard, (unigram counts, counts of the bigrams whose first token is in the shard))
             "shard_counts": counted.counts | "SumShardCounts" >> _merge_per_shard(self.hot_key_fanout),
-            "phrase_counts": counted.listed_hits | "SumListedHits" >> beam.CombineGlobally(SumCountDicts()),
+            # a singleton side input: {listed phrase key: occurrences}
+            "phrase_counts": counted.listed_hits
+            | "SumListedHits" >> beam.CombineGlobally(SumCountDicts()).as_singleton_view(),
             "stats": [pages.stats, counted.stats],
             "language_stats": counted.language_stats,
             "bigram_totals": counted.bigram_totals,  # (language, bigrams counted) per bundle

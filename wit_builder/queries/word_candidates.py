@@ -156,10 +156,7 @@ class WordCandidates(beam.PTransform):
             | "ShardDistinctWords" >> beam.FlatMap(distinct_words)
             | "DistinctWordsPerLanguage" >> beam.CombinePerKey(sum)
         )
-        stats = [
-            totals | "BigramTotals" >> beam.Values() | "TotalBigrams" >> beam.CombineGlobally(sum)
-            | "BigramsStat" >> beam.Map(lambda n: ("bigrams", n))
-        ]  # fmt: skip
+        stats = [totals | "BigramsStat" >> beam.Map(lambda kv: ("bigrams", kv[1]))]  # summed with the other stats
         for part, name in enumerate(("distinct_unigrams", "distinct_bigrams")):
             stats.append(
                 shard_counts | f"Size{name}" >> beam.Map(lambda kv, part=part, name=name: (name, len(kv[1][part])))

@@ -13,6 +13,7 @@ from dataclasses import asdict
 
 import apache_beam as beam
 import fsspec
+from apache_beam import pvalue
 
 from wit_builder.io.json_files import write_json
 from wit_builder.queries.inputs import QueryInputs
@@ -23,17 +24,17 @@ from wit_builder.queries.word_candidates import bigram_quota, unigram_quota
 from wit_builder.schemas import table_from_rows, write_table
 
 
-def gather(candidates: dict, target_size: int | None):
-    """One list per source; with a target size, only each source's best ``target_size``."""
+def gather(candidates: dict, target_size: int | None) -> dict:
+    """One list per source, as side inputs of the last step; with a target size, only each
+    source's best ``target_size``."""
     gathered = {}
     for source in SOURCE_ORDER:
         collection = candidates[source]
         if target_size is None:
-            gathered[source] = collection | f"Gather{source}" >> beam.combiners.ToList()
+            gathered[source] = pvalue.AsList(collection)
         else:
-            gathered[source] = collection | f"Top{source}" >> beam.combiners.Top.Of(
-                target_size, key=Candidate.rank_key, reverse=True
-            )
+            best = beam.combiners.TopCombineFn(target_size, key=Candidate.rank_key, reverse=True)
+            gathered[source] = collection | f"Top{source}" >> beam.CombineGlobally(best).as_singleton_view()
     return gathered
 
 
