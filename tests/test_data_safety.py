@@ -297,6 +297,55 @@ def test_a_stage_command_into_a_locked_run_folder_is_refused(run, capsys):
         holder.wait()
 
 
+@pytest.mark.parametrize(
+    ("stage", "argv", "holder_host"),
+    [
+        ("download", ["--from", "download"], "here"),  # a standalone download writing RUN/download
+        ("shard", ["--from", "shard"], "another-host"),  # a live command elsewhere, fresh heartbeat
+        ("harvest", ["--from", "queries"], "here"),  # a later stage's folder, locked before any is emptied
+    ],
+)
+def test_a_run_touches_no_stage_folder_another_command_holds(run, capsys, stage, argv, holder_host):
+    config, out = run
+    folder = out / stage
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        host = socket.gethostname() if holder_host == "here" else holder_host
+        write_lock(folder, holder.pid, host, time.time())
+        before = everything(out)
+        claim_before = (out / "_STAGE").read_bytes()
+        assert main(["run", "--config", str(config), *argv]) == 2
+        err = one_line(capsys)
+        assert f"{folder} is in use by wit-builder run (pid {holder.pid} on {host}" in err
+        assert everything(out) == before  # not one file removed, added or rewritten, anywhere in the run
+        assert (out / "_STAGE").read_bytes() == claim_before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_refused_stage_command_leaves_no_trace(run, capsys):
+    """A command refused because another holds the folder (or the folder above it) creates
+    nothing: no folder, no ``_STAGE`` claim."""
+    _, out = run
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        write_lock(out, holder.pid, socket.gethostname(), time.time())
+        target = out / "balance-again"
+        argv = ["balance", "--candidates", str(out / "harvest"), "--out", str(target)]
+        assert main(argv) == 2
+        assert "is in use by" in one_line(capsys)
+        assert not target.exists()
+        mine = out.parent / "mine"
+        write_lock(mine, holder.pid, socket.gethostname(), time.time())
+        assert main(["balance", "--candidates", str(out / "harvest"), "--out", str(mine)]) == 2
+        assert "is in use by" in one_line(capsys)
+        assert sorted(p.name for p in mine.iterdir()) == ["_LOCK"]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 @pytest.mark.slow
 def test_two_runs_started_together_one_works_the_other_refuses(run):
     config, out = run

@@ -107,3 +107,27 @@ def test_world_command_writes_offline_world(tmp_path, capsys):
     assert main(["world", "--out", str(tmp_path / "w"), "--scale", "0.1", "--compression", "multistream"]) == 0
     assert list((tmp_path / "w" / "wiki").glob("*multistream-index*"))
     assert "not served" in capsys.readouterr().out
+
+
+def test_the_demo_again_is_up_to_date_and_on_another_port_harvests_again(tmp_path, capsys):
+    """The web's port is in every URL: the same demo again serves on the port it used (nothing
+    to redo); on another port its WAT files and lists are rewritten, and the run sees it."""
+    import socket
+
+    argv = ["demo", "--out", str(tmp_path / "demo"), "--scale", "0.1", "--no-train"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    again = capsys.readouterr().out
+    assert sum(": up to date in " in line for line in again.splitlines() if line.startswith("[run] ")) == 6
+    with socket.socket() as probe:  # a port free now, which the first demo did not use
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main([*argv, "--port", str(port)]) == 0
+    moved = capsys.readouterr().out
+    assert "[run] queries: up to date" in moved
+    assert "[run] harvest (2/7): starting" in moved and "its inputs changed since it last finished: --wat" in moved
+    import pyarrow.parquet as pq
+
+    urls = pq.read_table(tmp_path / "demo" / "run" / "harvest" / "candidates", columns=["url"]).column("url")
+    assert all(f":{port}/" in url for url in urls.to_pylist() if url.startswith("http://127.0.0."))

@@ -260,6 +260,59 @@ def test_a_wat_record_cut_off_at_the_end_costs_that_record(query_list, tmp_path,
     assert stats["kept"] == 9 and stats["records_without_pairs"] == {"wat_bad_json": 1}
 
 
+@pytest.mark.parametrize("field", ["caption", "url"])
+def test_a_lone_surrogate_in_a_jsonl_list_costs_its_pair(field, query_list, tmp_path, capsys):
+    rows = [{"url": u, "caption": c} for u, c in good_rows(10)]
+    rows[4][field] += "\ud800"  # json.dumps writes the escape "\ud800"
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert "\\ud800" in path.read_text()
+    stats = harvest(query_list, tmp_path / "out", capsys, "--pairs", str(path))
+    assert stats["pairs_read"] == 10 and stats["kept"] == 9 and stats["dropped"]["not_unicode"] == 1
+    assert stats["adds_up"] and stats["unreadable_files"] == []
+
+
+def test_a_lone_surrogate_in_a_wat_alt_text_costs_its_pair(query_list, tmp_path, capsys):
+    payloads = [wat_payload(f"http://page.test/{i}", good_rows(10)[i : i + 1]) for i in range(10)]
+    payloads[3] = wat_payload("http://page.test/3", [("http://img.test/3.jpg", "a red circle \ud800")])
+    payloads[7] = wat_payload("http://page.test/\udc80", good_rows(10)[7:8])  # in the page's URL
+    wat = write_wat(tmp_path / "x.warc.wat.gz", payloads)
+    stats = harvest(query_list, tmp_path / "out", capsys, "--wat", str(wat))
+    assert stats["pairs_read"] == 10 and stats["kept"] == 8 and stats["dropped"]["not_unicode"] == 2
+    assert stats["adds_up"]
+
+
+def test_html_in_captions_is_taken_out_before_matching_and_counted(tmp_path, capsys):
+    queries = tmp_path / "queries.txt"
+    queries.write_text("br\nem\nblue angels\nhornet\n")
+    path = tmp_path / "pairs.tsv"
+    captions = [
+        "US Navy Blue Angels<br /> F/A-18 Hornet",
+        "the <em>Blue Angels</em> over the bay",
+        "Blue Angels &amp; a Hornet",
+        "a Hornet nest",
+    ]
+    path.write_text("url\tcaption\n" + "".join(f"http://img.test/{i}.jpg\t{c}\n" for i, c in enumerate(captions)))
+    stats = harvest(queries, tmp_path / "out", capsys, "--pairs", str(path), "--case-insensitive")
+    assert stats["kept"] == 4 and stats["captions_html_cleaned"] == 3
+    table = pq.read_table(tmp_path / "out" / "candidates").sort_by("url")
+    texts = dict(zip(table.column("url").to_pylist(), table.column("text").to_pylist(), strict=True))
+    assert texts["http://img.test/0.jpg"] == "US Navy Blue Angels F/A-18 Hornet"
+    assert texts["http://img.test/1.jpg"] == "the Blue Angels over the bay"
+    assert texts["http://img.test/2.jpg"] == "Blue Angels & a Hornet"
+    matched = {m for matches in table.column("matches").to_pylist() for m in matches}
+    assert "br" not in matched and "em" not in matched and {"blue angels", "hornet"} <= matched
+
+
+def test_the_synthetic_lists_carry_html_captions_in_the_share_real_lists_do(small_world_dir):
+    from wit_builder.harvest.sources import read_pair_list
+
+    for path in sorted(small_world_dir.pairs_dir.iterdir()):
+        texts = [pair.text for pair in read_pair_list(str(path)) if hasattr(pair, "text")]
+        tagged = [text for text in texts if "<br" in text or "<i>" in text or "<b>" in text or "<em>" in text]
+        assert 1 <= len(tagged) <= max(1, 0.01 * len(texts)), (path.name, len(tagged), len(texts))
+
+
 # --- balance, download, shard: Parquet files between stages ------------------------------------
 
 
@@ -330,3 +383,49 @@ def test_memory_stays_bounded_on_an_unclosed_page_followed_by_hundreds_of_megaby
     *kinds, grown_mb = done.stdout.split()
     assert kinds == ["Page", "MalformedPage", "Page", "Page", "Page"]
     assert int(grown_mb) < 200, f"peak memory grew by {grown_mb} MB reading 300 MB of junk"
+
+
+# --- a null inside a row's matches list -------------------------------------------------------
+
+
+def write_with_a_null_match(path: Path, schema: str, count: int = 5, bad: int = 1) -> None:
+    rows = rows_of(schema, count)
+    rows[bad]["matches"] = ["red circle", None]
+    pq.write_table(pa.Table.from_pylist(rows, schema=load_schema(schema)), path)
+
+
+def test_a_null_among_a_candidates_matches_costs_that_row_in_balance(tmp_path, capsys):
+    harvest = tmp_path / "harvest" / "candidates"
+    harvest.mkdir(parents=True)
+    write_with_a_null_match(harvest / "a.parquet", "candidates")
+    run_ok(["balance", "--candidates", str(tmp_path / "harvest"), "--out", str(tmp_path / "o")], capsys)
+    stats = stats_of(tmp_path / "o")
+    assert stats["pairs_in"] == 5 and stats["kept"] == 4 and stats["dropped"]["malformed_matches"] == 1
+    assert stats["adds_up"] and stats["queries"]["matched"] == 1
+
+
+def test_a_null_among_a_pairs_matches_costs_that_pair_in_download(tmp_path, capsys):
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    write_with_a_null_match(pairs / "a.parquet", "balanced")
+    run_ok(["download", "--pairs", str(pairs), "--out", str(tmp_path / "o")], capsys)
+    stats = stats_of(tmp_path / "o")
+    assert stats["statuses"] == {"blocked_url": 4, "malformed_pair": 1} and stats["adds_up"]
+
+
+def test_a_null_among_a_samples_matches_costs_that_sample_in_shard(tmp_path, capsys):
+    from wit_builder.synthetic.sample_pool import write_sample_pool
+
+    samples = tmp_path / "samples"
+    write_sample_pool(samples, 40, files=2, seed=5)
+    path = sorted(samples.rglob("*.parquet"))[0]
+    table = pq.read_table(path)
+    matches = table.column("matches").to_pylist()
+    matches[2] = [*matches[2], None]
+    field = table.schema.field("matches")
+    table = table.set_column(table.schema.get_field_index("matches"), field, pa.array(matches, field.type))
+    pq.write_table(table, path)
+    run_ok(["shard", "--samples", str(samples), "--out", str(tmp_path / "o"), "--per-query", "3"], capsys)
+    stats = stats_of(tmp_path / "o")
+    assert stats["rejected"]["malformed_matches"] == 1 and stats["adds_up"]
+    assert stats["written"] + stats["capped"] + sum(stats["rejected"].values()) == 40

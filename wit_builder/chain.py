@@ -8,7 +8,9 @@ stage runs. Each stage writes ``OUT/STAGE`` and reads the earlier stages' folder
 sources (dump, pageviews, WordNet, WAT files, URL lists) need naming. ``train`` runs only when
 the config has a ``[train]`` table.
 
-Resume: a stage's **key** is the hash of its settings and of the keys of the stages it reads.
+Resume: a stage's **key** is the hash of its settings, of a fingerprint of its source files
+(``io.fingerprint``: the files its paths resolve to, each file's size and version) and of the
+keys of the stages it reads.
 A finished stage writes ``OUT/STAGE/_SUCCESS`` holding its key; a re-run skips every stage whose
 ``_SUCCESS`` key matches. A stage that starts writes ``_RUNNING`` with its key: run again with
 the same key, it resumes in its folder (download and shard reuse their finished chunks and
@@ -18,8 +20,9 @@ reused; a file there that the stage does not write stops the run before any stag
 nothing removed. Keys hash resolved paths: ``out`` given as ``/abs/run`` or as ``run`` is one
 folder. The run folder is locked while a run works in it (``io.folder_lock``). Changing one
 setting therefore re-runs exactly that stage and the stages after it. ``--from STAGE`` forces
-that stage and the later ones to start afresh. Sources are identified by the paths in the
-settings, not their bytes: a source rewritten in place needs ``--from``.
+that stage and the later ones to start afresh. A source file added to a glob, removed,
+renamed or rewritten in place changes its stage's key on the next run: that stage and every
+later one run again, and the run says which input changed.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from typing import Any
 import fsspec
 
 from wit_builder import stages
+from wit_builder.io.fingerprint import Fingerprint
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -126,15 +130,50 @@ def full_config(config: Mapping[str, Any], out: str) -> dict[str, Any]:
     return document
 
 
-def stage_keys(settings: Mapping[str, Any]) -> dict[str, str]:
-    """Each stage's key: its settings and the keys of the stages it reads, hashed. Paths enter
-    resolved (``canonical``), so one folder spelled two ways gives one key. The run folder does
-    not enter: a stage's ``out`` and the earlier stages' folders it reads (as wired, unless the
-    config names another) are stood for by those stages' keys, so a run folder moved or copied
-    elsewhere is still up to date."""
+def source_fingerprints(settings: Mapping[str, Any]) -> dict[str, dict[str, Fingerprint]]:
+    """Each stage's source inputs, fingerprinted (``io.fingerprint``): every input option not
+    wired to an earlier stage's folder (those are stood for by that stage's key), by config key."""
+    from wit_builder.io.fingerprint import fingerprint
+    from wit_builder.io.paths import canonical_spec
+    from wit_builder.stage_settings import flags_of, to_table
+
+    found: dict[str, dict[str, Fingerprint]] = {}
+    for entry in stages.chain():
+        if entry.name not in settings:
+            continue
+        table = to_table(settings[entry.name])
+        run_folder = canonical_spec(table["out"]).rsplit("/", 1)[0]
+        wired = {key for key, earlier in entry.reads.items() if _is_wired(table.get(key), run_folder, earlier)}
+        found[entry.name] = {
+            flag.key: fingerprint(value if isinstance(value, list) else [value])
+            for flag in flags_of(type(settings[entry.name]))
+            if flag.how.role == "input" and flag.key not in wired and (value := table.get(flag.key)) not in (None, [])
+        }
+    return found
+
+
+def _is_wired(value: Any, run_folder: str, earlier: str) -> bool:
+    """Whether a setting's value is the earlier stage's folder in this run, however spelled."""
+    from wit_builder.io.paths import canonical_spec
+
+    values = value if isinstance(value, list) else [value]
+    return len(values) == 1 and isinstance(values[0], str) and canonical_spec(values[0]) == f"{run_folder}/{earlier}"
+
+
+def stage_keys(
+    settings: Mapping[str, Any], sources: Mapping[str, Mapping[str, Fingerprint]] | None = None
+) -> dict[str, str]:
+    """Each stage's key: its settings, the fingerprints of its source inputs (``sources``, from
+    ``source_fingerprints``; computed when not given) and the keys of the stages it reads,
+    hashed. Paths enter resolved (``canonical``), so one folder spelled two ways gives one key.
+    The run folder does not enter: a stage's ``out`` and the earlier stages' folders it reads
+    (as wired, unless the config names another) are stood for by those stages' keys, so a run
+    folder moved or copied elsewhere is still up to date. A source file added, removed,
+    renamed or rewritten changes the key of its stage, and so of every stage after it."""
     from wit_builder.io.paths import canonical_spec
     from wit_builder.stage_settings import to_table
 
+    sources = source_fingerprints(settings) if sources is None else sources
     keys: dict[str, str] = {}
     for entry in stages.chain():
         stage, wiring = entry.name, entry.reads
@@ -143,10 +182,11 @@ def stage_keys(settings: Mapping[str, Any]) -> dict[str, str]:
         table = to_table(settings[stage], canonical_spec)
         run_folder = canonical_spec(table.pop("out")).rsplit("/", 1)[0]
         for key, earlier in wiring.items():
-            if table.get(key) in (f"{run_folder}/{earlier}", [f"{run_folder}/{earlier}"]):
+            if _is_wired(table.get(key), run_folder, earlier):
                 table[key] = f"<the {earlier} stage's folder>"
         reads = {earlier: keys[earlier] for earlier in sorted(set(wiring.values())) if earlier in keys}
-        document = {"stage": stage, "settings": table, "reads": reads}
+        inputs = {key: print_.digest for key, print_ in sources.get(stage, {}).items()}
+        document = {"stage": stage, "settings": table, "reads": reads, **({"inputs": inputs} if inputs else {})}
         keys[stage] = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:24]
     return keys
 
@@ -169,12 +209,28 @@ def _write_marker(folder: str, name: str, document: dict) -> None:
     write_atomically(f"{folder}/{name}", (json.dumps(document, indent=2) + "\n").encode("utf-8"))
 
 
-def prepare_stage(folder: str, stage: str, key: str, how: str) -> None:
+def _changed_sources(folder: str, now: Mapping[str, Fingerprint]) -> str:
+    """``; its inputs changed: --wat 230 → 231 files`` when the stage's last finished run read
+    other source files than these, else nothing."""
+    done = _marker(folder, SUCCESS) or {}
+    before = done.get("inputs") if isinstance(done.get("inputs"), dict) else None
+    if before is None:
+        return ""
+    changes = [
+        f"--{key.replace('_', '-')} {change}"
+        for key, value in now.items()
+        if (change := value.change_from(before.get(key))) != "unchanged"
+    ]
+    return f"; its inputs changed since it last finished: {', '.join(changes)}" if changes else ""
+
+
+def prepare_stage(folder: str, stage: str, key: str, how: str, inputs: Mapping[str, Any] | None = None) -> None:
     """Make ``folder`` ready for a run with ``key``, as ``_plan_stage`` said ("resume": as it
     is; "start", "start afresh": emptied of what the stage wrote, and only of that)."""
-    from wit_builder.io.folder_lock import LOCK
+    from wit_builder.io.folder_lock import LOCK, lock_out
     from wit_builder.io.stage_folders import CLAIM, clear_outputs
 
+    lock_out(folder)  # before the first removal: a folder another command writes is refused untouched
     filesystem, _ = fsspec.core.url_to_fs(folder)
     if how != "resume":  # a run of other settings: nothing of it is reused, but what the stage keeps
         keeps = stages.get(stage).keeps  # and the claim with them: they are the stage's files
@@ -182,7 +238,7 @@ def prepare_stage(folder: str, stage: str, key: str, how: str) -> None:
     filesystem.makedirs(folder, exist_ok=True)
     if filesystem.exists(f"{folder}/{SUCCESS}"):
         filesystem.rm(f"{folder}/{SUCCESS}")
-    _write_marker(folder, RUNNING, {"key": key})
+    _write_marker(folder, RUNNING, {"key": key, "inputs": dict(inputs or {})})
 
 
 def _fresh_stages(settings: Mapping[str, Any], from_stage: str | None) -> dict[str, bool]:
@@ -203,6 +259,20 @@ def _plan_stage(folder: str, key: str, fresh: bool) -> str:
     if running is not None and running.get("key") == key:
         return "resume"
     return "start"
+
+
+def _lock_stage_folders(out: str, plan: Mapping[str, str]) -> None:
+    """Lock every existing stage folder the run will work in, for the rest of the command, so
+    that one written by another command (a standalone stage, a run on another host) stops the
+    run before anything is removed anywhere. A folder that does not exist yet is locked when
+    its stage starts (``prepare_stage``); creating it now would leave a trace if the run is refused."""
+    from wit_builder.io.folder_lock import lock_out
+
+    for stage, what in plan.items():
+        folder = stage_dir(out, stage)
+        filesystem, _ = fsspec.core.url_to_fs(folder)
+        if what != "up to date" and filesystem.isdir(folder):
+            lock_out(folder)
 
 
 def _refuse_foreign_files(out: str, plan: Mapping[str, str]) -> None:
@@ -226,20 +296,23 @@ def run_chain(
     """Run the stages in order, skipping those already done with the same key, until one fails.
     A stage that raises fails the run with its one-line message (the traceback with ``debug``)."""
     from wit_builder.errors import UsageError
-    from wit_builder.io.stage_folders import check_out
+    from wit_builder.io.stage_folders import check_out, claim
     from wit_builder.stage_settings import to_table
 
     if from_stage is not None and from_stage not in stages.names():
         raise UsageError(f"--from {from_stage}: not a stage (stages: {', '.join(stages.names())})")
     beam = [*config.get("beam_args", []), *beam_args]
     settings = chain_settings(config, out)
-    keys = stage_keys(settings)
-    check_out(out, None)  # and locks it for this command: one run per folder at a time
+    sources = source_fingerprints(settings)
+    keys = stage_keys(settings, sources)
+    check_out(out, None, claim_it=False)  # and locks it for this command: one run per folder at a time
     plan = {
         stage: _plan_stage(stage_dir(out, stage), keys[stage], fresh)
         for stage, fresh in _fresh_stages(settings, from_stage).items()
     }
+    _lock_stage_folders(out, plan)  # before any removal: a stage folder another command writes stops the run
     _refuse_foreign_files(out, plan)  # before any stage runs, so nothing is half done
+    claim(out, "run")  # only now: a refused run leaves no trace
     results: list[StepResult] = []
     stopped = False
     order = stages.names()
@@ -255,17 +328,20 @@ def run_chain(
             print(f"[run] {stage}: up to date in {folder}", flush=True)
             results.append(StepResult(stage, "up to date", folder, 0.0))
             continue
-        prepare_stage(folder, stage, keys[stage], plan[stage])
+        inputs = {key: value.as_dict() for key, value in sources.get(stage, {}).items()}
+        changed = _changed_sources(folder, sources.get(stage, {})) if plan[stage] == "start" else ""
+        prepare_stage(folder, stage, keys[stage], plan[stage], inputs)
         print(
             f"[run] {stage} ({index + 1}/{len(order)}): {'resuming' if plan[stage] == 'resume' else 'starting'} "
-            f"in {folder}",
+            f"in {folder}{changed}",
             flush=True,
         )
         started = time.monotonic()
         status = _run_stage(stage, settings[stage], beam, debug)
         seconds = time.monotonic() - started
         if status == 0:
-            _write_marker(folder, SUCCESS, {"stage": stage, "key": keys[stage], "settings": to_table(settings[stage])})
+            marker = {"stage": stage, "key": keys[stage], "settings": to_table(settings[stage]), "inputs": inputs}
+            _write_marker(folder, SUCCESS, marker)
             filesystem, _ = fsspec.core.url_to_fs(folder)
             filesystem.rm(f"{folder}/{RUNNING}")
         results.append(StepResult(stage, "done" if status == 0 else f"failed (exit {status})", folder, seconds))

@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from wit_builder import stages
 from wit_builder.chain import StepResult, format_results, run_chain
+from wit_builder.io.unchanged_files import unchanged_mtimes_kept
 from wit_builder.synthetic import SyntheticWorld, WorldConfig, WorldLayout
 from wit_builder.synthetic.planted import PlantedSet
+from wit_builder.synthetic.web import SyntheticWeb
 
 DEMO_OUT = "runs/demo"
 TRAIN = {"model": "tiny", "batch_size": 32, "steps": 200, "lr": 1e-3, "warmup": 20, "workers": 1,
@@ -139,10 +142,11 @@ def demo_command(args, beam_args: Sequence[str]) -> int:
     previous = out / "world" / "world.json"
     config_now = json.loads(json.dumps(world.config.to_dict()))
     other_world = previous.exists() and json.loads(previous.read_text())["config"] != config_now
-    with world.serve(port=settings.port) as web:
+    with _serve(world, settings.port, out / "world") as web:
         layout = world.write(out / "world", web.base_urls)
         if settings.train:
-            write_evaluation_sets(out / "world", settings.seed)
+            with unchanged_mtimes_kept(out / "world" / "evaluation"):
+                write_evaluation_sets(out / "world", settings.seed)
         seconds = time.monotonic() - started
         print(f"[demo] synthetic world (seed {settings.seed}, scale {settings.scale}) written in {seconds:.1f}s:")
         print(_describe_world(layout, world, web.base_urls), flush=True)
@@ -154,6 +158,31 @@ def demo_command(args, beam_args: Sequence[str]) -> int:
         print(_takedown_after_publication(out, web.base_urls))
     print(_closing_words(results, out))
     return 0
+
+
+@contextmanager
+def _serve(world: SyntheticWorld, port: int, world_dir: Path) -> Iterator[SyntheticWeb]:
+    """The world's web on ``port``; with 0, on the port an earlier demo served it on when that
+    one is free (its URLs, and so every stage's output, are then the same, and a finished run is
+    up to date), else on any free port."""
+    previous = _previous_port(world_dir) if port == 0 else None
+    with ExitStack() as stack:
+        web = None
+        if previous is not None:
+            try:
+                web = stack.enter_context(world.serve(port=previous))
+            except RuntimeError as error:  # taken by another program: any free port; the stages run again
+                if "could not bind" not in str(error):
+                    raise
+        yield web if web is not None else stack.enter_context(world.serve(port=port))
+
+
+def _previous_port(world_dir: Path) -> int | None:
+    try:
+        first = json.loads((world_dir / "world.json").read_text())["base_urls"][0]
+        return int(first.rsplit(":", 1)[1])
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None
 
 
 TAKEDOWN = "plain-1.jpg"  # the planted picture whose site owner asks for its removal

@@ -6,9 +6,11 @@ import pytest
 
 from wit_builder.harvest.normalise import (
     TextRules,
+    clean_text,
     has_image_extension,
     normalise_text,
     normalise_url,
+    not_unicode,
     resolve_url,
     text_rejection,
     url_uid,
@@ -22,11 +24,37 @@ from wit_builder.harvest.normalise import (
         ("Tom &amp;amp; Jerry", "Tom & Jerry"),  # escaped twice
         ("a\n red\t\tcircle ", "a red circle"),
         ("cafe\u0301", "café"),  # NFC
-        ("&lt;b&gt;bold&lt;/b&gt;", "<b>bold</b>"),
+        ("&lt;b&gt;bold&lt;/b&gt;", "bold"),  # an escaped tag is a tag once decoded
+        # Real captions' HTML (img2dataset's LAION test list): tags out, words kept apart or together.
+        ("US Navy Blue Angels<br /> F/A-18 Hornet", "US Navy Blue Angels F/A-18 Hornet"),
+        ("Angels<br>Hornet", "Angels Hornet"),
+        ("<i>Nighthawks</i> by Edward Hopper", "Nighthawks by Edward Hopper"),
+        ("<b>Bold</b>er <EM>type</em>", "Bolder type"),
+        ('<span class="x">red</span> <a href="/y">circle</a>', "red circle"),
+        ("<p>one</p><p>two</p>", "one two"),
+        ("a photo <!-- tracking --> of a cat", "a photo of a cat"),
+        # Angle brackets that are not tags stay.
+        ("x < y > z", "x < y > z"),
+        ("<3 my dog", "<3 my dog"),
+        ("<Stereo Headphones> in black", "<Stereo Headphones> in black"),
+        ("AT&T logo", "AT&T logo"),
     ],
 )
 def test_normalise_text(raw, expected):
     assert normalise_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "cleaned"),
+    [("a<br />b", True), ("Tom &amp; Jerry", True), ("AT&T", False), ("plain", False), ("x < y", False)],
+)
+def test_clean_text_says_whether_html_was_taken_out(raw, cleaned):
+    assert clean_text(raw)[1] is cleaned
+
+
+def test_lone_surrogates_are_not_unicode():
+    assert not_unicode("ok", None, "caf\u00e9") is False
+    assert not_unicode("ok", "broken \ud800 here") and not_unicode("\udfff")
 
 
 def test_text_rejections():

@@ -56,9 +56,11 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
         lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out, progress
     )
     html = write_balance_report(out)
+    bad = report["dropped"].get("malformed_matches", 0)
+    malformed = f", {bad:,} with a null among their matches" if bad else ""
     print(
         f"[balance] {report['kept']:,} of {report['pairs_in']:,} pairs kept in {seconds:.1f}s "
-        f"({report['dropped']['over_cap']:,} over the cap); report: {html}"
+        f"({report['dropped']['over_cap']:,} over the cap{malformed}); report: {html}"
     )
     if not report["files_read"]:  # a stage that could read none of its inputs has failed
         failed = [(row["path"], row["error"]) for row in report["unreadable_files"]]

@@ -21,11 +21,33 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 SEPARATOR = "\t"
 ENGLISH = "en"
+
+
+def malformed_rows(table: pa.Table) -> np.ndarray | None:
+    """Which rows' ``matches`` hold a null element (a file another tool wrote, or damaged):
+    such a row costs itself, counted as ``malformed_matches``, and never reaches a count key.
+    None when there is none, the common case, which costs one look at the null count."""
+    matches = table.column("matches").combine_chunks()
+    flat = pc.list_flatten(matches)
+    if flat.null_count == 0:
+        return None
+    mask = np.zeros(table.num_rows, bool)
+    mask[pc.list_parent_indices(matches).filter(pc.is_null(flat)).to_numpy(zero_copy_only=False)] = True
+    return mask
+
+
+def without_malformed(table: pa.Table) -> tuple[pa.Table, int]:
+    """``table`` without its ``malformed_rows``, and how many there were."""
+    bad = malformed_rows(table)
+    if bad is None:
+        return table, 0
+    return table.filter(pa.array(~bad)), int(bad.sum())
 
 
 def match_keys(table: pa.Table) -> pa.Array:

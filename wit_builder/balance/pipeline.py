@@ -51,6 +51,7 @@ from wit_builder.balance.languages import (
     key_query,
     language_thresholds,
     match_keys,
+    without_malformed,
 )
 from wit_builder.balance.sampling import CappedQueries, keep_probability, keep_rows
 from wit_builder.balance.settings import BalanceRules
@@ -135,7 +136,7 @@ class CountMatchesFn(beam.DoFn):
         counts = KeyCounts()
         try:
             for table in self.tables_of(unit):
-                counts.add(match_keys(table))
+                counts.add(match_keys(without_malformed(table)[0]))  # pass 2 counts what it leaves out
         except READ_ERRORS as error:
             name = self.tables_of.name(unit) if hasattr(self.tables_of, "name") else str(unit)
             yield pvalue.TaggedOutput(ERRORS, (name, f"{type(error).__name__}: {error}"))
@@ -197,14 +198,17 @@ class CappedSideInput:
 
 def filter_table(table: pa.Table, capped: CappedQueries, counts: Counter, kept_per_query: KeyCounts) -> pa.Table:
     """The kept rows of a batch of candidates; adds to the stage's counts and to the kept
-    pairs per query (per language key, ``languages.match_keys``)."""
+    pairs per query (per language key, ``languages.match_keys``). A row whose matches hold a
+    null is dropped as ``malformed_matches``."""
+    counts["pairs_in"] += table.num_rows
+    table, malformed = without_malformed(table)
+    counts["malformed_matches"] += malformed
     matches = table.column("matches")
     keys = match_keys(table)
     keep = keep_rows(table.column("uid"), keys, capped)
     no_matches = int(pc.equal(pc.list_value_length(matches), 0).to_numpy(zero_copy_only=False).sum())
     kept = table.filter(pa.array(keep))
     kept_per_query.add(keys.filter(pa.array(keep)))
-    counts["pairs_in"] += table.num_rows
     counts["kept"] += kept.num_rows
     counts["no_matches"] += no_matches
     counts["over_cap"] += table.num_rows - kept.num_rows - no_matches
@@ -359,12 +363,18 @@ def write_stats(
     """``stats.json``. The pairs that came in are the readable files' rows by their footers; the
     kept ones are the rows of the written files by theirs; ``adds_up`` says whether those and the
     drops account for each other (a file that failed while being read counts as ``unreadable``)."""
-    counts = {name: stats.get(name, 0) for name in ("rows_written", "over_cap", "no_matches", "files_read")}
+    names = ("rows_written", "over_cap", "no_matches", "malformed_matches", "files_read")
+    counts = {name: stats.get(name, 0) for name in names}
     unreadable = {path: message for path, message in sorted([*inputs.unreadable, *errors])}  # both passes report
     rows_of = dict(zip(inputs.candidate_files, inputs.rows or [0] * len(inputs.candidate_files), strict=True))
     failed = sum(rows_of.get(path, 0) for path in unreadable)
     pairs_in = sum(rows_of.values()) if inputs.rows else stats.get("pairs_in", 0)
-    dropped = {"over_cap": counts["over_cap"], "no_matches": counts["no_matches"], "unreadable": failed}
+    dropped = {
+        "over_cap": counts["over_cap"],
+        "no_matches": counts["no_matches"],
+        **({"malformed_matches": counts["malformed_matches"]} if counts["malformed_matches"] else {}),
+        "unreadable": failed,
+    }
     report = {
         "inputs": {
             "candidate_files": len(inputs.candidate_files) + len(inputs.unreadable),

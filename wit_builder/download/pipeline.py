@@ -174,6 +174,8 @@ class FetchChunkFn(StatsDoFn):
 
     async def _fetch_and_process(self, pair: dict) -> tuple[FetchResult, ProcessedImage | None, int]:
         url, page_opt_out = pair["url"], pair.get("page_opt_out")
+        if None in pair["matches"]:  # another tool's file, or damage: the pair costs itself, not the chunk
+            return FetchResult(url, "malformed_pair", error="its matches hold a null"), None, 0
         if page_opt_out and self.rules.fetch.honours("meta"):  # its page said so: not even asked for
             return FetchResult(url, "opted_out", error=page_opt_out), None, 0
         async with self.fetcher.fetching(url) as result:  # holds a body slot until the image is done

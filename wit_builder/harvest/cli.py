@@ -64,6 +64,11 @@ def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
     print(
         f"[harvest] {report['kept']} of {report['pairs_read']} pairs kept in {seconds:.1f}s; "
         f"dropped: {dropped or 'none'}; records without pairs: {skipped or 'none'}"
+        + (
+            f"; HTML taken out of {report['captions_html_cleaned']:,} caption(s)"
+            if report["captions_html_cleaned"]
+            else ""
+        )
     )
     if not report["pairs_read"]:  # a stage that could read no pair from any input has failed
         files = [*inputs.wat_files, *inputs.list_files]

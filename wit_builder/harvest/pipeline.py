@@ -28,9 +28,10 @@ from wit_builder.errors import UsageError
 from wit_builder.harvest.face_boxes import merge_face_boxes, parse_face_boxes
 from wit_builder.harvest.matcher import QueryMatcher
 from wit_builder.harvest.normalise import (
+    clean_text,
     has_image_extension,
-    normalise_text,
     normalise_url,
+    not_unicode,
     resolve_url,
     text_rejection,
     url_uid,
@@ -46,8 +47,9 @@ from wit_builder.schemas import table_from_rows, write_table_omitting_nulls
 from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 ERRORS = "errors"
+HTML_CLEANED = "html_cleaned"  # captions that held tags or entities: kept, cleaned, counted
 DROP_REASONS = (
-    "bad_url", "blocklisted", "empty_text", "text_too_short", "text_too_long", "not_image_extension",
+    "not_unicode", "bad_url", "blocklisted", "empty_text", "text_too_short", "text_too_long", "not_image_extension",
     "no_language_list", "no_match", "duplicate_url",
 )  # fmt: skip
 
@@ -99,7 +101,10 @@ class Blocked:
 
 def prepare(item: RawPair, rules: HarvestRules, blocked: Blocked | None = None) -> dict | str:
     """A raw pair as a candidate row without matches, or the reason it is dropped
-    (``blocklisted:NAME`` when a blocklist named NAME blocks its URL)."""
+    (``blocklisted:NAME`` when a blocklist named NAME blocks its URL). A caption that held HTML
+    is marked ``html_cleaned`` (counted, not stored)."""
+    if not_unicode(item.url, item.text, item.page_url, item.base_href):
+        return "not_unicode"
     url = normalise_url(resolve_url(item.url, item.page_url, item.base_href))
     if url is None:
         return "bad_url"
@@ -107,13 +112,13 @@ def prepare(item: RawPair, rules: HarvestRules, blocked: Blocked | None = None) 
         return f"blocklisted:{name}"
     if rules.image_extensions and not has_image_extension(url, rules.image_extensions):
         return "not_image_extension"
-    text = normalise_text(item.text)
+    text, cleaned = clean_text(item.text)
     reason = text_rejection(text, rules.text)
     if reason:
         return reason
     row = {"uid": url_uid(url), "url": url, "text": text, "page_url": item.page_url, "source": item.source}
     boxes, _ = parse_face_boxes(item.face_bboxes)
-    return {**row, "page_opt_out": item.page_opt_out, "face_bboxes": boxes}
+    return {**row, "page_opt_out": item.page_opt_out, "face_bboxes": boxes, **({HTML_CLEANED: True} if cleaned else {})}
 
 
 class PrepareFn(StatsDoFn):
@@ -142,6 +147,8 @@ class PrepareFn(StatsDoFn):
                 self.count("blocklisted")  # and by list, below
             self.count(row)
         else:
+            if row.pop(HTML_CLEANED, False):
+                self.count(HTML_CLEANED)
             yield row
 
 
@@ -377,9 +384,11 @@ def write_stats(
         "records_without_pairs": {
             k: v
             for k, v in counts.items()
-            if k not in (*DROP_REASONS, "kept", "rows_written", "pairs_read", "face_boxes_unusable")
+            if k not in (*DROP_REASONS, "kept", "rows_written", "pairs_read", "face_boxes_unusable", HTML_CLEANED)
             and not k.startswith(("blocklisted:", "language:", "kept:"))
         },
+        # Captions kept or dropped after HTML was taken out of them (tags, entities).
+        "captions_html_cleaned": counts.get(HTML_CLEANED, 0),
         # Face boxes a list gave that were not four finite numbers: they cannot be blurred.
         "face_boxes_unusable": counts.get("face_boxes_unusable", 0),
         # Worldwide lists: texts identified per language, and the rows kept per language.

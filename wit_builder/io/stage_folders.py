@@ -99,7 +99,8 @@ def _owned(stage: str) -> re.Pattern:
 
 
 @functools.cache
-def _marker_pattern() -> re.Pattern:
+def marker_pattern() -> re.Pattern:
+    """A stage folder's own markers (claim, run markers, lock, write probe), and their ``.partial``s."""
     return re.compile(f"(?:{'|'.join(MARKERS)})(?:\\.partial)?")
 
 
@@ -149,7 +150,7 @@ def _stage_files(folder: str, stage: str) -> list[str]:
     if not filesystem.isdir(root):
         return []
     found = (_relative(filesystem._strip_protocol(path), root) for path in filesystem.find(root))
-    return sorted(f for f in found if is_owned(f, stage) and not _marker_pattern().fullmatch(f))
+    return sorted(f for f in found if is_owned(f, stage) and not marker_pattern().fullmatch(f))
 
 
 def claimed_by(folder: str) -> str | None:
@@ -257,11 +258,15 @@ def check_apart(settings: object) -> None:
                     )
 
 
-def check_out(out: str, stage: str | None) -> None:
+def check_out(out: str, stage: str | None, claim_it: bool = True) -> None:
     """Refuse an ``--out`` that is a file, holds another stage's output or a whole run, or cannot
     be written (tried by writing and removing a small file); create it otherwise, and lock it
     for the rest of the command (``folder_lock.lock_out``). ``stage`` None
-    is ``wit-builder run``, whose --out is a run folder (one folder per stage)."""
+    is ``wit-builder run``, whose --out is a run folder (one folder per stage).
+
+    The lock is taken before anything is written there, and the ``_STAGE`` claim only after
+    it: a command refused because another holds the folder leaves no trace in it. ``claim_it``
+    False leaves the claim to the caller (``run`` first locks the stage folders it will touch)."""
     filesystem, _ = fsspec.core.url_to_fs(out)
     root = out.rstrip("/")
     writer = f"the {stage} stage" if stage else "a run"
@@ -272,18 +277,19 @@ def check_out(out: str, stage: str | None) -> None:
             raise UsageError(f"--out {out} {held}; give {writer} a folder of its own")
         if stage and is_run_folder(root):
             raise UsageError(f"--out {out} is a run folder (wit-builder run); give the {stage} stage {root}/{stage}")
+    from wit_builder.io.folder_lock import lock_out
+
     probe = f"{root}/.write-test-{uuid.uuid4().hex}"
     try:
+        lock_out(root)  # held to the end of the command; another command writing here is refused
         filesystem.makedirs(root, exist_ok=True)
         with filesystem.open(probe, "wb") as handle:
             handle.write(b"")
         filesystem.rm(probe)
     except OSError as error:
         raise UsageError(f"--out {out}: cannot write there ({_reason(error)})") from error
-    from wit_builder.io.folder_lock import lock_out
-
-    lock_out(root)  # held to the end of the command; another command writing here is refused
-    claim(root, stage or "run")
+    if claim_it:
+        claim(root, stage or "run")
 
 
 def input_files(

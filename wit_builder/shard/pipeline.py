@@ -42,7 +42,7 @@ from wit_builder.stage_stats import STATS, run_once
 SHARD_FILE = re.compile(r"^\d+\.(tar|parquet)$")
 # Why a sample that came in is not in a tar (besides the cap): unit or file unreadable, no image
 # bytes, an image format a tar member cannot name, the same uid in two inputs.
-REJECTIONS = ("unreadable", "missing_image", "bad_image_format", "duplicate_uid", "taken_down")
+REJECTIONS = ("unreadable", "missing_image", "bad_image_format", "malformed_matches", "duplicate_uid", "taken_down")
 
 
 def make_plan(totals: tuple[int, float], settings: ShardRules, fingerprint: str) -> ShardPlan:

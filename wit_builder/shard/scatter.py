@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam import pvalue
 
-from wit_builder.balance.languages import match_keys
+from wit_builder.balance.languages import malformed_rows, match_keys
 from wit_builder.balance.pipeline import ERRORS, CappedSideInput
 from wit_builder.balance.sampling import keep_rows
 from wit_builder.io.chunks import READ_ERRORS, Chunk, read_chunk_tables
@@ -62,7 +62,12 @@ def capped_keep_mask(
 ) -> np.ndarray:
     """Which rows the final cap keeps: the balance stage's rule, per language where the samples
     carry one (``balance.languages``); rows without a match, which no query caps, and every row
-    when there is no cap."""
+    when there is no cap. A row whose matches hold a null (``malformed_rows``) is never kept."""
+    bad = malformed_rows(table)
+    if bad is not None:
+        keep = np.zeros(table.num_rows, bool)
+        keep[~bad] = capped_keep_mask(table.filter(pa.array(~bad)), capped, over_cap, thresholds)
+        return keep
     if capped.rules.per_query is None or not over_cap:
         return np.ones(table.num_rows, bool)
     matches = table.column("matches")
@@ -117,8 +122,8 @@ class ScatterFn(StatsDoFn):
     """Pass 3: a unit's kept samples as a run file sorted by placement key; emits (shard, Segment).
 
     Counts: ``samples_read`` (every row of the unit), ``capped``, and ``rejected:REASON`` for rows
-    that cannot go into a tar (``missing_image``, ``bad_image_format``, ``taken_down``: named in
-    the set's ``takedowns.jsonl``) and for the rows of a
+    that cannot go into a tar (``missing_image``, ``bad_image_format``, ``malformed_matches``: a
+    null among its matches, ``taken_down``: named in the set's ``takedowns.jsonl``) and for the rows of a
     unit that could not be read (``unreadable``, with the file and error on the errors output).
     """
 
@@ -169,7 +174,10 @@ class ScatterFn(StatsDoFn):
         for table in read_chunk_tables(chunk, "samples", batch_rows=1024):
             counts["samples_read"] += table.num_rows
             keep = capped_keep_mask(table, self.capped, over_cap, thresholds)
-            counts["capped"] += int((~keep).sum())
+            malformed = malformed_rows(table)  # never kept, and counted as such, not as capped
+            rejected = 0 if malformed is None else int(malformed.sum())
+            counts["rejected:malformed_matches"] += rejected
+            counts["capped"] += int((~keep).sum()) - rejected
             images = binary_views(table.column("image"))
             metas = table.select(list(META_FIELDS)).to_pylist()
             for row, meta in enumerate(metas):

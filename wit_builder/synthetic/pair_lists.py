@@ -7,8 +7,8 @@
 - ``pairs.jsonl``: one ``{"url": ..., "caption": ...}`` object a line
 
 Each list holds a deterministic share of the catalogue's images plus the junk real lists carry:
-``data:`` and ``ftp:`` URLs, a relative URL, empty and overlong captions, HTML entities, and
-the same URL twice with different captions.
+``data:`` and ``ftp:`` URLs, a relative URL, empty and overlong captions, HTML entities and
+tags (``with_html``), and the same URL twice with different captions.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def pair_rows(catalog: WebCatalog, base_urls: list[str], list_name: str) -> list
         for image in catalog.images
         if rng.random() < 0.35 and image.fault not in META_FAULTS
     ]
+    rows = with_html(rows, python_rng(catalog.config.seed, "pair-list-html", list_name))
     if rows:
         url, caption = rows[0]
         rows.append((url, caption + " seen again"))
@@ -48,6 +49,30 @@ def pair_rows(catalog: WebCatalog, base_urls: list[str], list_name: str) -> list
         (base_urls[0] + "/img/1.jpg", "red " * 400),
     ]
     return rows
+
+
+# About one caption in 200 of a real list carries HTML (45 of 10,000 kept LAION captions in
+# img2dataset's test list): line breaks, italics, bold, emphasis, with entities beside them.
+HTML_SHARE = 0.005
+HTML_FORMS = ("{a}<br /> {b}", "<i>{a}</i> {b}", "<b>{a}</b> {b}", "{a} <em>{b}</em>", "{a}<br>{b}")
+
+
+def with_html(rows: list[tuple[str, str]], rng) -> list[tuple[str, str]]:
+    """``rows`` with HTML tags in about ``HTML_SHARE`` of the captions (at least one), placed
+    between words so that a cleaned caption is the caption again."""
+    if not rows:
+        return rows
+    wanted = max(1, round(HTML_SHARE * len(rows)))
+    chosen = set(rng.sample(range(len(rows)), min(wanted, len(rows))))
+    tagged = []
+    for index, (url, caption) in enumerate(rows):
+        words = caption.split(" ")
+        if index in chosen and len(words) > 1:
+            cut = 1 + rng.randrange(len(words) - 1)
+            form = rng.choice(HTML_FORMS)
+            caption = form.format(a=" ".join(words[:cut]), b=" ".join(words[cut:]))
+        tagged.append((url, caption))
+    return tagged
 
 
 def _tsv_field(text: str) -> str:

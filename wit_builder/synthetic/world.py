@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from wit_builder.io.unchanged_files import unchanged_mtimes_kept
 from wit_builder.synthetic.catalog import FAULTS, ImageEntry, WebCatalog
 from wit_builder.synthetic.config import WorldConfig
 from wit_builder.synthetic.pageviews import write_pageviews
@@ -122,8 +123,21 @@ class SyntheticWorld:
         damaged_wat: bool = False,
         broken_pages_every: int = 0,
     ) -> WorldLayout:
-        """Write every source under ``out_dir`` and a ``world.json`` describing them."""
-        root = Path(out_dir)
+        """Write every source under ``out_dir`` and a ``world.json`` describing them. A file
+        rewritten with the bytes it held keeps its modification time, so a run keyed on its
+        sources (``wit-builder run``) finds the same world unchanged, and one on another port
+        changed."""
+        with unchanged_mtimes_kept(out_dir):
+            return self._write(Path(out_dir), base_urls, compression, damaged_wat, broken_pages_every)
+
+    def _write(
+        self,
+        root: Path,
+        base_urls: list[str] | None,
+        compression: Compression,
+        damaged_wat: bool,
+        broken_pages_every: int,
+    ) -> WorldLayout:
         root.mkdir(parents=True, exist_ok=True)
         base_urls = base_urls or self.offline_base_urls()
         config = self.config
