@@ -240,14 +240,14 @@ def test_a_wat_record_nested_100k_deep_costs_that_record(query_list, tmp_path, c
     assert stats["records_without_pairs"] == {"wat_bad_json": 1} and stats["unreadable_files"] == []
 
 
-def test_a_wat_file_that_breaks_part_way_keeps_its_records_before_the_break_and_is_named(query_list, tmp_path, capsys):
+def test_junk_between_wat_members_costs_only_itself_and_the_file_is_named(query_list, tmp_path, capsys):
     payloads = [wat_payload(f"http://page.test/{i}", good_rows(10)[i : i + 1]) for i in range(10)]
     wat = write_wat(tmp_path / "x.warc.wat.gz", payloads, junk_after=6)
     err = run_ok(["harvest", "--queries", str(query_list), "--wat", str(wat), "--out", str(tmp_path / "o")], capsys)
     stats = stats_of(tmp_path / "o")
-    assert stats["kept"] == 6 and stats["records_without_pairs"] == {"file_cut_short": 1}
+    assert stats["kept"] == 10 and stats["records_without_pairs"] == {"wat_member_damaged": 1, "file_damaged": 1}
     assert [entry["path"] for entry in stats["unreadable_files"]] == [str(wat)]
-    assert "after 6 records" in stats["unreadable_files"][0]["error"]
+    assert "1 gzip member(s) skipped, the first at byte" in stats["unreadable_files"][0]["error"]
     assert f"WARNING skipped (in stats.json): {wat}" in err
 
 
@@ -260,57 +260,55 @@ def test_a_wat_record_cut_off_at_the_end_costs_that_record(query_list, tmp_path,
     assert stats["kept"] == 9 and stats["records_without_pairs"] == {"wat_bad_json": 1}
 
 
-@pytest.mark.parametrize("field", ["caption", "url"])
-def test_a_lone_surrogate_in_a_jsonl_list_costs_its_pair(field, query_list, tmp_path, capsys):
-    rows = [{"url": u, "caption": c} for u, c in good_rows(10)]
-    rows[4][field] += "\ud800"  # json.dumps writes the escape "\ud800"
-    path = tmp_path / "pairs.jsonl"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    assert "\\ud800" in path.read_text()
-    stats = harvest(query_list, tmp_path / "out", capsys, "--pairs", str(path))
-    assert stats["pairs_read"] == 10 and stats["kept"] == 9 and stats["dropped"]["not_unicode"] == 1
-    assert stats["adds_up"] and stats["unreadable_files"] == []
+def damage(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0x5A]) + data[at + 1 :]
 
 
-def test_a_lone_surrogate_in_a_wat_alt_text_costs_its_pair(query_list, tmp_path, capsys):
-    payloads = [wat_payload(f"http://page.test/{i}", good_rows(10)[i : i + 1]) for i in range(10)]
-    payloads[3] = wat_payload("http://page.test/3", [("http://img.test/3.jpg", "a red circle \ud800")])
-    payloads[7] = wat_payload("http://page.test/\udc80", good_rows(10)[7:8])  # in the page's URL
-    wat = write_wat(tmp_path / "x.warc.wat.gz", payloads)
-    stats = harvest(query_list, tmp_path / "out", capsys, "--wat", str(wat))
-    assert stats["pairs_read"] == 10 and stats["kept"] == 8 and stats["dropped"]["not_unicode"] == 2
-    assert stats["adds_up"]
-
-
-def test_html_in_captions_is_taken_out_before_matching_and_counted(tmp_path, capsys):
+@pytest.mark.parametrize("part", ["data", "crc", "length", "header"])
+@pytest.mark.parametrize("which", [0, 117, 229])
+def test_a_damaged_gzip_member_of_a_wat_file_costs_its_own_record(part, which, tmp_path, capsys):
+    """230 members, one damaged: in its deflate data, its CRC, its length or its header. Every
+    other member is read (a plain reader lost every record after the damage)."""
     queries = tmp_path / "queries.txt"
-    queries.write_text("br\nem\nblue angels\nhornet\n")
-    path = tmp_path / "pairs.tsv"
-    captions = [
-        "US Navy Blue Angels<br /> F/A-18 Hornet",
-        "the <em>Blue Angels</em> over the bay",
-        "Blue Angels &amp; a Hornet",
-        "a Hornet nest",
+    queries.write_text("photo\n")
+    rows = [(f"http://img.test/{i}.jpg", f"a photo number {i}") for i in range(230)]
+    members = [
+        gzip.compress(
+            metadata_record(f"http://page.test/{i}", f"<urn:uuid:{i:032x}>", wat_payload("p", [row])), mtime=0
+        )
+        for i, row in enumerate(rows)
     ]
-    path.write_text("url\tcaption\n" + "".join(f"http://img.test/{i}.jpg\t{c}\n" for i, c in enumerate(captions)))
-    stats = harvest(queries, tmp_path / "out", capsys, "--pairs", str(path), "--case-insensitive")
-    assert stats["kept"] == 4 and stats["captions_html_cleaned"] == 3
-    table = pq.read_table(tmp_path / "out" / "candidates").sort_by("url")
-    texts = dict(zip(table.column("url").to_pylist(), table.column("text").to_pylist(), strict=True))
-    assert texts["http://img.test/0.jpg"] == "US Navy Blue Angels F/A-18 Hornet"
-    assert texts["http://img.test/1.jpg"] == "the Blue Angels over the bay"
-    assert texts["http://img.test/2.jpg"] == "Blue Angels & a Hornet"
-    matched = {m for matches in table.column("matches").to_pylist() for m in matches}
-    assert "br" not in matched and "em" not in matched and {"blue angels", "hornet"} <= matched
+    start = sum(len(m) for m in members[:which])
+    offset = {"data": len(members[which]) // 2, "crc": len(members[which]) - 6,
+              "length": len(members[which]) - 2, "header": 3}[part]  # fmt: skip
+    wat = tmp_path / "x.warc.wat.gz"
+    wat.write_bytes(damage(b"".join(members), start + offset))
+    stats = harvest(queries, tmp_path / "out", capsys, "--wat", str(wat))
+    assert stats["kept"] == 229 and stats["records_without_pairs"]["wat_member_damaged"] == 1
+    (named,) = stats["unreadable_files"]
+    assert named["path"] == str(wat) and f"the first at byte {start:,}" in named["error"]
 
 
-def test_the_synthetic_lists_carry_html_captions_in_the_share_real_lists_do(small_world_dir):
-    from wit_builder.harvest.sources import read_pair_list
+def test_a_damaged_stream_of_a_multistream_dump_costs_its_own_pages(small_world, tmp_path, capsys):
+    from wit_builder.queries.dump_reader import stream_offsets
 
-    for path in sorted(small_world_dir.pairs_dir.iterdir()):
-        texts = [pair.text for pair in read_pair_list(str(path)) if hasattr(pair, "text")]
-        tagged = [text for text in texts if "<br" in text or "<i>" in text or "<b>" in text or "<em>" in text]
-        assert 1 <= len(tagged) <= max(1, 0.01 * len(texts)), (path.name, len(tagged), len(texts))
+    small_world.write(tmp_path / "world", compression="multistream")
+    dump = next((tmp_path / "world" / "wiki").glob("enwiki-*-multistream1.xml-*.bz2"))
+    index = next((tmp_path / "world" / "wiki").glob("enwiki-*-multistream-index1.txt-*.bz2"))
+    argv = ["--wiki-dump", str(dump), "--min-unigram-count", "5"]
+    run_ok(["queries", *argv, "--out", str(tmp_path / "whole")], capsys)
+    whole = stats_of(tmp_path / "whole")["counts"]
+    first, second = stream_offsets(str(index))[:2]  # the first two streams of pages
+    with bz2.open(index, "rt") as lines:
+        in_first = sum(line.startswith(f"{first}:") for line in lines)
+    dump.write_bytes(damage(dump.read_bytes(), (first + second) // 2))
+    run_ok(["queries", *argv, "--out", str(tmp_path / "damaged")], capsys)
+    stats = stats_of(tmp_path / "damaged")
+    counts = stats["counts"]
+    assert counts["dump_streams_damaged"] == 1 and "dump_files_cut_short" not in counts
+    assert counts["pages_read"] == whole["pages_read"] - in_first  # that stream's pages, and no others
+    (named,) = stats["unreadable_files"]
+    assert named["path"] == str(dump) and f"damaged bz2 stream at byte {first:,}" in named["error"]
 
 
 # --- balance, download, shard: Parquet files between stages ------------------------------------

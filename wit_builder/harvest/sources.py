@@ -5,7 +5,9 @@ for each thing it could not read: a record whose JSON is broken or nested too de
 without an envelope or too large, a list row with the wrong shape or a line too long, a file
 that cannot be opened or decompressed. A bad record never stops the file, and a bad file never
 stops the stage: a file that breaks part-way keeps the pairs read before the break and is
-reported as ``file_cut_short`` (``unreadable_file`` when nothing could be read), with its path.
+reported as ``file_cut_short`` (``unreadable_file`` when nothing could be read), with its path;
+a WAT file with a damaged gzip member loses that member's record and is read on from the next
+member (``file_damaged``, named, and ``wat_member_damaged`` per member).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from wit_builder.io.compressed import MemberStream, whole_members
 from wit_builder.io.lines import LongLine, bounded_lines
 
 
@@ -42,8 +45,9 @@ class Rejected:
 
 
 # Reasons that are about a whole file; their detail starts with the file's path.
-FILE_REASONS = ("unreadable_file", "file_cut_short")
+FILE_REASONS = ("unreadable_file", "file_cut_short", "file_damaged")
 MAX_WAT_RECORD = 64 << 20  # bytes of one WAT record's JSON; real ones are kilobytes
+MAX_WARC_HEADERS = 1 << 20  # bytes of a record's WARC headers, beside its JSON, in one gzip member
 
 
 def _file_failed(path: str, error: BaseException, records: int) -> Rejected:
@@ -113,27 +117,90 @@ def page_opt_out(metas: object) -> str | None:
 
 
 def read_wat(path: str) -> Iterator[RawPair | Rejected]:
-    """Every image link of one WAT file (``.warc.wat.gz``, any fsspec URL)."""
-    from fastwarc.warc import ArchiveIterator, WarcRecordType
+    """Every image link of one WAT file (``.warc.wat.gz``, any fsspec URL). A gzip member that
+    is damaged (its data or its check sum) costs its own record: reading goes on at the next
+    member (``io.compressed``), each is counted (``wat_member_damaged``) and the file is named
+    (``file_damaged``) with where its damage was.
 
-    records = 0
+    A file is read by FastWARC alone, at its speed, until it fails; a gzip file that failed is
+    then read on from the member after the last record read, member by member, skipping what
+    cannot be decompressed (about 1.7× FastWARC's time, so only where it is needed)."""
+    records, last, compressed = 0, -1, False  # the records read, the offset of the last one's member
     try:
         with fsspec.open(path, "rb") as handle:
-            for record in ArchiveIterator(handle, record_types=WarcRecordType.metadata, parse_http=False):
+            compressed = handle.read(2) == b"\x1f\x8b"
+            handle.seek(0)
+            for record in _metadata_records(handle):
                 records += 1
-                if record.content_length > MAX_WAT_RECORD:
-                    yield Rejected("wat_record_too_large", f"{record.content_length:,} bytes")
-                    continue
-                body = record.reader.read()
-                try:
-                    yield from pairs_from_wat_payload(body, path)
-                except Exception as error:  # a record the reader cannot make sense of costs that record
-                    yield Rejected("wat_bad_record", f"{type(error).__name__}: {error}"[:200])
+                yield from _record_pairs(record, path)
+                last = record.stream_pos
     except Exception as error:  # any failure to read the file is reported, never raised
-        yield _file_failed(path, error, records)
+        if not compressed:
+            yield _file_failed(path, error, records)
+            return
+        yield from _read_wat_members(path, records, last, error)
         return
     if records == 0:
         yield Rejected("unreadable_file", f"{path}: no WARC metadata records")
+
+
+def _metadata_records(stream) -> Iterator:
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    return ArchiveIterator(stream, record_types=WarcRecordType.metadata, parse_http=False)
+
+
+def _record_pairs(record, path: str) -> Iterator[RawPair | Rejected]:
+    """The pairs of one WAT metadata record, its body read whole first (a read that fails
+    raises before any of its pairs is out)."""
+    if record.content_length > MAX_WAT_RECORD:
+        yield Rejected("wat_record_too_large", f"{record.content_length:,} bytes")
+        return
+    body = record.reader.read()
+    try:
+        yield from pairs_from_wat_payload(body, path)
+    except Exception as error:  # a record the reader cannot make sense of costs that record
+        yield Rejected("wat_bad_record", f"{type(error).__name__}: {error}"[:200])
+
+
+def _read_wat_members(path: str, records: int, last: int, first_error: Exception) -> Iterator[RawPair | Rejected]:
+    """The rest of a gzip WAT file that FastWARC could not read to its end: the members after
+    the one at offset ``last``, the damaged ones skipped and counted."""
+    stream = None
+    try:
+        with fsspec.open(path, "rb") as handle:
+            blocks = iter(lambda: handle.read(1 << 20), b"")
+            stream = MemberStream(whole_members(blocks, "gzip", MAX_WAT_RECORD + MAX_WARC_HEADERS, after=last))
+            for record in _metadata_records(stream):
+                records += 1
+                yield from _record_pairs(record, path)
+    except Exception as error:
+        yield from _member_faults(path, stream)
+        yield _file_failed(path, error, records)
+        return
+    yield from _member_faults(path, stream)
+    if stream is not None and not stream.damaged:  # it failed for a reason the members do not show
+        yield _file_failed(path, first_error, records)
+
+
+def _member_faults(path: str, stream: MemberStream | None) -> Iterator[Rejected]:
+    """The gzip members a WAT file's reading skipped: each counted, and the file named once
+    (``file_damaged``), or as ``file_cut_short`` when its last member was cut off."""
+    if stream is None:
+        return
+    damaged = [fault for fault in stream.damaged if not fault.cut_short]
+    for fault in damaged:
+        yield Rejected("wat_record_too_large" if fault.too_large else "wat_member_damaged", fault.error[:200])
+    if damaged:
+        first = damaged[0]
+        yield Rejected(
+            "file_damaged",
+            f"{path}: {len(damaged):,} gzip member(s) skipped, the first at byte {first.offset:,} ({first.error})"[
+                :300
+            ],
+        )
+    if any(fault.cut_short for fault in stream.damaged):
+        yield Rejected("file_cut_short", f"{path}: its last gzip member is cut short")
 
 
 def wat_paths_listing(listing: str, prefix: str | None = None) -> list[str]:

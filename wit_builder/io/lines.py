@@ -15,12 +15,13 @@ dump that take 1.8 s in large pieces.
 
 from __future__ import annotations
 
-import bz2
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
 import fsspec
+
+from wit_builder.io.compressed import Damaged, MemberEnd, resynced
 
 LINE_LIMIT = 1 << 20  # characters: far above any real caption, pageview or WordNet line
 
@@ -76,36 +77,42 @@ def read_range(path: str, start: int = 0, end: int | None = None, block: int = 1
             yield data
 
 
-def bz2_lines(data: Iterable[bytes], limit: int = LINE_LIMIT, piece: int = 4 << 20) -> Iterator[str | LongLine]:
+def bz2_lines(
+    data: Iterable[bytes], limit: int = LINE_LIMIT, piece: int = 4 << 20, start: int = 0
+) -> Iterator[str | LongLine | Damaged]:
     """The text lines of one or more concatenated bz2 streams, decompressed as ``data`` gives
     them, at most ``piece`` bytes a call (a hostile stream of a few KB can expand to gigabytes);
-    a line of more than ``limit`` bytes with its newline is ``LongLine`` and not kept. Data that
-    ends inside a stream (a file cut short) raises ``EOFError`` after the lines before the cut."""
-    decompressor = bz2.BZ2Decompressor()
-    in_stream = False  # input fed to the current decompressor, its end not reached
+    a line of more than ``limit`` bytes with its newline is ``LongLine`` and not kept. A stream
+    that is damaged (a multistream dump's hundred pages) is ``Damaged`` in the lines' place,
+    the line it cut is dropped, and reading goes on at the next stream (``io.compressed``).
+    Data that ends inside a stream (a file cut short) raises ``EOFError`` after the lines before
+    the cut. ``start``: the data's offset in its file, for the offsets ``Damaged`` names."""
     pending = b""
     skipped = 0  # bytes of an over-long line dropped so far
-    for chunk in data:
-        while chunk or not (decompressor.needs_input or decompressor.eof):
-            pending += decompressor.decompress(chunk, max_length=piece)
-            chunk = b""
-            in_stream = True
-            if decompressor.eof:
-                chunk = decompressor.unused_data
-                decompressor = bz2.BZ2Decompressor()
-                in_stream = False
-            *complete, pending = pending.split(b"\n")
-            for line in complete:
-                if skipped or len(line) >= limit:
-                    yield LongLine(skipped + len(line) + 1)
-                    skipped = 0
-                else:
-                    yield line.decode("utf-8", errors="replace") + "\n"
-            if len(pending) >= limit:
-                skipped += len(pending)
-                pending = b""
-    if in_stream:  # the lines before the cut are out; the one it broke is not
-        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+    whole, damage = 0, None  # streams read whole; the first damage
+    for item in resynced(data, "bz2", piece, start):
+        if isinstance(item, MemberEnd):
+            whole += 1
+            continue
+        if isinstance(item, Damaged):
+            if item.cut_short:  # the lines before the cut are out; the one it broke is not
+                raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+            pending, skipped, damage = b"", 0, damage or item
+            yield item
+            continue
+        pending += item
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            if skipped or len(line) >= limit:
+                yield LongLine(skipped + len(line) + 1)
+                skipped = 0
+            else:
+                yield line.decode("utf-8", errors="replace") + "\n"
+        if len(pending) >= limit:
+            skipped += len(pending)
+            pending = b""
+    if damage is not None and not whole:  # not one stream could be read: not bz2 at all
+        raise OSError(f"not a bz2 file, or damaged throughout ({damage.error})")
     if skipped or len(pending) >= limit:
         yield LongLine(skipped + len(pending))
     elif pending:

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from wit_builder.queries.settings import QueriesSettings
 
 # What the stage skips and counts in stats.json (inputs it could not read, in part or whole).
-SKIPPED = ("malformed_pages", "pages_unparsable", "dump_files_cut_short", "pageview_lines_malformed",
-           "pageview_files_cut_short", "pageview_files_unreadable", "wordnet_lines_malformed")  # fmt: skip
+SKIPPED = ("malformed_pages", "pages_unparsable", "dump_files_cut_short", "dump_streams_damaged",
+           "pageview_lines_malformed", "pageview_streams_damaged", "pageview_files_cut_short",
+           "pageview_files_unreadable", "wordnet_lines_malformed")  # fmt: skip
 
 
 def run(settings: QueriesSettings, beam_args: Sequence[str]) -> int:

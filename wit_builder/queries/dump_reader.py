@@ -8,7 +8,9 @@ and a page may hold at most ``MAX_PAGE_CHARS`` characters: an unclosed ``<page>`
 hundreds of megabytes is one malformed page, read in bounded pieces and dropped.
 
 A file that stops decompressing part-way (a ``.bz2`` cut off after its first blocks) gives the
-pages before the cut, then a ``DumpError`` naming the file and what went wrong.
+pages before the cut, then a ``DumpError`` naming the file and what went wrong. A damaged bz2
+stream in the middle of a multistream file costs its own pages: the reader goes on at the next
+stream (``io.compressed``), and says where the damage was (``Damaged``).
 
 Files are read through fsspec (local, ``gs://``, ``s3://``), decompressed by extension
 (``.bz2``, ``.gz``, or plain). A ``.bz2`` is decompressed a megabyte of input at a time
@@ -27,6 +29,7 @@ from xml.etree import ElementTree
 
 import fsspec
 
+from wit_builder.io.compressed import Damaged
 from wit_builder.io.lines import LongLine, bz2_lines, file_lines, read_range
 from wit_builder.io.paths import expand_globs
 from wit_builder.queries.languages import ENGLISH, dump_language
@@ -74,13 +77,21 @@ class DumpSlice:
         return self.path if self.start is None else f"{self.path}[{self.start}:{self.end or ''}]"
 
 
-def _page_elements(lines: Iterable[str | LongLine], max_chars: int = MAX_PAGE_CHARS) -> Iterator[str | MalformedPage]:
+def _page_elements(
+    lines: Iterable[str | LongLine | Damaged], max_chars: int = MAX_PAGE_CHARS
+) -> Iterator[str | MalformedPage | Damaged]:
     """The text of each ``<page>...</page>`` element, or a MalformedPage for one left open, one
     over ``max_chars`` characters, or one holding a line too long to read; such a page is
-    skipped up to the next ``<page>``."""
+    skipped up to the next ``<page>``. A damaged bz2 stream's mark is passed on."""
     buffer: list[str] | None = None
     size = 0
     for line in lines:
+        if isinstance(line, Damaged):  # a damaged bz2 stream: the page it cut is lost, the next read
+            if buffer is not None:
+                yield MalformedPage("cut by a damaged bz2 stream")
+                buffer = None
+            yield line
+            continue
         if isinstance(line, LongLine):
             if buffer is not None:
                 yield MalformedPage(f"a line of {line.length:,} characters (the limit is {max_chars:,})")
@@ -119,10 +130,10 @@ def parse_page(element_text: str) -> Page | MalformedPage:
     return Page(title=title, namespace=int(namespace), redirect=element.find("redirect") is not None, text=text)
 
 
-def read_pages(lines: Iterable[str | LongLine]) -> Iterator[Page | MalformedPage]:
-    """Every page of a dump's lines, in order."""
+def read_pages(lines: Iterable[str | LongLine | Damaged]) -> Iterator[Page | MalformedPage | Damaged]:
+    """Every page of a dump's lines, in order (and the marks of damaged bz2 streams)."""
     for element in _page_elements(lines):
-        yield element if isinstance(element, MalformedPage) else parse_page(element)
+        yield parse_page(element) if isinstance(element, str) else element
 
 
 def _index_path(path: str) -> str | None:
@@ -158,14 +169,19 @@ def plan_slices(path: str, streams_per_range: int = STREAMS_PER_RANGE, lang: str
     return [DumpSlice(path, start, end, lang) for start, end in itertools.pairwise([*starts, None])]
 
 
-def read_slice(dump_slice: DumpSlice) -> Iterator[Page | MalformedPage | DumpError]:
-    """Every page of one work item; a ``DumpError`` last when it could not be read to its end."""
+def read_slice(dump_slice: DumpSlice) -> Iterator[Page | MalformedPage | Damaged | DumpError]:
+    """Every page of one work item; ``Damaged`` where a bz2 stream of it was damaged (its pages
+    lost, the next stream's read); a ``DumpError`` last when it could not be read to its end."""
     try:
         if dump_slice.start is None:
             yield from read_pages(file_lines(dump_slice.path, MAX_PAGE_CHARS))
         else:  # a range of whole bz2 streams
             yield from read_pages(
-                bz2_lines(read_range(dump_slice.path, dump_slice.start, dump_slice.end), MAX_PAGE_CHARS)
+                bz2_lines(
+                    read_range(dump_slice.path, dump_slice.start, dump_slice.end),
+                    MAX_PAGE_CHARS,
+                    start=dump_slice.start,
+                )
             )
     except (OSError, EOFError, ValueError) as error:  # cut off, corrupt, or unreachable part-way
         yield DumpError(dump_slice.label, f"{type(error).__name__}: {error}")
@@ -185,11 +201,19 @@ def inspect_dump(path: str, probe_chars: int = 1 << 16) -> tuple[str | None, str
     """(why ``path`` cannot be read as a MediaWiki XML export, or None; its language, or None
     when its ``<siteinfo>`` names none), from its first characters after decompression. A file
     that does not decompress, or holds no ``<mediawiki`` element at its start, cannot be read."""
-    try:
-        with fsspec.open(path, "rt", compression="infer", encoding="utf-8", errors="replace") as handle:
-            head = handle.read(probe_chars)
+    parts: list[str] = []
+    size = 0
+    try:  # line by line as the stage reads it: a damaged bz2 stream in the head is skipped there too
+        for line in file_lines(path, probe_chars):
+            if isinstance(line, str):
+                parts.append(line)
+                size += len(line)
+            if size >= probe_chars:
+                break
     except (OSError, EOFError, ValueError) as error:
-        return f"{type(error).__name__}: {error}", None
+        if not parts:
+            return f"{type(error).__name__}: {error}", None
+    head = "".join(parts)[:probe_chars]
     if "<mediawiki" not in head:
         return "not a MediaWiki XML export (no <mediawiki> element at its start)", None
     return None, dump_language(head)

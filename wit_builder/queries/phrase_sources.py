@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam import pvalue
 
+from wit_builder.io.compressed import Damaged
 from wit_builder.io.lines import file_lines
 from wit_builder.queries.inputs import ERRORS, QueryInputs
 from wit_builder.queries.languages import ENGLISH, lang_key, split_key
@@ -47,6 +48,9 @@ def read_pageview_file(path: str, rules: PageviewRules) -> Iterator:
     fates: Counter[str] = Counter()
     try:
         for line in file_lines(path):
+            if isinstance(line, Damaged):  # a damaged bz2 stream: its lines are lost, the next ones read
+                fates["pageview_streams_damaged"] += 1
+                continue
             parsed = parse_line(line, rules) if isinstance(line, str) else "a line too long to read"
             if isinstance(parsed, tuple):
                 fates["pageview_lines_counted"] += 1

@@ -20,6 +20,7 @@ from apache_beam.transforms.window import GlobalWindows
 
 from wit_builder.counting import SumCountDictPairs, SumCountDicts
 from wit_builder.hashing import shard_of
+from wit_builder.io.compressed import Damaged
 from wit_builder.queries.dump_reader import DumpError, DumpSlice, MalformedPage, Page, plan_slices, read_slice
 from wit_builder.queries.inputs import ERRORS
 from wit_builder.queries.languages import lang_key, split_key
@@ -44,6 +45,11 @@ class ReadPagesFn(StatsDoFn):
             if isinstance(page, DumpError):
                 self.count("dump_files_cut_short")
                 yield pvalue.TaggedOutput(ERRORS, (page.label, page.error))
+                continue
+            if isinstance(page, Damaged):
+                self.count("dump_streams_damaged")
+                where = f"a damaged bz2 stream at byte {page.offset:,} ({page.error}); read on from the next stream"
+                yield pvalue.TaggedOutput(ERRORS, (dump_slice.path, where))
                 continue
             if isinstance(page, MalformedPage):
                 self.count("malformed_pages")
