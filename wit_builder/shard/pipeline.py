@@ -42,7 +42,8 @@ from wit_builder.stage_stats import STATS, run_once
 SHARD_FILE = re.compile(r"^\d+\.(tar|parquet)$")
 # Why a sample that came in is not in a tar (besides the cap): unit or file unreadable, no image
 # bytes, an image format a tar member cannot name, the same uid in two inputs.
-REJECTIONS = ("unreadable", "missing_image", "bad_image_format", "malformed_matches", "duplicate_uid", "taken_down")
+REJECTIONS = ("unreadable", "missing_image", "bad_image_format", "duplicate_uid", "taken_down")
+RARE_REJECTIONS = ("malformed_matches",)  # in stats.json only when it happened: a file another tool wrote
 
 
 def make_plan(totals: tuple[int, float], settings: ShardRules, fingerprint: str) -> ShardPlan:
@@ -72,6 +73,7 @@ def stage_stats(settings: ShardRules, inputs: ShardInputs, stats: dict, errors: 
     """``stats.json``: samples in (the readable files' rows, by their footers) = written (the
     records put into tars) + capped + rejected by reason, and what was read."""
     rejected = {reason: stats.get(f"rejected:{reason}", 0) for reason in REJECTIONS}
+    rejected |= {reason: stats[f"rejected:{reason}"] for reason in RARE_REJECTIONS if stats.get(f"rejected:{reason}")}
     written, capped = stats.get("written", 0), stats.get("capped", 0)
     samples_in = sum(inputs.rows)
     first_error = dict(reversed([*inputs.unreadable, *sorted(errors)]))  # a file both passes failed on: once

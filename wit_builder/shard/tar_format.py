@@ -8,8 +8,9 @@ write it. Every reader of tars (``tarfile``, GNU tar, webdataset, open_clip) rea
 
 The reader parses headers itself (with ``tarfile``'s header parser for each 512-byte block) so
 that it can say where damage is: a bad header checksum at byte X, a member whose data stops at
-byte Y, a missing end-of-archive marker. It understands the pax and GNU long-name entries other
-writers use, so it verifies tars it did not write.
+byte Y, a missing end-of-archive marker, a pax record or a size that is not well formed. It
+understands the pax and GNU long-name entries other writers use, so it verifies tars it did
+not write; an entry that is not a regular file (a link, a device) is named, never followed.
 """
 
 from __future__ import annotations
@@ -108,26 +109,80 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes:
     return b"".join(pieces)
 
 
-def _pax_path(data: bytes) -> str | None:
-    """The ``path`` record of a pax extended header ("LEN path=VALUE\\n" records)."""
+def _pax_records(data: bytes, offset: int) -> dict[bytes, bytes]:
+    """The records of a pax extended header ("LEN KEYWORD=VALUE\\n" each, LEN counting the whole
+    record) whose data starts at byte ``offset``; ``TarDamage`` at the first record that is not
+    of that shape (a length that is not a number, zero, negative, or runs past the header)."""
+    records: dict[bytes, bytes] = {}
     position = 0
+    data = data.rstrip(b"\0")
     while position < len(data):
-        space = data.find(b" ", position)
-        if space < 0:
-            return None
-        length = int(data[position:space])
-        keyword, _, value = data[space + 1 : position + length - 1].partition(b"=")
-        if keyword == b"path":
-            return value.decode("utf-8", "surrogateescape")
+        space = data.find(b" ", position, position + 21)
+        digits = data[position:space] if space > position else data[position : position + 20]
+        where = offset + position
+        if space <= position or not digits.isdigit():
+            raise TarDamage(where, f"a pax record's length {digits[:20]!r} is not a number")
+        length = int(digits)
+        if length <= len(digits) + 1 or position + length > len(data) or data[position + length - 1] != 10:
+            raise TarDamage(where, f"a pax record of length {length:,} does not fit its header ({len(data):,} bytes)")
+        keyword, equals, value = data[space + 1 : position + length - 1].partition(b"=")
+        if not equals:
+            raise TarDamage(where, f"a pax record without '=' ({keyword[:40]!r})")
+        records[keyword] = value
         position += length
-    return None
+    return records
 
 
-def iter_members(stream: BinaryIO) -> Iterator[tuple[TarMember, bytes]]:
+# Entries that describe the member after them (pax and GNU long-name headers); every other kind
+# of entry than a regular file (a link, a device, a folder, a FIFO) has no place in a shard.
+_REGULAR = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
+_DESCRIBING = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+_KINDS = {
+    tarfile.SYMTYPE: "a symbolic link",
+    tarfile.LNKTYPE: "a hard link",
+    tarfile.CHRTYPE: "a character device",
+    tarfile.BLKTYPE: "a block device",
+    tarfile.DIRTYPE: "a folder",
+    tarfile.FIFOTYPE: "a FIFO",
+    tarfile.GNUTYPE_SPARSE: "a sparse file",
+}
+
+
+def member_kind(info: tarfile.TarInfo) -> str:
+    """What a non-regular entry is, in words (``a symbolic link to /etc/passwd``)."""
+    kind = _KINDS.get(info.type, f"an entry of type {info.type!r}")
+    return f"{kind} to {info.linkname!r}" if info.type in (tarfile.SYMTYPE, tarfile.LNKTYPE) else kind
+
+
+def _declared_size(info: tarfile.TarInfo, pax: dict[bytes, bytes], offset: int) -> int:
+    """A member's size: its pax ``size`` record when one came before it, else its header's;
+    ``TarDamage`` when it is negative or more than a member may hold."""
+    size = info.size
+    if b"size" in pax:
+        if not pax[b"size"].isdigit():
+            raise TarDamage(offset, f"the pax size of {info.name!r} is not a number ({pax[b'size'][:20]!r})")
+        size = int(pax[b"size"])
+    if size < 0:
+        raise TarDamage(offset, f"member {info.name!r} declares a negative size ({size:,} bytes)")
+    if size > MAX_MEMBER_BYTES:
+        raise TarDamage(
+            offset,
+            f"member {info.name!r} declares {size:,} bytes, more than a sample's member may hold ({MAX_MEMBER_BYTES:,})",
+        )
+    return size
+
+
+def iter_members(
+    stream: BinaryIO, others: list[tuple[TarMember, str]] | None = None
+) -> Iterator[tuple[TarMember, bytes]]:
     """Every regular file of the tar with its data, in order; raises ``TarDamage`` at the first
-    byte that cannot be read. Directories and other entry types are skipped."""
+    byte that cannot be read (every header field is checked before it is used: a size that is
+    negative or huge, a pax record that is not well formed, so no header can make it hang or
+    allocate). Other entries (links, devices, folders) are skipped, and listed in ``others``
+    with what they are when a list is given."""
     offset = 0
     long_name: str | None = None
+    pax: dict[bytes, bytes] = {}
     while True:
         block = _read_exactly(stream, BLOCK)
         if not block:
@@ -143,29 +198,30 @@ def iter_members(stream: BinaryIO) -> Iterator[tuple[TarMember, bytes]]:
         except tarfile.HeaderError as error:
             raise TarDamage(offset, f"not a tar header ({error})") from None
         data_offset = offset + BLOCK
-        if info.size > MAX_MEMBER_BYTES:
-            raise TarDamage(
-                offset,
-                f"member {info.name!r} declares {info.size:,} bytes, more than a sample's member "
-                f"may hold ({MAX_MEMBER_BYTES:,})",
-            )
-        data = _read_exactly(stream, info.size)
-        if len(data) < info.size:
+        size = _declared_size(info, {} if info.type in _DESCRIBING else pax, offset)
+        data = _read_exactly(stream, size)
+        if len(data) < size:
             raise TarDamage(
                 data_offset + len(data),
-                f"member {info.name!r} needs {info.size:,} bytes of data from byte {data_offset:,}; "
+                f"member {info.name!r} needs {size:,} bytes of data from byte {data_offset:,}; "
                 f"the file ends after {len(data):,} (truncated)",
             )
-        pad = -info.size % BLOCK
+        pad = -size % BLOCK
         if pad and len(_read_exactly(stream, pad)) < pad:
-            raise TarDamage(data_offset + info.size, f"the padding after {info.name!r} is cut off (truncated)")
+            raise TarDamage(data_offset + size, f"the padding after {info.name!r} is cut off (truncated)")
         if info.type == tarfile.GNUTYPE_LONGNAME:
             long_name = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
         elif info.type == tarfile.XHDTYPE:
-            long_name = _pax_path(data) or long_name
-        elif info.type in tarfile.REGULAR_TYPES:
-            yield TarMember(long_name or info.name, offset, data_offset, info.size), data
-            long_name = None
-        else:
-            long_name = None
-        offset = data_offset + info.size + pad
+            pax = _pax_records(data, data_offset)
+            if b"path" in pax:
+                long_name = pax[b"path"].decode("utf-8", "surrogateescape")
+        elif info.type == tarfile.XGLTYPE:
+            _pax_records(data, data_offset)  # a global header: checked, its records not used
+        elif info.type != tarfile.GNUTYPE_LONGLINK:
+            found = TarMember(long_name or info.name, offset, data_offset, size)
+            if info.type in _REGULAR:
+                yield found, data
+            elif others is not None:
+                others.append((found, member_kind(info)))
+            long_name, pax = None, {}
+        offset = data_offset + size + pad

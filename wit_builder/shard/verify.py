@@ -155,7 +155,10 @@ def check_shard(url: str, expected: dict | None, quick: bool) -> ShardCheck:
         if quick:
             stream.drain()
         else:
-            _check_members(stream, check, rows, keys)
+            try:
+                _check_members(stream, check, rows, keys)
+            except Exception as error:  # whatever a hostile tar does, it is this shard's finding, not the run's end
+                check.errors.append(f"cannot be read: {type(error).__name__}: {error}")
             stream.drain()
     check.bytes, check.sha256 = stream.size, stream.sha256.hexdigest()
     check.key_hashes = np.array([hash64(key) for key in keys], np.uint64)
@@ -183,8 +186,12 @@ def _check_members(stream: HashingReader, check: ShardCheck, rows: list[dict] | 
         keys.append(current)
         check.samples += 1
 
+    others: list = []
     try:
-        for member, data in iter_members(stream):
+        for member, data in iter_members(stream, others):
+            for other, kind in others:  # a published shard holds regular files only
+                check.errors.append(f"member {other.name!r} at byte {other.offset:,} is {kind}, not a regular file")
+            others.clear()
             match = _KEY_AND_EXTENSION.match(member.name)
             if match is None:
                 check.errors.append(f"member {member.name!r} at byte {member.offset:,} has no KEY.EXTENSION name")
@@ -201,6 +208,8 @@ def _check_members(stream: HashingReader, check: ShardCheck, rows: list[dict] | 
             close_sample()
     except TarDamage as damage:
         check.errors.append(f"damaged {damage}")
+    for other, kind in others:
+        check.errors.append(f"member {other.name!r} at byte {other.offset:,} is {kind}, not a regular file")
 
 
 def unsafe_name(name: str) -> str | None:

@@ -29,6 +29,7 @@ class ReadTally:
     damaged_shards: int = 0
     samples: int = 0
     incomplete: int = 0
+    not_regular: int = 0  # links, devices, folders: never read, never followed
     members_seen: set[str] = field(default_factory=set)
 
 
@@ -47,13 +48,18 @@ def iter_shard_samples(url: str, tally: ReadTally) -> Iterator[tuple[str, dict[s
     try:
         with fsspec.open(url, "rb", block_size=READ_BLOCK) as stream:
             tally.shards += 1
-            for member, data in iter_members(stream):
+            others: list = []
+            for member, data in iter_members(stream, others):
+                if others:
+                    tally.not_regular += len(others)
+                    others.clear()
                 member_key, extension = split_member_name(member.name)
                 if member_key != key:
                     if key is not None:
                         yield key, members
                     key, members = member_key, {}
                 members[extension] = data
+            tally.not_regular += len(others)
     except TarDamage as error:
         tally.damaged_shards += 1
         log.warning("skipping the rest of %s: the tar is damaged %s", url, error)
