@@ -167,7 +167,8 @@ def _declared_size(info: tarfile.TarInfo, pax: dict[bytes, bytes], offset: int) 
     if size > MAX_MEMBER_BYTES:
         raise TarDamage(
             offset,
-            f"member {info.name!r} declares {size:,} bytes, more than a sample's member may hold ({MAX_MEMBER_BYTES:,})",
+            f"member {info.name!r} declares {size:,} bytes, more than a sample's member may hold "
+            f"({MAX_MEMBER_BYTES:,})",
         )
     return size
 
