@@ -8,7 +8,9 @@ default would try to download the Prism runner first, which an offline machine c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+import functools
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -83,3 +85,58 @@ def unknown_positionals(extra: Sequence[str]) -> list[str]:
         if not (previous.startswith("--") and "=" not in previous):
             strays.append(arg)
     return strays
+
+
+@functools.cache
+def _beam_parser():
+    """Beam's own parser of every ``PipelineOptions`` class, its errors raised as ``UsageError``
+    (Beam's would print its whole usage, 134 lines, and exit)."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from wit_builder.errors import UsageError
+
+    built = []
+
+    def keep(parser) -> None:
+        def refuse(message: str):
+            raise UsageError(message)
+
+        parser.error = refuse
+        built.append(parser)
+
+    PipelineOptions([]).get_all_options(add_extra_args_fn=keep)
+    return built[0]
+
+
+def beam_flag_names() -> list[str]:
+    """Every flag Beam's ``PipelineOptions`` define (``--runner``, ``--direct_num_workers``...)."""
+    return [name for action in _beam_parser()._actions for name in action.option_strings if name.startswith("--")]
+
+
+def closest_flag(flag: str, known: Iterable[str]) -> str | None:
+    """The known flag nearest ``flag``, spelled as it is known (``--per-querry`` → ``--per-query``),
+    ``_`` and ``-`` taken as one; None when nothing is near."""
+    spelled = {name.replace("_", "-"): name for name in known}
+    found = difflib.get_close_matches(flag.replace("_", "-"), list(spelled), n=1, cutoff=0.75)
+    return spelled[found[0]] if found else None
+
+
+def check_beam_flags(beam_args: Sequence[str], own_flags: Iterable[str] = (), where: str = "") -> None:
+    """Refuse (``UsageError``) the first of ``beam_args`` that neither the command (``own_flags``)
+    nor Beam's ``PipelineOptions`` defines, naming the closest known flag, and a value Beam's own
+    parser refuses (``--direct_num_workers=abc``), before anything runs. Beam itself drops an
+    unknown flag with a warning: a misspelt ``--per-querry 1`` would run with the default."""
+    if not beam_args:
+        return
+    from wit_builder.errors import UsageError
+
+    try:
+        _, unknown = _beam_parser().parse_known_args(list(beam_args))
+    except UsageError as error:
+        raise UsageError(f"{where}{error}") from None
+    for arg in unknown:
+        if arg.startswith("-"):
+            flag = arg.split("=", 1)[0]
+            near = closest_flag(flag, [*own_flags, *beam_flag_names()])
+            hint = f"; did you mean {near}?" if near else " (neither the command nor Apache Beam defines it)"
+            raise UsageError(f"{where}{flag}: no such flag{hint}")

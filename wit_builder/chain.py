@@ -397,10 +397,14 @@ def plan_text(settings: Mapping[str, Any], args, beam_args: Sequence[str]) -> st
 
 def run_command(args, beam_args: Sequence[str]) -> int:
     """``wit-builder run --config TOML [--out DIR] [--from STAGE] [--print-config] [beam flags]``."""
+    from wit_builder.beam_options import check_beam_flags
     from wit_builder.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError
     from wit_builder.stage_settings import SettingsError, format_toml
 
     config = load_config(args.config)
+    beam_args_of_config = config.get("beam_args", [])
+    if isinstance(beam_args_of_config, list) and all(isinstance(arg, str) for arg in beam_args_of_config):
+        check_beam_flags(beam_args_of_config, where=f"{args.config}: beam_args: ")
     out = args.out or config.get("out")
     if not out:
         raise UsageError("no run folder: give --out or set out in the config")

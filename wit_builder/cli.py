@@ -15,9 +15,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from wit_builder import __version__, stages
-from wit_builder.beam_options import DEFAULT_RUNNER, refused_runner, unknown_positionals
+from wit_builder.beam_options import (
+    DEFAULT_RUNNER,
+    check_beam_flags,
+    closest_flag,
+    refused_runner,
+    unknown_positionals,
+)
 from wit_builder.demo_settings import DemoSettings, WorldSettings
-from wit_builder.errors import EXIT_OK
+from wit_builder.errors import EXIT_OK, UsageError
 from wit_builder.shard import takedown_cli, verify_cli
 from wit_builder.stage_settings import add_flags, from_flags
 from wit_builder.stages import Stage
@@ -181,6 +187,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _command_flags(parser: argparse.ArgumentParser, name: str) -> list[str]:
+    """Every flag of the command ``name`` (its subparser's)."""
+    subparsers = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    return [flag for action in subparsers.choices[name]._actions for flag in action.option_strings]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``wit-builder``; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -191,9 +203,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = next(command for command in listed if command.name == args.command)
     strays = unknown_positionals(extra)
     if strays or (extra and not command.takes_beam_flags):
-        parser.error(f"{command.name}: unrecognised arguments: {' '.join(strays or extra)}")
+        flag = next((arg.split("=", 1)[0] for arg in extra if arg.startswith("-")), None)
+        near = closest_flag(flag, _command_flags(parser, command.name)) if flag and not strays else None
+        hint = f"; did you mean {near}?" if near else ""
+        parser.error(f"{command.name}: unrecognised arguments: {' '.join(strays or extra)}{hint}")
     if refused := refused_runner(extra):
         parser.error(f"{command.name}: {refused}")
+    if extra:  # what the command did not take goes to Beam: a flag Beam does not know either is a typo
+        try:
+            check_beam_flags(extra, _command_flags(parser, command.name))
+        except UsageError as error:
+            return report_error(f"wit-builder {command.name}", error)
     module_name, function_name = command.target.split(":")
     function = getattr(importlib.import_module(module_name), function_name)
     from wit_builder.io.folder_lock import command_scope
