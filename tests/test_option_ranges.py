@@ -118,6 +118,66 @@ def test_settings_built_in_code_keep_the_ranges_too():
         ImageSettings(image_size=0)
 
 
+# --- flags declared outside a settings class, lists of numbers, and "none" ----------------------
+
+OTHER_FLAGS = [
+    (["run", "--config", "c.toml", "--plan"], "--price-vcpu-hour", ["nan", "inf", "-0.01", "1e9", "cheap"]),
+    (["run", "--config", "c.toml", "--plan"], "--price-gb", ["nan", "-inf", "-1", "2e6"]),
+    (["run", "--config", "c.toml", "--plan"], "--plan-workers", ["-5", "0", "1.5", "2000000", "nan"]),
+    (["verify", "shards"], "--workers", ["0", "-3", "1000000", "many"]),
+    (["download", "--pairs", "p", "--out", "o"], "--allowed-ports", ["0,70000", "0", "80,-1", "65536", "http", ",", "8O"]),
+]  # fmt: skip
+OTHER_CASES = [(argv, flag, value) for argv, flag, values in OTHER_FLAGS for value in values]
+
+
+@pytest.mark.parametrize(("argv", "flag", "value"), OTHER_CASES, ids=[f"{f}={v}" for _, f, v in OTHER_CASES])
+def test_flags_outside_the_settings_classes_keep_ranges_too(argv, flag, value, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.toml").write_text('out = "run"\n[queries]\nwiki_dump = "d"\n')
+    try:
+        status = builder_main([*argv, f"{flag}={value}"])
+    except SystemExit as exit_:  # argparse's type errors end the parse this way
+        status = exit_.code
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1 and flag in err, err
+    assert "expected" in err and ("from 1 to 65535" in err or " to " in err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
+
+
+def test_the_bounds_of_those_flags_are_in_their_help(capsys):
+    for argv in (["run", "--help"], ["verify", "--help"]):
+        with pytest.raises(SystemExit):
+            builder_main(argv)
+    text = " ".join(capsys.readouterr().out.split())
+    assert "0 to 1,000,000" in text and "1 to 256" in text
+
+
+def test_allowed_ports_within_range_are_taken():
+    from wit_builder.download.settings import port_set
+
+    assert port_set("80, 443,8080") == {80, 443, 8080} and len(port_set("any")) == 65535
+    assert port_set("1,65535") == {1, 65535}
+
+
+@pytest.mark.parametrize("spelled", ["none", "None", "NONE"])
+def test_none_turns_an_optional_number_off_from_a_flag_and_a_config(spelled, tmp_path):
+    from wit_builder.balance.settings import BalanceSettings
+    from wit_builder.stage_settings import to_table
+
+    from_config = from_table(BalanceSettings, {"candidates": ["c"], "out": "o", "per_query": spelled})
+    assert from_config.rules.per_query is None
+    table = to_table(from_config)
+    assert table["per_query"] == "none"  # written back as it was given: --print-config round-trips
+    assert from_table(BalanceSettings, table).rules.per_query is None
+
+
+def test_every_optional_number_option_says_none_in_its_help_or_defaults_to_it():
+    """``none`` is taken wherever a number may be unset; the help says so where the default is a number."""
+    for command, flag in OPTIONS:
+        if flag.optional and flag.default is not None:
+            assert "none" in flag.how.help, (command.name, flag.name)
+
+
 # --- the slow part: every bound runs for real ---------------------------------------------------
 #
 # Each number option, at each of its bounds (values equal to the default are what every other

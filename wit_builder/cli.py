@@ -25,10 +25,12 @@ from wit_builder.beam_options import (
 from wit_builder.demo_settings import DemoSettings, WorldSettings
 from wit_builder.errors import EXIT_OK, UsageError
 from wit_builder.shard import takedown_cli, verify_cli
-from wit_builder.stage_settings import add_flags, from_flags
+from wit_builder.stage_settings import add_flags, bounded_number, from_flags, range_text
 from wit_builder.stages import Stage
 from wit_builder.stderr import DEBUG_HELP, OneLineParser, end_process, report_error, stderr_log
 
+PRICE_LIMIT = 1_000_000  # dollars a vCPU-hour or a GB-month: anything above is a typo
+MAX_WORKERS = 1_000_000  # Dataflow's largest jobs run thousands of workers
 BEAM_EPILOG = (
     "Any other --flag goes to Apache Beam's PipelineOptions, for example\n"
     "  --runner=DataflowRunner --project=P --region=R --temp_location=gs://B/tmp\n"
@@ -66,13 +68,27 @@ def _run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--rates", metavar="JSON", help="measured per-core rates for the plan (default: benchmarks/rates.json)"
     )
-    p.add_argument("--price-vcpu-hour", type=float, default=0.05, metavar="USD", help="plan's price of a vCPU-hour")
-    p.add_argument("--price-gb", type=float, default=0.02, metavar="USD", help="plan's price of a GB stored (a month)")
+    price = bounded_number(float, 0, PRICE_LIMIT)
+    p.add_argument(
+        "--price-vcpu-hour",
+        type=price,
+        default=0.05,
+        metavar="USD",
+        help=f"plan's price of a vCPU-hour (default: 0.05; {range_text(0, PRICE_LIMIT)})",
+    )
+    p.add_argument(
+        "--price-gb",
+        type=price,
+        default=0.02,
+        metavar="USD",
+        help=f"plan's price of a GB stored, a month (default: 0.02; {range_text(0, PRICE_LIMIT)})",
+    )
     p.add_argument(
         "--plan-workers",
-        type=int,
+        type=bounded_number(int, 1, MAX_WORKERS),
         metavar="N",
-        help="workers the plan's wall time assumes (default: --max_num_workers or --direct_num_workers, else 1)",
+        help="workers the plan's wall time assumes (default: --max_num_workers or --direct_num_workers, else 1; "
+        f"{range_text(1, MAX_WORKERS)})",
     )
 
 

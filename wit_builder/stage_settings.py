@@ -189,10 +189,41 @@ def add_flags(parser: argparse.ArgumentParser, cls: type) -> None:
 _NUMBERS = {int: ("a whole number", int), float: ("a number", (int, float))}
 
 
+NONE = "none"  # an optional setting's "not set" as text: TOML has no null, and a flag takes text
+
+
 def _convert(flag: _Flag, value: Any) -> Any:
     """A config or flag value as the field's type, within the option's bounds; ValueError
-    names what was expected."""
+    names what was expected. An optional setting (``X | None``) takes ``none`` for None."""
+    if flag.optional and isinstance(value, str) and value.strip().lower() == NONE:
+        return None
     return within_bounds(flag.how, flag.kind, _as_type(flag, value))
+
+
+def bounded_number(kind: type, low: float, high: float) -> Callable[[str], Any]:
+    """An argparse ``type`` for a flag declared outside a settings class (``run --plan-workers``,
+    ``verify --workers``): the same parse and range rule as every settings option (NaN never,
+    infinity only where ``high`` is), its error naming the range."""
+    how = Option(help="", low=low, high=high)
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            wanted = f"{_NUMBERS[kind][0]} from {range_text(low, high)}"
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        try:
+            return within_bounds(how, kind, value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+def range_text(low: float, high: float) -> str:
+    """``1 to 10,000``, as ``--help`` shows every option's range."""
+    return f"{_number(low)} to {_number(high)}"
 
 
 def within_bounds(how: Option, kind: Any, value: Any) -> Any:
@@ -345,6 +376,8 @@ def to_table(settings: Any, paths: Callable[[str], str] | None = None) -> dict[s
             value = sorted(value)
         elif isinstance(value, tuple):
             value = list(value)
+        if value is None and flag.optional and flag.default is not None:
+            value = NONE  # set to none on purpose: the default would be something
         if value is not None:
             table[flag.key] = value
     return table

@@ -50,7 +50,8 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
     inputs = BalanceInputs(paths, queries, tuple(unreadable), rows)
     out = settings.out.rstrip("/")
     replace_outputs(out, "balance", ("balanced", "report"), ("balanced",))  # a re-run replaces them whole
-    print(f"[balance] {len(readable)} candidate file(s), t={rules.per_query}, seed={rules.seed} -> {out}", flush=True)
+    cap = "none (no cap)" if rules.per_query is None else rules.per_query
+    print(f"[balance] {len(readable)} candidate file(s), t={cap}, seed={rules.seed} -> {out}", flush=True)
     progress = Progress("files balanced", len(readable), files_in(f"{out}/balanced/*.parquet"))
     report, seconds = run_pipeline(
         lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out, progress

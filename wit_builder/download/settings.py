@@ -15,10 +15,14 @@ ENCODE_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
 
 
 def port_set(text: str) -> frozenset[int]:
-    """``"80,443"`` as a set of ports; ``"any"`` is every port."""
+    """``"80,443"`` as a set of ports, each from 1 to 65535; ``"any"`` is every port."""
     if text.strip().lower() == "any":
         return frozenset(range(1, 65536))
-    return frozenset(int(part) for part in text.split(",") if part.strip())
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    bad = [part for part in parts if not (part.isascii() and part.isdigit() and 1 <= int(part) <= 65535)]
+    if bad or not parts:
+        raise ValueError(f"expected ports from 1 to 65535 separated by commas, or 'any', got {text!r}")
+    return frozenset(int(part) for part in parts)
 
 
 @dataclass(frozen=True, kw_only=True)

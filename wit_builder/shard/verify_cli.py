@@ -7,6 +7,10 @@ import json
 import os
 from collections.abc import Sequence
 
+from wit_builder.stage_settings import bounded_number, range_text
+
+MAX_WORKERS = 256  # threads reading shards at once; more only queues requests
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -17,7 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="check only the manifest's sizes and SHA-256 sums")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 2, help="shards checked at once (default: the cores)"
+        "--workers",
+        type=bounded_number(int, 1, MAX_WORKERS),
+        default=min(MAX_WORKERS, os.cpu_count() or 2),
+        help=f"shards checked at once (default: the cores; {range_text(1, MAX_WORKERS)})",
     )
 
 
