@@ -125,7 +125,8 @@ OTHER_FLAGS = [
     (["run", "--config", "c.toml", "--plan"], "--price-gb", ["nan", "-inf", "-1", "2e6"]),
     (["run", "--config", "c.toml", "--plan"], "--plan-workers", ["-5", "0", "1.5", "2000000", "nan"]),
     (["verify", "shards"], "--workers", ["0", "-3", "1000000", "many"]),
-    (["download", "--pairs", "p", "--out", "o"], "--allowed-ports", ["0,70000", "0", "80,-1", "65536", "http", ",", "8O"]),
+    (["download", "--pairs", "p", "--out", "o"], "--allowed-ports",
+     ["0,70000", "0", "80,-1", "65536", "http", ",", "8O"]),
 ]  # fmt: skip
 OTHER_CASES = [(argv, flag, value) for argv, flag, values in OTHER_FLAGS for value in values]
 
