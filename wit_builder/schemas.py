@@ -26,6 +26,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 SCHEMA_PACKAGE = "wit_builder.schema_files"
+# JSON Schemas (draft 2020-12) of the JSON documents between stages: each stage's stats.json,
+# the shard manifest, sizes.json, the evaluation results.
+DOCUMENT_PACKAGE = "wit_builder.schema_files.documents"
 
 
 class SchemaMismatch(ValueError):
@@ -164,13 +167,26 @@ def conform(table: pa.Table, name: str, where: str) -> pa.Table:
 
 
 def read_table(path: str, name: str) -> pa.Table:
-    """Read one Parquet file (any fsspec URL), checked against schema ``name`` and cast to it."""
-    with fsspec.open(path, "rb") as handle:
+    """Read one Parquet file (any fsspec URL), checked against schema ``name`` and cast to it; a
+    file that is not Parquet, or is damaged, is ``DamagedFile`` naming it."""
+    with fsspec.open(path, "rb") as handle, damage_named(path):
         parquet = pq.ParquetFile(handle)
         check_schema(parquet.schema_arrow, name, path)
         present = set(parquet.schema_arrow.names)
         table = parquet.read(columns=[c for c in load_schema(name).names if c in present])
     return conform(table, name, path)
+
+
+@contextmanager
+def damage_named(path: str) -> Iterator[None]:
+    """Within the block, Arrow's error on a damaged or foreign Parquet file (which names no
+    file) becomes ``DamagedFile`` naming ``path``."""
+    from wit_builder.errors import DamagedFile
+
+    try:
+        yield
+    except pa.ArrowException as error:
+        raise DamagedFile(f"{path}: not a readable Parquet file ({type(error).__name__}: {error})") from None
 
 
 def write_table(table: pa.Table, path: str, name: str, without: tuple[str, ...] = ()) -> None:
@@ -224,3 +240,35 @@ def read_batches(
 def table_from_rows(rows: list[dict], name: str) -> pa.Table:
     """Build a table of schema ``name`` from row dicts (missing nullable keys become null)."""
     return pa.Table.from_pylist(rows, schema=load_schema(name))
+
+
+def document_names() -> list[str]:
+    """The JSON documents with a schema (``stats.harvest``, ``manifest``, ...)."""
+    return sorted(
+        entry.name.removesuffix(".json") for entry in files(DOCUMENT_PACKAGE).iterdir() if entry.name.endswith(".json")
+    )
+
+
+@cache
+def _document_validator(name: str):
+    from jsonschema import Draft202012Validator
+
+    resource = files(DOCUMENT_PACKAGE) / f"{name}.json"
+    if not resource.is_file():
+        raise KeyError(f"no document schema named {name!r}; known: {', '.join(document_names())}")
+    schema = json.loads(resource.read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def document_problem(document: object, name: str) -> str | None:
+    """What is wrong with a JSON document against the schema ``name``, in one line (where in
+    the document, and what: ``kept: 'many' is not of type 'integer'``); None when nothing is."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_document_validator(name).iter_errors(document))
+    if error is None:
+        return None
+    where = ".".join(str(part) for part in error.absolute_path) or "the document"
+    message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
+    return f"{where}: {message}"

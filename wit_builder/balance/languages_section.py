@@ -17,6 +17,7 @@ from typing import Any
 import fsspec
 
 from wit_builder.report.templating import render
+from wit_builder.schemas import damage_named
 
 HEAD = 5  # queries shown as a language's head
 
@@ -28,7 +29,7 @@ def _report_rows(run_dir: str) -> list[dict]:
     filesystem, _ = fsspec.core.url_to_fs(path)
     if not filesystem.exists(path):
         return []
-    with filesystem.open(path, "rb") as handle:
+    with filesystem.open(path, "rb") as handle, damage_named(path):
         table = pq.read_table(handle)
     return table.to_pylist() if "lang" in table.column_names else []
 
@@ -40,7 +41,7 @@ def _shard_languages(run_dir: str) -> Counter[str]:
     filesystem, _ = fsspec.core.url_to_fs(run_dir)
     counts: Counter[str] = Counter()
     for path in sorted(filesystem.glob(f"{run_dir}/shard/*.parquet")):
-        with filesystem.open(path, "rb") as handle:
+        with filesystem.open(path, "rb") as handle, damage_named(path):
             parquet = pq.ParquetFile(handle)
             if "lang" in parquet.schema_arrow.names:
                 counts.update(lang or "en" for lang in parquet.read(columns=["lang"]).column("lang").to_pylist())

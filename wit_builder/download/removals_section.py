@@ -22,6 +22,7 @@ import fsspec
 from wit_builder.download.report_section import opted_out_hosts
 from wit_builder.io.json_files import read_json, read_json_lines
 from wit_builder.report.templating import render
+from wit_builder.schemas import damage_named
 
 THUMBNAILS_PER_SET = 40  # evaluation images shown with their copies, per set
 
@@ -38,7 +39,7 @@ def _eval_tables(download_dir: str, stats: Mapping[str, Any]) -> list[dict]:
     filesystem, _ = fsspec.core.url_to_fs(download_dir)
     copies: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for path in sorted(filesystem.glob(f"{download_dir}/eval_matches/*.parquet")):
-        with filesystem.open(path, "rb") as handle:
+        with filesystem.open(path, "rb") as handle, damage_named(path):
             for row in pq.read_table(handle).to_pylist():
                 copies[row["eval_set"]][row["eval_id"]].append(row)
     tables = []
@@ -50,7 +51,7 @@ def _eval_tables(download_dir: str, stats: Mapping[str, Any]) -> list[dict]:
         originals: dict[str, bytes | None] = {}
         hashes = summary_path.removesuffix(".json") + ".parquet"
         if shown and filesystem.exists(hashes):
-            with filesystem.open(hashes, "rb") as handle:
+            with filesystem.open(hashes, "rb") as handle, damage_named(hashes):
                 table = pq.read_table(handle, columns=["id", "variant", "thumbnail"])
             originals = {
                 row["id"]: row["thumbnail"] for row in table.to_pylist() if row["variant"] == 0 and row["id"] in shown

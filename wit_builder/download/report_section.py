@@ -14,6 +14,7 @@ import fsspec
 from wit_builder.download.opt_out import signal_of
 from wit_builder.report.svg import bar_chart
 from wit_builder.report.templating import Markup, render
+from wit_builder.schemas import damage_named
 
 BLUE = "#1f77b4"
 
@@ -24,7 +25,7 @@ def _status_rows(download_dir: str) -> Iterator[tuple[str, str, str | None]]:
 
     filesystem, _ = fsspec.core.url_to_fs(download_dir)
     for path in sorted(filesystem.glob(f"{download_dir}/status/*.parquet")):
-        with filesystem.open(path, "rb") as handle:
+        with filesystem.open(path, "rb") as handle, damage_named(path):
             table = pq.read_table(handle, columns=["url", "status", "error"])
         yield from zip(*(table.column(name).to_pylist() for name in ("url", "status", "error")), strict=True)
 

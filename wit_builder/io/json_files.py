@@ -32,13 +32,34 @@ def read_json_lines(path: str) -> list[Any]:
     return documents
 
 
-def read_json(path: str) -> Any:
-    """The JSON document at ``path``; ``ValueError`` naming the file when it is not JSON."""
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def read_json(path: str, schema: str | None = None) -> Any:
+    """The JSON document at ``path``, checked against the document schema ``schema`` when one
+    is named (``schemas.document_problem``: ``stats.harvest``, ``manifest``...). A file that is
+    not UTF-8 JSON (NaN and Infinity included: Python writes them, JSON has none), or not of
+    its schema's shape, is ``DamagedFile`` naming the file and what is wrong."""
+    from wit_builder.errors import DamagedFile
+
     with fsspec.open(path, "rt", encoding="utf-8") as handle:
         try:
-            return json.load(handle)
-        except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
-            raise ValueError(f"{path}: not JSON ({type(error).__name__}: {error}); was it cut short?") from None
+            document = json.load(handle, parse_constant=_no_constant)
+        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, NaN
+            raise DamagedFile(f"{path}: not JSON ({type(error).__name__}: {error}); was it cut short?") from None
+    if schema is not None:
+        from wit_builder.schemas import document_problem
+
+        if problem := document_problem(document, schema):
+            raise DamagedFile(f"{path}: {problem}")
+    return document
+
+
+def read_json_if_present(path: str, schema: str | None = None) -> Any | None:
+    """``read_json``, or None when there is no file at ``path``."""
+    filesystem, _ = fsspec.core.url_to_fs(path)
+    return read_json(path, schema) if filesystem.isfile(path) else None
 
 
 def read_work_json(path: str) -> Any | None:

@@ -6,14 +6,14 @@ strings."""
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from collections.abc import Iterator
 
 import fsspec
 from braceexpand import braceexpand
 
-from wit_builder.errors import StageFailed, UsageError
+from wit_builder.errors import UsageError
+from wit_builder.io.json_files import read_json
 
 # The most shard URLs one spec may name: 10^10 samples at 10,000 a shard. More is a typo
 # ({000000000..099999999}), and expanding it whole would take gigabytes before any check.
@@ -103,11 +103,8 @@ def resolve_shard_set(spec: str) -> tuple[list[str], dict | None, str | None]:
         manifest_path = spec if spec.endswith(".json") else f"{spec}/manifest.json"
         folder = manifest_path.rsplit("/", 1)[0] if "/" in manifest_path else "."
         if filesystem.exists(manifest_path):
-            manifest = _read_json(manifest_path)
-            try:
-                return [f"{folder}/{shard['name']}" for shard in manifest["shards"]], manifest, manifest_path
-            except (TypeError, KeyError) as error:
-                raise StageFailed(f"{manifest_path}: not a shard manifest ({type(error).__name__}: {error})") from error
+            manifest = read_json(manifest_path, "manifest")
+            return [f"{folder}/{shard['name']}" for shard in manifest["shards"]], manifest, manifest_path
         urls = sorted(filesystem.glob(f"{spec}/*.tar"))
         if not urls:
             from wit_builder.io.stage_folders import holds_other_stage
@@ -123,15 +120,7 @@ def resolve_shard_set(spec: str) -> tuple[list[str], dict | None, str | None]:
     beside = f"{urls[0].rsplit('/', 1)[0]}/manifest.json" if "/" in urls[0] else "manifest.json"
     try:
         if fsspec.core.url_to_fs(beside)[0].exists(beside):
-            return urls, _read_json(beside), beside
-    except (OSError, ValueError):  # an unreachable store: the shards' own errors will say more
+            return urls, read_json(beside, "manifest"), beside
+    except OSError:  # an unreachable store: the shards' own errors will say more
         pass
     return urls, None, None
-
-
-def _read_json(path: str) -> dict:
-    try:
-        with fsspec.open(path, "rt", encoding="utf-8") as handle:
-            return json.load(handle)
-    except ValueError as error:  # not JSON
-        raise StageFailed(f"{path}: not a shard manifest ({error})") from error

@@ -258,7 +258,10 @@ def _above_note(table: QueryTable, t: int | None) -> Markup:
 def write_balance_report(balance_dir: str, wording: ReportWording = BALANCE_WORDING) -> str:
     """Render ``report/balance.html`` in a balance (or shard) stage's folder; returns its path."""
     balance_dir = balance_dir.rstrip("/")
-    stats = read_json(f"{balance_dir}/stats.json")
+    from wit_builder.io.stage_folders import stage_of
+
+    stage = (stage_of(balance_dir) or ("balance", ""))[0]
+    stats = read_json(f"{balance_dir}/stats.json", f"stats.{stage}")
     table = QueryTable.read(f"{balance_dir}/report/balance.parquet")
     path = f"{balance_dir}/report/balance.html"
     with fsspec.open(path, "wt", encoding="utf-8") as handle:

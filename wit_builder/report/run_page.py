@@ -19,16 +19,24 @@ from wit_builder.io.json_files import read_json
 from wit_builder.report.templating import Markup, render, style
 
 
-def _read_json(path: str) -> Any | None:
+def _read_json(path: str, schema: str | None = None) -> Any | None:
     filesystem, _ = fsspec.core.url_to_fs(path)
-    return read_json(path) if filesystem.isfile(path) else None
+    return read_json(path, schema) if filesystem.isfile(path) else None
+
+
+def stats_schema(stage: str) -> str | None:
+    """The document schema of ``stage``'s stats.json (``stats.harvest``), when it has one."""
+    from wit_builder.schemas import document_names
+
+    return f"stats.{stage}" if f"stats.{stage}" in document_names() else None
 
 
 def render_run_report(run_dir: str) -> str:
     run_dir = run_dir.rstrip("/")
     chain = stages.chain()
-    stats = {stage.name: _read_json(f"{run_dir}/{stage.name}/stats.json") for stage in chain}
-    done = {stage.name for stage in chain if _read_json(f"{run_dir}/{stage.name}/_SUCCESS") is not None}
+    stats = {stage.name: _read_json(f"{run_dir}/{stage.name}/stats.json", stats_schema(stage.name)) for stage in chain}
+    filesystem, _ = fsspec.core.url_to_fs(run_dir)
+    done = {stage.name for stage in chain if filesystem.isfile(f"{run_dir}/{stage.name}/_SUCCESS")}
     reported = [stage for stage in chain if stage.report]
     return render(
         "run.html.j2",

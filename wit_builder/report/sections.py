@@ -18,9 +18,9 @@ BLUE = "#1f77b4"
 Stats = Mapping[str, Any]
 
 
-def _read_json(path: str) -> Any | None:
+def _read_json(path: str, schema: str) -> Any | None:
     filesystem, _ = fsspec.core.url_to_fs(path)
-    return read_json(path) if filesystem.isfile(path) else None
+    return read_json(path, schema) if filesystem.isfile(path) else None
 
 
 def _metrics(path: str) -> list[dict]:
@@ -94,7 +94,7 @@ def balance(run_dir: str, all_stats: Stats) -> str | None:
 
 
 def shard(run_dir: str, all_stats: Stats) -> str | None:
-    manifest, stats = _read_json(f"{run_dir}/shard/manifest.json"), all_stats["shard"]
+    manifest, stats = _read_json(f"{run_dir}/shard/manifest.json", "manifest"), all_stats["shard"]
     if manifest is None or stats is None:
         return None
     totals = manifest["totals"]
@@ -104,7 +104,7 @@ def shard(run_dir: str, all_stats: Stats) -> str | None:
 
 def train(run_dir: str, all_stats: Stats) -> str | None:
     records = _metrics(f"{run_dir}/train/metrics.jsonl")
-    results = _read_json(f"{run_dir}/train/eval.json")
+    results = _read_json(f"{run_dir}/train/eval.json", "eval")
     if not records and results is None:
         return None
     steps = [r for r in records if "loss" in r]

@@ -57,7 +57,7 @@ def upstream_stats(samples_inputs: list[str]) -> dict[str, Any]:
             path = f"{folder}/stats.json" if stage == given_stage else f"{parent}/{stage}/stats.json"
             if stage not in found and filesystem.exists(path):
                 try:
-                    found[stage] = {"path": path, "stats": read_json(path)}
+                    found[stage] = {"path": path, "stats": read_json(path, f"stats.{stage}")}
                 except ValueError as error:  # the manifest says so, and the shards are still written
                     found[stage] = {"path": path, "stats": None, "error": str(error)}
     return found
@@ -91,5 +91,6 @@ def build_manifest(
 
 
 def read_manifest(path: str) -> dict[str, Any]:
-    """A shard manifest; ``ValueError`` naming the file when it is not JSON."""
-    return read_json(path)
+    """A shard manifest; ``DamagedFile`` naming the file when it is not JSON, or not a manifest
+    (``schema_files/documents/manifest.json``: its shards, their sizes and sums, its totals)."""
+    return read_json(path, "manifest")

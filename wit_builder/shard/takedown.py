@@ -66,9 +66,15 @@ def read_request(path: str, kind: str) -> list[str]:
     are lower-cased hex SHA-256 (64 digits), and a line that is not one is a ``UsageError``."""
     entries: list[str] = []
     try:
-        with fsspec.open(path, "rt", encoding="utf-8") as handle:
-            for number, raw in enumerate(handle, 1):
-                line = raw.strip()
+        with fsspec.open(path, "rb") as handle:
+            for number, data in enumerate(handle, 1):
+                try:
+                    line = data.decode("utf-8").strip()
+                except UnicodeDecodeError as error:
+                    raise UsageError(
+                        f"--{kind} {path}: line {number} is not UTF-8 (byte 0x{data[error.start]:02x} at column "
+                        f"{error.start + 1}); a request file is UTF-8 text, one {KINDS[kind]} a line"
+                    ) from None
                 if not line or line.startswith("#"):
                     continue
                 if kind == "hashes":
@@ -78,6 +84,8 @@ def read_request(path: str, kind: str) -> list[str]:
                 entries.append(line)
     except FileNotFoundError:
         raise UsageError(f"--{kind} {path}: no such file") from None
+    except (IsADirectoryError, PermissionError) as error:
+        raise UsageError(f"--{kind} {path}: cannot be read ({type(error).__name__})") from None
     if not entries:
         raise UsageError(f"--{kind} {path}: names nothing (one {KINDS[kind]} a line)")
     return entries
@@ -127,7 +135,7 @@ def takedown(
     lock_out(folder)  # one writer per folder: not beside a shard run or another takedown
     rolled = roll_forward(folder)
     wanted = set(entries)
-    manifest = read_json(f"{folder}/manifest.json")
+    manifest = read_json(f"{folder}/manifest.json", "manifest")
     result = TakedownResult(len(wanted), rolled_forward=rolled)
     column = KINDS[kind]
     planned: dict[str, dict] = {}
@@ -224,7 +232,7 @@ def _apply(folder: str) -> None:
                         counts[match] -= 1
                 document.update(samples=plan["samples"], bytes=plan["bytes"], sha256=plan["sha256"])
                 write_json(sidecar, document)
-    manifest = read_json(f"{folder}/manifest.json")
+    manifest = read_json(f"{folder}/manifest.json", "manifest")
     for shard in manifest["shards"]:
         if shard["name"] in shards:
             plan = shards[shard["name"]]

@@ -231,17 +231,16 @@ def eval_samples(urls: tuple[str, ...], label_keys: tuple[str, ...] = TEXT_KEYS)
 def count_samples(urls: tuple[str, ...]) -> int | None:
     """Samples in ``urls`` from the ``sizes.json`` (open_clip's layout) or our ``manifest.json``
     beside them; None when some shard is in neither."""
-    import json
-
-    import fsspec
+    from wit_builder.io.json_files import read_json
 
     sizes: dict[str, int] = {}
     for folder in dict.fromkeys(url.rsplit("/", 1)[0] for url in urls):
         for name, read in (("sizes.json", lambda d: d), ("manifest.json", _manifest_sizes)):
-            try:
-                with fsspec.open(f"{folder}/{name}", "rt", encoding="utf-8") as handle:
-                    found = read(json.load(handle))
-            except (OSError, ValueError, KeyError, TypeError):
+            try:  # a file of the wrong shape counts as none: the shards are counted by reading them
+                found = read(read_json(f"{folder}/{name}", name.removesuffix(".json")))
+            except (OSError, ValueError) as error:
+                if not isinstance(error, FileNotFoundError):
+                    log.warning("not counting samples from %s/%s: %s", folder, name, error)
                 continue
             sizes.update({f"{folder}/{shard}": int(count) for shard, count in found.items()})
             break
