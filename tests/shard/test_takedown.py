@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -91,7 +92,13 @@ where = sys.argv[1]
 if where == "before-journal":
     real = takedown.write_json
     takedown.write_json = lambda path, *a, **k: os._exit(9) if path.endswith(".partial") else real(path, *a, **k)
-else:  # after the journal and the first renames, before the manifest is rewritten
+elif where == "mid-write":  # half of the first file after the journal written, then killed
+    def half_then_die(path, data):
+        with open(path + ".partial", "wb") as handle:
+            handle.write(data[: len(data) // 2])
+        os._exit(9)
+    takedown.write_atomically = half_then_die
+else:  # after the journal and the first renames, before the sidecars and the manifest are rewritten
     takedown._write_json_atomically = lambda *a, **k: os._exit(9)
 from wit_builder.cli import main
 main(sys.argv[2:])
@@ -135,6 +142,39 @@ def test_a_later_shard_run_into_the_set_keeps_taken_down_samples_out(published, 
     assert stats["rejected"]["taken_down"] == 1 and stats["adds_up"]
     assert uid not in {row["uid"] for shard in index_rows(published).values() for row in shard}
     assert len(read_log(str(published))) == 1 and main(["verify", str(published)]) == 0
+
+
+@pytest.mark.parametrize("left", ["an empty sidecar", "a sidecar cut in half", "half a new sidecar"])
+def test_a_kill_while_a_sidecar_is_written_is_rolled_forward_from_the_journal(left, published, tmp_path, capsys):
+    """A kill while a takedown wrote a shard's sidecar: an earlier version wrote it in place and
+    left it empty or cut; now it is written whole, and whatever a kill left, the next takedown
+    writes it again from the journal, whole and agreeing with the manifest."""
+    from wit_builder.shard.takedown import sidecar_path
+
+    uid = index_rows(published)["000001.parquet"][3]["uid"]
+    argv = ["takedown", str(published), "--uids", request(tmp_path, "u.txt", [uid]), "--reason", "court order"]
+    where = "mid-write" if left == "half a new sidecar" else "after-journal"
+    killed = subprocess.run([sys.executable, "-c", KILL, where, *argv], capture_output=True, text=True)
+    assert killed.returncode == 9, killed.stderr
+    sidecar = Path(sidecar_path(str(published), "000001.tar"))
+    before = sidecar.read_bytes()
+    if left == "an empty sidecar":
+        sidecar.write_bytes(b"")
+    elif left == "a sidecar cut in half":
+        sidecar.write_bytes(before[: len(before) // 2])
+    else:
+        assert json.loads(before) and Path(f"{sidecar}.partial").exists()  # the old one, whole
+    assert main(argv) == 0
+    assert "finished a takedown that had been interrupted" in capsys.readouterr().out
+    document = json.loads(sidecar.read_text())
+    manifest = json.loads((published / "manifest.json").read_text())
+    shard = next(s for s in manifest["shards"] if s["name"] == "000001.tar")
+    fields = ("samples", "bytes", "sha256")
+    assert {k: document[k] for k in fields} == {k: shard[k] for k in fields}
+    rows = index_rows(published)["000001.parquet"]
+    assert sum(document["kept_per_query"].values()) == sum(len(row["matches"]) for row in rows)
+    assert main(["verify", str(published)]) == 0
+    assert not list(published.rglob("*.partial"))
 
 
 def test_a_fresh_run_of_the_stage_keeps_the_log_and_honours_it(published, download_dir, tmp_path):

@@ -151,3 +151,53 @@ def test_command_without_captions_fails_clearly(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["tokenizer", "--input", str(tmp_path / "empty"), "--out", str(tmp_path / "tok")]) == 2
     assert "holds no .parquet file" in capsys.readouterr().err
+
+
+# --- long text without spaces: the cost stays linear ----------------------------------------------
+
+
+def unspaced(size: int, seed: int = 0) -> str:
+    """``size`` letters and no space: a hostile caption (a base64 blob, a run of one key)."""
+    import random
+
+    rng = random.Random(seed)
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(size))
+
+
+def test_a_run_of_letters_is_cut_into_words_of_at_most_the_bound():
+    from wit_builder.tokenizer.bpe import MAX_WORD_CHARS, empty_clip_bpe
+
+    words = empty_clip_bpe().pre_tokenizer.pre_tokenize_str(unspaced(1000) + " " + "!" * 250 + " a photo")
+    assert max(len(word) for word, _ in words) == MAX_WORD_CHARS
+    assert "".join(word for word, _ in words[:10]) == unspaced(1000)  # cut, nothing lost
+    assert [word for word, _ in words[-2:]] == ["a", "photo"]  # ordinary words as CLIP splits them
+
+
+def write_captions(path, captions: list[str]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"text": captions}), path)
+
+
+def test_a_caption_of_a_mebibyte_costs_about_what_the_same_bytes_of_captions_do(tmp_path, capsys):
+    """CPU time, not wall time, and a generous multiple: the quadratic reader took minutes for
+    this caption (it was killed after four), the same bytes of ordinary captions take a second."""
+    import time
+
+    size = 1 << 20
+    ordinary = [f"a photo of a red circle number {n} on a blue square" for n in range(size // 50)]
+    write_captions(tmp_path / "long" / "a.parquet", [unspaced(size), *ordinary[:200]])
+    write_captions(tmp_path / "normal" / "a.parquet", ordinary)
+
+    def cpu_seconds(folder: str) -> float:
+        started = time.process_time()
+        assert main(["tokenizer", "--input", str(tmp_path / folder), "--out", str(tmp_path / f"{folder}-tok"),
+                     "--vocab-size", "1000"]) == 0  # fmt: skip
+        return time.process_time() - started
+
+    normal = min(cpu_seconds("normal") for _ in range(2))
+    long = min(cpu_seconds("long") for _ in range(2))
+    capsys.readouterr()
+    assert long < 10 * normal + 1.0, (long, normal)

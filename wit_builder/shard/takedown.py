@@ -11,9 +11,11 @@ why is appended to ``takedowns.jsonl`` beside the manifest; the log names remove
 uid and shard, never by URL or caption, so the log does not republish what it removed.
 
 Crash safety, with a journal. The new tars and indexes are written beside the old ones under
-``.takedown-partial`` names; then ``takedown.pending.json`` records the request and every new
-file's size and sum; only then are the partial files renamed into place, the sidecars, manifest
-and sizes rewritten, the log appended and the journal removed. A kill before the journal
+``.takedown-partial`` names; then ``takedown.pending.json`` records the request, every new
+file's size and sum, and each rewritten shard's new sidecar whole; only then are the partial
+files renamed into place, the sidecars, manifest and sizes rewritten, the log appended and the
+journal removed. Every file is written whole (``.partial``, then renamed): a kill leaves the old
+file or the new one, never an empty or cut one, and what the journal holds is written again. A kill before the journal
 leaves the set as it was (stale partial files are overwritten next time); a kill after it is
 rolled forward by the next ``takedown`` command (or ``wit-builder takedown SHARDS --resume``),
 so the set is never left half-changed. The same request again finds nothing left to remove and
@@ -155,13 +157,11 @@ def takedown(
         else:  # an index written without languages stays so
             without = ("lang",)
             write_table(kept.drop_columns(list(without)), f"{folder}/{shard['index']}{PARTIAL}", "shard_index", without)
+        plan = {"index": shard["index"], "samples": kept.num_rows, "bytes": size, "sha256": sha256}
         planned[name] = {
-            "index": shard["index"],
-            "samples": kept.num_rows,
-            "bytes": size,
-            "sha256": sha256,
+            **plan,
             "removed": sorted(hits.column("uid").to_pylist()),
-            "removed_matches": [match for matches in hits.column("matches").to_pylist() for match in matches],
+            "sidecar": _new_sidecar(folder, name, manifest, kept, plan),
         }
     result.not_found = len(wanted - found)
     if not planned:
@@ -189,6 +189,35 @@ def takedown(
     return result
 
 
+def _new_sidecar(folder: str, name: str, manifest: dict, kept: pa.Table, plan: dict) -> dict | None:
+    """The shard stage's sidecar of a rewritten shard, whole, for the journal: so that applying
+    the takedown writes it in one piece, and a kill that left it empty or cut is rolled forward
+    from the journal. Its per-query counts are those of the kept index rows; None when the shard
+    has no sidecar (a set whose work/ was removed)."""
+    from collections import Counter
+
+    from wit_builder.balance.languages import row_keys
+    from wit_builder.io.json_files import read_work_json
+
+    path = sidecar_path(folder, name)
+    if not fsspec.core.url_to_fs(path)[0].exists(path):
+        return None
+    old = read_work_json(path)
+    if not isinstance(old, dict):  # cut by a kill (an earlier version wrote it in place): rebuilt
+        old = {"name": name, "fingerprint": manifest.get("fingerprint"), "duplicate_uid": 0}
+    langs = kept.column("lang").to_pylist() if "lang" in kept.column_names else [None] * kept.num_rows
+    counts: Counter[str] = Counter()
+    for matches, lang in zip(kept.column("matches").to_pylist(), langs, strict=True):
+        counts.update(row_keys(matches, lang))
+    return {**old, "samples": plan["samples"], "bytes": plan["bytes"], "sha256": plan["sha256"],
+            "kept_per_query": dict(sorted(counts.items()))}  # fmt: skip
+
+
+def sidecar_path(folder: str, name: str) -> str:
+    """Where the shard stage keeps shard ``name``'s sidecar."""
+    return f"{folder}/work/shards/{name.removesuffix('.tar')}.json"
+
+
 def roll_forward(folder: str) -> bool:
     """Finish a takedown a kill interrupted after its journal was written; True when there was one.
     When the set itself is gone (a fresh shard run emptied the folder, keeping the log and the
@@ -207,8 +236,9 @@ def roll_forward(folder: str) -> bool:
 
 
 def _apply(folder: str) -> None:
-    """Steps after the journal, each safe to repeat: rename the new files into place, rewrite
-    sidecars, manifest and sizes, append the log line once, remove the journal."""
+    """Steps after the journal, each safe to repeat: rename the new files into place, write the
+    sidecars, manifest and sizes whole from the journal (whatever a kill left of them), append
+    the log line once, remove the journal."""
     filesystem, _ = fsspec.core.url_to_fs(folder)
     try:
         journal = read_json(f"{folder}/{JOURNAL}")
@@ -219,19 +249,8 @@ def _apply(folder: str) -> None:
         for final in (f"{folder}/{plan['index']}", f"{folder}/{name}"):  # the index first, the tar last
             if filesystem.exists(final + PARTIAL):
                 filesystem.mv(final + PARTIAL, final)
-        sidecar = f"{folder}/work/shards/{name.removesuffix('.tar')}.json"
-        if filesystem.exists(sidecar):  # so a resumed shard stage keeps the rewritten shard as it is
-            try:
-                document = read_json(sidecar)
-            except ValueError:
-                document = None
-            if isinstance(document, dict) and document.get("sha256") != plan["sha256"]:
-                counts = document.get("kept_per_query", {})
-                for match in plan["removed_matches"]:
-                    if counts.get(match, 0) > 0:
-                        counts[match] -= 1
-                document.update(samples=plan["samples"], bytes=plan["bytes"], sha256=plan["sha256"])
-                write_json(sidecar, document)
+        if plan.get("sidecar") is not None:  # so a resumed shard stage keeps the rewritten shard as it is
+            _write_json_atomically(sidecar_path(folder, name), plan["sidecar"])
     manifest = read_json(f"{folder}/manifest.json", "manifest")
     for shard in manifest["shards"]:
         if shard["name"] in shards:
