@@ -37,8 +37,14 @@ from wit_builder.synthetic.photos import photo_like
 
 SIDE = 384
 EVAL_TRANSFORMS = ("half", "double", "jpeg_q40", "crop_5pc", "border")
-# Every change a near copy must survive, as the decontamination benchmark and tests apply them.
-NEAR_COPY_TRANSFORMS = (*EVAL_TRANSFORMS, "crop_5pc_centre", "letterbox")
+# Where a crop keeps the picture: "crop_5pc" is 95% of each side kept at the top-left corner.
+CROP_ANCHORS = ("top_left", "top_right", "bottom_left", "bottom_right", "centre")
+CROPS = tuple(
+    f"crop_{cut}pc_{anchor}" for cut in (5, 10) for anchor in CROP_ANCHORS if (cut, anchor) != (5, "top_left")
+)
+# Every change a near copy must survive, as the decontamination benchmark and tests apply them:
+# every corner and the centre, at 95% and 90%.
+NEAR_COPY_TRANSFORMS = (*EVAL_TRANSFORMS, *CROPS, "letterbox")
 FACE_BOXES: tuple[tuple[tuple[float, float, float, float], ...], ...] = (
     ((0.30, 0.20, 0.62, 0.62),),
     ((0.08, 0.10, 0.30, 0.40), (0.55, 0.35, 0.90, 0.85)),
@@ -63,15 +69,48 @@ def transformed(image: Image.Image, how: str) -> bytes:
     if how == "jpeg_q40":
         return _jpeg(image, 40)
     if how == "crop_5pc":  # 5% of each side's length cut away, at one corner
-        return _jpeg(image.crop((0, 0, round(width * 0.95), round(height * 0.95))))
-    if how == "crop_5pc_centre":
-        dx, dy = round(width * 0.025), round(height * 0.025)
-        return _jpeg(image.crop((dx, dy, width - dx, height - dy)))
+        return _jpeg(cropped(image, 0.95, "top_left"))
+    if how.startswith("crop_"):  # crop_10pc_bottom_right: 90% of each side kept at that corner
+        _, cut, anchor = how.split("_", 2)
+        return _jpeg(cropped(image, 1 - int(cut.removesuffix("pc")) / 100, anchor))
     if how == "border":
         return _jpeg(ImageOps.expand(image, border=round(0.06 * width), fill=(255, 255, 255)))
     if how == "letterbox":  # black bars above and below, as a video frame grab has
         return _jpeg(ImageOps.expand(image, border=(0, round(0.12 * height)), fill=(0, 0, 0)))
     raise ValueError(f"unknown transform {how!r}")
+
+
+def cropped(image: Image.Image, keep: float, anchor: str) -> Image.Image:
+    """``image`` cut to ``keep`` of each side, the part kept at ``anchor`` (``CROP_ANCHORS``)."""
+    width, height = image.size
+    kept_w, kept_h = round(width * keep), round(height * keep)
+    x = {"top_left": 0, "bottom_left": 0, "top_right": width - kept_w, "bottom_right": width - kept_w}
+    y = {"top_left": 0, "top_right": 0, "bottom_left": height - kept_h, "bottom_right": height - kept_h}
+    left, top = x.get(anchor, (width - kept_w) // 2), y.get(anchor, (height - kept_h) // 2)
+    if anchor not in CROP_ANCHORS:
+        raise ValueError(f"unknown crop anchor {anchor!r}")
+    return image.crop((left, top, left + kept_w, top + kept_h))
+
+
+def random_near_copy(image: Image.Image, rng: np.random.Generator) -> tuple[str, bytes]:
+    """(its kind, its bytes): a near copy of ``image`` drawn at random, as the web makes them: a
+    crop at any corner or the centre keeping 90-97% of each side, a rescale by 0.4-2.0, a plain
+    border of 2-10% in white, black or grey, or a JPEG at quality 30-95."""
+    kind = str(rng.choice(["crop", "scale", "border", "quality"]))
+    width, height = image.size
+    if kind == "crop":
+        anchor = str(rng.choice(CROP_ANCHORS))
+        return f"crop at {anchor.replace('_', ' ')}", _jpeg(cropped(image, float(rng.uniform(0.90, 0.97)), anchor))
+    if kind == "scale":
+        factor = float(rng.uniform(0.4, 2.0))
+        size = (max(16, round(width * factor)), max(16, round(height * factor)))
+        return "rescale", _jpeg(image.resize(size, Image.Resampling.LANCZOS))
+    if kind == "border":
+        colour = tuple(int(v) for v in rng.choice([(255, 255, 255), (0, 0, 0), (128, 128, 128)]))
+        return "border", _jpeg(
+            ImageOps.expand(image, border=round(float(rng.uniform(0.02, 0.10)) * width), fill=colour)
+        )
+    return "jpeg quality", _jpeg(image, int(rng.integers(30, 96)))
 
 
 def _pdq_hex(image: Image.Image) -> str:
