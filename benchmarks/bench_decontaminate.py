@@ -10,8 +10,8 @@ letterbox bars), and ``--random-copies`` more times in ways drawn at random
 (``planted.random_near_copy``: a crop at any corner or the centre keeping 90-97%, a rescale by
 0.4-2, a border of 2-10% in any of three colours, JPEG quality 30-95), whose recall is reported
 per kind; several thousand unrelated photo-like pictures are drawn too. Every copy and every
-unrelated picture goes through the download stage's own image path (``process_image`` with the PDQ wanted) and is looked up in
-the index (``EvalIndex``) at the default radius.
+unrelated picture goes through the download stage's own image path (``process_image`` with the
+PDQ wanted) and is looked up in the index (``EvalIndex``) at the default radius.
 
 The peer is what one would write first: one PDQ hash of each whole picture, compared at PDQ's
 usual radius of 31, with no border trimming and no crops. It runs on the same pictures.
