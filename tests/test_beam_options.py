@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import apache_beam as beam
 from apache_beam.options.pipeline_options import GoogleCloudOptions, StandardOptions
 from apache_beam.testing.util import assert_that, equal_to
@@ -45,15 +43,14 @@ def test_a_pipeline_really_runs_on_the_default_runner():
 
 def test_a_bundle_ends_without_waiting_for_the_state_sampler():
     """Beam's sampler thread sleeps up to 200 ms between samples and a bundle's end joins it (after
-    a 300 ms bundle Beam's own sleeps ~65 ms); with the cap, stopping it takes a few ms."""
+    a 300 ms bundle Beam's own sleeps ~65 ms); with the cap, every sampler made after it sleeps
+    at most SAMPLER_PERIOD_MS. Checked by the period the samplers get, not by timing them: the
+    suite runs on busy machines, where a thread's wake-up can wait on other jobs."""
     from apache_beam.runners.worker import statesampler
     from apache_beam.utils.counters import CounterFactory
 
     assert quick_bundle_ends() and quick_bundle_ends()  # in place, and a second call changes nothing
     sampler = statesampler.StateSampler("test", CounterFactory())
-    assert sampler.sampling_period_ms == SAMPLER_PERIOD_MS
+    assert sampler.sampling_period_ms == SAMPLER_PERIOD_MS < statesampler.DEFAULT_SAMPLING_PERIOD_MS
     sampler.start()
-    time.sleep(0.3)
-    started = time.perf_counter()
-    sampler.stop()
-    assert time.perf_counter() - started < 0.05
+    sampler.stop()  # and it still starts and stops

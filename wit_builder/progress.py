@@ -50,10 +50,15 @@ def progress_line(stage: str, progress: Progress | None, done: int, seconds: flo
     return f"[{stage}] {done:,}/{progress.total:,} {progress.unit} ({100 * share:.0f}%), {rate:,.2f}/s{eta}"
 
 
+PROGRESS_EVERY = 5.0  # seconds between progress lines
+
+
 @contextmanager
-def live_progress(stage: str, progress: Progress | None, every: float = 5.0, stream=None) -> Iterator[None]:
-    """Print a progress line every ``every`` seconds while the block runs (when it changed)."""
-    stream = stream or sys.stderr
+def live_progress(stage: str, progress: Progress | None, every: float | None = None, stream=None) -> Iterator[None]:
+    """Print a progress line every ``every`` seconds (``PROGRESS_EVERY``) while the block runs
+    (when it changed), on standard output: standard error is for what went wrong."""
+    stream = stream or sys.stdout
+    every = PROGRESS_EVERY if every is None else every
     stop = threading.Event()
     started = time.monotonic()
 

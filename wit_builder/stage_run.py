@@ -5,6 +5,7 @@ locked, by ``wit_builder.io.stage_folders``.)"""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -36,21 +37,24 @@ def replace_outputs(out: str, stage: str, stale: Sequence[str], create: Sequence
 
 
 def run_pipeline(
-    build: Callable, beam_args: Sequence[str], out: str, progress: Progress | None = None
+    stage: str, build: Callable, beam_args: Sequence[str], out: str, progress: Progress | None = None
 ) -> tuple[dict, float]:
-    """Run ``build(pipeline)`` to completion, with a live progress line; returns the stage's
-    stats.json and the seconds."""
+    """Run ``build(pipeline)`` to completion, with a live progress line labelled with ``stage``;
+    returns the stage's stats.json and the seconds.
+
+    Progress goes to standard output, with the stage's other lines (what it reads, what it kept);
+    standard error holds only what went wrong, so a failing stage's error is one line there
+    however long it ran before failing, and a slow machine cannot put a progress line first."""
     import apache_beam as beam
 
     from wit_builder.beam_options import pipeline_options, quick_bundle_ends
     from wit_builder.stderr import workers_quiet
 
     quick_bundle_ends()
-    stage = out.rstrip("/").rsplit("/", 1)[-1]
     started = time.monotonic()
     with (
-        workers_quiet(beam_args) as terminal,
-        live_progress(stage, progress, stream=terminal),
+        workers_quiet(beam_args),
+        live_progress(stage, progress, stream=sys.stdout),
         beam.Pipeline(options=pipeline_options(beam_args)) as pipeline,
     ):
         build(pipeline)

@@ -118,10 +118,10 @@ def _runs_worker_processes(beam_args: Sequence[str]) -> bool:
 
 @contextmanager
 def workers_quiet(beam_args: Sequence[str]) -> Iterator[TextIO]:
-    """Yield the stream the command's own progress goes to. When the pipeline's workers are
-    child processes of this one (and not ``--debug``), file descriptor 2 points at a temporary
-    file meanwhile, so the workers' logs stay off the terminal; the stream yielded is the real
-    stderr. Otherwise nothing changes and ``sys.stderr`` is yielded."""
+    """Yield the real stderr, for anything the command must say there while its pipeline runs.
+    When the pipeline's workers are child processes of this one (and not ``--debug``), file
+    descriptor 2 points at a temporary file meanwhile, so the workers' logs stay off the
+    terminal. Otherwise nothing changes and ``sys.stderr`` is yielded."""
     if debugging() or not _runs_worker_processes(beam_args):
         yield sys.stderr
         return

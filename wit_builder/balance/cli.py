@@ -54,7 +54,7 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
     print(f"[balance] {len(readable)} candidate file(s), t={cap}, seed={rules.seed} -> {out}", flush=True)
     progress = Progress("files balanced", len(readable), files_in(f"{out}/balanced/*.parquet"))
     report, seconds = run_pipeline(
-        lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out, progress
+        "balance", lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out, progress
     )
     html = write_balance_report(out)
     bad = report["dropped"].get("malformed_matches", 0)

@@ -61,7 +61,7 @@ def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
     print(f"[download] {total:,} pairs in {len(chunks)} chunk(s) from {len(files)} file(s) -> {out}", flush=True)
     progress = Progress("chunks fetched", len(chunks), files_in(f"{out}/work/outcomes/*.parquet"))
     report, seconds = run_pipeline(
-        lambda pipeline: build_pipeline(pipeline, chunks, rules, out, unreadable), beam_args, out, progress
+        "download", lambda pipeline: build_pipeline(pipeline, chunks, rules, out, unreadable), beam_args, out, progress
     )
     statuses = ", ".join(f"{name} {count:,}" for name, count in report["statuses"].items())
     print(

@@ -58,7 +58,9 @@ def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
     rules, out = settings.rules, settings.out.rstrip("/")
     replace_outputs(out, "harvest", ("candidates",))  # this stage's own output: a re-run replaces it whole
     print(f"[harvest] {len(inputs.wat_files)} WAT file(s), {len(inputs.list_files)} list file(s) -> {out}", flush=True)
-    report, seconds = run_pipeline(lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out)
+    report, seconds = run_pipeline(
+        "harvest", lambda pipeline: build_pipeline(pipeline, inputs, rules, out), beam_args, out
+    )
     dropped = ", ".join(f"{reason} {n}" for reason, n in report["dropped"].items() if n)
     skipped = ", ".join(f"{reason} {n}" for reason, n in report["records_without_pairs"].items() if n)
     print(

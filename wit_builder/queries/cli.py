@@ -31,7 +31,10 @@ def run(settings: QueriesSettings, beam_args: Sequence[str]) -> int:
         flush=True,
     )
     report, seconds = run_pipeline(
-        lambda pipeline: build_pipeline(pipeline, inputs, settings.rules, settings.tuning, out), beam_args, out
+        "queries",
+        lambda pipeline: build_pipeline(pipeline, inputs, settings.rules, settings.tuning, out),
+        beam_args,
+        out,
     )
     counts = report["counts"]
     skipped = ", ".join(f"{name} {counts[name]:,}" for name in SKIPPED if counts.get(name)) or "nothing"

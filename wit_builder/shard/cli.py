@@ -37,7 +37,11 @@ def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
     upstream = upstream_stats(settings.samples)
     progress = Progress("units scattered", len(chunks), files_in(f"{out}/work/runs/*.json"))
     report, seconds = run_pipeline(
-        lambda pipeline: build_pipeline(pipeline, inputs, chunks, rules, out, upstream), beam_args, out, progress
+        "shard",
+        lambda pipeline: build_pipeline(pipeline, inputs, chunks, rules, out, upstream),
+        beam_args,
+        out,
+        progress,
     )
     return print_summary(out, report, seconds)
 
