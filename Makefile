@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e '.[dev,faiss,train]'
+	# setuptools warns, on every editable install, that a folder named like the package is in the
+	# working directory (it is the package): nothing for a newcomer to act on.
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -e '.[dev,faiss,train]'
 	# open_clip without its dependencies (torchvision has no CPU build here): the export test
 	# builds open_clip's model from our export, with a stand-in torchvision, and compares.
 	$(BIN)/python -m pip install --quiet --no-deps "$(OPEN_CLIP)"

@@ -226,8 +226,9 @@ def wrong_schema_input(command: Command, tmp: Path) -> tuple[Path, Path]:
 def usable_looking_input(command: Command, tmp: Path) -> Path:
     """An input path that exists, so the --out check is what the command trips on."""
     if command.name == "run":
+        (tmp / "dump.xml").write_text("<mediawiki></mediawiki>\n")  # a run checks its sources first
         path = tmp / "config.toml"
-        path.write_text('[queries]\nwiki_dump = ["dump.xml"]\n')
+        path.write_text(f'[queries]\nwiki_dump = ["{tmp / "dump.xml"}"]\n')
         return path
     path = tmp / "in" / command.corrupt_name
     path.parent.mkdir(parents=True, exist_ok=True)

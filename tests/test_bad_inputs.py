@@ -29,13 +29,12 @@ def test_download_skips_and_counts_the_unreadable_files_among_good_ones(tmp_path
     pairs.mkdir()
     _balanced_file(pairs / "part-00000.parquet")
     (pairs / "part-00001.parquet").write_bytes(b"PAR1 cut short")
-    assert main(["download", "--pairs", f"{pairs}/*.parquet", "--out", str(tmp_path / "o")]) == 0
+    # Port 9 is refused before any fetch: nothing is kept, and the stage fails saying so, in one line.
+    assert main(["download", "--pairs", f"{pairs}/*.parquet", "--out", str(tmp_path / "o")]) == 1
+    assert "0 of 3 images kept: 3 blocked_url" in capsys.readouterr().err
     stats = json.loads((tmp_path / "o" / "stats.json").read_text())
-    assert (
-        stats["pairs_in"] == 3 and stats["adds_up"] and stats["statuses"] == {"blocked_url": 3}
-    )  # port 9: refused before any fetch
+    assert stats["pairs_in"] == 3 and stats["adds_up"] and stats["statuses"] == {"blocked_url": 3}
     assert [f["path"] for f in stats["unreadable_files"]] == [str(pairs / "part-00001.parquet")]
-    assert "WARNING skipped (in stats.json)" in capsys.readouterr().err
 
 
 def test_balance_skips_and_counts_the_unreadable_files_among_good_ones(tmp_path, capsys):

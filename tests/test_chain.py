@@ -119,22 +119,23 @@ def test_chain_runs_resumes_and_reruns_what_changed(tmp_path, small_world_dir, c
     run = tmp_path / "run"
     results = run_chain(_chain_config(small_world_dir), str(run))
     assert [r.stage for r in results] == list(stages.names())
-    # No image can be fetched (the world is offline), so the shard stage has nothing to write.
-    assert [r.outcome for r in results[:5]] == ["done", "done", "done", "done", "failed (exit 1)"]
+    # No image can be fetched (the world is offline): download keeps nothing, and fails saying so.
+    assert [r.outcome for r in results[:5]] == ["done", "done", "done", "failed (exit 1)", "not run"]
     assert [r.outcome for r in results[5:]] == ["not run", "not configured"]
+    assert "download: 0 of" in capsys.readouterr().err
     assert (run / "queries" / "queries.parquet").exists() and list((run / "harvest" / "candidates").glob("*"))
     assert (run / "balance" / "report" / "balance.html").exists() and (run / "report" / "index.html").exists()
     table = format_results(results)
-    assert "failed (exit 1)" in table.splitlines()[5] and "shard" in table.splitlines()[5]
+    assert "failed (exit 1)" in table.splitlines()[4] and "download" in table.splitlines()[4]
     download = json.loads((run / "download" / "stats.json").read_text())
     assert download["adds_up"] and set(download["statuses"]) == {"private_address"}  # refused: loopback
     success = json.loads((run / "balance" / "_SUCCESS").read_text())
     assert success["settings"]["per_query"] == 20000 and not (run / "balance" / "_RUNNING").exists()
-    assert json.loads((run / "shard" / "_RUNNING").read_text())["key"]  # it failed: never finished
+    assert json.loads((run / "download" / "_RUNNING").read_text())["key"]  # it failed: never finished
 
     queries_bytes = (run / "queries" / "queries.parquet").stat().st_mtime_ns
     again = run_chain(_chain_config(small_world_dir), str(run))
-    assert [r.outcome for r in again[:5]] == ["up to date"] * 4 + ["failed (exit 1)"]
+    assert [r.outcome for r in again[:5]] == ["up to date"] * 3 + ["failed (exit 1)", "not run"]
     assert (run / "queries" / "queries.parquet").stat().st_mtime_ns == queries_bytes
 
     changed = {**_chain_config(small_world_dir), "balance": {"per_query": 3}}
@@ -144,11 +145,11 @@ def test_chain_runs_resumes_and_reruns_what_changed(tmp_path, small_world_dir, c
     assert (run / "download" / "notes.txt").exists() and list((run / "download" / "samples").glob("*.parquet"))
     (run / "download" / "notes.txt").unlink()
     rerun = run_chain(changed, str(run))
-    assert [r.outcome for r in rerun[:4]] == ["up to date", "up to date", "done", "done"]
+    assert [r.outcome for r in rerun[:4]] == ["up to date", "up to date", "done", "failed (exit 1)"]
     assert json.loads((run / "balance" / "stats.json").read_text())["rules"]["per_query"] == 3
 
     forced = run_chain(changed, str(run), from_stage="harvest")
-    assert [r.outcome for r in forced[:4]] == ["up to date", "done", "done", "done"]
+    assert [r.outcome for r in forced[:4]] == ["up to date", "done", "done", "failed (exit 1)"]
     with pytest.raises(UsageError, match="--from harvst: not a stage"):
         run_chain(changed, str(run), from_stage="harvst")
 
@@ -163,7 +164,7 @@ def test_run_command_exit_status(tmp_path, capsys):
     config = tmp_path / "c.toml"
     config.write_text(f'out = "{tmp_path / "run"}"\n[queries]\nwiki_dump = "{tmp_path}/missing-*.xml"\n')
     assert main(["run", "--config", str(config)]) == 2  # the config names no file: a usage error
-    assert "wit-builder run: queries: --wiki-dump" in capsys.readouterr().err
+    assert "1 input(s) name no file: queries.wiki_dump" in capsys.readouterr().err
     (tmp_path / "dump.xml").write_text("<html>not a dump</html>\n")
     config.write_text(f'out = "{tmp_path / "run"}"\n[queries]\nwiki_dump = "{tmp_path}/dump.xml"\n')
     assert main(["run", "--config", str(config)]) == 1  # the stage ran and could read nothing: failed
@@ -217,3 +218,43 @@ def test_a_run_folder_that_is_not_text_is_named(tmp_path, capsys):
     config.write_text('out = 5\n[queries]\nwiki_dump = "d"\n')
     assert main(["run", "--config", str(config)]) == 2
     assert "out: expected the run folder's path or URL as text, got 5" in capsys.readouterr().err
+
+
+def test_run_to_stops_after_a_stage_and_touches_nothing_after_it(tmp_path, small_world_dir, capsys):
+    run = tmp_path / "run"
+    results = run_chain(_chain_config(small_world_dir), str(run), to_stage="balance")
+    assert [r.outcome for r in results] == ["done", "done", "done", "not run", "not run", "not run", "not configured"]
+    assert not (run / "download").exists() and not (run / "shard").exists()
+    again = run_chain(_chain_config(small_world_dir), str(run), to_stage="harvest")
+    assert [r.outcome for r in again[:3]] == ["up to date", "up to date", "not run"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--to", "nowhere"], "--to nowhere: not a stage"),
+        (["--from", "shard", "--to", "harvest"], "--from shard comes after --to harvest: nothing would run"),
+    ],
+)
+def test_from_and_to_must_name_stages_in_order(argv, message, tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text('out = "o"\n[queries]\nwiki_dump = "d"\n')
+    assert main(["run", "--config", str(config), *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("plan", [True, False], ids=["--plan", "run"])
+def test_every_missing_input_is_named_before_anything_runs(plan, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        'out = "run"\n[queries]\nwiki_dump = "data/enwiki/*.bz2"\nwordnet = "nowhere/wordnet"\n'
+        '[harvest]\nwat = "data/wat/*.warc.wat.gz"\npairs = ["data/pairs/*.parquet"]\n'
+    )
+    assert main(["run", "--config", str(config), *(["--plan"] if plan else [])]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "4 input(s) name no file" in err, err
+    for named in ("queries.wiki_dump 'data/enwiki/*.bz2'", "queries.wordnet 'nowhere/wordnet'",
+                  "harvest.wat 'data/wat/*.warc.wat.gz'", "harvest.pairs 'data/pairs/*.parquet'"):  # fmt: skip
+        assert named in err
+    assert not (tmp_path / "run").exists()

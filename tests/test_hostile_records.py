@@ -320,6 +320,15 @@ def rows_of(schema: str, count: int, start: int = 0) -> list[dict]:
     return [{**base, "uid": f"u{start + i:04d}", "url": f"http://127.0.0.1:9/{start + i}.jpg"} for i in range(count)]
 
 
+def download_keeping_nothing(argv: list[str], capsys) -> str:
+    """``download`` over pairs whose URLs (port 9) are all refused: it writes every status, then
+    fails in one line, having kept nothing."""
+    status = main(["download", *argv])
+    err = capsys.readouterr().err
+    assert status == 1 and len(err.strip().splitlines()) == 1 and "images kept:" in err, err
+    return err
+
+
 def write_with_a_null_uid(path: Path, schema: str, statistics: bool = True) -> None:
     """A file of ``schema``'s columns whose second row has no uid (written by another tool: a
     non-nullable column cannot hold a null in our own writers)."""
@@ -335,11 +344,11 @@ def test_a_download_input_with_a_null_uid_costs_that_file(statistics, tmp_path, 
     pairs.mkdir()
     write_table(table_from_rows(rows_of("balanced", 5), "balanced"), str(pairs / "a.parquet"), "balanced")
     write_with_a_null_uid(pairs / "b.parquet", "balanced", statistics)
-    err = run_ok(["download", "--pairs", str(pairs), "--out", str(tmp_path / "o")], capsys)
+    err = download_keeping_nothing(["--pairs", str(pairs), "--out", str(tmp_path / "o")], capsys)
     stats = stats_of(tmp_path / "o")
     assert stats["status_rows"] == 5 and stats["statuses"] == {"blocked_url": 5} and stats["adds_up"]
     assert [entry["path"] for entry in stats["unreadable_files"]] == [str(pairs / "b.parquet")]
-    assert "null" in stats["unreadable_files"][0]["error"] and "WARNING skipped" in err
+    assert "null" in stats["unreadable_files"][0]["error"] and "0 of 5 images kept: 5 blocked_url" in err
     assert stats["pairs_in"] == 5 + (0 if statistics else 4) and stats["unreadable_rows"] == (0 if statistics else 4)
 
 
@@ -406,7 +415,7 @@ def test_a_null_among_a_pairs_matches_costs_that_pair_in_download(tmp_path, caps
     pairs = tmp_path / "pairs"
     pairs.mkdir()
     write_with_a_null_match(pairs / "a.parquet", "balanced")
-    run_ok(["download", "--pairs", str(pairs), "--out", str(tmp_path / "o")], capsys)
+    download_keeping_nothing(["--pairs", str(pairs), "--out", str(tmp_path / "o")], capsys)
     stats = stats_of(tmp_path / "o")
     assert stats["statuses"] == {"blocked_url": 4, "malformed_pair": 1} and stats["adds_up"]
 

@@ -32,6 +32,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "progress",
             "stderr",
             "stage_stats",
+            "kept_checks",
             "text",
         }
     ),

@@ -30,7 +30,7 @@ FLAGS = {
     "max-bytes pdq-radius "
     "max-crawl-delay max-pixels "
     "max-redirects min-image-size near-distance no-dedupe out pairs per-host read-timeout resize-mode "
-    "resize-only-if-bigger retries total-timeout user-agent x-robots-directives",
+    "resize-only-if-bigger retries total-timeout unreachable-share user-agent x-robots-directives",
     "shard": "base-url chunk-rows count-shards out per-query queries read-budget samples samples-per-shard seed "
     "shard-bytes",
     "tokenizer": "input min-frequency out vocab-size",

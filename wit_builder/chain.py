@@ -152,6 +152,33 @@ def source_fingerprints(settings: Mapping[str, Any]) -> dict[str, dict[str, Fing
     return found
 
 
+def missing_sources(settings: Mapping[str, Any], out: str, to_stage: str | None = None) -> list[str]:
+    """``stage.key 'value'`` for every source input (up to ``to_stage``) that names no file,
+    all of them, so one look at the config finds every path to fill in; a path inside the run
+    folder is left out (an earlier stage will write it)."""
+    from wit_builder.io.fingerprint import fingerprint
+    from wit_builder.io.paths import canonical, contains
+    from wit_builder.stage_settings import flags_of, to_table
+
+    run_folder = canonical(out)
+    last = stages.names().index(to_stage) if to_stage else len(stages.names()) - 1
+    missing = []
+    for entry in stages.chain()[: last + 1]:
+        if entry.name not in settings:
+            continue
+        table = to_table(settings[entry.name])
+        wired = {key for key, earlier in entry.reads.items() if _is_wired(table.get(key), run_folder, earlier)}
+        for flag in flags_of(type(settings[entry.name])):
+            value = table.get(flag.key)
+            if flag.how.role != "input" or flag.key in wired or value in (None, []):
+                continue
+            for spec in value if isinstance(value, list) else [value]:
+                inside = any(contains(run_folder, canonical(part.strip())) for part in str(spec).split("::"))
+                if not inside and fingerprint([spec]).files == 0:
+                    missing.append(f"{entry.name}.{flag.key} {spec!r}")
+    return missing
+
+
 def _is_wired(value: Any, run_folder: str, earlier: str) -> bool:
     """Whether a setting's value is the earlier stage's folder in this run, however spelled."""
     from wit_builder.io.paths import canonical_spec
@@ -241,11 +268,13 @@ def prepare_stage(folder: str, stage: str, key: str, how: str, inputs: Mapping[s
     _write_marker(folder, RUNNING, {"key": key, "inputs": dict(inputs or {})})
 
 
-def _fresh_stages(settings: Mapping[str, Any], from_stage: str | None) -> dict[str, bool]:
-    """Each configured stage, and whether ``--from`` makes it start afresh."""
+def _fresh_stages(settings: Mapping[str, Any], from_stage: str | None, to_stage: str | None = None) -> dict[str, bool]:
+    """Each configured stage up to ``--to`` (all, without it), and whether ``--from`` makes it
+    start afresh."""
     order = stages.names()
     first = order.index(from_stage) if from_stage is not None else len(order)
-    return {stage: index >= first for index, stage in enumerate(order) if stage in settings}
+    last = order.index(to_stage) if to_stage is not None else len(order) - 1
+    return {stage: index >= first for index, stage in enumerate(order) if stage in settings and index <= last}
 
 
 def _plan_stage(folder: str, key: str, fresh: bool) -> str:
@@ -292,15 +321,15 @@ def run_chain(
     beam_args: Sequence[str] = (),
     from_stage: str | None = None,
     debug: bool = False,
+    to_stage: str | None = None,
 ) -> list[StepResult]:
-    """Run the stages in order, skipping those already done with the same key, until one fails.
-    A stage that raises fails the run with its one-line message (the traceback with ``debug``)."""
-    from wit_builder.errors import UsageError
+    """Run the stages in order, skipping those already done with the same key, until one fails
+    or ``to_stage`` is done. A stage that raises fails the run with its one-line message (the
+    traceback with ``debug``)."""
     from wit_builder.io.stage_folders import check_out, claim
     from wit_builder.stage_settings import to_table
 
-    if from_stage is not None and from_stage not in stages.names():
-        raise UsageError(f"--from {from_stage}: not a stage (stages: {', '.join(stages.names())})")
+    check_stage_range(from_stage, to_stage)
     beam = [*config.get("beam_args", []), *beam_args]
     settings = chain_settings(config, out)
     sources = source_fingerprints(settings)
@@ -308,7 +337,7 @@ def run_chain(
     check_out(out, None, claim_it=False)  # and locks it for this command: one run per folder at a time
     plan = {
         stage: _plan_stage(stage_dir(out, stage), keys[stage], fresh)
-        for stage, fresh in _fresh_stages(settings, from_stage).items()
+        for stage, fresh in _fresh_stages(settings, from_stage, to_stage).items()
     }
     _lock_stage_folders(out, plan)  # before any removal: a stage folder another command writes stops the run
     _refuse_foreign_files(out, plan)  # before any stage runs, so nothing is half done
@@ -321,7 +350,7 @@ def run_chain(
         if stage not in settings:
             results.append(StepResult(stage, "not configured", folder, 0.0))
             continue
-        if stopped:
+        if stopped or stage not in plan:  # after a failure, or after --to
             results.append(StepResult(stage, "not run", folder, 0.0))
             continue
         if plan[stage] == "up to date":
@@ -350,6 +379,18 @@ def run_chain(
 
     print(f"[run] report: {write_run_report(out)}", flush=True)
     return results
+
+
+def check_stage_range(from_stage: str | None, to_stage: str | None) -> None:
+    """``UsageError`` unless ``--from`` and ``--to`` name stages, the first not after the second."""
+    from wit_builder.errors import UsageError
+
+    order = stages.names()
+    for flag, stage in (("--from", from_stage), ("--to", to_stage)):
+        if stage is not None and stage not in order:
+            raise UsageError(f"{flag} {stage}: not a stage (stages: {', '.join(order)})")
+    if from_stage and to_stage and order.index(from_stage) > order.index(to_stage):
+        raise UsageError(f"--from {from_stage} comes after --to {to_stage}: nothing would run")
 
 
 def _run_stage(stage: str, settings: Any, beam_args: Sequence[str], debug: bool) -> int:
@@ -413,14 +454,23 @@ def run_command(args, beam_args: Sequence[str]) -> int:
             print(format_toml(full_config(config, out)), end="")
             return EXIT_OK
         settings = chain_settings(config, out)  # every key and value checked before --out is touched
+        check_stage_range(args.from_stage, args.to_stage)
+        if missing := missing_sources(settings, out, args.to_stage):
+            raise UsageError(
+                f"{args.config}: {len(missing)} input(s) name no file: {'; '.join(missing)}; fill in the paths "
+                "(the config's comments say what each wants)"
+            )
+        order = stages.names()
+        last = order.index(args.to_stage) if args.to_stage else len(order) - 1
+        planned = {stage: value for stage, value in settings.items() if order.index(stage) <= last}
         if args.plan:
-            print(plan_text(settings, args, [*config.get("beam_args", []), *beam_args]))
+            print(plan_text(planned, args, [*config.get("beam_args", []), *beam_args]))
             return EXIT_OK
         try:
-            print(plan_text(settings, args, [*config.get("beam_args", []), *beam_args]), flush=True)
+            print(plan_text(planned, args, [*config.get("beam_args", []), *beam_args]), flush=True)
         except (OSError, ValueError, KeyError) as error:  # a plan is advice: the run goes on without one
             print(f"[run] no plan: {type(error).__name__}: {error}", flush=True)
-        results = run_chain(config, out, beam_args, args.from_stage, debug=args.debug)
+        results = run_chain(config, out, beam_args, args.from_stage, debug=args.debug, to_stage=args.to_stage)
     except SettingsError as error:
         raise SettingsError(f"{args.config}: {error}") from error
     print(format_results(results))

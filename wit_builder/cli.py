@@ -63,6 +63,12 @@ def _run_flags(p: argparse.ArgumentParser) -> None:
         metavar="STAGE",
         help="run this stage and the later ones afresh, even if they finished with the same settings",
     )
+    p.add_argument(
+        "--to",
+        dest="to_stage",
+        metavar="STAGE",
+        help="stop after this stage (the stages after it are not run, and their folders not touched)",
+    )
     p.add_argument("--print-config", action="store_true", help="print the whole config, every default filled in")
     p.add_argument("--plan", action="store_true", help="print each stage's estimated work, output and cost, and stop")
     p.add_argument(

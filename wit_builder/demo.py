@@ -6,6 +6,8 @@ download stage fetches from it), and says what each stage did and where its outp
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 import time
@@ -46,8 +48,11 @@ def write_evaluation_sets(world_root: Path, seed: int) -> dict[str, str]:
     paths = evaluation_paths(world_root)
     pool = write_scene_pool(Path(world_root) / "evaluation" / "val_pool", 400, files=2, seed=seed + 1000)
     settings = ShardSettings(samples=(str(pool),), out=paths["val_data"], rules=ShardRules(samples_per_shard=200))
-    if shard(settings, []) != 0:
-        raise RuntimeError("the held-out shards could not be written")
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):  # the shard stage's own lines are not the demo's story
+        status = shard(settings, [])
+    if status != 0:
+        raise RuntimeError(f"the held-out shards could not be written: {said.getvalue().strip()}")
     write_zeroshot_folder(paths["zeroshot_data"], per_class=10, seed=seed)
     write_templates(paths["templates"])
     return paths
@@ -262,9 +267,10 @@ def world_command(args, beam_args: Sequence[str]) -> int:
             f"wrote the synthetic world to {layout.root} (not served: its URLs point at {world.offline_base_urls()[0]})"
         )
         return 0
-    with world.serve() as web:
+    with _serve(world, settings.port, Path(settings.out)) as web:
         layout = world.write(settings.out, web.base_urls, compression=settings.compression)
-        write_evaluation_sets(Path(settings.out), settings.seed)
+        with unchanged_mtimes_kept(Path(settings.out) / "evaluation"):
+            write_evaluation_sets(Path(settings.out), settings.seed)
         print(f"wrote the synthetic world to {layout.root}; serving its web at {', '.join(web.base_urls)}")
         print("press Ctrl-C to stop", flush=True)
         try:

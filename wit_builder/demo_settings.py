@@ -19,6 +19,12 @@ class WorldSettings(Settings):
     seed: int = option(0, help="seed", low=0, high=2**32 - 1)
     compression: str = option("bz2", choices=COMPRESSIONS, help="dump compression")
     serve: bool = option(False, help="serve its web on loopback until interrupted")
+    port: int = option(
+        0,
+        help="with --serve, the port to serve on (0: the port it was last served on when free, else any free one)",
+        low=0,
+        high=65_535,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +35,9 @@ class DemoSettings(Settings):
     scale: float = option(1.0, help="size of the synthetic world", low=0.1, high=64)
     seed: int = option(0, help="seed of the synthetic world", low=0, high=2**32 - 1)
     port: int = option(
-        0, help="serve the web on this port (0: any free one; fix it to repeat a run)", low=0, high=65_535
+        0,
+        help="serve the web on this port (0: the port the last demo used when free, else any free one)",
+        low=0,
+        high=65_535,
     )
     train: bool = option(True, flag="no-train", help="stop after the tokenizer: no training, no evaluation")

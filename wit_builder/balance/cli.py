@@ -66,5 +66,8 @@ def run(settings: BalanceSettings, beam_args: Sequence[str]) -> int:
     if not report["files_read"]:  # a stage that could read none of its inputs has failed
         failed = [(row["path"], row["error"]) for row in report["unreadable_files"]]
         raise StageFailed(none_readable(failed, "harvest candidates", "candidates") + "; see stats.json")
+    from wit_builder.kept_checks import require_kept
+
+    require_kept(report["kept"], report["pairs_in"], report["dropped"], "pairs", "see stats.json")
     warn_skipped("balance", report["unreadable_files"])
     return 0

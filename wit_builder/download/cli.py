@@ -68,5 +68,39 @@ def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
         f"[download] {report['ok']:,} of {report['pairs_in']:,} images kept in {seconds:.1f}s "
         f"({report['chunks_resumed']} chunk(s) resumed); {statuses}"
     )
+    check_reached(report, out, settings.unreachable_share)  # a failing stage says only its one line
     warn_skipped("download", report["unreadable_files"])
     return 0
+
+
+UNREACHABLE = ("connection_error", "timeout")  # the statuses of a URL whose host never answered
+# What to look at when one status took every URL.
+ADVICE = {
+    "private_address": "loopback and private addresses are refused (--allow-private-network: for a test web only)",
+    "blocked_url": "every URL's scheme or port was refused (--allowed-ports)",
+    "opted_out": "every site opted out; see the report's opt-out section",
+}
+
+
+def check_reached(report: dict, out: str, share: float) -> None:
+    """Fail (``StageFailed``) when no image was kept, or when more than ``share`` of the URLs
+    could not be reached, naming the hosts that did not answer: a web that is down, or a run
+    offline, must not pass for a download that found nothing worth keeping."""
+    from wit_builder.download.report_section import unreachable_hosts
+    from wit_builder.errors import StageFailed
+    from wit_builder.kept_checks import biggest, require_kept
+
+    statuses = {name: n for name, n in report["statuses"].items() if name != "ok"}
+    fetched = report["status_rows"]
+    unreached = {name: statuses[name] for name in UNREACHABLE if statuses.get(name)}
+    biggest_reason = max(statuses, key=statuses.get, default=None)
+    advice = ADVICE.get(biggest_reason, "see stats.json")
+    if unreached:
+        hosts = ", ".join(f"{host} ({n:,})" for host, n, _ in unreachable_hosts(out, UNREACHABLE, top=3))
+        advice = f"not reached: {hosts}; is the web up? (once it is: wit-builder run --from download)"
+    require_kept(report["ok"], fetched, statuses, "images", advice)
+    if fetched and share < 1 and sum(unreached.values()) > share * fetched:
+        raise StageFailed(
+            f"{sum(unreached.values()):,} of {fetched:,} URLs could not be reached ({biggest(unreached)}), more "
+            f"than --unreachable-share {share:g} of them; {advice}"
+        )

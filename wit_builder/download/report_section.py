@@ -49,6 +49,11 @@ def failing_hosts(download_dir: str, top: int = 10) -> list[tuple[str, int, str]
     return _top_hosts(download_dir, lambda status, _: None if status in ("ok", "duplicate") else status, top)
 
 
+def unreachable_hosts(download_dir: str, statuses: tuple[str, ...], top: int = 3) -> list[tuple[str, int, str]]:
+    """(host, URLs, the most common status) for the hosts whose URLs ended in ``statuses`` most."""
+    return _top_hosts(download_dir, lambda status, _: status if status in statuses else None, top)
+
+
 def opted_out_hosts(download_dir: str, top: int = 20) -> list[tuple[str, int, str]]:
     """(host, URLs opted out, the signal that refused most of them) for the hosts opting out most."""
     return _top_hosts(download_dir, lambda status, error: signal_of(error) if status == "opted_out" else None, top)

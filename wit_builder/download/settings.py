@@ -200,4 +200,12 @@ class DownloadSettings(Settings):
         low=1,
         high=10**7,
     )
+    unreachable_share: float = option(
+        0.9,
+        metavar="F",
+        help="fail when more than this share of the URLs could not be reached (connection errors and time-outs: "
+        "the web is down, or the run is offline); 1: never",
+        low=0,
+        high=1,
+    )
     rules: DownloadRules = nested(DownloadRules)

@@ -81,4 +81,11 @@ def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
             "--wat Common Crawl WAT files; see stats.json"
         )
     warn_skipped("harvest", report["unreadable_files"])
+    from wit_builder.kept_checks import require_kept
+
+    no_match = max(report["dropped"], key=report["dropped"].get, default=None) == "no_match"
+    hint = "no caption holds a query: does the list fit the captions (their language, --case-insensitive)?"
+    require_kept(
+        report["kept"], report["pairs_read"], report["dropped"], "pairs", hint if no_match else "see stats.json"
+    )
     return 0

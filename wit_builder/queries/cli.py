@@ -45,4 +45,11 @@ def run(settings: QueriesSettings, beam_args: Sequence[str]) -> int:
         f"in {seconds:.1f}s; skipped: {skipped}"
     )
     warn_skipped("queries", report["unreadable_files"])
+    if not report["queries"]:  # an empty query list makes every later stage keep nothing
+        from wit_builder.errors import StageFailed
+
+        raise StageFailed(
+            f"no query was kept from {counts.get('articles', 0):,} articles ({counts.get('tokens', 0):,} tokens): "
+            "no candidate passed the thresholds; for a small dump lower --min-unigram-count and --min-bigram-count"
+        )
     return 0

@@ -185,6 +185,20 @@ def evaluate(
     return results
 
 
+def evaluation_line(results: dict) -> str:
+    """The figures a person reads first, in words: ``image → text R@1 0.035, text → image R@1
+    0.035 (chance 0.0025); zero-shot top-1 0.350 (chance 0.100)``."""
+    parts = []
+    if "image_to_text_R@1" in results:
+        parts.append(
+            f"image → text R@1 {results['image_to_text_R@1']:.3f}, text → image R@1 "
+            f"{results['text_to_image_R@1']:.3f} (chance {results['chance_R@1']:.4f}, {results['n']:,} pairs)"
+        )
+    if "zeroshot_top1" in results:
+        parts.append(f"zero-shot top-1 {results['zeroshot_top1']:.3f} (chance {results['zeroshot_chance']:.3f})")
+    return "; ".join(parts) or "nothing to evaluate on"
+
+
 def write_results(results: dict, path: str) -> None:
     with fsspec.open(path, "wt", encoding="utf-8") as handle:
         json.dump(results, handle, indent=2)

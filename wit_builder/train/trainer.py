@@ -286,7 +286,7 @@ def _train(args: TrainSettings, placement: Placement) -> int:
         f"{checkpoints.checkpoint_dir(args.out)}"
     )
     if (args.val_data or args.zeroshot_data) and placement.is_main:
-        from wit_builder.train.evaluate import evaluate, write_results
+        from wit_builder.train.evaluate import evaluate, evaluation_line, write_results
 
         results = evaluate(
             trainer.model,
@@ -300,7 +300,7 @@ def _train(args: TrainSettings, placement: Placement) -> int:
         )
         write_results(results, f"{args.out.rstrip('/')}/eval.json")
         metrics.record({"step": trainer.step, **{f"eval/{k}": v for k, v in results.items() if k != "classes"}})
-        print(json.dumps(results), flush=True)
+        print(f"[train] evaluated: {evaluation_line(results)}; every figure in {args.out.rstrip('/')}/eval.json")
     barrier(placement)
     metrics.close()
     return 0
