@@ -161,10 +161,9 @@ def missing_sources(settings: Mapping[str, Any], out: str, to_stage: str | None 
     from wit_builder.stage_settings import flags_of, to_table
 
     run_folder = canonical(out)
-    last = stages.names().index(to_stage) if to_stage else len(stages.names()) - 1
     missing = []
-    for entry in stages.chain()[: last + 1]:
-        if entry.name not in settings:
+    for entry in stages.chain():
+        if entry.name not in settings or entry.name not in stages_up_to(to_stage):
             continue
         table = to_table(settings[entry.name])
         wired = {key for key, earlier in entry.reads.items() if _is_wired(table.get(key), run_folder, earlier)}
@@ -271,10 +270,15 @@ def prepare_stage(folder: str, stage: str, key: str, how: str, inputs: Mapping[s
 def _fresh_stages(settings: Mapping[str, Any], from_stage: str | None, to_stage: str | None = None) -> dict[str, bool]:
     """Each configured stage up to ``--to`` (all, without it), and whether ``--from`` makes it
     start afresh."""
-    order = stages.names()
+    order = stages_up_to(to_stage)
     first = order.index(from_stage) if from_stage is not None else len(order)
-    last = order.index(to_stage) if to_stage is not None else len(order) - 1
-    return {stage: index >= first for index, stage in enumerate(order) if stage in settings and index <= last}
+    return {stage: index >= first for index, stage in enumerate(order) if stage in settings}
+
+
+def stages_up_to(to_stage: str | None) -> tuple[str, ...]:
+    """The stages a run with ``--to to_stage`` works on, in order (every stage without it)."""
+    order = stages.names()
+    return order if to_stage is None else order[: order.index(to_stage) + 1]
 
 
 def _plan_stage(folder: str, key: str, fresh: bool) -> str:
@@ -460,9 +464,7 @@ def run_command(args, beam_args: Sequence[str]) -> int:
                 f"{args.config}: {len(missing)} input(s) name no file: {'; '.join(missing)}; fill in the paths "
                 "(the config's comments say what each wants)"
             )
-        order = stages.names()
-        last = order.index(args.to_stage) if args.to_stage else len(order) - 1
-        planned = {stage: value for stage, value in settings.items() if order.index(stage) <= last}
+        planned = {stage: value for stage, value in settings.items() if stage in stages_up_to(args.to_stage)}
         if args.plan:
             print(plan_text(planned, args, [*config.get("beam_args", []), *beam_args]))
             return EXIT_OK
