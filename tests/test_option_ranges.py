@@ -9,6 +9,7 @@ runs the command for real (the slow part) and succeeds.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -351,6 +352,10 @@ def test_a_value_at_a_bound_runs_or_is_refused_naming_the_flag(command, flag, va
     if status == 2:
         last = err.strip().splitlines()[-1]
         assert flag.name in last, f"exit 2 without naming {flag.name}: {last}"
+    elif status == 1 and name == "download":  # a bound no image passes (one byte, 4096 px): ran, kept nothing
+        assert len(err.strip().splitlines()) == 1 and "0 of 8 images kept: 8 " in err, err
+        stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+        assert stats["adds_up"] and stats["ok"] == 0
     else:
         assert status == 0, f"{command.name} {flag.name}={text}: exit {status}: {err.strip()[-500:]}"
 
