@@ -372,11 +372,17 @@ def run_chain(
         started = time.monotonic()
         status = _run_stage(stage, settings[stage], beam, debug)
         seconds = time.monotonic() - started
+        reads = {earlier: keys[earlier] for earlier in sorted(set(stages.get(stage).reads.values())) if earlier in keys}
         if status == 0:
-            marker = {"stage": stage, "key": keys[stage], "settings": to_table(settings[stage]), "inputs": inputs}
+            marker = {"stage": stage, "key": keys[stage], "settings": to_table(settings[stage]), "inputs": inputs,
+                      "reads": reads, "seconds": round(seconds, 3)}  # fmt: skip
             _write_marker(folder, SUCCESS, marker)
             filesystem, _ = fsspec.core.url_to_fs(folder)
             filesystem.rm(f"{folder}/{RUNNING}")
+        else:  # the report says so, and shows none of its figures
+            _write_marker(
+                folder, RUNNING, {"key": keys[stage], "inputs": inputs, "failed": status, "seconds": round(seconds, 3)}
+            )
         results.append(StepResult(stage, "done" if status == 0 else f"failed (exit {status})", folder, seconds))
         stopped = status != 0
     from wit_builder.report.run_page import write_run_report

@@ -226,3 +226,26 @@ def test_a_set_another_process_is_writing_is_refused_and_left_as_it_was(publishe
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_every_count_of_the_set_is_the_one_after_the_takedown(shard_dir, tmp_path):
+    """The shard stage's stats.json, its per-query report and its page say what the set holds
+    now, as the manifest does: the samples taken down are ``taken_down``, not still "written"."""
+    published = tmp_path / "set"
+    shutil.copytree(shard_dir, published)
+    before = json.loads((published / "stats.json").read_text())
+    kept_before = sum(pq.read_table(published / "report" / "balance.parquet").column("kept").to_pylist())
+    rows = index_rows(published)["000002.parquet"][:3]
+    argv = ["takedown", str(published), "--uids", request(tmp_path, "u.txt", [r["uid"] for r in rows]), "--reason", "r"]
+    assert main(argv) == 0
+    stats = json.loads((published / "stats.json").read_text())
+    manifest = json.loads((published / "manifest.json").read_text())
+    assert stats["written"] == stats["kept"] == manifest["totals"]["samples"] == before["written"] - 3
+    assert stats["rejected"]["taken_down"] == before["rejected"]["taken_down"] + 3 and stats["adds_up"]
+    assert stats["samples_in"] == stats["written"] + stats["capped"] + sum(stats["rejected"].values())
+    kept = pq.read_table(published / "report" / "balance.parquet").column("kept").to_pylist()
+    assert sum(kept) == kept_before - sum(len(r["matches"]) for r in rows)
+    page = (published / "report" / "balance.html").read_text()
+    assert f"{stats['written']:,}" in page and f"taken down {stats['rejected']['taken_down']:,}" in page
+    assert main(argv) == 0  # the same request again: nothing left to remove, every count as it was
+    assert json.loads((published / "stats.json").read_text()) == stats

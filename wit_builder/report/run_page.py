@@ -16,6 +16,7 @@ import fsspec
 
 from wit_builder import stages
 from wit_builder.io.json_files import read_json
+from wit_builder.report.stage_states import stage_states
 from wit_builder.report.templating import Markup, render, style
 
 
@@ -34,9 +35,13 @@ def stats_schema(stage: str) -> str | None:
 def render_run_report(run_dir: str) -> str:
     run_dir = run_dir.rstrip("/")
     chain = stages.chain()
-    stats = {stage.name: _read_json(f"{run_dir}/{stage.name}/stats.json", stats_schema(stage.name)) for stage in chain}
-    filesystem, _ = fsspec.core.url_to_fs(run_dir)
-    done = {stage.name for stage in chain if filesystem.isfile(f"{run_dir}/{stage.name}/_SUCCESS")}
+    states = stage_states(run_dir)
+    stats = {  # a stage's figures only when its files are what its key says: finished, and not stale
+        stage.name: _read_json(f"{run_dir}/{stage.name}/stats.json", stats_schema(stage.name))
+        if states[stage.name].shown
+        else None
+        for stage in chain
+    }
     reported = [stage for stage in chain if stage.report]
     return render(
         "run.html.j2",
@@ -44,13 +49,19 @@ def render_run_report(run_dir: str) -> str:
         style=Markup(style()),
         run_dir=run_dir,
         stage_rows=[
-            [stage.name, "finished" if stage.name in done else ("output present" if stats[stage.name] else "—")]
+            [
+                stage.name,
+                states[stage.name].state,
+                "—" if states[stage.name].seconds is None else f"{states[stage.name].seconds:,.1f}",
+                states[stage.name].why,
+            ]
             for stage in chain
         ],
         sections=[
-            (title, _html(section(run_dir, stats))) for stage in reported for title, section in stage.report_sections()
+            (title, _html(section(run_dir, stats)) if states[stage.name].shown else None, states[stage.name])
+            for stage in reported
+            for title, section in stage.report_sections()
         ],
-        missing=[stage.name for stage in reported for _ in stage.report_sections()],
     )
 
 

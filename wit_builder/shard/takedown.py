@@ -41,7 +41,7 @@ from wit_builder.io.atomic import write_atomically
 from wit_builder.io.chunks import parquet_columns
 from wit_builder.io.folder_lock import lock_out
 from wit_builder.io.json_files import read_json, read_json_lines, write_json
-from wit_builder.schemas import read_table, write_table
+from wit_builder.schemas import read_table, write_table, write_table_omitting_nulls
 from wit_builder.shard.tar_format import end_of_archive, iter_members, member
 
 KINDS = {"uids": "uid", "urls": "url", "hashes": "sha256"}  # request kind -> index column
@@ -262,9 +262,51 @@ def _apply(folder: str) -> None:
     _write_json_atomically(f"{folder}/manifest.json", manifest)
     sizes = {shard["name"]: shard["samples"] for shard in manifest["shards"]}
     _write_json_atomically(f"{folder}/sizes.json", sizes)
+    _refresh_counts(folder, manifest)
     if not _logged(folder, entry):
         _append_line(f"{folder}/{LOG}", json.dumps(entry, ensure_ascii=False, sort_keys=True))
     filesystem.rm(f"{folder}/{JOURNAL}")
+
+
+def _refresh_counts(folder: str, manifest: dict) -> None:
+    """The shard stage's ``stats.json`` and its per-query report as the set now is: samples
+    written are the manifest's, the difference is ``taken_down``, and each query's kept count is
+    counted again in the indexes. Derived from the set, not decremented, so safe to repeat; the
+    report page is drawn again from them. A set without them (another tool's) is left alone."""
+    from collections import Counter
+
+    from wit_builder.balance.languages import row_keys
+    from wit_builder.report.balance import SHARD_WORDING, write_balance_report
+
+    filesystem, _ = fsspec.core.url_to_fs(folder)
+    stats_path, report_path = f"{folder}/stats.json", f"{folder}/report/balance.parquet"
+    if not (filesystem.exists(stats_path) and filesystem.exists(report_path)):
+        return
+    stats = read_json(stats_path, "stats.shard")
+    removed = stats["written"] - manifest["totals"]["samples"]
+    if removed:
+        stats["written"] = stats["kept"] = manifest["totals"]["samples"]
+        stats["bytes"] = manifest["totals"]["bytes"]
+        for counts in (stats["rejected"], stats.setdefault("dropped", {})):
+            counts["taken_down"] = counts.get("taken_down", 0) + removed
+        _write_json_atomically(stats_path, stats)
+    kept: Counter[str] = Counter()
+    for shard in manifest["shards"]:
+        index = read_table(f"{folder}/{shard['index']}", "shard_index")
+        langs = index.column("lang").to_pylist() if "lang" in index.column_names else [None] * index.num_rows
+        for matches, lang in zip(index.column("matches").to_pylist(), langs, strict=True):
+            kept.update(row_keys(matches, lang))
+    report = read_table(report_path, "balance_report")
+    langs = report.column("lang").to_pylist() if "lang" in report.column_names else [None] * report.num_rows
+    queries = report.column("query").to_pylist()
+    now = [kept.get(f"{lang}\t{query}" if lang else query, 0) for query, lang in zip(queries, langs, strict=True)]
+    if now == report.column("kept").to_pylist():
+        return
+    field = report.schema.field("kept")
+    report = report.set_column(report.schema.get_field_index("kept"), field, pa.array(now, field.type))
+    write_table_omitting_nulls(report, f"{report_path}.partial", "balance_report")  # lang only where it was
+    filesystem.mv(f"{report_path}.partial", report_path)
+    write_balance_report(folder, SHARD_WORDING)
 
 
 def _logged(folder: str, entry: dict) -> bool:
