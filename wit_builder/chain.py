@@ -40,6 +40,7 @@ import fsspec
 
 from wit_builder import stages
 from wit_builder.io.fingerprint import Fingerprint
+from wit_builder.io.stage_folders import read_marker
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -217,18 +218,6 @@ def stage_keys(
     return keys
 
 
-def _marker(folder: str, name: str) -> dict | None:
-    path = f"{folder}/{name}"
-    filesystem, _ = fsspec.core.url_to_fs(path)
-    if not filesystem.isfile(path):
-        return None
-    try:
-        with fsspec.open(path, "rt", encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return {}  # a damaged marker: as good as a different key
-
-
 def _write_marker(folder: str, name: str, document: dict) -> None:
     from wit_builder.io.atomic import write_atomically
 
@@ -238,7 +227,7 @@ def _write_marker(folder: str, name: str, document: dict) -> None:
 def _changed_sources(folder: str, now: Mapping[str, Fingerprint]) -> str:
     """``; its inputs changed: --wat 230 → 231 files`` when the stage's last finished run read
     other source files than these, else nothing."""
-    done = _marker(folder, SUCCESS) or {}
+    done = read_marker(folder, SUCCESS) or {}
     before = done.get("inputs") if isinstance(done.get("inputs"), dict) else None
     if before is None:
         return ""
@@ -284,7 +273,7 @@ def stages_up_to(to_stage: str | None) -> tuple[str, ...]:
 def _plan_stage(folder: str, key: str, fresh: bool) -> str:
     """What a run does with a stage's folder: "up to date", "resume", "start" or "start afresh"
     (the last two empty what the stage wrote there)."""
-    done, running = _marker(folder, SUCCESS), _marker(folder, RUNNING)
+    done, running = read_marker(folder, SUCCESS), read_marker(folder, RUNNING)
     if fresh:
         return "start afresh"
     if done is not None and done.get("key") == key:

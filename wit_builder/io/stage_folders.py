@@ -37,6 +37,23 @@ CLAIM = "_STAGE"
 MARKERS = (CLAIM, "_SUCCESS", "_RUNNING", "_LOCK", r"\.write-test-[0-9a-f]+")
 
 
+def read_marker(folder: str, name: str) -> dict | None:
+    """A run marker of ``folder`` (``_SUCCESS``, ``_RUNNING``) as a dict; None when there is none,
+    and an empty dict when it is damaged (cut by a kill): as good as one of another key."""
+    import json
+
+    path = f"{folder.rstrip('/')}/{name}"
+    filesystem, _ = fsspec.core.url_to_fs(path)
+    if not filesystem.isfile(path):
+        return None
+    try:
+        with fsspec.open(path, "rt", encoding="utf-8") as handle:
+            found = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def stage_of(folder: str) -> tuple[str, str] | None:
     """(stage, the entry that shows it) when ``folder`` holds a stage's output, else None."""
     filesystem, _ = fsspec.core.url_to_fs(folder)

@@ -15,12 +15,12 @@ old training's curve never sits beside shards written since.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import fsspec
 
 from wit_builder import stages
+from wit_builder.io.stage_folders import read_marker
 
 SHOWN = ("finished", "output present")  # the states whose figures the report shows
 
@@ -37,28 +37,15 @@ class StageState:
         return self.state in SHOWN
 
 
-def _marker(folder: str, name: str) -> dict | None:
-    path = f"{folder}/{name}"
-    filesystem, _ = fsspec.core.url_to_fs(path)
-    if not filesystem.isfile(path):
-        return None
-    try:
-        with fsspec.open(path, "rt", encoding="utf-8") as handle:
-            found = json.load(handle)
-    except (OSError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
 def stage_states(run_dir: str) -> dict[str, StageState]:
     """Each stage's state in the run folder ``run_dir``, in chain order."""
     run_dir = run_dir.rstrip("/")
     filesystem, _ = fsspec.core.url_to_fs(run_dir)
-    done = {stage.name: _marker(f"{run_dir}/{stage.name}", "_SUCCESS") for stage in stages.chain()}
+    done = {stage.name: read_marker(f"{run_dir}/{stage.name}", "_SUCCESS") for stage in stages.chain()}
     states: dict[str, StageState] = {}
     for stage in stages.chain():
         folder = f"{run_dir}/{stage.name}"
-        finished, running = done[stage.name], _marker(folder, "_RUNNING")
+        finished, running = done[stage.name], read_marker(folder, "_RUNNING")
         if finished is not None:
             seconds = finished.get("seconds") if isinstance(finished.get("seconds"), int | float) else None
             moved = [
