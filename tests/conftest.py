@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from wit_builder.synthetic import SyntheticWorld, WorldConfig
@@ -41,3 +46,17 @@ def scene_shards(tmp_path_factory):
     out = tmp_path_factory.mktemp("scene_shards")
     assert main(["shard", "--samples", str(pool), "--out", str(out), "--samples-per-shard", "200"]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def finished_demo(tmp_path_factory) -> Path:
+    """A folder holding a finished demo at ``runs/demo`` (its world, its run, its reports and a
+    trained tiny model), made by the demo command as a newcomer runs it. For slow tests only."""
+    root = tmp_path_factory.mktemp("finished-demo")
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    done = subprocess.run(
+        [sys.executable, "-m", "wit_builder.cli", "demo", "--out", "runs/demo"],
+        cwd=root, capture_output=True, text=True, timeout=1200, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return root

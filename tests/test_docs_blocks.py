@@ -44,18 +44,6 @@ def test_every_block_is_run_or_says_visibly_why_not():
             assert VISIBLE not in near, f"{page.name}:{block.lineno} says it is not run, and it is"
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
-    """A folder holding a finished demo at ``runs/demo``, where the blocks run."""
-    root = tmp_path_factory.mktemp("docs-blocks")
-    done = subprocess.run(
-        [sys.executable, "-m", "wit_builder.cli", "demo", "--out", "runs/demo"],
-        cwd=root, capture_output=True, text=True, timeout=1200, env=environment(),
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return root
-
-
 def environment() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -65,7 +53,8 @@ def environment() -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("page", "block"), BLOCKS, ids=IDS)
-def test_the_block_runs_as_written(page, block, folder):
+def test_the_block_runs_as_written(page, block, finished_demo):
+    folder = finished_demo
     if reason := skipped(block):
         pytest.skip(reason)
     if block.syntax == "python":

@@ -34,6 +34,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "stage_stats",
             "kept_checks",
             "text",
+            "wording",
         }
     ),
     frozenset({"io"}),

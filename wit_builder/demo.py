@@ -22,6 +22,7 @@ from wit_builder.io.unchanged_files import unchanged_mtimes_kept
 from wit_builder.synthetic import SyntheticWorld, WorldConfig, WorldLayout
 from wit_builder.synthetic.planted import PlantedSet
 from wit_builder.synthetic.web import SyntheticWeb
+from wit_builder.wording import counted
 
 DEMO_OUT = "runs/demo"
 TRAIN = {"model": "tiny", "batch_size": 32, "steps": 200, "lr": 1e-3, "warmup": 20, "workers": 1,
@@ -208,7 +209,8 @@ def _takedown_after_publication(out: Path, base_urls: list[str]) -> str:
     if result.removed:
         shards = ", ".join(result.removed)
         log = run / "shard" / "takedowns.jsonl"
-        return f"[demo] takedown after publication: {result.samples_removed} sample(s) removed from {shards}; see {log}"
+        removed = counted(result.samples_removed, "sample")
+        return f"[demo] takedown after publication: {removed} removed from {shards}; see {log}"
     return "[demo] takedown after publication: nothing left to remove (done by an earlier demo, or not collected)"
 
 

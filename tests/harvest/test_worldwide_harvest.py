@@ -62,7 +62,7 @@ def test_each_caption_is_matched_against_its_languages_list(harvested, tmp_path)
 
 def test_english_too_and_a_chosen_set_of_languages(harvested, tmp_path):
     rows, _ = run(harvested, tmp_path / "both", "--match-english")
-    assert rows["6.jpg"]["matches"] == ["Hund", "dog"]
+    assert rows["6.jpg"]["matches"] == ["Hund", "en\tdog"]  # English's entry, found in a German caption
     rows, stats = run(harvested, tmp_path / "only", "--languages", "de")
     assert {row["lang"] for row in rows.values()} == {"de"}
     assert stats["dropped"]["no_language_list"] == 4 and stats["adds_up"]

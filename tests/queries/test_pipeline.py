@@ -140,6 +140,17 @@ def test_numbers_always_in_and_stats_add_up(result):
     assert counts["tokens"] == 100 + 99 + 2 + 4 + 1022 + 1 + 2
     assert stats["overlap_removed"]["unigram"] == 1  # alpha
     assert stats["queries"] == len(queries) == sum(stats["queries_per_source"].values())
+    assert_unseen_numbers_are_their_own_source(queries, stats)
+
+
+def assert_unseen_numbers_are_their_own_source(queries, stats):
+    """A number the dumps never showed is source ``number`` (never a unigram seen 0 times), and
+    the stats say how many."""
+    numbers = [queries[str(n)] for n in range(100)]
+    unseen = [row for row in numbers if row["source"] == "number"]
+    assert unseen and all(row["occurrences"] == 0 for row in unseen)
+    assert all(row["source"] == "unigram" and row["occurrences"] > 0 for row in numbers if row["source"] != "number")
+    assert stats["numbers_added_unseen"] == len(unseen) == stats["queries_per_source"]["number"]
 
 
 def test_outputs_are_sorted_and_schema_valid(result, result_dir):
@@ -155,6 +166,7 @@ def test_target_size(sources, tmp_path):
     assert len(queries) == 110
     assert all(str(n) in queries for n in range(100))
     assert stats["rules"]["target_size"] == 110
+    assert_unseen_numbers_are_their_own_source(queries, stats)  # forced in, and still their own source
 
 
 def test_shards_and_fanout_do_not_change_the_output(result, result_dir, sources, tmp_path_factory):

@@ -39,7 +39,7 @@ def test_each_language_has_its_row_head_and_tail(tmp_path):
     html = languages_section(str(tmp_path), STATS)
     assert html and "English&#39;s tail share 0.1000" in html
     assert html.index(">en<") < html.index(">zh<")  # English first
-    assert "t = 3" in html and "1 tail queries" in html and ">猫<" in html  # 鸟 (1 < 3) is zh's tail
+    assert "t = 3" in html and "1 tail query " in html and ">猫<" in html  # 鸟 (1 < 3) is zh's tail
     assert _shard_languages(str(tmp_path)) == {"en": 2, "zh": 1}  # a null language is English
 
 

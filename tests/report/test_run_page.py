@@ -14,7 +14,7 @@ def test_a_run_with_only_the_query_list_says_the_rest_has_not_run(tmp_path):
              "overlap_removed": {"unigram": 1}}  # fmt: skip
     (tmp_path / "queries" / "stats.json").write_text(json.dumps(stats))
     page = render_run_report(str(tmp_path))
-    assert "7 queries from 3 articles" in page and "1 duplicates across sources removed" in page
+    assert "7 queries from 3 articles" in page and "1 duplicate across sources removed" in page
     for stage in ("harvest", "balance", "download", "shard", "train"):
         assert f"The {stage} stage has not run in this folder." in page
     assert "<svg" in page and "http" not in page.split("<body>")[1].replace("http://www.w3.org/2000/svg", "")

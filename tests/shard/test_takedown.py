@@ -45,7 +45,7 @@ def test_a_takedown_rewrites_only_the_shards_that_hold_the_samples(published, tm
     before = snapshot(published)
     argv = ["takedown", str(published), "--uids", request(tmp_path, "uids.txt", uids)]
     assert main([*argv, "--reason", "rights holder's request #12", "--by", "legal@example.org"]) == 0
-    assert "removed 3 sample(s) from 2 shard(s)" in capsys.readouterr().out
+    assert "removed 3 samples from 2 shards" in capsys.readouterr().out
     after = snapshot(published)
     changed = {name for name in after if before.get(name) != after[name]}
     assert changed == {

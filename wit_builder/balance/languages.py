@@ -52,20 +52,23 @@ def without_malformed(table: pa.Table) -> tuple[pa.Table, int]:
 
 def match_keys(table: pa.Table) -> pa.Array:
     """The ``matches`` of a batch of candidates as the keys they are counted and drawn under:
-    ``LANG<TAB>QUERY`` where the row has a language, the query itself where it has none."""
+    ``LANG<TAB>QUERY`` where the row has a language, the query itself where it has none. A match
+    that already names its language (``en<TAB>lighthouse``: harvest's ``--match-english`` in a
+    German caption) keeps it: it is English's entry, not German's."""
     matches = table.column("matches").combine_chunks()
     if "lang" not in table.column_names or table.column("lang").null_count == table.num_rows:
         return matches
     parents = pc.list_parent_indices(matches)
     langs = pc.take(table.column("lang").combine_chunks(), parents)
     flat = pc.list_flatten(matches)
-    keyed = pc.if_else(pc.is_null(langs), flat, pc.binary_join_element_wise(langs, flat, pa.scalar(SEPARATOR)))
+    own = pc.or_(pc.is_null(langs), pc.match_substring(flat, SEPARATOR))  # a match that names its language
+    keyed = pc.if_else(own, flat, pc.binary_join_element_wise(langs, flat, pa.scalar(SEPARATOR)))
     return pa.ListArray.from_arrays(matches.offsets, keyed)
 
 
 def row_keys(matches: list[str], lang: str | None) -> list[str]:
     """One row's keys, as ``match_keys`` makes them for a batch."""
-    return [f"{lang}{SEPARATOR}{match}" for match in matches] if lang else list(matches)
+    return [match if SEPARATOR in match or not lang else f"{lang}{SEPARATOR}{match}" for match in matches]
 
 
 def key_language(key: str) -> str:

@@ -67,7 +67,7 @@ def languages_section(run_dir: str, all_stats: Mapping[str, Any]) -> str | None:
                 q.get("tokens", 0),
                 q.get("rule", "—"),
                 q.get("queries", 0),
-                ", ".join(f"{s} {n}" for s, n in per_source.items() if n),
+                ", ".join(f"{s}\u00a0{n}" for s, n in per_source.items() if n),  # a source and its count never split
                 h.get("identified", 0),
                 h.get("kept", 0),
                 b.get("t", "—"),

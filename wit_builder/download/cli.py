@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from wit_builder import stages
 from wit_builder.download.settings import DownloadRules, DownloadSettings
+from wit_builder.wording import counted
 
 
 def check_lists_and_sets(rules: DownloadRules, out: str) -> str:
@@ -58,7 +59,8 @@ def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
         ("samples", "status", "eval_matches", "work/fetched", "work/outcomes", "work/eval_matches"),
     )
     total = sum(chunk.rows for chunk in chunks)
-    print(f"[download] {total:,} pairs in {len(chunks)} chunk(s) from {len(files)} file(s) -> {out}", flush=True)
+    where = f"{counted(len(chunks), 'chunk')} from {counted(len(files), 'file')}"
+    print(f"[download] {counted(total, 'pair')} in {where} -> {out}", flush=True)
     progress = Progress("chunks fetched", len(chunks), files_in(f"{out}/work/outcomes/*.parquet"))
     report, seconds = run_pipeline(
         "download", lambda pipeline: build_pipeline(pipeline, chunks, rules, out, unreadable), beam_args, out, progress
@@ -66,7 +68,7 @@ def run(settings: DownloadSettings, beam_args: Sequence[str]) -> int:
     statuses = ", ".join(f"{name} {count:,}" for name, count in report["statuses"].items())
     print(
         f"[download] {report['ok']:,} of {report['pairs_in']:,} images kept in {seconds:.1f}s "
-        f"({report['chunks_resumed']} chunk(s) resumed); {statuses}"
+        f"({counted(report['chunks_resumed'], 'chunk')} resumed); {statuses}"
     )
     check_reached(report, out, settings.unreachable_share)  # a failing stage says only its one line
     warn_skipped("download", report["unreadable_files"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from wit_builder.harvest.settings import HarvestSettings
+from wit_builder.wording import counted
 
 PAIR_LISTS = "URL + caption lists (Parquet, TSV/CSV or JSONL with url and caption columns)"
 
@@ -67,7 +68,7 @@ def run(settings: HarvestSettings, beam_args: Sequence[str]) -> int:
         f"[harvest] {report['kept']} of {report['pairs_read']} pairs kept in {seconds:.1f}s; "
         f"dropped: {dropped or 'none'}; records without pairs: {skipped or 'none'}"
         + (
-            f"; HTML taken out of {report['captions_html_cleaned']:,} caption(s)"
+            f"; HTML taken out of {counted(report['captions_html_cleaned'], 'caption')}"
             if report["captions_html_cleaned"]
             else ""
         )

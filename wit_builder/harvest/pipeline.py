@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam import pvalue
 
+from wit_builder.balance.languages import SEPARATOR
 from wit_builder.errors import UsageError
 from wit_builder.harvest.face_boxes import merge_face_boxes, parse_face_boxes
 from wit_builder.harvest.matcher import QueryMatcher
@@ -159,9 +160,10 @@ class MatchFn(StatsDoFn):
     (``queries`` with ``lang``) is matched per language, as Meta CLIP 2 does: each text's
     language is identified (``wit_builder.text.language_id``, fastText's lid.176, offline) and
     the text is matched against that language's queries only (and the English ones too with
-    ``match_english``). A text whose language has no list, or is not among ``languages``, is
-    dropped as ``no_language_list``; the row carries ``lang``, and every identified text and
-    every kept row is counted per language.
+    ``match_english``, whose matches in other languages' captions are ``en<TAB>query``). A text
+    whose language has no list, or is not among ``languages``, is dropped as
+    ``no_language_list``; the row carries ``lang``, and every identified text and every kept row
+    is counted per language.
     """
 
     def __init__(self, queries_path: str, case_sensitive: bool, rules: HarvestRules | None = None):
@@ -200,7 +202,11 @@ class MatchFn(StatsDoFn):
                 return
             found = set(matcher(row["text"])) if matcher is not None else set()
             if self.english is not None and lang != "en":
-                found.update(self.english(row["text"]))
+                # An English query found in another language's caption belongs to English: it
+                # carries its language (``en<TAB>query``), so balance counts it, caps it with
+                # English's t and finds its source in the English list. A query the caption's
+                # own list also holds stays with that list.
+                found |= {f"en{SEPARATOR}{q}" for q in self.english(row["text"]) if q not in found}
             matches = sorted(found)
             row = {**row, "lang": lang}
         if not matches:
@@ -251,6 +257,10 @@ class PickRepresentative(beam.CombineFn):
         return ({**best, "page_opt_out": opt_out, "face_bboxes": boxes} if best is not None else None), count
 
 
+# Kept pairs of other languages with an English query found through --match-english.
+THROUGH_ENGLISH = "kept_through_english"
+
+
 class CountKeptFn(StatsDoFn):
     """The kept row of each URL; counts kept pairs and the duplicates they stand for."""
 
@@ -259,6 +269,8 @@ class CountKeptFn(StatsDoFn):
         self.count("kept")
         if row.get("lang"):
             self.count(f"kept:{row['lang']}")
+            if any(SEPARATOR in match for match in row["matches"]):
+                self.count(THROUGH_ENGLISH)
         self.count("duplicate_url", sharing - 1)
         yield row
 
@@ -384,7 +396,8 @@ def write_stats(
         "records_without_pairs": {
             k: v
             for k, v in counts.items()
-            if k not in (*DROP_REASONS, "kept", "rows_written", "pairs_read", "face_boxes_unusable", HTML_CLEANED)
+            if k not in (*DROP_REASONS, "kept", "rows_written", "pairs_read", "face_boxes_unusable")
+            and k not in (HTML_CLEANED, THROUGH_ENGLISH)
             and not k.startswith(("blocklisted:", "language:", "kept:"))
         },
         # Captions kept or dropped after HTML was taken out of them (tags, entities).
@@ -396,6 +409,8 @@ def write_stats(
             lang: {"identified": counts.get(f"language:{lang}", 0), "kept": counts.get(f"kept:{lang}", 0)}
             for lang in sorted({k.split(":", 1)[1] for k in counts if k.startswith(("language:", "kept:"))})
         },
+        # --match-english: kept pairs of other languages that hold an English query (en<TAB>query).
+        **({"kept_through_english": counts.get(THROUGH_ENGLISH, 0)} if rules.match_english else {}),
         # Pairs each blocklist dropped, by the list's name; the lists' entries are never recorded.
         "blocklisted_by_list": by_list,
         "unreadable_files": [{"path": path, "error": error} for path, error in sorted(errors)],

@@ -9,7 +9,7 @@ takes a list without it as English)."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import apache_beam as beam
 import fsspec
@@ -18,7 +18,14 @@ from apache_beam import pvalue
 from wit_builder.io.json_files import write_json
 from wit_builder.queries.inputs import QueryInputs
 from wit_builder.queries.languages import ENGLISH, share_of
-from wit_builder.queries.selection import ALWAYS_IN, SOURCE_ORDER, Candidate, select_target_size, union
+from wit_builder.queries.selection import (
+    ALWAYS_IN,
+    NUMBER_SOURCE,
+    SOURCE_ORDER,
+    Candidate,
+    select_target_size,
+    union,
+)
 from wit_builder.queries.settings import QueryRules
 from wit_builder.queries.word_candidates import bigram_quota, unigram_quota
 from wit_builder.schemas import table_from_rows, write_table
@@ -36,6 +43,12 @@ def gather(candidates: dict, target_size: int | None) -> dict:
             best = beam.combiners.TopCombineFn(target_size, key=Candidate.rank_key, reverse=True)
             gathered[source] = collection | f"Top{source}" >> beam.CombineGlobally(best).as_singleton_view()
     return gathered
+
+
+def _per_source(counts: Counter) -> dict[str, int]:
+    """Queries per source, in the sources' order; ``number`` only where unseen numbers were added."""
+    names = (*SOURCE_ORDER, NUMBER_SOURCE) if counts.get(NUMBER_SOURCE) else SOURCE_ORDER
+    return {s: counts.get(s, 0) for s in names}
 
 
 def language_list(
@@ -57,10 +70,13 @@ def language_list(
     else:
         forced = [numbers.get(n, Candidate(n, "unigram", 0.0, 0, lang)) for n in ALWAYS_IN]
         chosen, overlap = select_target_size(by_source, rules.target_size, forced)
+    # A number the dumps never showed is a query of its own source, whichever way it came in
+    # (``--target-size`` forces it in as a unigram, to count towards the unigrams' share).
+    unseen = {n for n in ALWAYS_IN if n not in numbers}
+    chosen = [replace(c, source=NUMBER_SOURCE) if c.source == "unigram" and c.query in unseen else c for c in chosen]
     chosen_queries = {c.query for c in chosen}
-    missing_numbers = [n for n in ALWAYS_IN if n not in chosen_queries]
-    chosen += [Candidate(n, "unigram", 0.0, 0, lang) for n in missing_numbers]  # always in, even unseen
-    overlap["numbers_added_unseen"] = len(missing_numbers)
+    chosen += [Candidate(n, NUMBER_SOURCE, 0.0, 0, lang) for n in ALWAYS_IN if n not in chosen_queries]
+    overlap["numbers_added_unseen"] = sum(c.source == NUMBER_SOURCE for c in chosen)
     return chosen, overlap, quotas
 
 
@@ -97,7 +113,7 @@ def write_query_list(
             "titles_with_views": titles.get(lang) if lang in titles else None,
             "quotas": quotas,
             "candidates_per_source": {s: len(mine[s]) for s in SOURCE_ORDER},
-            "queries_per_source": {s: sources.get(s, 0) for s in SOURCE_ORDER},
+            "queries_per_source": _per_source(sources),
             "queries": len(queries),
         }
     chosen.sort(key=lambda c: (c.lang, c.query))
@@ -124,7 +140,7 @@ def write_query_list(
         "rules": asdict(rules),
         "counts": dict(sorted(stats.items())),
         "candidates_per_source": {s: len(by_source[s]) for s in SOURCE_ORDER},
-        "queries_per_source": {s: per_source.get(s, 0) for s in SOURCE_ORDER},
+        "queries_per_source": _per_source(per_source),
         "overlap_removed": overlap,
         "numbers_added_unseen": unseen,
         "languages": per_language,

@@ -55,19 +55,26 @@ class QueryTable:
     matched: np.ndarray
     kept: np.ndarray
     p_keep: np.ndarray
+    lang: list[str | None] | None = None  # a worldwide list's language per query; None: English only
 
     @classmethod
     def read(cls, path: str) -> QueryTable:
         table = read_table(path, "balance_report").sort_by(
             [("matched", "descending"), ("kept", "descending"), ("query", "ascending")]
         )
+        langs = table.column("lang").to_pylist() if "lang" in table.column_names else []
         return cls(
             table.column("query").to_pylist(),
             table.column("source").to_pylist(),
             table.column("matched").to_numpy(),
             table.column("kept").to_numpy(),
             table.column("p_keep").to_numpy(),
+            langs if any(langs) else None,
         )
+
+    def language(self, index: int) -> str:
+        """The query's language (``en`` where a worldwide list's row names none)."""
+        return (self.lang[index] if self.lang else None) or "en"
 
 
 def size_buckets(per_query: int) -> list[tuple[str, int, int]]:
@@ -107,9 +114,12 @@ def rank_curve(values: np.ndarray, points: int = 400) -> tuple[list[float], list
 
 
 def _query_rows(table: QueryTable, indices: list[int]) -> list[list]:
+    """A query table's rows; a worldwide list's carry each query's language (the same "0" is a
+    query in every language)."""
     return [
         [
             table.query[i],
+            *([table.language(i)] if table.lang else []),
             table.source[i] or "—",
             int(table.matched[i]),
             int(table.kept[i]),
@@ -199,7 +209,13 @@ def balance_page(stats: dict, table: QueryTable, wording: ReportWording = BALANC
     )
     listed = [i for i in range(len(table.query)) if table.matched[i] > 0]
     rarest = sorted(listed, key=lambda i: (table.matched[i], table.query[i]))[:TABLE_ROWS]
-    unmatched = sorted(table.query[i] for i in range(len(table.query)) if table.matched[i] == 0)
+    unmatched = [
+        f"{table.query[i]} ({table.language(i)})" if table.lang else table.query[i]
+        for i in sorted(
+            (i for i in range(len(table.query)) if table.matched[i] == 0),
+            key=lambda i: (table.language(i), table.query[i]),
+        )
+    ]
     oversampled = f", oversampled ×{oversample:g}" if oversample != 1 else ""
     factor = f"{oversample:g}·" if oversample != 1 else ""
     if t:
@@ -227,7 +243,8 @@ def balance_page(stats: dict, table: QueryTable, wording: ReportWording = BALANC
         "shares": shares,
         "bars": Markup(bars),
         "buckets": [[label, b, a] for (label, _, _), b, a in zip(buckets, before_buckets, after_buckets, strict=True)],
-        "query_headers": ["query", "source", "matched", "kept", "p_keep"],
+        "query_headers": ["query", *(["language"] if table.lang else []), "source", "matched", "kept", "p_keep"],
+        "query_numeric": [3, 4, 5] if table.lang else [2, 3, 4],
         "largest": _query_rows(table, listed[:TABLE_ROWS]),
         "rarest": _query_rows(table, rarest),
         "items": wording.items,

@@ -11,6 +11,7 @@ from typing import Any
 import fsspec
 
 from wit_builder.io.json_files import read_json, read_json_lines
+from wit_builder.report.evaluation_figures import evaluation_figures
 from wit_builder.report.svg import Series, bar_chart, line_chart
 from wit_builder.report.templating import Markup, render
 
@@ -47,6 +48,8 @@ def queries(run_dir: str, all_stats: Stats) -> str | None:
         articles=counts.get("articles", 0),
         tokens=counts.get("tokens", 0),
         duplicates=_total(stats.get("overlap_removed", 0)),
+        numbers=per_source.get("number", 0),
+        languages=len(stats.get("languages") or {}),
         rows=[[source, count] for source, count in per_source.items()],
         chart=Markup(chart),
     )
@@ -60,7 +63,7 @@ def harvest(run_dir: str, all_stats: Stats) -> str | None:
     rows = [["kept", stats["kept"]], *([reason.replace("_", " "), n] for reason, n in drops.items())]
     rows.append(["pairs read", stats["pairs_read"]])
     chart = bar_chart(
-        ["kept", *drops],
+        ["kept", *(reason.replace("_", " ") for reason in drops)],
         [("pairs", [stats["kept"], *drops.values()], BLUE)],
         "Harvest: every pair read, kept or dropped by reason",
         "fate",
@@ -115,19 +118,10 @@ def train(run_dir: str, all_stats: Stats) -> str | None:
         "loss",
     )
     rates = [r["samples_per_second"] for r in steps if "samples_per_second" in r]
-    evaluation = []
-    if results is not None:
-        chance_r1, chance_zeroshot = results.get("chance_R@1"), results.get("zeroshot_chance")
-        chance = {"image_to_text_R@1": chance_r1, "text_to_image_R@1": chance_r1, "zeroshot_top1": chance_zeroshot}
-        evaluation = [
-            [
-                name,
-                f"{value:.4f}" if isinstance(value, float) else value,
-                f"{chance[name]:.4f}" if chance.get(name) else "",
-            ]
-            for name, value in results.items()
-            if not isinstance(value, list | dict)
-        ]
+    evaluation = [
+        [name, f"{value:.4f}", f"{chance:.4f}" if chance is not None else ""]
+        for name, value, chance in (evaluation_figures(results) if results is not None else [])
+    ]
     return render(
         "sections/train.html.j2", chart=Markup(chart), rate=rates[-1] if rates else None, evaluation=evaluation
     )

@@ -156,6 +156,21 @@ def loglog_chart(
     )
 
 
+# A log axis has no zero: bars stand on a floor a third of a decade below 1, so a bar of 1 is
+# as visible as any other (on an axis that starts at 1 it has no height at all).
+_BAR_FLOOR = -1 / 3
+_CHAR_WIDTH = 6.4  # about the width of a character at font-size 11, to know when labels collide
+
+
+def _category_labels(categories: Sequence[str], slot: float) -> tuple[float, int]:
+    """How to write the x labels: (angle, extra height). Labels wider than their slot are turned
+    by 35° and the chart grows to hold them, so that they never overlap."""
+    widest = max((len(c) for c in categories), default=0) * _CHAR_WIDTH
+    if widest <= slot * 0.95:
+        return 0.0, 0
+    return -35.0, int(widest * math.sin(math.radians(35))) + 4
+
+
 def bar_chart(
     categories: Sequence[str],
     groups: Sequence[tuple[str, Sequence[int], str]],
@@ -167,18 +182,28 @@ def bar_chart(
 ) -> str:
     """Grouped bars on a logarithmic count axis (counts here span several decades), each bar
     labelled with its exact value; a zero is drawn as no bar with the label 0."""
-    frame = _Frame(width, height)
+    slot = (width - 64 - 20) / max(len(categories), 1)
+    angle, extra = _category_labels(categories, slot)
+    frame = _Frame(width, height + extra, bottom=52 + extra)
     parts = _open(frame, title, x_label, y_label + " (log scale)")
     values = [v for _, vs, _ in groups for v in vs if v > 0]
-    low, high = _decades(1, max(values) if values else 10)
-    parts += _y_log_axis(frame, low, high)
-    slot = (frame.right - frame.left) / max(len(categories), 1)
+    _, high = _decades(1, max(values) if values else 10)
+    low = _BAR_FLOOR
+    for exp in range(0, high + 1):
+        y = frame.y_log(10.0**exp, low, high)
+        parts.append(f'<line x1="{frame.left}" x2="{frame.right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
+        parts.append(
+            f'<text x="{frame.left - 6}" y="{y + 4:.1f}" font-size="11" fill="{INK}" '
+            f'text-anchor="end">{compact(10.0**exp)}</text>'
+        )
     bar = slot * 0.8 / max(len(groups), 1)
     for index, category in enumerate(categories):
         x0 = frame.left + index * slot + slot * 0.1
+        centre, below = x0 + slot * 0.4, frame.bottom + 16
+        turn = f' transform="rotate({angle:g} {centre:.1f} {below})"' if angle else ""
         parts.append(
-            f'<text x="{x0 + slot * 0.4:.1f}" y="{frame.bottom + 16}" font-size="11" fill="{INK}" '
-            f'text-anchor="middle">{escape(category)}</text>'
+            f'<text x="{centre:.1f}" y="{below}" font-size="11" fill="{INK}" '
+            f'text-anchor="{"end" if angle else "middle"}"{turn}>{escape(category)}</text>'
         )
         for g, (label, counts, color) in enumerate(groups):
             value = counts[index]
@@ -193,15 +218,25 @@ def bar_chart(
                 f'<text x="{x + bar / 2 - 1:.1f}" y="{top - 4:.1f}" font-size="10" fill="{INK}" '
                 f'text-anchor="middle">{compact(value)}</text>'
             )
-    legend_frame = _Frame(width, height, right=20)
-    parts += _legend(legend_frame, [(label, color, False) for label, _, color in groups])
+    parts += _legend(frame, [(label, color, False) for label, _, color in groups])
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def _ticks(low: float, high: float, count: int = 5) -> list[float]:
-    step = (high - low) / count if high > low else 1.0
-    return [low + i * step for i in range(count + 1)]
+def nice_ticks(low: float, high: float, most: int = 6) -> list[float]:
+    """Round tick values covering [low, high]: steps of 1, 2, 2.5 or 5 times a power of ten, at
+    most ``most`` + 1 of them (0, 0.5, 1, 1.5 rather than 0, 0.616, 1.23)."""
+    if high <= low:
+        high = low + 1
+    raw = (high - low) / most
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.floor(low / step + 1e-9) * step
+    ticks, value = [], first
+    while value < high + step * 0.999:
+        ticks.append(round(value, 10))
+        value += step
+    return ticks
 
 
 def line_chart(
@@ -213,9 +248,9 @@ def line_chart(
     parts = _open(frame, title, x_label, y_label)
     if not points:
         return _no_data(parts, width, height)
-    x_low, x_high = min(x for x, _ in points), max(x for x, _ in points)
-    y_low, y_high = min(0.0, min(y for _, y in points)), max(y for _, y in points)
-    x_high, y_high = (x_high if x_high > x_low else x_low + 1), (y_high if y_high > y_low else y_low + 1)
+    x_ticks = nice_ticks(min(x for x, _ in points), max(x for x, _ in points))
+    y_ticks = nice_ticks(min(0.0, min(y for _, y in points)), max(y for _, y in points))
+    x_low, x_high, y_low, y_high = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
 
     def at(x: float, y: float) -> tuple[float, float]:
         return (
@@ -223,16 +258,17 @@ def line_chart(
             frame.bottom - (y - y_low) / (y_high - y_low) * (frame.bottom - frame.top),
         )
 
-    for y in _ticks(y_low, y_high):
+    for y in y_ticks:
         _, py = at(x_low, y)
         parts.append(f'<line x1="{frame.left}" x2="{frame.right}" y1="{py:.1f}" y2="{py:.1f}" stroke="{GRID}"/>')
         parts.append(
-            f'<text x="{frame.left - 6}" y="{py + 4:.1f}" font-size="11" fill="{INK}" text-anchor="end">{y:.3g}</text>'
+            f'<text x="{frame.left - 6}" y="{py + 4:.1f}" font-size="11" fill="{INK}" '
+            f'text-anchor="end">{compact(y)}</text>'
         )
-    for x in _ticks(x_low, x_high):
+    for x in x_ticks:
         px, _ = at(x, y_low)
         parts.append(
             f'<text x="{px:.1f}" y="{frame.bottom + 16}" font-size="11" fill="{INK}" '
-            f'text-anchor="middle">{compact(round(x))}</text>'
+            f'text-anchor="middle">{compact(x)}</text>'
         )
     return _lines_and_close(parts, frame, series, lambda x, y: at(x, y) if math.isfinite(y) else None)

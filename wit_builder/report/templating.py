@@ -11,12 +11,14 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from wit_builder.wording import counted
+
 __all__ = ["Markup", "render", "style"]
 
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("wit_builder.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,  # a name the page lacks is an error, not a blank
@@ -24,6 +26,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    environment.filters["counted"] = counted  # {{ n|counted("pair") }}: "1 pair", "2 pairs"
+    return environment
 
 
 def render(template: str, **context: Any) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import fsspec
 
 from wit_builder.shard.settings import ShardSettings
+from wit_builder.wording import counted
 
 
 def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
@@ -53,8 +54,9 @@ def print_summary(out: str, report: dict, seconds: float) -> int:
 
     rejected = ", ".join(f"{reason} {count:,}" for reason, count in report["rejected"].items() if count) or "none"
     print(
-        f"[shard] {report['written']:,} of {report['samples_in']:,} samples written into {report['shards']} "
-        f"shard(s), {report['bytes'] / 1e6:,.1f} MB, in {seconds:.1f}s; capped {report['capped']:,}; "
+        f"[shard] {report['written']:,} of {counted(report['samples_in'], 'sample')} written into "
+        f"{counted(report['shards'], 'shard')}, {report['bytes'] / 1e6:,.1f} MB, in {seconds:.1f}s; "
+        f"capped {report['capped']:,}; "
         f"rejected: {rejected}; report: {out}/report/balance.html"
     )
     if not report["written"]:

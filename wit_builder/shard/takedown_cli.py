@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from wit_builder.wording import counted
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("shards", metavar="SHARDS", help="a shard stage's finished folder, or its manifest.json")
@@ -29,7 +31,8 @@ def run_command(args: argparse.Namespace, _: Sequence[str]) -> int:
         return 0
     shards = ", ".join(sorted(result.removed))
     print(
-        f"[takedown] removed {result.samples_removed:,} sample(s) from {len(result.removed)} shard(s) ({shards}); "
+        f"[takedown] removed {counted(result.samples_removed, 'sample')} from {counted(len(result.removed), 'shard')} "
+        f"({shards}); "
         f"{result.not_found:,} of the {result.requested:,} {kind} not in the set; logged in takedowns.jsonl"
     )
     print(f"[takedown] check with: wit-builder verify {args.shards}")

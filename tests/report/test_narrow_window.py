@@ -1,0 +1,41 @@
+"""The demo's report pages in a real browser (headless Chromium): at a laptop's 768 px and at
+1,280 px, no page is wider than its window, so nothing scrolls sideways; a wide table scrolls in
+its own box. Chromium comes from apt (``.ci/run`` installs it); without it the test says so."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
+PAGES = ("run/report/index.html", "run/balance/report/balance.html", "run/shard/report/balance.html")
+# Written into a copy of the page: the page's full width, and the widest elements, once laid out.
+PROBE = (
+    "<script>const wide = [...document.querySelectorAll('body *')]"
+    ".filter(e => e.getBoundingClientRect().right > innerWidth + 1)"
+    ".map(e => e.tagName + ' ' + (e.textContent || '').trim().slice(0, 30)).slice(0, 5);"
+    "document.body.dataset.width = document.documentElement.scrollWidth;"
+    "document.body.dataset.wide = wide.join(' | ');</script></body>"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(BROWSER is None, reason="no chromium on this machine (apt install chromium)")
+@pytest.mark.parametrize("width", [768, 1280])
+@pytest.mark.parametrize("page", PAGES)
+def test_no_report_page_is_wider_than_its_window(finished_demo, tmp_path, page, width):
+    html = (finished_demo / "runs/demo" / page).read_text(encoding="utf-8")
+    probe = tmp_path / "page.html"
+    probe.write_text(html.replace("</body>", PROBE), encoding="utf-8")
+    done = subprocess.run(
+        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={width},900",
+         "--dump-dom", probe.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    laid_out = re.search(r'data-width="(\d+)"', done.stdout)
+    assert laid_out, done.stderr[-2000:]
+    wide = re.search(r'data-wide="([^"]*)"', done.stdout).group(1)
+    assert int(laid_out.group(1)) <= width, f"{page} at {width} px is {laid_out.group(1)} px wide: {wide}"
