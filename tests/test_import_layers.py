@@ -35,10 +35,11 @@ LAYERS: tuple[frozenset[str], ...] = (
             "kept_checks",
             "text",
             "wording",
+            "atomic",
         }
     ),
     frozenset({"io"}),
-    frozenset({"stage_run", "report", "synthetic", "plan"}),
+    frozenset({"stage_run", "report", "synthetic", "plan", "command_run"}),
     STAGE_PACKAGES,
     frozenset({"chain"}),
     frozenset({"demo_settings", "demo", "cli"}),

@@ -151,3 +151,35 @@ def test_a_toy_stage_runs_resumes_is_recognised_and_reported(words_stage, tmp_pa
     assert "[run] balance: up to date" in printed and "[run] words (4/8): starting" in printed
     assert "[run] download: up to date" in printed  # download reads balance, not words
     assert len(json.loads((run / "words" / "words.json").read_text())) == 3
+
+
+def test_a_registered_stage_is_in_the_plan(tmp_path, capsys):
+    """``run --plan`` is derived from the registry: a registered stage without an estimate is
+    named as not estimated; with one (and its rates), it is a row fed by the stage it reads."""
+    import dataclasses
+
+    from wit_builder.chain import chain_settings
+    from wit_builder.plan import load_rates, plan_run
+
+    dump = tmp_path / "enwiki-1.xml.bz2"
+    dump.write_bytes(b"x" * 100_000)
+    config = tmp_path / "run.toml"
+    config.write_text(f'out = "{tmp_path / "run"}"\n[queries]\nwiki_dump = "{dump}"\n')
+    with stages.registered(WORDS, after="balance"):
+        assert main(["run", "--config", str(config), "--plan"]) == 0
+    assert "not estimated: words (its registry entry names no estimate)" in capsys.readouterr().out
+
+    rates = load_rates()
+    rates["stages"]["words"] = {"unit": "pair", "fixed_seconds": 0.1, "units_per_core_second": 1000,
+                                "out_per_unit": 0.01, "bytes_per_out": 10}  # fmt: skip
+    (tmp_path / "rates.json").write_text(json.dumps(rates))
+    estimated = dataclasses.replace(WORDS, estimate="wit_builder.plan:upstream_work")
+    with stages.registered(estimated, after="balance"):
+        assert main(["run", "--config", str(config), "--plan", "--rates", str(tmp_path / "rates.json")]) == 0
+        out = capsys.readouterr().out
+        settings = chain_settings({"queries": {"wiki_dump": str(dump)}}, str(tmp_path / "run"))
+        plan = {e.stage: e for e in plan_run(settings, rates)}
+    assert any(line.split()[:1] == ["words"] for line in out.splitlines()) and "not estimated: words" not in out
+    assert list(plan) == ["queries", "harvest", "balance", "words", "download", "shard"]
+    assert plan["words"].units_in == plan["balance"].units_out  # it reads balance
+    assert plan["download"].units_in == plan["balance"].units_out  # download reads balance, not words

@@ -219,9 +219,10 @@ def stage_keys(
 
 
 def _write_marker(folder: str, name: str, document: dict) -> None:
-    from wit_builder.io.atomic import write_atomically
 
-    write_atomically(f"{folder}/{name}", (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+    from wit_builder.io.json_files import write_json
+
+    write_json(f"{folder}/{name}", document)
 
 
 def _changed_sources(folder: str, now: Mapping[str, Fingerprint]) -> str:
@@ -427,12 +428,14 @@ def plan_workers(beam_args: Sequence[str]) -> int:
 
 def plan_text(settings: Mapping[str, Any], args, beam_args: Sequence[str]) -> str:
     """``--plan``'s table (``wit_builder.plan``) for the run's settings and flags."""
-    from wit_builder.plan import format_plan, load_rates, plan_run
+    from wit_builder.plan import format_plan, load_rates, not_estimated, plan_run
 
     workers = args.plan_workers or plan_workers(beam_args)
     prices = (args.price_vcpu_hour, args.price_gb)
-    estimates = plan_run(settings, load_rates(args.rates), workers, *prices)
-    return "[run] plan, before anything runs:\n" + format_plan(estimates, workers, prices)
+    rates = load_rates(args.rates)
+    estimates = plan_run(settings, rates, workers, *prices)
+    left_out = not_estimated(settings, rates)
+    return "[run] plan, before anything runs:\n" + format_plan(estimates, workers, prices, left_out)
 
 
 def run_command(args, beam_args: Sequence[str]) -> int:

@@ -9,7 +9,6 @@ runs, so ``--help`` stays fast.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from wit_builder.beam_options import (
     unknown_positionals,
 )
 from wit_builder.demo_settings import DemoSettings, WorldSettings
-from wit_builder.errors import EXIT_OK, UsageError
+from wit_builder.errors import UsageError
 from wit_builder.shard import takedown_cli, verify_cli
 from wit_builder.stage_settings import add_flags, bounded_number, from_flags, range_text
 from wit_builder.stages import Stage
@@ -236,17 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_beam_flags(extra, _command_flags(parser, command.name))
         except UsageError as error:
             return report_error(f"wit-builder {command.name}", error)
-    module_name, function_name = command.target.split(":")
-    function = getattr(importlib.import_module(module_name), function_name)
-    from wit_builder.io.folder_lock import command_scope
+    function = stages.load(command.target)
+    from wit_builder.command_run import run_command
 
-    try:
-        with command_scope(f"wit-builder {command.name}"):
-            return int(function(args, extra) or EXIT_OK)
-    except Exception as error:  # one line for a person; the traceback only with --debug
-        if args.debug:
-            raise
-        return report_error(f"wit-builder {command.name}", error)
+    return run_command(f"wit-builder {command.name}", args.debug, lambda: function(args, extra))
 
 
 def console_main() -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wit_builder import stages
+from wit_builder.atomic import write_atomically
 from wit_builder.chain import StepResult, format_results, run_chain
 from wit_builder.io.unchanged_files import unchanged_mtimes_kept
 from wit_builder.synthetic import SyntheticWorld, WorldConfig, WorldLayout
@@ -201,7 +202,7 @@ def _takedown_after_publication(out: Path, base_urls: list[str]) -> str:
     from wit_builder.shard.takedown import takedown
 
     request = out / "world" / "planted" / "takedown-request.txt"
-    request.write_text(f"# the site owner's request\n{PlantedSet.url(base_urls, TAKEDOWN)}\n")
+    write_atomically(str(request), f"# the site owner's request\n{PlantedSet.url(base_urls, TAKEDOWN)}\n")
     run = out / "run"
     why = "demo: the site owner asked for the picture's removal"
     result = takedown(str(run / "shard"), "urls", [PlantedSet.url(base_urls, TAKEDOWN)], why, "wit-builder demo")

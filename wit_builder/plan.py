@@ -141,6 +141,52 @@ def stage_estimate(
     )
 
 
+@dataclass(frozen=True)
+class StageWork:
+    """What a stage's estimator says of its input: how many units (the rates file's ``unit``),
+    and how its bytes scale (``bytes_scale``: bytes per output times this; ``bytes_in``: bytes
+    that pass through, as the shard's images)."""
+
+    units_in: float
+    bytes_scale: float = 1.0
+    bytes_in: float = 0.0
+
+
+# The estimators of the built-in stages, named by their entries in ``wit_builder.stages``
+# (``Stage.estimate``). An estimator takes the stage's settings, its entry of the rates file and
+# the estimate of the stage it reads (None for a stage that reads none) and returns its work.
+
+
+def queries_work(settings: Any, rates: Mapping[str, Any], upstream: StageEstimate | None) -> StageWork:
+    """The dumps' bytes (as bz2 bytes)."""
+    return StageWork(dump_units(settings.wiki_dump, rates))
+
+
+def harvest_work(settings: Any, rates: Mapping[str, Any], upstream: StageEstimate | None) -> StageWork:
+    """The image links of the WAT files and the rows of the URL+caption lists (the query list's
+    size does not change the work much: the matcher's cost is per caption)."""
+    links = wat_links(settings.wat, rates) if settings.wat else 0.0
+    return StageWork(links + (list_rows(settings.pairs, rates) if settings.pairs else 0.0))
+
+
+def upstream_work(settings: Any, rates: Mapping[str, Any], upstream: StageEstimate | None) -> StageWork:
+    """What the stage it reads puts out (balance: the harvested pairs)."""
+    return StageWork(upstream.units_out if upstream else 0.0)
+
+
+def download_work(settings: Any, rates: Mapping[str, Any], upstream: StageEstimate | None) -> StageWork:
+    """The balanced pairs; bytes per image grow with the pixels asked for."""
+    scale = (settings.rules.image.image_size / rates["bytes_per_out_at"]) ** 2
+    return StageWork(upstream.units_out if upstream else 0.0, bytes_scale=scale)
+
+
+def shard_work(settings: Any, rates: Mapping[str, Any], upstream: StageEstimate | None) -> StageWork:
+    """The downloaded images, whose bytes pass into the tars."""
+    if upstream is None:
+        return StageWork(0.0)
+    return StageWork(upstream.units_out, bytes_in=upstream.bytes_written)
+
+
 def plan_run(
     settings: Mapping[str, Any],
     rates: Mapping[str, Any],
@@ -148,37 +194,41 @@ def plan_run(
     price_vcpu_hour: float = 0.05,
     price_gb: float = 0.02,
 ) -> list[StageEstimate]:
-    """The estimate of every configured stage from queries to shard, in chain order
-    (``settings``: ``chain.chain_settings``'s)."""
+    """The estimate of every configured stage whose registry entry names an estimator and whose
+    rates the file holds, in chain order (``settings``: ``chain.chain_settings``'s). Each
+    stage's input is the estimated output of the stage it reads (``Stage.reads``' first entry),
+    so the estimate is derived from ``wit_builder.stages`` alone: a registered stage with an
+    estimator is planned like the built-in ones. ``not_estimated`` says which are left out."""
+    from wit_builder import stages
+
     table = rates["stages"]
     prices = (price_vcpu_hour, price_gb)
-    estimates: list[StageEstimate] = []
-    if "queries" in settings:
-        dumps = dump_units(settings["queries"].wiki_dump, table["queries"])
-        estimates.append(stage_estimate("queries", table["queries"], dumps, workers, prices))
-    pairs = 0.0
-    if "harvest" in settings:
-        harvest = settings["harvest"]
-        rates_h = table["harvest"]
-        links = (wat_links(harvest.wat, rates_h) if harvest.wat else 0.0) + (
-            list_rows(harvest.pairs, rates_h) if harvest.pairs else 0.0
-        )
-        estimates.append(stage_estimate("harvest", rates_h, links, workers, prices))
-        pairs = estimates[-1].units_out
-    if "balance" in settings:
-        estimates.append(stage_estimate("balance", table["balance"], pairs, workers, prices))
-        pairs = estimates[-1].units_out
-    image_bytes = 0.0
-    if "download" in settings:
-        rates_d = table["download"]
-        side = settings["download"].rules.image.image_size
-        scale = (side / rates_d["bytes_per_out_at"]) ** 2  # bytes grow with the pixels
-        estimates.append(stage_estimate("download", rates_d, pairs, workers, prices, bytes_scale=scale))
-        pairs = estimates[-1].units_out
-        image_bytes = estimates[-1].bytes_written
-    if "shard" in settings:
-        estimates.append(stage_estimate("shard", table["shard"], pairs, workers, prices, bytes_in=image_bytes))
-    return estimates
+    estimates: dict[str, StageEstimate] = {}
+    for stage in stages.chain():
+        if stage.name not in settings or stage.estimate is None or stage.name not in table:
+            continue
+        source = next(iter(stage.reads.values()), None)
+        work = stages.load(stage.estimate)(settings[stage.name], table[stage.name], estimates.get(source))
+        estimates[stage.name] = stage_estimate(
+            stage.name, table[stage.name], work.units_in, workers, prices,
+            bytes_scale=work.bytes_scale, bytes_in=work.bytes_in,
+        )  # fmt: skip
+    return list(estimates.values())
+
+
+def not_estimated(settings: Mapping[str, Any], rates: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(stage, why) of each configured stage that ``plan_run`` leaves out, in chain order."""
+    from wit_builder import stages
+
+    left = []
+    for stage in stages.chain():
+        if stage.name not in settings:
+            continue
+        if stage.estimate is None:
+            left.append((stage.name, "its registry entry names no estimate"))
+        elif stage.name not in rates["stages"]:
+            left.append((stage.name, "the rates file has no entry for it"))
+    return left
 
 
 def _amount(value: float) -> str:
@@ -196,8 +246,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.1f} s"
 
 
-def format_plan(estimates: Sequence[StageEstimate], workers: int, prices: tuple[float, float]) -> str:
-    """The estimate as a table a person reads before starting, with a total line."""
+def format_plan(
+    estimates: Sequence[StageEstimate],
+    workers: int,
+    prices: tuple[float, float],
+    left_out: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The estimate as a table a person reads before starting, with a total line, and the
+    configured stages it does not cover (``not_estimated``) named with why."""
     rows = [("stage", "in", "unit", "out", "written", "vCPU-h", f"wall on {workers}", "cost")]
     for e in estimates:
         rows.append(
@@ -227,5 +283,7 @@ def format_plan(estimates: Sequence[StageEstimate], workers: int, prices: tuple[
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     price_vcpu, price_gb = prices
-    lines.append(f"(rates: benchmarks/rates.json; ${price_vcpu}/vCPU-hour, ${price_gb}/GB stored; train not included)")
+    lines.append(f"(rates: benchmarks/rates.json; ${price_vcpu}/vCPU-hour, ${price_gb}/GB stored)")
+    if left_out:
+        lines.append("not estimated: " + "; ".join(f"{stage} ({why})" for stage, why in left_out))
     return "\n".join(lines)

@@ -25,6 +25,8 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from wit_builder.atomic import atomic_output
+
 SCHEMA_PACKAGE = "wit_builder.schema_files"
 # JSON Schemas (draft 2020-12) of the JSON documents between stages: each stage's stats.json,
 # the shard manifest, sizes.json, the evaluation results.
@@ -194,7 +196,7 @@ def write_table(table: pa.Table, path: str, name: str, without: tuple[str, ...] 
     ``without`` names optional columns left out on purpose (readers take them as null)."""
     validate_table(table, name, path, without)
     table = table.cast(_schema_without(name, without))  # same types; attaches descriptions and nullability
-    with fsspec.open(path, "wb") as handle:
+    with atomic_output(path) as handle:
         pq.write_table(table, handle)
 
 
@@ -211,7 +213,7 @@ def parquet_writer(path: str, name: str, without: tuple[str, ...] = ()) -> Itera
     piece is validated as ``write_table`` validates a whole table (``without``: optional columns
     left out on purpose). No piece: a file of no rows."""
     schema = _schema_without(name, without)
-    with fsspec.open(path, "wb") as handle, pq.ParquetWriter(handle, schema) as writer:
+    with atomic_output(path) as handle, pq.ParquetWriter(handle, schema) as writer:
 
         def write(table: pa.Table) -> None:
             validate_table(table, name, path, without)

@@ -49,22 +49,24 @@ class Stage:
     report: tuple[str, str] | None = None
     more_reports: tuple[tuple[str, str], ...] = ()
     keeps: tuple[str, ...] = ()  # top-level files of its folder that no re-run removes (records that outlive a run)
+    # "module:function" estimating its work for ``run --plan`` (``plan.StageWork``), None: not estimated
+    estimate: str | None = None
     optional: bool = False  # in a run only when the config has its table
     command: bool = True  # a ``wit-builder NAME`` command (train has its own: ``wit-train``)
     takes_beam_flags: bool = True
 
     def settings_class(self) -> type:
-        return _load(self.settings)
+        return load(self.settings)
 
     def run(self, settings: Any, beam_args: Any) -> int:
-        return _load(self.runner)(settings, beam_args)
+        return load(self.runner)(settings, beam_args)
 
     def report_section(self) -> Callable[[str, Mapping[str, Any]], str | None] | None:
-        return _load(self.report[1]) if self.report else None
+        return load(self.report[1]) if self.report else None
 
     def report_sections(self) -> list[tuple[str, Callable[[str, Mapping[str, Any]], str | None]]]:
         """(title, function) of each of its sections of the run report, in order."""
-        return [(title, _load(target)) for title, target in ((self.report,) if self.report else ()) + self.more_reports]
+        return [(title, load(target)) for title, target in ((self.report,) if self.report else ()) + self.more_reports]
 
     @property
     def data(self) -> str:
@@ -72,7 +74,9 @@ class Stage:
         return self.marks[0]
 
 
-def _load(target: str) -> Any:
+def load(target: str) -> Any:
+    """The object a ``"module:attribute"`` target names, imported now: the one loader of the
+    registry's code, the command table's handlers and the trainer's model parts."""
     module, attribute = target.split(":")
     return getattr(importlib.import_module(module), attribute)
 
@@ -84,6 +88,7 @@ _CHAIN: list[Stage] = [
         "build the Wikipedia-derived query list",
         "wit_builder.queries.settings:QueriesSettings",
         "wit_builder.queries.cli:run",
+        estimate="wit_builder.plan:queries_work",
         marks=("queries.parquet", "queries.txt"),
         outputs=(r"queries\.parquet", r"queries\.txt", r"stats\.json"),
         report=("The query list", f"{_SECTIONS}:queries"),
@@ -93,6 +98,7 @@ _CHAIN: list[Stage] = [
         "find image-text pairs whose text contains a query",
         "wit_builder.harvest.settings:HarvestSettings",
         "wit_builder.harvest.cli:run",
+        estimate="wit_builder.plan:harvest_work",
         marks=("candidates",),
         outputs=(r"candidates/part-\d{5}\.parquet", r"stats\.json"),
         reads={"queries": "queries"},
@@ -103,6 +109,7 @@ _CHAIN: list[Stage] = [
         "keep at most t pairs per query; write the balance report",
         "wit_builder.balance.settings:BalanceSettings",
         "wit_builder.balance.cli:run",
+        estimate="wit_builder.plan:upstream_work",
         marks=("balanced",),
         outputs=(
             r"balanced/part-\d{5,}\.parquet",
@@ -119,6 +126,7 @@ _CHAIN: list[Stage] = [
         "fetch, verify, resize and dedupe the images",
         "wit_builder.download.settings:DownloadSettings",
         "wit_builder.download.cli:run",
+        estimate="wit_builder.plan:download_work",
         marks=("samples", "status"),
         outputs=(
             rf"samples/{CHUNK}\.parquet",
@@ -140,6 +148,7 @@ _CHAIN: list[Stage] = [
         "write globally shuffled WebDataset tars with their index and manifest",
         "wit_builder.shard.settings:ShardSettings",
         "wit_builder.shard.cli:run",
+        estimate="wit_builder.plan:shard_work",
         marks=("manifest.json",),
         outputs=(
             r"\d+\.tar",

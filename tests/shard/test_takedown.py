@@ -91,13 +91,15 @@ import wit_builder.shard.takedown as takedown
 where = sys.argv[1]
 if where == "before-journal":
     real = takedown.write_json
-    takedown.write_json = lambda path, *a, **k: os._exit(9) if path.endswith(".partial") else real(path, *a, **k)
-elif where == "mid-write":  # half of the first file after the journal written, then killed
-    def half_then_die(path, data):
+    takedown.write_json = lambda path, *a, **k: os._exit(9) if path.endswith(takedown.JOURNAL) else real(path, *a, **k)
+elif where == "mid-write":  # half of the first file after the journal (a sidecar) written, then killed
+    import json
+    def half_then_die(path, document):
+        data = json.dumps(document).encode()
         with open(path + ".partial", "wb") as handle:
             handle.write(data[: len(data) // 2])
         os._exit(9)
-    takedown.write_atomically = half_then_die
+    takedown._write_json_atomically = half_then_die
 else:  # after the journal and the first renames, before the sidecars and the manifest are rewritten
     takedown._write_json_atomically = lambda *a, **k: os._exit(9)
 from wit_builder.cli import main

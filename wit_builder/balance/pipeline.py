@@ -37,7 +37,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import apache_beam as beam
-import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam import pvalue
@@ -246,22 +245,17 @@ class BalanceFileFn(StatsDoFn):
         index, path = item
         capped = self.capped.get(over_cap, thresholds)
         final = output_path(self.out_dir, index)
-        partial = f"{final}.partial"
-        filesystem, _ = fsspec.core.url_to_fs(final)
         kept_per_query = KeyCounts()
         counts: Counter[str] = Counter()
         try:
             # A file of an English-only list has no lang column, and its balanced file none either.
             without = () if "lang" in parquet_columns(path) else ("lang",)
-            with parquet_writer(partial, "balanced", without) as write:
+            with parquet_writer(final, "balanced", without) as write:  # whole, or no file
                 for table in read_batches(path, "candidates", batch_rows=self.rules.batch_rows):
                     kept = filter_table(table, capped, counts, kept_per_query)
                     write(kept.drop_columns(list(without)) if without else kept)
-            filesystem.mv(partial, final)
             counts["rows_written"] = parquet_rows(final)  # counted in the output, not in the filter
         except READ_ERRORS as error:
-            if filesystem.exists(partial):
-                filesystem.rm(partial)
             yield pvalue.TaggedOutput(ERRORS, (path, f"{type(error).__name__}: {error}"))
             return
         for name, value in counts.items():

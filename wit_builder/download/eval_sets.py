@@ -185,7 +185,7 @@ def _read_hashes(path: str) -> pa.Table:
 def prepare_eval_sets(sets: Sequence[EvalSet], out_dir: str, processes: int = 0) -> dict[str, dict]:
     """Write each set's hashes to ``OUT/eval_sets/NAME.parquet`` (reused while the set's files are
     unchanged); returns per set: images, hashes, unreadable pictures and the hashes' digest."""
-    from wit_builder.io.atomic import write_atomically
+    from wit_builder.atomic import write_atomically
     from wit_builder.io.json_files import write_json
 
     summary: dict[str, dict] = {}

@@ -64,12 +64,11 @@ def work_path(out_dir: str, kind: str, chunk_name: str) -> str:
     return f"{out_dir.rstrip('/')}/work/{kind}/{chunk_name}.parquet"
 
 
-def _write_atomically(table: pa.Table, path: str, schema: str, without: tuple[str, ...] = ()) -> None:
-    filesystem, _ = fsspec.core.url_to_fs(path)
-    partial = f"{path}.partial"
-    with parquet_writer(partial, schema, without) as write:
+def _write_whole(table: pa.Table, path: str, schema: str, without: tuple[str, ...] = ()) -> None:
+    """One chunk's file, written whole (``parquet_writer`` is atomic): its outcomes file, written
+    last, marks the chunk done."""
+    with parquet_writer(path, schema, without) as write:
         write(table.drop_columns(list(without)) if without else table)
-    filesystem.mv(partial, path)
 
 
 def without_language(pairs: list[dict]) -> tuple[str, ...]:
@@ -240,21 +239,19 @@ class FetchChunkFn(StatsDoFn):
         counts = self.fetcher.host_files.counts
         for name in [name for name in counts if not name.startswith("opted_out:")]:
             self.count(name, counts.pop(name))
-        _write_atomically(
+        _write_whole(
             table_from_rows(samples, "samples"),
             work_path(self.out_dir, "fetched", chunk.name),
             "samples",
             without_language(pairs),
         )
         if eval_matches:  # before the outcomes, which mark the chunk done
-            _write_atomically(
+            _write_whole(
                 table_from_rows(list(eval_matches.values()), "eval_matches"),
                 work_path(self.out_dir, "eval_matches", chunk.name),
                 "eval_matches",
             )
-        _write_atomically(
-            table_from_rows(outcomes, "status"), work_path(self.out_dir, "outcomes", chunk.name), "status"
-        )
+        _write_whole(table_from_rows(outcomes, "status"), work_path(self.out_dir, "outcomes", chunk.name), "status")
 
 
 def hashes_of_chunk(chunk_name: str, out_dir: str) -> Iterator[tuple[HashedImage, str]]:

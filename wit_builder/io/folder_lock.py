@@ -190,7 +190,7 @@ def release(folder: str) -> None:
 
 
 def _beat(folder: str, stop: threading.Event) -> None:
-    from wit_builder.io.atomic import write_atomically
+    from wit_builder.io.json_files import write_json
 
     path = f"{folder.rstrip('/')}/{LOCK}"
     while not stop.wait(HEARTBEAT_S):
@@ -199,7 +199,7 @@ def _beat(folder: str, stop: threading.Event) -> None:
             return
         record["heartbeat"] = time.time()
         with suppress(OSError):  # a store that failed this once: the next beat tries again
-            write_atomically(path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
+            write_json(path, record)
 
 
 _scopes: list[tuple[str, list[str]]] = []  # (command, folders locked in it), innermost last

@@ -9,10 +9,14 @@ from typing import Any
 import fsspec
 
 
-def write_json(path: str, document: Any, *, ensure_ascii: bool = True) -> None:
-    """``document`` indented for people, with a final newline, through fsspec."""
-    with fsspec.open(path, "wt", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, ensure_ascii=ensure_ascii)
+def write_json(path: str, document: Any, *, ensure_ascii: bool = True, indent: int | None = 2) -> None:
+    """``document`` indented for people (``indent=None``: one line, for files only programs
+    read), with a final newline, written whole (``atomic``): a reader sees the old file or the
+    new one. The one way JSON is written."""
+    from wit_builder.atomic import atomic_output
+
+    with atomic_output(path, "wt") as handle:
+        json.dump(document, handle, indent=indent, ensure_ascii=ensure_ascii)
         handle.write("\n")
 
 

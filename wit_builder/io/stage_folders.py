@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import fsspec
 
 from wit_builder import stages
+from wit_builder.atomic import write_atomically
 from wit_builder.errors import UsageError
 
 GLOB_CHARACTERS = "*?["
@@ -200,7 +201,6 @@ def claim(folder: str, stage: str) -> None:
     there; ``UsageError`` when the folder, unclaimed, already holds files named like the stage's
     (they could be anyone's, and a re-run would remove them)."""
     from wit_builder import __version__
-    from wit_builder.io.atomic import write_atomically
 
     holder, mark = claimed_by(folder), f"{folder.rstrip('/')}/{CLAIM}"
     if holder not in (None, stage):
@@ -300,8 +300,7 @@ def check_out(out: str, stage: str | None, claim_it: bool = True) -> None:
     try:
         lock_out(root)  # held to the end of the command; another command writing here is refused
         filesystem.makedirs(root, exist_ok=True)
-        with filesystem.open(probe, "wb") as handle:
-            handle.write(b"")
+        write_atomically(probe, b"")  # as every output is written: a file, then a rename
         filesystem.rm(probe)
     except OSError as error:
         raise UsageError(f"--out {out}: cannot write there ({_reason(error)})") from error

@@ -12,9 +12,9 @@ from collections import Counter
 from dataclasses import asdict, replace
 
 import apache_beam as beam
-import fsspec
 from apache_beam import pvalue
 
+from wit_builder.atomic import write_atomically
 from wit_builder.io.json_files import write_json
 from wit_builder.queries.inputs import QueryInputs
 from wit_builder.queries.languages import ENGLISH, share_of
@@ -124,8 +124,7 @@ def write_query_list(
         write_table(table.drop_columns(["lang"]), f"{out}/queries.parquet", "queries", without=("lang",))
     else:
         write_table(table, f"{out}/queries.parquet", "queries")
-    with fsspec.open(f"{out}/queries.txt", "wt", encoding="utf-8") as handle:
-        handle.writelines(query + "\n" for query in dict.fromkeys(c.query for c in chosen))
+    write_atomically(f"{out}/queries.txt", "".join(query + "\n" for query in dict.fromkeys(c.query for c in chosen)))
     per_source = Counter(c.source for c in chosen)
     report = {
         "inputs": {

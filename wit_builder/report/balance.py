@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import fsspec
 import numpy as np
 
+from wit_builder.atomic import write_atomically
 from wit_builder.io.json_files import read_json
 from wit_builder.report.svg import Series, bar_chart, compact, loglog_chart
 from wit_builder.report.templating import Markup, render, style
@@ -281,6 +281,5 @@ def write_balance_report(balance_dir: str, wording: ReportWording = BALANCE_WORD
     stats = read_json(f"{balance_dir}/stats.json", f"stats.{stage}")
     table = QueryTable.read(f"{balance_dir}/report/balance.parquet")
     path = f"{balance_dir}/report/balance.html"
-    with fsspec.open(path, "wt", encoding="utf-8") as handle:
-        handle.write(render_balance_report(stats, table, wording))
+    write_atomically(path, render_balance_report(stats, table, wording))
     return path

@@ -15,6 +15,7 @@ from typing import Any
 import fsspec
 
 from wit_builder import stages
+from wit_builder.atomic import write_atomically
 from wit_builder.io.json_files import read_json
 from wit_builder.report.stage_states import stage_states
 from wit_builder.report.templating import Markup, render, style
@@ -75,6 +76,5 @@ def write_run_report(run_dir: str) -> str:
     path = f"{run_dir}/report/index.html"
     filesystem, _ = fsspec.core.url_to_fs(path)
     filesystem.makedirs(f"{run_dir}/report", exist_ok=True)
-    with fsspec.open(path, "wt", encoding="utf-8") as handle:
-        handle.write(render_run_report(run_dir))
+    write_atomically(path, render_run_report(run_dir))
     return path

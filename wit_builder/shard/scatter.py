@@ -14,7 +14,6 @@ exists, made with the same fingerprint, is not read again.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -25,11 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam import pvalue
 
+from wit_builder.atomic import atomic_output
 from wit_builder.balance.languages import malformed_rows, match_keys
 from wit_builder.balance.pipeline import ERRORS, CappedSideInput
 from wit_builder.balance.sampling import keep_rows
 from wit_builder.io.chunks import READ_ERRORS, Chunk, read_chunk_tables
-from wit_builder.io.json_files import read_work_json
+from wit_builder.io.json_files import read_work_json, write_json
 from wit_builder.shard.placement import placement_key, shard_for
 from wit_builder.shard.records import IMAGE_FORMATS, META_FIELDS, SIZE_COLUMNS, encode_record, estimated_tar_bytes
 from wit_builder.shard.settings import ShardPlan, ShardRules
@@ -193,20 +193,16 @@ class ScatterFn(StatsDoFn):
                     key = placement_key(self.settings.seed, meta["uid"])
                     records.append((key, meta["uid"], encode_record(key, meta, images[row])))
         records.sort(key=lambda record: (record[0], record[1]))
-        segments = self._write_run(records, chunk.name, run_path, plan.shards, filesystem)
+        segments = self._write_run(records, chunk.name, run_path, plan.shards)
         descriptor = {"fingerprint": plan.fingerprint, "counts": dict(counts), "segments": segments}
-        partial = f"{descriptor_path}.partial"
-        with filesystem.open(partial, "wt", encoding="utf-8") as handle:
-            json.dump(descriptor, handle)
-        filesystem.mv(partial, descriptor_path)
+        write_json(descriptor_path, descriptor, indent=None)  # written last: the chunk's run is done
         return descriptor
 
     @staticmethod
-    def _write_run(records: list, run: str, run_path: str, shards: int, filesystem) -> list:
+    def _write_run(records: list, run: str, run_path: str, shards: int) -> list:
         segments: list = []
-        partial = f"{run_path}.partial"
         offset = 0
-        with filesystem.open(partial, "wb") as handle:
+        with atomic_output(run_path) as handle:
             start = 0
             while start < len(records):
                 shard = shard_for(records[start][0], shards)
@@ -224,5 +220,4 @@ class ScatterFn(StatsDoFn):
                     (shard, {**asdict(segment), "keys": segment.keys.hex(), "lengths": segment.lengths.hex()})
                 )
                 start = end
-        filesystem.mv(partial, run_path)
         return segments

@@ -36,8 +36,8 @@ import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from wit_builder.atomic import atomic_output, write_atomically
 from wit_builder.errors import StageFailed, UsageError
-from wit_builder.io.atomic import write_atomically
 from wit_builder.io.chunks import parquet_columns
 from wit_builder.io.folder_lock import lock_out
 from wit_builder.io.json_files import read_json, read_json_lines, write_json
@@ -105,7 +105,7 @@ def _folder(spec: str) -> str:
 def _rewrite_tar(source: str, target: str, drop_keys: set[str]) -> tuple[int, str]:
     """Copy the tar at ``source`` to ``target`` without the members of ``drop_keys``; (bytes, sha256)."""
     digest, size = hashlib.sha256(), 0
-    with fsspec.open(source, "rb") as reader, fsspec.open(target, "wb") as writer:
+    with fsspec.open(source, "rb") as reader, atomic_output(target) as writer:
 
         def write(data: bytes) -> None:
             nonlocal size
@@ -181,8 +181,7 @@ def takedown(
         "removed": {name: plan["removed"] for name, plan in sorted(planned.items())},
         "samples_removed": sum(len(plan["removed"]) for plan in planned.values()),
     }
-    write_json(f"{folder}/{JOURNAL}.partial", {"entry": entry, "shards": planned})
-    fsspec.core.url_to_fs(folder)[0].mv(f"{folder}/{JOURNAL}.partial", f"{folder}/{JOURNAL}")  # the commit
+    write_json(f"{folder}/{JOURNAL}", {"entry": entry, "shards": planned})  # the commit: written whole
     _apply(folder)
     result.removed = entry["removed"]
     result.entry = entry
@@ -304,8 +303,7 @@ def _refresh_counts(folder: str, manifest: dict) -> None:
         return
     field = report.schema.field("kept")
     report = report.set_column(report.schema.get_field_index("kept"), field, pa.array(now, field.type))
-    write_table_omitting_nulls(report, f"{report_path}.partial", "balance_report")  # lang only where it was
-    filesystem.mv(f"{report_path}.partial", report_path)
+    write_table_omitting_nulls(report, report_path, "balance_report")  # lang only where it was
     write_balance_report(folder, SHARD_WORDING)
 
 
@@ -325,11 +323,9 @@ def _append_line(path: str, line: str) -> None:
     old = filesystem.cat_file(path) if filesystem.exists(path) else b""
     if old and not old.endswith(b"\n"):
         old += b"\n"
-    with filesystem.open(path + ".partial", "wb") as handle:
-        handle.write(old + line.encode("utf-8") + b"\n")
-    filesystem.mv(path + ".partial", path)
+    write_atomically(path, old + line.encode("utf-8") + b"\n")
 
 
 def _write_json_atomically(path: str, document: dict) -> None:
-    """As ``write_json`` lays it out, written whole (``io.atomic``): a reader sees old or new."""
-    write_atomically(path, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    """As ``write_json`` lays it out, keeping non-ASCII text as it is (the log's reasons)."""
+    write_json(path, document, ensure_ascii=False)

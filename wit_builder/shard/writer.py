@@ -14,7 +14,6 @@ exist with this run's fingerprint is finished, and a re-run only reads its sidec
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,9 +22,10 @@ import fsspec
 import numpy as np
 from apache_beam import pvalue
 
+from wit_builder.atomic import atomic_output
 from wit_builder.balance.languages import row_keys
 from wit_builder.counting import split_by_shard
-from wit_builder.io.json_files import read_work_json
+from wit_builder.io.json_files import read_work_json, write_json
 from wit_builder.schemas import table_from_rows, write_table_omitting_nulls
 from wit_builder.shard.placement import sample_key, shard_name
 from wit_builder.shard.records import decode_record, index_row, sample_json
@@ -191,38 +191,37 @@ class WriteShardFn(StatsDoFn):
         kept_per_query: Counter[str] = Counter()
         duplicates = 0
         previous_uid = None
-        with filesystem.open(f"{tar_path}.partial", "wb") as handle, HashingFile(handle) as tar:
-            for owner in merge_order(segments).tolist():
-                reader = readers[owner]
-                if reader.must_read():
-                    tar.flush()  # its pending pieces may be views into the window about to go
-                _, meta, image = decode_record(reader.read_next())
-                if meta["uid"] == previous_uid:  # the same uid in two inputs: same key, so adjacent
-                    duplicates += 1
-                    continue
-                previous_uid = meta["uid"]
-                key = sample_key(shard, len(rows), digits)
-                tar.write(
-                    *member(f"{key}.{meta['image_format']}", image),
-                    *member(f"{key}.json", sample_json(key, meta)),
-                    *member(f"{key}.txt", meta["text"].encode("utf-8")),
-                )
-                rows.append(index_row(key, meta))
-                kept_per_query.update(row_keys(meta["matches"], meta.get("lang")))
-            tar.write(end_of_archive(tar.written))
-        write_table_omitting_nulls(table_from_rows(rows, "shard_index"), f"{index_path}.partial", "shard_index")
-        sidecar = {
-            "name": f"{name}.tar",
-            "fingerprint": plan.fingerprint,
-            "samples": len(rows),
-            "bytes": tar.size,
-            "sha256": tar.hexdigest(),
-            "duplicate_uid": duplicates,
-            "kept_per_query": dict(kept_per_query),
-        }
-        filesystem.makedirs(sidecar_path.rsplit("/", 1)[0], exist_ok=True)
-        with filesystem.open(sidecar_path, "wt", encoding="utf-8") as handle:
-            json.dump(sidecar, handle)
-        filesystem.mv(f"{index_path}.partial", index_path)
-        filesystem.mv(f"{tar_path}.partial", tar_path)  # the commit
+        # The tar is renamed last (the commit); its index and sidecar are whole before it is.
+        with atomic_output(tar_path) as handle:
+            with HashingFile(handle) as tar:
+                for owner in merge_order(segments).tolist():
+                    reader = readers[owner]
+                    if reader.must_read():
+                        tar.flush()  # its pending pieces may be views into the window about to go
+                    _, meta, image = decode_record(reader.read_next())
+                    if meta["uid"] == previous_uid:  # the same uid in two inputs: same key, so adjacent
+                        duplicates += 1
+                        continue
+                    previous_uid = meta["uid"]
+                    key = sample_key(shard, len(rows), digits)
+                    tar.write(
+                        *member(f"{key}.{meta['image_format']}", image),
+                        *member(f"{key}.json", sample_json(key, meta)),
+                        *member(f"{key}.txt", meta["text"].encode("utf-8")),
+                    )
+                    rows.append(index_row(key, meta))
+                    kept_per_query.update(row_keys(meta["matches"], meta.get("lang")))
+                tar.write(end_of_archive(tar.written))
+            write_table_omitting_nulls(table_from_rows(rows, "shard_index"), index_path, "shard_index")
+            sidecar = {
+                "name": f"{name}.tar",
+                "fingerprint": plan.fingerprint,
+                "samples": len(rows),
+                "bytes": tar.size,
+                "sha256": tar.hexdigest(),
+                "duplicate_uid": duplicates,
+                "kept_per_query": dict(kept_per_query),
+            }
+            filesystem.makedirs(sidecar_path.rsplit("/", 1)[0], exist_ok=True)
+            write_json(sidecar_path, sidecar, indent=None)
         return sidecar

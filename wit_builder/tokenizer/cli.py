@@ -7,7 +7,6 @@ the special tokens, unreadable files). Both are written to a temporary name and 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,9 +32,10 @@ class TokenizerSettings(Settings):
 
 
 def run(settings: TokenizerSettings, _: Sequence[str] = ()) -> int:
+    from wit_builder.atomic import write_atomically
     from wit_builder.errors import StageFailed
-    from wit_builder.io.atomic import write_atomically
     from wit_builder.io.chunks import none_readable
+    from wit_builder.io.json_files import write_json
     from wit_builder.io.stage_folders import check_out
     from wit_builder.stage_settings import SettingsError
     from wit_builder.stderr import warn_skipped
@@ -74,7 +74,7 @@ def run(settings: TokenizerSettings, _: Sequence[str] = ()) -> int:
         "end_token": {"text": END_TOKEN, "id": tokenizer.token_to_id(END_TOKEN)},
         "seconds": round(time.perf_counter() - started, 2),
     }
-    write_atomically(f"{out}/stats.json", (json.dumps(stats, indent=2) + "\n").encode("utf-8"))
+    write_json(f"{out}/stats.json", stats)
     note = "" if stats["vocab_size"] == settings.vocab_size else " (the captions hold no more merges)"
     print(
         f"[tokenizer] {tally.captions:,} captions from {tally.files}/{len(files)} file(s) → "

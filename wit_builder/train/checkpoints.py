@@ -14,8 +14,8 @@ import io
 import fsspec
 import torch
 
+from wit_builder.atomic import write_atomically
 from wit_builder.errors import StageFailed, UsageError
-from wit_builder.io.atomic import write_atomically
 
 FORMAT = "wit-train/1"
 LATEST = "latest.pt"

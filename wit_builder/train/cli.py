@@ -16,7 +16,7 @@ import os
 from collections.abc import Sequence
 
 from wit_builder.stage_settings import add_flags, from_flags
-from wit_builder.stderr import DEBUG_HELP, OneLineParser, end_process, report_error
+from wit_builder.stderr import DEBUG_HELP, OneLineParser, end_process
 from wit_builder.train.settings import EvalSettings, TrainSettings
 
 
@@ -98,31 +98,32 @@ def _eval(settings: EvalSettings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from wit_builder.io.folder_lock import command_scope, lock_out
-    from wit_builder.io.stage_folders import check_apart
+    from wit_builder.command_run import run_command
 
     args = build_parser().parse_args(argv)
-    try:
-        with command_scope(f"wit-train {args.command}"):
-            if args.command == "train":
-                from wit_builder.train.trainer import run_training
+    return run_command(f"wit-train {args.command}", args.debug, lambda: _command(args))
 
-                settings = from_flags(TrainSettings, args)
-                check_apart(settings)
-                if os.environ.get("RANK", "0") == "0":  # torchrun's other ranks are the same training
-                    lock_out(settings.out)  # one training per folder at a time
-                return run_training(settings)
-            if args.command == "eval":
-                return _eval(from_flags(EvalSettings, args))
-            from wit_builder.train.export import export
 
-            for role, path in export(args.checkpoint, args.out, args.name).items():
-                print(f"[export] {role}: {path}")
-            return 0
-    except Exception as error:  # one line for a person; the traceback only with --debug
-        if args.debug:
-            raise
-        return report_error(f"wit-train {args.command}", error)
+def _command(args: argparse.Namespace) -> int:
+    """The work of ``wit-train COMMAND``."""
+    from wit_builder.io.folder_lock import lock_out
+    from wit_builder.io.stage_folders import check_apart
+
+    if args.command == "train":
+        from wit_builder.train.trainer import run_training
+
+        settings = from_flags(TrainSettings, args)
+        check_apart(settings)
+        if os.environ.get("RANK", "0") == "0":  # torchrun's other ranks are the same training
+            lock_out(settings.out)  # one training per folder at a time
+        return run_training(settings)
+    if args.command == "eval":
+        return _eval(from_flags(EvalSettings, args))
+    from wit_builder.train.export import export
+
+    for role, path in export(args.checkpoint, args.out, args.name).items():
+        print(f"[export] {role}: {path}")
+    return 0
 
 
 def console_main() -> None:

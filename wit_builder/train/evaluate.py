@@ -11,7 +11,6 @@ ImageNet-style folder of class-named subfolders, or shards whose samples carry a
 from __future__ import annotations
 
 import io
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 from PIL import Image
 
 from wit_builder.errors import StageFailed, UsageError
+from wit_builder.io.json_files import write_json
 from wit_builder.tokenizer.encode import CaptionTokenizer
 from wit_builder.train.data import eval_samples, resolve_urls
 from wit_builder.train.model import CLIP
@@ -200,6 +200,4 @@ def evaluation_line(results: dict) -> str:
 
 
 def write_results(results: dict, path: str) -> None:
-    with fsspec.open(path, "wt", encoding="utf-8") as handle:
-        json.dump(results, handle, indent=2)
-        handle.write("\n")
+    write_json(path, results)

@@ -15,12 +15,13 @@ not with open_clip's default tokenizer, which has another vocabulary.
 from __future__ import annotations
 
 import io
-import json
 
 import fsspec
 import torch
 
+from wit_builder.atomic import write_atomically
 from wit_builder.errors import UsageError
+from wit_builder.io.json_files import write_json
 from wit_builder.train.checkpoints import load_checkpoint, resolve_checkpoint
 from wit_builder.train.configs import ClipConfig
 from wit_builder.train.transforms import OPENAI_MEAN, OPENAI_STD
@@ -84,14 +85,11 @@ def export(checkpoint: str, out: str, name: str | None = None) -> dict[str, str]
         "tokenizer": f"{root}/tokenizer.json",
         "preprocess": f"{root}/{name}.preprocess.json",
     }
-    with filesystem.open(written["config"], "wt") as handle:
-        json.dump(open_clip_config(config), handle, indent=2)
+    write_json(written["config"], open_clip_config(config))
     buffer = io.BytesIO()
     torch.save(state["model"], buffer)
-    with filesystem.open(written["weights"], "wb") as handle:
-        handle.write(buffer.getvalue())
-    with filesystem.open(written["tokenizer"], "wt") as handle:
-        handle.write(state["tokenizer_json"])
+    write_atomically(written["weights"], buffer.getvalue())
+    write_atomically(written["tokenizer"], state["tokenizer_json"])
     preprocess = {
         "image_size": config.vision_cfg.image_size,
         "mean": OPENAI_MEAN,
@@ -101,6 +99,5 @@ def export(checkpoint: str, out: str, name: str | None = None) -> dict[str, str]
         "checkpoint": path,
         "step": state["step"],
     }
-    with filesystem.open(written["preprocess"], "wt") as handle:
-        json.dump(preprocess, handle, indent=2)
+    write_json(written["preprocess"], preprocess)
     return written

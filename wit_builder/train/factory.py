@@ -8,10 +8,9 @@ in ``model_configs/`` for each of its sizes); nothing else in the trainer change
 
 from __future__ import annotations
 
-import importlib
-
 from torch import nn
 
+from wit_builder.stages import load
 from wit_builder.train.configs import ClipConfig, VisionConfig
 from wit_builder.train.model import CLIP
 
@@ -28,8 +27,7 @@ def vision_tower(cfg: VisionConfig, embed_dim: int) -> nn.Module:
         target = VISION_TOWERS[cfg.tower]
     except KeyError:
         raise ValueError(f"unknown image tower {cfg.tower!r}; known: {', '.join(VISION_TOWERS)}") from None
-    module, name = target.split(":")
-    return getattr(importlib.import_module(module), name)(cfg, embed_dim)
+    return load(target)(cfg, embed_dim)
 
 
 def create_model(config: ClipConfig, end_token_id: int | None = None) -> CLIP:

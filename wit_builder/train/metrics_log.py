@@ -12,6 +12,8 @@ import time
 
 import fsspec
 
+from wit_builder.atomic import write_atomically
+
 
 class MetricsLog:
     def __init__(self, out: str, enabled: bool, resume_step: int | None = None):
@@ -27,8 +29,7 @@ class MetricsLog:
         if resume_step is not None and filesystem.exists(self.path):
             with filesystem.open(self.path, "rt", encoding="utf-8") as handle:
                 kept = [line for line in handle if line.strip() and json.loads(line).get("step", 0) <= resume_step]
-        with filesystem.open(self.path, "wt", encoding="utf-8") as handle:
-            handle.writelines(kept)
+        write_atomically(self.path, "".join(kept))  # then appended to, a line a record
         try:
             from torch.utils.tensorboard import SummaryWriter
 

@@ -11,18 +11,17 @@ stream's position, so ``--resume latest`` continues with exactly the next batch.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import time
 from dataclasses import dataclass
 
-import fsspec
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from wit_builder.errors import UsageError
+from wit_builder.io.json_files import write_json
 from wit_builder.train import checkpoints
 from wit_builder.train.data import StreamSpec, TrainStream, count_samples, resolve_urls
 from wit_builder.train.distributed import Placement, all_gather_objects, barrier, init_distributed, shutdown
@@ -231,8 +230,7 @@ def _train(args: TrainSettings, placement: Placement) -> int:
             f"{plan.global_batch} ({placement.world} x {args.batch_size} x {args.accum_freq}); "
             f"{trainer.precision} on {placement.device}"
         )
-        with fsspec.open(f"{args.out.rstrip('/')}/args.json", "wt") as handle:
-            json.dump(_json_safe(args), handle, indent=2)
+        write_json(f"{args.out.rstrip('/')}/args.json", _json_safe(args))
     batches = iter(trainer.data_loader(urls))
     window_start, window_steps, data_wait = time.perf_counter(), 0, 0.0
     last_loss = float("nan")
