@@ -24,7 +24,6 @@ LAYERS: tuple[frozenset[str], ...] = (
             "errors",
             "hashing",
             "schemas",
-            "schema_files",
             "beam_options",
             "stage_settings",
             "stages",

@@ -1,4 +1,4 @@
-"""Schemas load from wit_builder/schema_files/, and readers and writers reject files that do not fit."""
+"""Schemas load from the top-level schemas/ folder, and readers and writers reject files that do not fit."""
 
 from __future__ import annotations
 
@@ -105,13 +105,43 @@ def test_list_columns_parse():
     assert load_schema("candidates").field("matches").type == pa.list_(pa.string())
 
 
-def test_schema_files_ship_in_the_package():
-    """pyproject finds every package under wit_builder/ and ships the JSON files beside them."""
-    from setuptools import find_packages
+def test_the_schemas_are_one_top_level_folder_installed_as_a_package():
+    """``schemas/`` at the top of the repository is the one copy; the installed package
+    ``wit_builder.schema_files`` is that folder (setup.py maps it), and every package under
+    ``wit_builder/`` is found, so a new stage ships with nothing added."""
+    from importlib.resources import files
 
+    assert pathlib.Path(str(files("wit_builder.schema_files"))).resolve() == ROOT / "schemas"
+    assert pathlib.Path(str(files("wit_builder.schema_files.documents"))).resolve() == ROOT / "schemas" / "documents"
+    assert not (ROOT / "wit_builder" / "schema_files").exists()
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    found = set(find_packages(str(ROOT), include=config["tool"]["setuptools"]["packages"]["find"]["include"]))
-    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "wit_builder").rglob("__init__.py")}
-    assert on_disk == found and {"wit_builder.schema_files", "wit_builder.train.model_configs"} <= found
     data = config["tool"]["setuptools"]["package-data"]
     assert data["wit_builder.schema_files"] == data["wit_builder.train.model_configs"] == ["*.json"]
+
+
+@pytest.mark.slow
+def test_a_built_wheel_holds_every_package_and_the_schemas(tmp_path):
+    """The wheel a worker installs: every package under wit_builder/, the schemas from the
+    top-level folder, the model sizes and the report's templates."""
+    import subprocess
+    import sys
+    import zipfile
+
+    source = tmp_path / "source"
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in tracked:
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            (source / name).write_bytes((ROOT / name).read_bytes())
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), "."],
+        cwd=source, check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    packages = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "wit_builder").rglob("__init__.py")}
+    assert {f"{package}/__init__.py" for package in packages} <= names
+    schemas = {p.relative_to(ROOT / "schemas").as_posix() for p in (ROOT / "schemas").rglob("*.json")}
+    assert {f"wit_builder/schema_files/{name}" for name in schemas} <= names and len(schemas) >= 15
+    assert "wit_builder/train/model_configs/ViT-B-32.json" in names
+    assert "wit_builder/report/templates/style.css" in names

@@ -1,6 +1,6 @@
 """The Arrow schemas of the files between stages, and the checks every reader and writer runs.
 
-The schemas live as JSON in ``wit_builder/schema_files/`` (the package
+The schemas live as JSON in the top-level ``schemas/`` folder (installed as the package
 ``wit_builder.schema_files``), readable by people and by tools in other languages. Each field
 has a name, a type (``string``, ``int64``, ``float64``, ``binary``, ``list<string>``, ...), a
 nullability and a description; the descriptions travel into the Parquet files as field
@@ -75,7 +75,7 @@ def _with_optional(table: pa.Table, name: str, wanted: list[str]) -> pa.Table:
 
 
 def schema_names() -> list[str]:
-    """Every schema in ``schema_files/``."""
+    """Every schema in ``schemas/``."""
     return sorted(p.name[: -len(".json")] for p in files(SCHEMA_PACKAGE).iterdir() if p.name.endswith(".json"))
 
 

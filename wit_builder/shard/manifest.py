@@ -92,5 +92,5 @@ def build_manifest(
 
 def read_manifest(path: str) -> dict[str, Any]:
     """A shard manifest; ``DamagedFile`` naming the file when it is not JSON, or not a manifest
-    (``schema_files/documents/manifest.json``: its shards, their sizes and sums, its totals)."""
+    (``schemas/documents/manifest.json``: its shards, their sizes and sums, its totals)."""
     return read_json(path, "manifest")
