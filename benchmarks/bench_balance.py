@@ -35,7 +35,7 @@ from wit_builder.synthetic.candidate_pool import write_zipf_pool
 PASS_ONE = """
 import sys, time
 import apache_beam as beam
-from wit_builder.balance.pipeline import count_matches
+from wit_builder.capping.transforms import count_matches
 from wit_builder.balance.settings import BalanceRules
 from wit_builder.beam_options import pipeline_options
 from wit_builder.io.paths import expand_globs
@@ -51,7 +51,8 @@ PASS_TWO = """
 import json, sys, time
 import apache_beam as beam
 from apache_beam import pvalue
-from wit_builder.balance.pipeline import ERRORS, KEPT_COUNTS, BalanceFileFn
+from wit_builder.capping.transforms import ERRORS, KEPT_COUNTS
+from wit_builder.balance.pipeline import BalanceFileFn
 from wit_builder.balance.settings import BalanceRules
 from wit_builder.beam_options import pipeline_options
 from wit_builder.io.paths import expand_globs

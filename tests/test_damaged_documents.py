@@ -140,3 +140,15 @@ def test_nan_is_never_read_as_a_number(tmp_path):
     path.write_text('{"n": NaN}')
     with pytest.raises(DamagedFile, match=r"x.json: not JSON \(ValueError: NaN is not a number JSON allows\)"):
         read_json(str(path))
+
+
+def test_a_document_of_the_wrong_shape_is_never_written(tmp_path):
+    """Every stage's stats.json, the manifest and sizes.json are checked against their schemas
+    when written, as they are when read: a wrong shape is an error naming the file, and no file."""
+    import pytest
+
+    from wit_builder.io.json_files import write_json
+
+    with pytest.raises(ValueError, match=r"stats\.json: not written, it would not fit its schema"):
+        write_json(str(tmp_path / "stats.json"), {"kept": "many"}, schema="stats.harvest")
+    assert not list(tmp_path.iterdir())

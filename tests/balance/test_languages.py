@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from wit_builder.balance.languages import language_thresholds, match_keys, t_for_share, tail_share
+from wit_builder.capping.languages import language_thresholds, match_keys, t_for_share, tail_share
 from wit_builder.cli import main
 from wit_builder.schemas import table_from_rows, write_table
 

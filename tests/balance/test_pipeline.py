@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from wit_builder.balance.pipeline import KeyCounts
-from wit_builder.balance.sampling import keep_probability
+from wit_builder.capping.sampling import keep_probability
+from wit_builder.capping.transforms import KeyCounts
 from wit_builder.cli import main
 from wit_builder.schemas import read_table
 from wit_builder.synthetic.candidate_pool import write_zipf_pool

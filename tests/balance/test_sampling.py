@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from wit_builder.balance.sampling import CappedQueries, draw, keep_probability, keep_rows, splitmix64
+from wit_builder.capping.sampling import CappedQueries, draw, keep_probability, keep_rows, splitmix64
 from wit_builder.hashing import hash64, hash64_array
 
 

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.shard.conftest import FILES, PER_SHARD, SAMPLES, shard
-from wit_builder.balance.sampling import CappedQueries, keep_rows
+from wit_builder.capping.sampling import CappedQueries, keep_rows
 from wit_builder.schemas import read_table, write_table
 from wit_builder.shard.placement import placement_key, shard_for
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam import pvalue
 
-from wit_builder.balance.languages import SEPARATOR
+from wit_builder.capping.languages import SEPARATOR
 from wit_builder.errors import UsageError
 from wit_builder.harvest.face_boxes import merge_face_boxes, parse_face_boxes
 from wit_builder.harvest.matcher import QueryMatcher
@@ -416,7 +416,7 @@ def write_stats(
         "unreadable_files": [{"path": path, "error": error} for path, error in sorted(errors)],
         "shards": sorted(path.rsplit("/", 1)[-1] for path in shards),
     }
-    write_json(f"{out_dir.rstrip('/')}/stats.json", report)
+    write_json(f"{out_dir.rstrip('/')}/stats.json", report, schema="stats.harvest")
     return report
 
 

@@ -9,11 +9,21 @@ from typing import Any
 import fsspec
 
 
-def write_json(path: str, document: Any, *, ensure_ascii: bool = True, indent: int | None = 2) -> None:
+def write_json(
+    path: str, document: Any, *, ensure_ascii: bool = True, indent: int | None = 2, schema: str | None = None
+) -> None:
     """``document`` indented for people (``indent=None``: one line, for files only programs
     read), with a final newline, written whole (``atomic``): a reader sees the old file or the
-    new one. The one way JSON is written."""
+    new one. The one way JSON is written. With ``schema`` (``stats.harvest``, ``manifest``...)
+    the document is checked against it first, as every reader checks it: a document of the
+    wrong shape is a ``ValueError`` naming the file, and nothing is written."""
     from wit_builder.atomic import atomic_output
+
+    if schema is not None:
+        from wit_builder.schemas import document_problem
+
+        if problem := document_problem(document, schema):
+            raise ValueError(f"{path}: not written, it would not fit its schema: {problem}")
 
     with atomic_output(path, "wt") as handle:
         json.dump(document, handle, indent=indent, ensure_ascii=ensure_ascii)

@@ -145,5 +145,5 @@ def write_query_list(
         "languages": per_language,
         "queries": len(chosen),
     }
-    write_json(f"{out}/stats.json", report)
+    write_json(f"{out}/stats.json", report, schema="stats.queries")
     return report

@@ -22,13 +22,8 @@ import apache_beam as beam
 import fsspec
 from apache_beam import pvalue
 
-from wit_builder.balance.pipeline import (
-    count_matches,
-    language_caps,
-    over_cap_counts,
-    per_query_report,
-    sum_count_blobs,
-)
+from wit_builder.capping.report import per_query_report
+from wit_builder.capping.transforms import count_matches, language_caps, over_cap_counts, sum_count_blobs
 from wit_builder.io.chunks import Chunk
 from wit_builder.io.json_files import write_json
 from wit_builder.report.balance import SHARD_WORDING, write_balance_report
@@ -118,9 +113,9 @@ def finish(
     filesystem, _ = fsspec.core.url_to_fs(out)
     report = stage_stats(settings, inputs, stats, errors, queries)
     report["shards"], report["bytes"] = len(shards), sum(shard["bytes"] for shard in shards)
-    write_json(f"{out}/stats.json", report, ensure_ascii=False)
+    write_json(f"{out}/stats.json", report, ensure_ascii=False, schema="stats.shard")
     sizes = {shard["name"]: shard["samples"] for shard in sorted(shards, key=_name)}
-    write_json(f"{out}/sizes.json", sizes, ensure_ascii=False)
+    write_json(f"{out}/sizes.json", sizes, ensure_ascii=False, schema="sizes")
     write_balance_report(out, SHARD_WORDING)
     names = {shard["name"] for shard in shards} | {shard["name"][: -len(".tar")] + ".parquet" for shard in shards}
     for path in filesystem.ls(out, detail=False):
@@ -131,7 +126,7 @@ def finish(
         filesystem.rm(f"{out}/work/runs", recursive=True)  # as large as the data set; the tars are done
     manifest = build_manifest(shards, settings.as_dict(), plan.fingerprint, digits, out, upstream)
     manifest["inputs_fingerprint"] = inputs.fingerprint(settings)
-    write_json(f"{out}/manifest.json", manifest, ensure_ascii=False)
+    write_json(f"{out}/manifest.json", manifest, ensure_ascii=False, schema="manifest")
     return report
 
 

@@ -25,9 +25,9 @@ import pyarrow.compute as pc
 from apache_beam import pvalue
 
 from wit_builder.atomic import atomic_output
-from wit_builder.balance.languages import malformed_rows, match_keys
-from wit_builder.balance.pipeline import ERRORS, CappedSideInput
-from wit_builder.balance.sampling import keep_rows
+from wit_builder.capping.languages import malformed_rows, match_keys
+from wit_builder.capping.sampling import keep_rows
+from wit_builder.capping.transforms import ERRORS, CappedSideInput
 from wit_builder.io.chunks import READ_ERRORS, Chunk, read_chunk_tables
 from wit_builder.io.json_files import read_work_json, write_json
 from wit_builder.shard.placement import placement_key, shard_for

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-from wit_builder.balance.settings import BalanceRules
+from wit_builder.capping.rules import BalanceRules
 from wit_builder.shard.placement import parse_size
 from wit_builder.stage_settings import Settings, nested, option
 

@@ -195,7 +195,7 @@ def _new_sidecar(folder: str, name: str, manifest: dict, kept: pa.Table, plan: d
     has no sidecar (a set whose work/ was removed)."""
     from collections import Counter
 
-    from wit_builder.balance.languages import row_keys
+    from wit_builder.capping.languages import row_keys
     from wit_builder.io.json_files import read_work_json
 
     path = sidecar_path(folder, name)
@@ -258,9 +258,9 @@ def _apply(folder: str) -> None:
     manifest["totals"]["samples"] = sum(shard["samples"] for shard in manifest["shards"])
     manifest["totals"]["bytes"] = sum(shard["bytes"] for shard in manifest["shards"])
     manifest["takedowns"] = len(read_log(folder)) + (0 if _logged(folder, entry) else 1)
-    _write_json_atomically(f"{folder}/manifest.json", manifest)
+    _write_json_atomically(f"{folder}/manifest.json", manifest, "manifest")
     sizes = {shard["name"]: shard["samples"] for shard in manifest["shards"]}
-    _write_json_atomically(f"{folder}/sizes.json", sizes)
+    _write_json_atomically(f"{folder}/sizes.json", sizes, "sizes")
     _refresh_counts(folder, manifest)
     if not _logged(folder, entry):
         _append_line(f"{folder}/{LOG}", json.dumps(entry, ensure_ascii=False, sort_keys=True))
@@ -274,7 +274,7 @@ def _refresh_counts(folder: str, manifest: dict) -> None:
     report page is drawn again from them. A set without them (another tool's) is left alone."""
     from collections import Counter
 
-    from wit_builder.balance.languages import row_keys
+    from wit_builder.capping.languages import row_keys
     from wit_builder.report.balance import SHARD_WORDING, write_balance_report
 
     filesystem, _ = fsspec.core.url_to_fs(folder)
@@ -288,7 +288,7 @@ def _refresh_counts(folder: str, manifest: dict) -> None:
         stats["bytes"] = manifest["totals"]["bytes"]
         for counts in (stats["rejected"], stats.setdefault("dropped", {})):
             counts["taken_down"] = counts.get("taken_down", 0) + removed
-        _write_json_atomically(stats_path, stats)
+        _write_json_atomically(stats_path, stats, "stats.shard")
     kept: Counter[str] = Counter()
     for shard in manifest["shards"]:
         index = read_table(f"{folder}/{shard['index']}", "shard_index")
@@ -326,6 +326,7 @@ def _append_line(path: str, line: str) -> None:
     write_atomically(path, old + line.encode("utf-8") + b"\n")
 
 
-def _write_json_atomically(path: str, document: dict) -> None:
-    """As ``write_json`` lays it out, keeping non-ASCII text as it is (the log's reasons)."""
-    write_json(path, document, ensure_ascii=False)
+def _write_json_atomically(path: str, document: dict, schema: str | None = None) -> None:
+    """As ``write_json`` lays it out, keeping non-ASCII text as it is (the log's reasons), and
+    checked against ``schema`` when one is named."""
+    write_json(path, document, ensure_ascii=False, schema=schema)

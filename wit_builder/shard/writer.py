@@ -23,7 +23,7 @@ import numpy as np
 from apache_beam import pvalue
 
 from wit_builder.atomic import atomic_output
-from wit_builder.balance.languages import row_keys
+from wit_builder.capping.languages import row_keys
 from wit_builder.counting import split_by_shard
 from wit_builder.io.json_files import read_work_json, write_json
 from wit_builder.schemas import table_from_rows, write_table_omitting_nulls

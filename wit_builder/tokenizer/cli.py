@@ -74,7 +74,7 @@ def run(settings: TokenizerSettings, _: Sequence[str] = ()) -> int:
         "end_token": {"text": END_TOKEN, "id": tokenizer.token_to_id(END_TOKEN)},
         "seconds": round(time.perf_counter() - started, 2),
     }
-    write_json(f"{out}/stats.json", stats)
+    write_json(f"{out}/stats.json", stats, schema="stats.tokenizer")
     note = "" if stats["vocab_size"] == settings.vocab_size else " (the captions hold no more merges)"
     print(
         f"[tokenizer] {tally.captions:,} captions from {tally.files}/{len(files)} file(s) → "
