@@ -65,6 +65,43 @@ def test_the_walk_finds_every_kind_of_write():
     assert writes(source) == [1, 2, 3, 4, 5, 6, 9]
 
 
+# Modules that recognise a ``.partial`` file (to leave it out of a fingerprint or a removal),
+# which is not writing one.
+RECOGNISE_PARTIALS = ("io/fingerprint.py", "io/stage_folders.py")
+
+
+def partial_names(source: str) -> list[int]:
+    """The lines of ``source`` whose code (not a docstring) spells a ``.partial`` name: a
+    write-then-rename written out by hand."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and ".partial" in node.value
+        and id(node) not in docstrings
+    ]
+
+
+def test_no_partial_file_is_written_by_hand():
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative == "atomic.py" or relative in RECOGNISE_PARTIALS or relative.startswith(INPUT_GENERATORS):
+            continue
+        offenders += [f"{relative}:{line}" for line in partial_names(path.read_text(encoding="utf-8"))]
+    assert not offenders, f"write these whole with wit_builder.atomic, not by a hand-made .partial: {offenders}"
+
+
 def test_every_output_is_written_through_the_one_writer():
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):

@@ -121,22 +121,37 @@ def test_ignore_opt_out_names():
 
 
 @pytest.mark.parametrize(
-    ("error", "signal"),
+    ("refusal", "evidence", "signal"),
     [
-        ("robots.txt http://h/robots.txt: Disallow: /img/ (User-agent: *)", "robots"),
-        ("robots.txt http://h/robots.txt: Content-Usage: train-ai=n", "content-usage"),
-        ("X-Robots-Tag: noai", "x-robots-tag"),
-        ("tdmrep.json http://h/.well-known/tdmrep.json: /img/* reserved", "tdmrep"),
-        ("tdm-reservation header: 1", "tdmrep"),
-        ("Content-Usage header: train-ai=n", "content-usage"),
-        ("ai.txt http://h/ai.txt: Disallow: *.jpg", "ai-txt"),
-        (None, "unknown"),
+        ("robots", "robots.txt http://h/robots.txt: Disallow: /img/ (User-agent: *)", "robots"),
+        ("usage", "robots.txt http://h/robots.txt: Content-Usage: train-ai=n", "content-usage"),
+        ("x-robots", "X-Robots-Tag: noai", "x-robots-tag"),
+        ("tdm-header", "tdm-reservation header: 1", "tdmrep"),
+        ("usage-header", "Content-Usage header: train-ai=n", "content-usage"),
     ],
 )
-def test_the_signal_is_read_back_from_a_status_rows_error(error, signal):
-    from wit_builder.download.opt_out import signal_of
+def test_a_refusal_carries_its_signal_and_evidence_as_data(refusal, evidence, signal):
+    """Each signal's refusal says which signal it is (the status row's ``signal``), and its
+    evidence (``evidence``); nothing reads them back out of a sentence."""
+    from wit_builder.download.opt_out import (
+        RobotsFile,
+        content_usage_refusal,
+        tdm_header_refusal,
+        x_robots_tag_refusal,
+    )
 
-    assert signal_of(error) == signal
+    made = {
+        "robots": lambda: RobotsFile.parse(
+            "http://h/robots.txt", "User-agent: *\nDisallow: /img/\n", "wit-builder"
+        ).refusal("http://h/img/a.jpg"),
+        "usage": lambda: RobotsFile.parse(
+            "http://h/robots.txt", "User-agent: *\nContent-Usage: train-ai=n\n", "wit-builder"
+        ).usage_refusal("http://h/img/a.jpg"),
+        "x-robots": lambda: x_robots_tag_refusal(["noai"], "wit-builder", ("noai",)),
+        "tdm-header": lambda: tdm_header_refusal("1"),
+        "usage-header": lambda: content_usage_refusal("train-ai=n"),
+    }[refusal]()
+    assert made.signal == signal and made.evidence == evidence == str(made)
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,13 @@ EXPECTED = [
     ("crawl_delay", "fetched", None),
 ]
 
+# The signal each refusing site's status row names (``FetchResult.signal``, the status's column).
+SIGNAL_OF_SITE = {
+    "disallow_all": "robots", "disallow_us": "robots", "robots_503": "robots", "robots_redirected": "robots",
+    "tdmrep_file": "tdmrep", "tdm_header": "tdmrep", "content_usage_header": "content-usage",
+    "content_usage_robots": "content-usage", "ai_txt": "ai-txt", "x_robots_noml": "x-robots-tag",
+}  # fmt: skip
+
 
 class Sites:
     """The sites, served on one port of several loopback addresses; counts requests per path."""
@@ -145,6 +152,9 @@ def test_every_site_ends_in_its_status_with_the_rule_named(sites, site, status, 
     assert result.status == status, result.error
     if named:
         assert named.format(host=f"{HOSTS[site]}:{sites.port}") in result.error
+    # the signal and its evidence are data, never read back out of the error
+    assert result.signal == SIGNAL_OF_SITE.get(site)
+    assert result.evidence == (result.error if status == "opted_out" else None)
 
 
 def test_host_files_are_fetched_once_per_host_and_refused_images_never_requested(sites):
@@ -162,7 +172,9 @@ def test_host_files_are_fetched_once_per_host_and_refused_images_never_requested
     assert counts["host_file:robots.txt:read"] + counts["host_file:robots.txt:missing"] + counts[
         "host_file:robots.txt:unreachable"
     ] == len(SITES)  # one robots.txt per host, for 6 images each
-    assert counts["opted_out:robots"] == 6 * 4  # disallow_all, disallow_us, robots_503, robots_redirected
+    assert (
+        sum(r.signal == "robots" for r in results) == 6 * 4
+    )  # disallow_all, disallow_us, robots_503, robots_redirected
     assert sum(1 for r in results if r.status == "opted_out") == 6 * sum(
         1 for case in EXPECTED if case[1] == "opted_out"
     )

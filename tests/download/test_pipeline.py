@@ -142,7 +142,7 @@ def test_a_process_pool_gives_the_same_outcomes(balanced, run, tmp_path):
     }
 
 
-def test_a_page_level_opt_out_is_refused_unasked_unless_meta_is_ignored(balanced, web, tmp_path):
+def test_a_page_level_opt_out_is_refused_unasked_unless_meta_is_ignored(balanced, run, web, tmp_path):
     folder, rows, _ = balanced
     meta_rows = {row["uid"]: row for row in rows if row["page_opt_out"]}
     assert meta_rows, "the world has images whose only page opts out"
@@ -156,6 +156,9 @@ def test_a_page_level_opt_out_is_refused_unasked_unless_meta_is_ignored(balanced
     assert all(web.requests[f"/{path}"] > 0 for path in paths)
     honoured = json.loads((out / "stats.json").read_text())["opt_out"]
     assert "meta" in honoured["ignored"] and "meta" not in honoured["honoured"]
+    refused = pq.read_table(run / "status", filters=[("signal", "=", "meta")]).to_pylist()  # the default run
+    assert {row["uid"] for row in refused} == set(meta_rows)
+    assert all(row["evidence"] == meta_rows[row["uid"]]["page_opt_out"] for row in refused)
 
 
 def test_samples_carry_the_captions_language_only_when_the_pairs_do(balanced, run, tmp_path):

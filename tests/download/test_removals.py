@@ -76,6 +76,23 @@ def test_every_planted_picture_ends_in_its_expected_status(planted_run):
             assert row["error"].startswith("eval set held-out: eval-") and "PDQ distance" in row["error"]
 
 
+def test_an_auditor_filters_the_status_files_by_list_or_signal_in_one_query(planted_run):
+    """What decided is data: the list, the evidence and the score are columns (a list's entries
+    never are), so one Parquet query finds every pair a list or a set refused."""
+    out, _, _, _, _ = planted_run
+    by_list = pq.read_table(out / "status", filters=[("list", "=", "demo-pdq")]).to_pylist()
+    assert [row["status"] for row in by_list] == ["blocklisted"]
+    assert by_list[0]["evidence"] == "pdq hash listed" and 0 <= by_list[0]["score"] <= 31
+    exact = pq.read_table(out / "status", filters=[("list", "in", ["demo-md5", "demo-sha256"])]).to_pylist()
+    assert sorted(row["evidence"] for row in exact) == ["md5 hash listed", "sha256 hash listed"]
+    assert all(row["score"] is None for row in exact)
+    copies = pq.read_table(out / "status", filters=[("list", "=", "held-out")]).to_pylist()
+    assert len(copies) == 5 and all(row["status"] == "eval_duplicate" for row in copies)
+    assert all(row["evidence"].startswith("evaluation image eval-") and row["score"] is not None for row in copies)
+    others = pq.read_table(out / "status", filters=[("status", "in", ["ok", "too_small"])]).to_pylist()
+    assert all(row["signal"] is row["list"] is row["score"] is None for row in others)
+
+
 def test_counts_add_up_by_list_and_by_set(planted_run):
     out, rows, _, _, _ = planted_run
     stats = json.loads((out / "stats.json").read_text())

@@ -55,15 +55,16 @@ def test_the_download_section_counts_opt_outs_by_signal_and_host(tmp_path):
     from wit_builder.schemas import table_from_rows, write_table
 
     (tmp_path / "download" / "status").mkdir(parents=True)
-    errors = {
-        "http://a.example/1.jpg": "robots.txt http://a.example/robots.txt: Disallow: /",
-        "http://a.example/2.jpg": "robots.txt http://a.example/robots.txt: Disallow: /",
-        "http://b.example/1.jpg": "X-Robots-Tag: noai",
+    errors = {  # url: (signal, evidence), as download writes them
+        "http://a.example/1.jpg": ("robots", "robots.txt http://a.example/robots.txt: Disallow: /"),
+        "http://a.example/2.jpg": ("robots", "robots.txt http://a.example/robots.txt: Disallow: /"),
+        "http://b.example/1.jpg": ("x-robots-tag", "X-Robots-Tag: noai"),
     }
     rows = [
-        {"uid": f"u{k}", "url": url, "status": "opted_out", "http_status": None, "error": error, "duplicate_of": None}
-        for k, (url, error) in enumerate(errors.items())
-    ]
+        {"uid": f"u{k}", "url": url, "status": "opted_out", "http_status": None, "error": evidence,
+         "duplicate_of": None, "signal": signal, "evidence": evidence}
+        for k, (url, (signal, evidence)) in enumerate(errors.items())
+    ]  # fmt: skip
     rows.append(
         {
             "uid": "u9",

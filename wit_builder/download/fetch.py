@@ -65,6 +65,10 @@ class FetchResult:
     final_url: str | None = None
     error: str | None = None
     attempts: int = 0
+    signal: str | None = None  # opted_out: the signal that refused the URL (``opt_out.SIGNALS``)
+    evidence: str | None = None  # opted_out: where it was found and its rule (``Refusal.evidence``)
+    list: str | None = None  # blocklisted: the list that names the image (set by the download pipeline)
+    score: float | None = None  # blocklisted by a PDQ list: the distance in bits
 
 
 @dataclass
@@ -253,8 +257,10 @@ class Fetcher:
         return refusal
 
     def _opted_out(self, url: str, current: str, http_status: int | None, refusal: Refusal) -> FetchResult:
-        self.host_files.counts[f"opted_out:{refusal.signal}"] += 1
-        return FetchResult(url, "opted_out", http_status, final_url=current, error=str(refusal))
+        return FetchResult(
+            url, "opted_out", http_status, final_url=current, error=str(refusal),
+            signal=refusal.signal, evidence=refusal.evidence,
+        )  # fmt: skip
 
     async def _host_file(self, url: str) -> HostFile:
         """A host file, read up to ``HOST_FILE_LIMIT`` bytes, following redirects through the

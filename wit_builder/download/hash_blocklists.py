@@ -49,6 +49,16 @@ def check_hash_lists(paths: Sequence[str]) -> list[Blocklist]:
     return [read_hash_list(path) for path in paths]
 
 
+@dataclass(frozen=True)
+class ListMatch:
+    """A blocklist that names an image: its name, the kind of hash that matched (sha256, md5,
+    pdq) and, for PDQ, the distance in bits; what the status row records of it."""
+
+    name: str
+    kind: str
+    distance: float | None = None
+
+
 class HashBlocklists:
     """The hash lists of a run, built once per worker (``setup``): which list, if any, names an image."""
 
@@ -73,14 +83,20 @@ class HashBlocklists:
 
     def match(self, digests: BodyDigests) -> str | None:
         """The name of the first list that names the image, or None."""
+        found = self.listing(digests)
+        return found.name if found else None
+
+    def listing(self, digests: BodyDigests) -> ListMatch | None:
+        """The first list that names the image, by which kind of hash, and at what PDQ distance
+        (exact lists first); None when no list names it. The entry itself is never returned."""
         for name, kind, entries in self.exact:
             digest = digests.sha256 if kind == "sha256" else digests.md5
             if digest is not None and digest in entries:
-                return name
+                return ListMatch(name, kind)
         if digests.pdq is not None:
             query = np.frombuffer(digests.pdq, np.uint8)[None, :]
             for name, index in self.pdq:
-                labels, _ = index.within(query, self.pdq_radius)[0]
+                labels, distances = index.within(query, self.pdq_radius)[0]
                 if len(labels):
-                    return name
+                    return ListMatch(name, "pdq", float(np.min(distances)))
         return None

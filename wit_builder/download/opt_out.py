@@ -73,33 +73,13 @@ class Refusal:
     source: str  # "robots.txt http://h/robots.txt", "X-Robots-Tag", "tdmrep.json http://h/.well-known/tdmrep.json"
     rule: str
 
-    def __str__(self) -> str:
+    @property
+    def evidence(self) -> str:
+        """Where the signal was found and its rule, as the status row's ``evidence``."""
         return f"{self.source}: {self.rule}"
 
-
-# How each signal's refusals begin (``Refusal.source``), for reading the signal back from a
-# status row's error.
-_SOURCE_PREFIXES = (
-    ("robots.txt ", "robots"),
-    ("X-Robots-Tag", "x-robots-tag"),
-    ("tdmrep.json ", "tdmrep"),
-    ("tdm-reservation header", "tdmrep"),
-    ("Content-Usage header", "content-usage"),
-    ("ai.txt ", "ai-txt"),
-    ("page <meta ", "meta"),
-)
-
-
-def signal_of(error: str | None) -> str:
-    """The signal that refused a URL, from its ``opted_out`` status row's error. A robots.txt
-    ``Content-Usage`` line counts as ``content-usage``."""
-    error = error or ""
-    if error.startswith("robots.txt ") and ": Content-Usage: " in error:
-        return "content-usage"
-    for prefix, signal in _SOURCE_PREFIXES:
-        if error.startswith(prefix):
-            return signal
-    return "unknown"
+    def __str__(self) -> str:
+        return self.evidence
 
 
 def product_token(user_agent: str) -> str:

@@ -27,6 +27,7 @@ import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import apache_beam as beam
 import fsspec
@@ -34,13 +35,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam import pvalue
 
+from wit_builder.atomic import write_atomically
 from wit_builder.download.dedupe import HashedImage, exact_duplicates
 from wit_builder.download.dedupe_transforms import NearDuplicates
 from wit_builder.download.eval_sets import EvalIndex, EvalSet
 from wit_builder.download.fetch import Fetcher, FetchResult
 from wit_builder.download.hash_blocklists import HashBlocklists
 from wit_builder.download.images import ProcessedImage, process_image, thumbnail
-from wit_builder.download.opt_out import SIGNALS, signal_of
+from wit_builder.download.opt_out import SIGNALS
 from wit_builder.download.settings import DownloadRules
 from wit_builder.io.chunks import READ_ERRORS, Chunk, parquet_columns, parquet_rows, read_chunk_tables
 from wit_builder.io.json_files import write_json
@@ -77,7 +79,29 @@ def without_language(pairs: list[dict]) -> tuple[str, ...]:
     return () if any(pair.get("lang") for pair in pairs) else ("lang",)
 
 
-def outcome_row(pair: dict, status: str, http_status: int | None = None, error: str | None = None) -> dict:
+@dataclass(frozen=True)
+class Decided:
+    """What decided a pair's status, as data (the status row's columns): the opt-out ``signal``,
+    the ``evidence`` (the rule or line, with where it came from), the ``list`` (blocklist or
+    evaluation set) and the ``score`` (a PDQ distance). ``error`` stays a sentence for people;
+    nothing reads these back out of it."""
+
+    signal: str | None = None
+    evidence: str | None = None
+    list: str | None = None
+    score: float | None = None
+
+
+NOTHING_DECIDED = Decided()  # a status that says all: a timeout, an HTTP error, too small...
+
+
+def outcome_row(
+    pair: dict,
+    status: str,
+    http_status: int | None = None,
+    error: str | None = None,
+    decided: Decided = NOTHING_DECIDED,
+) -> dict:
     return {
         "uid": pair["uid"],
         "url": pair["url"],
@@ -85,6 +109,10 @@ def outcome_row(pair: dict, status: str, http_status: int | None = None, error: 
         "http_status": http_status,
         "error": error,
         "duplicate_of": None,
+        "signal": decided.signal,
+        "evidence": decided.evidence,
+        "list": decided.list,
+        "score": decided.score,
     }
 
 
@@ -176,7 +204,7 @@ class FetchChunkFn(StatsDoFn):
         if None in pair["matches"]:  # another tool's file, or damage: the pair costs itself, not the chunk
             return FetchResult(url, "malformed_pair", error="its matches hold a null"), None, 0
         if page_opt_out and self.rules.fetch.honours("meta"):  # its page said so: not even asked for
-            return FetchResult(url, "opted_out", error=page_opt_out), None, 0
+            return FetchResult(url, "opted_out", error=page_opt_out, signal="meta", evidence=page_opt_out), None, 0
         async with self.fetcher.fetching(url) as result:  # holds a body slot until the image is done
             if result.status != "fetched":
                 return result, None, 0
@@ -189,8 +217,9 @@ class FetchChunkFn(StatsDoFn):
             except Exception as error:  # a decoder failing in a way Pillow does not document: record it
                 image = ProcessedImage("decode_error", f"{type(error).__name__}: {error}")
         listed = self.blocklists is not None and image.status == "ok" and image.digests is not None
-        if listed and (name := self.blocklists.match(image.digests)):  # bytes and hashes end here, unrecorded
-            image = ProcessedImage("blocklisted", f"blocklist {name}")
+        if listed and (found := self.blocklists.listing(image.digests)):  # bytes and hashes end here, unrecorded
+            image = ProcessedImage("blocklisted", f"blocklist {found.name}")
+            result.evidence, result.score, result.list = f"{found.kind} hash listed", found.distance, found.name
         return result, image, len(body)
 
     def _eval_matches(self, pairs: list[dict], done: list[tuple]) -> dict[str, dict]:
@@ -225,19 +254,24 @@ class FetchChunkFn(StatsDoFn):
         eval_matches = self._eval_matches(pairs, done)
         for pair, (result, image, body_bytes) in zip(pairs, done, strict=True):
             if image is None:
-                outcomes.append(outcome_row(pair, result.status, result.http_status, result.error))
+                decided = Decided(signal=result.signal, evidence=result.evidence)
+                outcomes.append(outcome_row(pair, result.status, result.http_status, result.error, decided))
                 continue
             if (match := eval_matches.get(pair["uid"])) is not None:
                 detail = f"eval set {match['eval_set']}: {match['eval_id']} (PDQ distance {match['distance']})"
-                outcomes.append(outcome_row(pair, "eval_duplicate", result.http_status, detail))
+                decided = Decided(
+                    evidence=f"evaluation image {match['eval_id']}", list=match["eval_set"], score=match["distance"]
+                )
+                outcomes.append(outcome_row(pair, "eval_duplicate", result.http_status, detail, decided))
                 continue
-            outcomes.append(outcome_row(pair, image.status, result.http_status, image.error))
+            decided = Decided(evidence=result.evidence, list=result.list, score=result.score)
+            outcomes.append(outcome_row(pair, image.status, result.http_status, image.error, decided))
             if image.status == "ok":
                 samples.append(sample_row(pair, image, body_bytes))
         self.count("chunks_fetched")
         self.count("urls_fetched", len(pairs))
         counts = self.fetcher.host_files.counts
-        for name in [name for name in counts if not name.startswith("opted_out:")]:
+        for name in list(counts):
             self.count(name, counts.pop(name))
         _write_whole(
             table_from_rows(samples, "samples"),
@@ -290,26 +324,25 @@ class FinalizeChunkFn(StatsDoFn):
                 row["status"], row["duplicate_of"] = "duplicate", duplicate_of[row["uid"]]
             self.count(f"status:{row['status']}")
             if row["status"] == "opted_out":
-                self.count(f"opted_out_by:{signal_of(row['error'])}")
+                self.count(f"opted_out_by:{row['signal'] or 'unknown'}")
             elif row["status"] == "blocklisted":
-                self.count(f"blocklisted_by:{row['error'].removeprefix('blocklist ')}")
+                self.count(f"blocklisted_by:{row['list']}")
             elif row["status"] == "eval_duplicate":
-                self.count(f"eval_duplicate_in:{row['error'].split(':', 1)[0].removeprefix('eval set ')}")
+                self.count(f"eval_duplicate_in:{row['list']}")
         fetched = work_path(out, "fetched", chunk_name)
         without = () if "lang" in parquet_columns(fetched) else ("lang",)
-        with parquet_writer(f"{out}/samples/{chunk_name}.parquet.partial", "samples", without) as write:
+        # Each file whole (parquet_writer is atomic); the status file last, as the chunk's commit.
+        with parquet_writer(f"{out}/samples/{chunk_name}.parquet", "samples", without) as write:
             for table in read_batches(fetched, "samples", batch_rows=1024):
                 keep = pa.array([uid not in duplicate_of for uid in table.column("uid").to_pylist()])
                 kept = table.filter(keep)
                 self.count("faces_blurred", pc.sum(kept.column("faces_blurred")).as_py() or 0)
                 write(kept.drop_columns(list(without)) if without else kept)
-        with parquet_writer(f"{out}/status/{chunk_name}.parquet.partial", "status") as write:
-            write(table_from_rows(outcomes, "status"))
         filesystem, _ = fsspec.core.url_to_fs(out)
         if filesystem.exists(matches := work_path(out, "eval_matches", chunk_name)):  # for the report
-            filesystem.copy(matches, f"{out}/eval_matches/{chunk_name}.parquet")
-        for kind in ("samples", "status"):
-            filesystem.mv(f"{out}/{kind}/{chunk_name}.parquet.partial", f"{out}/{kind}/{chunk_name}.parquet")
+            write_atomically(f"{out}/eval_matches/{chunk_name}.parquet", filesystem.cat_file(matches))
+        with parquet_writer(f"{out}/status/{chunk_name}.parquet", "status") as write:
+            write(table_from_rows(outcomes, "status"))
         self.count("status_rows", parquet_rows(f"{out}/status/{chunk_name}.parquet"))  # what was written
         yield chunk_name
 
@@ -372,7 +405,7 @@ def write_stats(
             "allow_private_network": rules.fetch.allow_private_network,
         },
     }
-    write_json(f"{out_dir.rstrip('/')}/stats.json", report)
+    write_json(f"{out_dir.rstrip('/')}/stats.json", report, schema="stats.download")
     return report
 
 

@@ -11,32 +11,31 @@ from urllib.parse import urlsplit
 
 import fsspec
 
-from wit_builder.download.opt_out import signal_of
 from wit_builder.report.svg import bar_chart
 from wit_builder.report.templating import Markup, render
-from wit_builder.schemas import damage_named
+from wit_builder.schemas import damage_named, read_batches
 
 BLUE = "#1f77b4"
 
 
 def _status_rows(download_dir: str) -> Iterator[tuple[str, str, str | None]]:
-    """(url, status, error) of every status row of a download folder."""
-    import pyarrow.parquet as pq
-
+    """(url, status, signal) of every status row of a download folder (``signal``: the opt-out
+    signal of an ``opted_out`` row; null in files written before the column)."""
     filesystem, _ = fsspec.core.url_to_fs(download_dir)
+    columns = ["url", "status", "signal"]
     for path in sorted(filesystem.glob(f"{download_dir}/status/*.parquet")):
-        with filesystem.open(path, "rb") as handle, damage_named(path):
-            table = pq.read_table(handle, columns=["url", "status", "error"])
-        yield from zip(*(table.column(name).to_pylist() for name in ("url", "status", "error")), strict=True)
+        with damage_named(path):
+            for table in read_batches(path, "status", columns):
+                yield from zip(*(table.column(name).to_pylist() for name in columns), strict=True)
 
 
 def _top_hosts(download_dir: str, reason: Callable[[str, str | None], str | None], top: int) -> list:
     """(host, URLs, the most common reason) for the ``top`` hosts with the most URLs that
-    ``reason(status, error)`` gives a reason for (None: the URL does not count)."""
+    ``reason(status, signal)`` gives a reason for (None: the URL does not count)."""
     per_host: Counter[str] = Counter()
     reasons: dict[str, Counter[str]] = {}
-    for url, status, error in _status_rows(download_dir):
-        why = reason(status, error)
+    for url, status, signal in _status_rows(download_dir):
+        why = reason(status, signal)
         if why is not None:
             host = urlsplit(url).netloc or "(no host)"
             per_host[host] += 1
@@ -56,7 +55,9 @@ def unreachable_hosts(download_dir: str, statuses: tuple[str, ...], top: int = 3
 
 def opted_out_hosts(download_dir: str, top: int = 20) -> list[tuple[str, int, str]]:
     """(host, URLs opted out, the signal that refused most of them) for the hosts opting out most."""
-    return _top_hosts(download_dir, lambda status, error: signal_of(error) if status == "opted_out" else None, top)
+    return _top_hosts(
+        download_dir, lambda status, signal: (signal or "unknown") if status == "opted_out" else None, top
+    )
 
 
 def report_section(run_dir: str, all_stats: Mapping[str, Any]) -> str | None:
