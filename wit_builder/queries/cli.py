@@ -6,14 +6,10 @@ from collections.abc import Sequence
 
 from wit_builder.queries.settings import QueriesSettings
 
-# What the stage skips and counts in stats.json (inputs it could not read, in part or whole).
-SKIPPED = ("malformed_pages", "pages_unparsable", "dump_files_cut_short", "dump_streams_damaged",
-           "pageview_lines_malformed", "pageview_streams_damaged", "pageview_files_cut_short",
-           "pageview_files_unreadable", "wordnet_lines_malformed")  # fmt: skip
-
 
 def run(settings: QueriesSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.io.stage_folders import check_out
+    from wit_builder.queries import phrase_sources, text_counts
     from wit_builder.queries.inputs import readable_dumps, resolve_inputs
     from wit_builder.queries.pipeline import build_pipeline
     from wit_builder.stage_run import run_pipeline
@@ -37,7 +33,8 @@ def run(settings: QueriesSettings, beam_args: Sequence[str]) -> int:
         out,
     )
     counts = report["counts"]
-    skipped = ", ".join(f"{name} {counts[name]:,}" for name in SKIPPED if counts.get(name)) or "nothing"
+    unread = (*text_counts.SKIPPED, *phrase_sources.SKIPPED)  # named where they are counted
+    skipped = ", ".join(f"{name} {counts[name]:,}" for name in unread if counts.get(name)) or "nothing"
     print(
         f"[queries] {report['queries']} queries "
         f"({', '.join(f'{s} {n}' for s, n in report['queries_per_source'].items())}) "

@@ -28,6 +28,13 @@ from wit_builder.queries.wordnet_lmf import read_lmf_lemmas
 from wit_builder.stage_stats import stat
 from wit_builder.text.tokens import is_query_like
 
+# What this part of the stage could not read and counts (the stage's line names them, ``cli``).
+PAGEVIEW_LINES_MALFORMED, PAGEVIEW_STREAMS_DAMAGED = "pageview_lines_malformed", "pageview_streams_damaged"
+PAGEVIEWS_CUT_SHORT, PAGEVIEWS_UNREADABLE = "pageview_files_cut_short", "pageview_files_unreadable"
+WORDNET_LINES_MALFORMED = "wordnet_lines_malformed"
+SKIPPED = (PAGEVIEW_LINES_MALFORMED, PAGEVIEW_STREAMS_DAMAGED, PAGEVIEWS_CUT_SHORT, PAGEVIEWS_UNREADABLE,
+           WORDNET_LINES_MALFORMED)  # fmt: skip
+
 
 @dataclass
 class Phrases:
@@ -49,16 +56,16 @@ def read_pageview_file(path: str, rules: PageviewRules) -> Iterator:
     try:
         for line in file_lines(path):
             if isinstance(line, Damaged):  # a damaged bz2 stream: its lines are lost, the next ones read
-                fates["pageview_streams_damaged"] += 1
+                fates[PAGEVIEW_STREAMS_DAMAGED] += 1
                 continue
             parsed = parse_line(line, rules) if isinstance(line, str) else "a line too long to read"
             if isinstance(parsed, tuple):
                 fates["pageview_lines_counted"] += 1
                 views[lang_key(parsed[0], parsed[1])] += parsed[2]
             else:
-                fates["pageview_lines_not_counted" if parsed is None else "pageview_lines_malformed"] += 1
+                fates["pageview_lines_not_counted" if parsed is None else PAGEVIEW_LINES_MALFORMED] += 1
     except (OSError, EOFError, ValueError) as error:
-        fates["pageview_files_cut_short" if fates else "pageview_files_unreadable"] += 1
+        fates[PAGEVIEWS_CUT_SHORT if fates else PAGEVIEWS_UNREADABLE] += 1
         yield pvalue.TaggedOutput(ERRORS, (path, f"{type(error).__name__}: {error}"))
     for name, count in fates.items():
         yield stat(name, count)
@@ -74,7 +81,7 @@ def read_wordnet_queries(folder: str, all_lemmas: bool) -> Iterator:
         else:
             yield lang_key(ENGLISH, found[0])
     if malformed:
-        yield stat("wordnet_lines_malformed", malformed)
+        yield stat(WORDNET_LINES_MALFORMED, malformed)
 
 
 def read_lmf_queries(path: str) -> Iterator:

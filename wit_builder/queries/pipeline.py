@@ -46,49 +46,74 @@ class BuildQueryList(beam.PTransform):
 
     def expand(self, pbegin):
         pipeline = pbegin.pipeline
-        stats_parts, error_parts, listed, totals = [], [], {}, {}
-        for source in PHRASE_SOURCES:
-            if source.wanted(self.inputs):
-                read = source.read(pipeline, self.inputs, self.rules)
-                listed[source.name] = read.phrases
-                stats_parts += read.stats
-                error_parts += read.errors
-                if read.totals is not None:
-                    totals[source.name] = read.totals
-            else:
-                listed[source.name] = pipeline | f"No{source.name}" >> beam.Create([])
-
+        tallies = Tallies()
+        listed, totals = self._listed_phrases(pipeline, tallies)
         # The phrases to count in the text: every listed query.
         keys = tuple(phrases | f"{name}Queries" >> beam.Keys() for name, phrases in listed.items())
         index = run_once(pipeline, "PhraseIndex", phrase_index, pvalue.AsList(keys | "PhraseQueries" >> beam.Flatten()))
         dumps = [(path, self.inputs.language_of(path)) for path in self.inputs.wiki_dump]
-        counts = index | "CountDumpText" >> CountDumpText(dumps, self.shards, self.hot_key_fanout)
-        stats_parts += counts["stats"]
-        error_parts += counts["errors"]
+        counts = tallies.take(index | "CountDumpText" >> CountDumpText(dumps, self.shards, self.hot_key_fanout))
         word_counts = {name: counts[name] for name in ("shard_counts", "bigram_totals")}
-        words = word_counts | "WordCandidates" >> WordCandidates(self.rules, self.shards)
-        stats_parts += words["stats"]
-
-        # Listed phrases with their occurrences in the text.
-        occurrences = counts["phrase_counts"]  # a singleton side input
-        candidates = {"unigram": words["unigram"], "bigram": words["bigram"]}
-        for name, phrases in listed.items():
-            candidates[name] = phrases | f"{name}Candidates" >> beam.Map(
-                lambda kv, seen, name=name: Candidate(
-                    split_key(kv[0])[1], name, float(kv[1]), seen.get(kv[0], 0), split_key(kv[0])[0]
-                ),
-                occurrences,
-            )
-        stats = stats_parts | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
-        errors = error_parts | "AllErrors" >> beam.Flatten()
+        words = tallies.take(word_counts | "WordCandidates" >> WordCandidates(self.rules, self.shards))
+        candidates = {
+            "unigram": words["unigram"],
+            "bigram": words["bigram"],
+            **with_occurrences(listed, counts["phrase_counts"]),
+        }
         tokens = counts["language_stats"] | "SumLanguageStats" >> beam.CombinePerKey(sum)
         languages = {"tokens": tokens, "words": words["vocabulary"], **{f"{n}s": t for n, t in totals.items()}}
-        return {
-            **{source: candidates[source] for source in SOURCE_ORDER},
-            "stats": stats,
-            "errors": errors,
-            "languages": languages,
-        }
+        return {**{source: candidates[source] for source in SOURCE_ORDER}, **tallies.summed(), "languages": languages}
+
+    def _listed_phrases(self, pipeline: beam.Pipeline, tallies: Tallies) -> tuple[dict, dict]:
+        """Each phrase source's (query key, score) PCollection, empty where its inputs are not
+        given, and the per-language totals of those that have them (titles with views)."""
+        listed, totals = {}, {}
+        for source in PHRASE_SOURCES:
+            if not source.wanted(self.inputs):
+                listed[source.name] = pipeline | f"No{source.name}" >> beam.Create([])
+                continue
+            read = source.read(pipeline, self.inputs, self.rules)
+            tallies.take({"stats": read.stats, "errors": read.errors})
+            listed[source.name] = read.phrases
+            if read.totals is not None:
+                totals[source.name] = read.totals
+        return listed, totals
+
+
+class Tallies:
+    """The stats and errors outputs of the stage's parts, gathered as the parts are wired, then
+    summed once: every part returns its ``stats`` (and maybe ``errors``) as lists of
+    PCollections."""
+
+    def __init__(self) -> None:
+        self.stats: list[beam.PCollection] = []
+        self.errors: list[beam.PCollection] = []
+
+    def take(self, outputs: dict) -> dict:
+        """Keeps a part's ``stats`` and ``errors``; returns its outputs, to use the rest."""
+        self.stats += outputs.get("stats", [])
+        self.errors += outputs.get("errors", [])
+        return outputs
+
+    def summed(self) -> dict[str, beam.PCollection]:
+        stats = self.stats | "AllStats" >> beam.Flatten() | "SumStats" >> beam.CombinePerKey(sum)
+        return {"stats": stats, "errors": self.errors | "AllErrors" >> beam.Flatten()}
+
+
+def with_occurrences(listed: dict[str, beam.PCollection], occurrences: beam.PCollection) -> dict:
+    """Each phrase source's candidates: its phrases with their occurrences in the text (a
+    singleton side input of counts by query key)."""
+    return {
+        name: phrases
+        | f"{name}Candidates"
+        >> beam.Map(
+            lambda kv, seen, name=name: Candidate(
+                split_key(kv[0])[1], name, float(kv[1]), seen.get(kv[0], 0), split_key(kv[0])[0]
+            ),
+            occurrences,
+        )
+        for name, phrases in listed.items()
+    }
 
 
 def build_pipeline(

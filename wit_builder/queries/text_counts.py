@@ -33,6 +33,10 @@ from wit_builder.text.tokens import joined_tokens, normalise, phrase_units
 # Most bigrams are seen once anywhere: every flush re-emits the few that recur, and at 300k keys
 # 15 flushes sent 3.6M bigram keys for 2.7M distinct (4 at 1M: 3.2M; 1.2 s less on 52M chars).
 FLUSH_AT = 1_000_000
+# What this part of the stage could not read and counts (the stage's line names them, ``cli``).
+MALFORMED_PAGES, PAGES_UNPARSABLE = "malformed_pages", "pages_unparsable"
+DUMPS_CUT_SHORT, DUMP_STREAMS_DAMAGED = "dump_files_cut_short", "dump_streams_damaged"
+SKIPPED = (MALFORMED_PAGES, PAGES_UNPARSABLE, DUMPS_CUT_SHORT, DUMP_STREAMS_DAMAGED)
 
 
 class ReadPagesFn(StatsDoFn):
@@ -43,16 +47,16 @@ class ReadPagesFn(StatsDoFn):
     def process(self, dump_slice: DumpSlice) -> Iterator:
         for page in read_slice(dump_slice):
             if isinstance(page, DumpError):
-                self.count("dump_files_cut_short")
+                self.count(DUMPS_CUT_SHORT)
                 yield pvalue.TaggedOutput(ERRORS, (page.label, page.error))
                 continue
             if isinstance(page, Damaged):
-                self.count("dump_streams_damaged")
+                self.count(DUMP_STREAMS_DAMAGED)
                 where = f"a damaged bz2 stream at byte {page.offset:,} ({page.error}); read on from the next stream"
                 yield pvalue.TaggedOutput(ERRORS, (dump_slice.path, where))
                 continue
             if isinstance(page, MalformedPage):
-                self.count("malformed_pages")
+                self.count(MALFORMED_PAGES)
                 continue
             self.count("pages_read")
             if page.namespace != 0:
@@ -201,7 +205,7 @@ class CountTextFn(beam.DoFn):
             yield emit("counts", (shard, (blob, bigram_blobs.get(shard, {}))))
         if hits:
             yield emit("listed_hits", dict(hits))
-        for name, value in (("tokens", tokens), ("phrases", self.runs), ("pages_unparsable", self.unparsed)):
+        for name, value in (("tokens", tokens), ("phrases", self.runs), (PAGES_UNPARSABLE, self.unparsed)):
             if value:
                 yield emit("stats", (name, value))
         for lang, counts in self.languages.items():

@@ -10,20 +10,13 @@ entry in ``wit_builder.stages``.
 
 from __future__ import annotations
 
-from typing import Any
-
 import fsspec
 
 from wit_builder import stages
 from wit_builder.atomic import write_atomically
-from wit_builder.io.json_files import read_json
+from wit_builder.io.json_files import read_json_if_present
 from wit_builder.report.stage_states import stage_states
 from wit_builder.report.templating import Markup, render, style
-
-
-def _read_json(path: str, schema: str | None = None) -> Any | None:
-    filesystem, _ = fsspec.core.url_to_fs(path)
-    return read_json(path, schema) if filesystem.isfile(path) else None
 
 
 def stats_schema(stage: str) -> str | None:
@@ -38,7 +31,7 @@ def render_run_report(run_dir: str) -> str:
     chain = stages.chain()
     states = stage_states(run_dir)
     stats = {  # a stage's figures only when its files are what its key says: finished, and not stale
-        stage.name: _read_json(f"{run_dir}/{stage.name}/stats.json", stats_schema(stage.name))
+        stage.name: read_json_if_present(f"{run_dir}/{stage.name}/stats.json", stats_schema(stage.name))
         if states[stage.name].shown
         else None
         for stage in chain

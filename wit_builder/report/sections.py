@@ -8,20 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import fsspec
-
-from wit_builder.io.json_files import read_json, read_json_lines
+from wit_builder.io.json_files import read_json_if_present, read_json_lines
 from wit_builder.report.evaluation_figures import evaluation_figures
 from wit_builder.report.svg import Series, bar_chart, line_chart
 from wit_builder.report.templating import Markup, render
 
 BLUE = "#1f77b4"
 Stats = Mapping[str, Any]
-
-
-def _read_json(path: str, schema: str) -> Any | None:
-    filesystem, _ = fsspec.core.url_to_fs(path)
-    return read_json(path, schema) if filesystem.isfile(path) else None
 
 
 def _metrics(path: str) -> list[dict]:
@@ -97,7 +90,7 @@ def balance(run_dir: str, all_stats: Stats) -> str | None:
 
 
 def shard(run_dir: str, all_stats: Stats) -> str | None:
-    manifest, stats = _read_json(f"{run_dir}/shard/manifest.json", "manifest"), all_stats["shard"]
+    manifest, stats = read_json_if_present(f"{run_dir}/shard/manifest.json", "manifest"), all_stats["shard"]
     if manifest is None or stats is None:
         return None
     totals = manifest["totals"]
@@ -107,7 +100,7 @@ def shard(run_dir: str, all_stats: Stats) -> str | None:
 
 def train(run_dir: str, all_stats: Stats) -> str | None:
     records = _metrics(f"{run_dir}/train/metrics.jsonl")
-    results = _read_json(f"{run_dir}/train/eval.json", "eval")
+    results = read_json_if_present(f"{run_dir}/train/eval.json", "eval")
     if not records and results is None:
         return None
     steps = [r for r in records if "loss" in r]

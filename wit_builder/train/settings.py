@@ -16,6 +16,11 @@ URLS_HELP = "WebDataset URLs: a shard folder, paths, brace patterns, '::'-joined
 DATA, MODEL, RUN = "data", "model and optimisation", "run"
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
+# The numeric precisions (``precision.resolve_precision``): ``amp`` is float16 with loss scaling,
+# for training on a GPU; an evaluation has no loss to scale.
+PRECISIONS = ("auto", "fp32", "amp_bf16", "amp")
+EVAL_PRECISIONS = tuple(p for p in PRECISIONS if p != "amp")
+
 
 @dataclass(frozen=True, kw_only=True)
 class TrainSettings(Settings):
@@ -61,9 +66,7 @@ class TrainSettings(Settings):
     warmup: int = option(10_000, metavar="N", group=MODEL, help="warm-up steps", low=0, high=10**12)
     grad_clip_norm: float = option(1.0, metavar="NORM", group=MODEL, help="gradient clipping", low=0, high=10**6)
     accum_freq: int = option(1, metavar="N", group=MODEL, help="batches per optimiser step", low=1, high=1024)
-    precision: str = option(
-        "auto", choices=("auto", "fp32", "amp_bf16", "amp"), group=MODEL, help="auto: amp_bf16 on GPU, fp32 on CPU"
-    )
+    precision: str = option("auto", choices=PRECISIONS, group=MODEL, help="auto: amp_bf16 on GPU, fp32 on CPU")
     grad_checkpointing: bool = option(False, group=MODEL, help="recompute activations in the backward pass")
     torchcompile: bool = option(False, group=MODEL, help="torch.compile the model")
     torchcompile_mode: str = option(
@@ -105,5 +108,5 @@ class EvalSettings(Settings):
     )
     templates: str | None = option(None, metavar="FILE", role="input", help="prompt templates, one per line, with {}")
     batch_size: int = option(256, metavar="N", help="images and captions per forward pass", low=1, high=10**6)
-    precision: str = option("auto", choices=("auto", "fp32", "amp_bf16"), help="auto: amp_bf16 on GPU, fp32 on CPU")
+    precision: str = option("auto", choices=EVAL_PRECISIONS, help="auto: amp_bf16 on GPU, fp32 on CPU")
     out: str | None = option(None, metavar="FILE", help="also write the JSON here")

@@ -35,7 +35,6 @@ from wit_builder.train.settings import TrainSettings
 from wit_builder.train.transforms import train_crop
 
 log = logging.getLogger("wit_builder.train")
-PRECISIONS = ("auto", "fp32", "amp_bf16", "amp")
 
 
 @dataclass
@@ -132,6 +131,16 @@ class Trainer:
             stream, batch_size=None, num_workers=args.workers, pin_memory=self.device.type == "cuda", **options
         )
 
+    def advance(self, batches: list) -> torch.Tensor:
+        """One optimiser step on ``batches``: where each data stream now stands (what a
+        checkpoint records, so a resume takes exactly the next batch), the step, then its loss."""
+        for batch in batches:
+            self.positions[batch.stream] = batch.position
+            self.consumed += 1
+        loss = self.train_step(batches)
+        self.step += 1
+        return loss
+
     def train_step(self, batches: list) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
         images = [b.pixels(self.device) for b in batches]
@@ -217,88 +226,124 @@ def run_training(args: TrainSettings) -> int:
 
 
 def _train(args: TrainSettings, placement: Placement) -> int:
+    """The loop: a step per ``--accum-freq`` batches, its figures every ``--log-every-n-steps``,
+    a checkpoint every ``--save-every-n-steps`` and at the end, then the evaluation."""
     urls = resolve_urls(args.train_data)
     trainer = Trainer(args, placement)
     plan = plan_run(args, urls, placement.world)
     metrics = MetricsLog(args.out, placement.is_main, trainer.step if trainer.resume_state else None)
     if placement.is_main:
-        parameters = sum(p.numel() for p in trainer.model.parameters())
-        metrics.say(
-            f"[train] {trainer.model_name}: {parameters / 1e6:.2f}M parameters, vocabulary "
-            f"{trainer.config.text_cfg.vocab_size:,}; {len(urls)} shard(s), "
-            f"{plan.samples_per_epoch or 'unknown'} samples per epoch; {plan.total_steps} steps of "
-            f"{plan.global_batch} ({placement.world} x {args.batch_size} x {args.accum_freq}); "
-            f"{trainer.precision} on {placement.device}"
-        )
-        write_json(f"{args.out.rstrip('/')}/args.json", _json_safe(args))
+        _announce(trainer, args, plan, urls, metrics)
     batches = iter(trainer.data_loader(urls))
-    window_start, window_steps, data_wait = time.perf_counter(), 0, 0.0
-    last_loss = float("nan")
+    window = LogWindow(trainer, plan, metrics)
     while trainer.step < plan.total_steps:
         lr = cosine_lr(trainer.step, args.lr, args.warmup, plan.total_steps)
         set_lr(trainer.optimizer, lr)
-        waited = time.perf_counter()
-        taken = [next(batches) for _ in range(args.accum_freq)]
-        data_wait += time.perf_counter() - waited
-        for batch in taken:
-            trainer.positions[batch.stream] = batch.position
-            trainer.consumed += 1
-        loss = trainer.train_step(taken)
-        trainer.step += 1
-        window_steps += 1
+        taken = window.wait_for(lambda: [next(batches) for _ in range(args.accum_freq)])
+        loss = trainer.advance(taken)
         epoch = trainer.step / plan.steps_per_epoch
         if trainer.step % args.log_every_n_steps == 0 or trainer.step == plan.total_steps:
-            last_loss = loss.item()
-            if not math.isfinite(last_loss):
-                raise FloatingPointError(f"the loss is {last_loss} at step {trainer.step}; lower --lr or check data")
-            elapsed = time.perf_counter() - window_start
-            rate = window_steps * plan.global_batch / elapsed
-            record = {
-                "step": trainer.step,
-                "epoch": round(epoch, 4),
-                "loss": round(last_loss, 6),
-                "logit_scale": round(trainer.model.logit_scale.exp().item(), 4),
-                "lr": lr,
-                "samples_per_second": round(rate, 2),
-                "samples_per_second_per_device": round(rate / placement.world, 2),
-                "data_wait_fraction": round(data_wait / elapsed, 4),
-                "batch_keys": list(taken[0].keys[:4]),
-            }
-            metrics.record(record)
-            eta = (plan.total_steps - trainer.step) * elapsed / window_steps
-            metrics.say(
-                f"[train] step {trainer.step}/{plan.total_steps} ({100 * trainer.step / plan.total_steps:.0f}%)"
-                f" epoch {epoch:.2f} loss {last_loss:.4f} scale {record['logit_scale']:.2f} lr {lr:.2e} "
-                f"{rate:,.1f} samples/s ({rate / placement.world:,.1f}/device) eta {eta:,.0f}s",
-                progress=True,
-            )
-            window_start, window_steps, data_wait = time.perf_counter(), 0, 0.0
+            window.close(loss, lr, epoch, taken[0])
         if trainer.step % args.save_every_n_steps == 0 or trainer.step == plan.total_steps:
-            state = trainer.checkpoint_state(int(epoch))
-            if placement.is_main:
-                path = checkpoints.save_checkpoint(state, args.out, trainer.step, not args.delete_previous_checkpoint)
-                log.debug("saved %s", path)
-            barrier(placement)
+            _save(trainer, args, placement, int(epoch))
     metrics.say(
-        f"[train] done: step {trainer.step}, loss {last_loss:.4f}; checkpoints in "
+        f"[train] done: step {trainer.step}, loss {window.last_loss:.4f}; checkpoints in "
         f"{checkpoints.checkpoint_dir(args.out)}"
     )
     if (args.val_data or args.zeroshot_data) and placement.is_main:
-        from wit_builder.train.evaluate import evaluate, evaluation_line, write_results
-
-        results = evaluate(
-            trainer.model,
-            trainer.tokenizer,
-            args.val_data,
-            args.zeroshot_data,
-            args.templates,
-            args.batch_size,
-            trainer.device,
-            trainer.precision,
-        )
-        write_results(results, f"{args.out.rstrip('/')}/eval.json")
-        metrics.record({"step": trainer.step, **{f"eval/{k}": v for k, v in results.items() if k != "classes"}})
-        print(f"[train] evaluated: {evaluation_line(results)}; every figure in {args.out.rstrip('/')}/eval.json")
+        _evaluate(trainer, args, metrics)
     barrier(placement)
     metrics.close()
     return 0
+
+
+def _announce(trainer: Trainer, args: TrainSettings, plan: Plan, urls: tuple[str, ...], metrics: MetricsLog) -> None:
+    """The run's first line, and ``args.json`` (the main process only)."""
+    placement = trainer.placement
+    parameters = sum(p.numel() for p in trainer.model.parameters())
+    metrics.say(
+        f"[train] {trainer.model_name}: {parameters / 1e6:.2f}M parameters, vocabulary "
+        f"{trainer.config.text_cfg.vocab_size:,}; {len(urls)} shard(s), "
+        f"{plan.samples_per_epoch or 'unknown'} samples per epoch; {plan.total_steps} steps of "
+        f"{plan.global_batch} ({placement.world} x {args.batch_size} x {args.accum_freq}); "
+        f"{trainer.precision} on {placement.device}"
+    )
+    write_json(f"{args.out.rstrip('/')}/args.json", _json_safe(args))
+
+
+class LogWindow:
+    """The steps since the last log line: their time, and the part of it spent waiting for data.
+    ``close`` writes the figures of the window (a metrics record and a progress line) and opens
+    the next one."""
+
+    def __init__(self, trainer: Trainer, plan: Plan, metrics: MetricsLog):
+        self.trainer, self.plan, self.metrics = trainer, plan, metrics
+        self.last_loss = float("nan")
+        self._open()
+
+    def _open(self) -> None:
+        self.start, self.steps, self.data_wait = time.perf_counter(), 0, 0.0
+
+    def wait_for(self, take):
+        """``take()``'s batches, timed as data wait; counts one step of the window."""
+        waited = time.perf_counter()
+        taken = take()
+        self.data_wait += time.perf_counter() - waited
+        self.steps += 1
+        return taken
+
+    def close(self, loss: torch.Tensor, lr: float, epoch: float, first) -> None:
+        trainer, plan, world = self.trainer, self.plan, self.trainer.placement.world
+        self.last_loss = loss.item()
+        if not math.isfinite(self.last_loss):
+            raise FloatingPointError(f"the loss is {self.last_loss} at step {trainer.step}; lower --lr or check data")
+        elapsed = time.perf_counter() - self.start
+        rate = self.steps * plan.global_batch / elapsed
+        record = {
+            "step": trainer.step,
+            "epoch": round(epoch, 4),
+            "loss": round(self.last_loss, 6),
+            "logit_scale": round(trainer.model.logit_scale.exp().item(), 4),
+            "lr": lr,
+            "samples_per_second": round(rate, 2),
+            "samples_per_second_per_device": round(rate / world, 2),
+            "data_wait_fraction": round(self.data_wait / elapsed, 4),
+            "batch_keys": list(first.keys[:4]),
+        }
+        self.metrics.record(record)
+        eta = (plan.total_steps - trainer.step) * elapsed / self.steps
+        self.metrics.say(
+            f"[train] step {trainer.step}/{plan.total_steps} ({100 * trainer.step / plan.total_steps:.0f}%)"
+            f" epoch {epoch:.2f} loss {self.last_loss:.4f} scale {record['logit_scale']:.2f} lr {lr:.2e} "
+            f"{rate:,.1f} samples/s ({rate / world:,.1f}/device) eta {eta:,.0f}s",
+            progress=True,
+        )
+        self._open()
+
+
+def _save(trainer: Trainer, args: TrainSettings, placement: Placement, epoch: int) -> None:
+    """A checkpoint: every rank gives its data position, the main process writes it."""
+    state = trainer.checkpoint_state(epoch)
+    if placement.is_main:
+        path = checkpoints.save_checkpoint(state, args.out, trainer.step, not args.delete_previous_checkpoint)
+        log.debug("saved %s", path)
+    barrier(placement)
+
+
+def _evaluate(trainer: Trainer, args: TrainSettings, metrics: MetricsLog) -> None:
+    """The held-out evaluation of the trained model: ``eval.json``, a metrics record, a line."""
+    from wit_builder.train.evaluate import evaluate, evaluation_line, write_results
+
+    results = evaluate(
+        trainer.model,
+        trainer.tokenizer,
+        args.val_data,
+        args.zeroshot_data,
+        args.templates,
+        args.batch_size,
+        trainer.device,
+        trainer.precision,
+    )
+    write_results(results, f"{args.out.rstrip('/')}/eval.json")
+    metrics.record({"step": trainer.step, **{f"eval/{k}": v for k, v in results.items() if k != "classes"}})
+    print(f"[train] evaluated: {evaluation_line(results)}; every figure in {args.out.rstrip('/')}/eval.json")
