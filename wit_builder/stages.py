@@ -119,7 +119,7 @@ _CHAIN: list[Stage] = [
         ),
         reads={"candidates": "harvest"},
         report=("Balance: at most t pairs per query", f"{_SECTIONS}:balance"),
-        more_reports=(("Languages", "wit_builder.balance.languages_section:languages_section"),),
+        more_reports=(("Languages", "wit_builder.report.languages_section:languages_section"),),
     ),
     Stage(
         "download",
@@ -140,8 +140,8 @@ _CHAIN: list[Stage] = [
             r"stats\.json",
         ),
         reads={"pairs": "balance"},
-        report=("Download", "wit_builder.download.report_section:report_section"),
-        more_reports=(("Opt-outs and removals", "wit_builder.download.removals_section:removals_section"),),
+        report=("Download", "wit_builder.report.download_section:report_section"),
+        more_reports=(("Opt-outs and removals", "wit_builder.report.removals_section:removals_section"),),
     ),
     Stage(
         "shard",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wit_builder.balance.languages_section import _shard_languages, languages_section
+from wit_builder.report.languages_section import _shard_languages, languages_section
 
 STATS = {
     "queries": {"languages": {"en": {"tokens": 1000, "rule": "thresholds", "queries": 120,

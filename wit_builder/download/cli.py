@@ -88,9 +88,9 @@ def check_reached(report: dict, out: str, share: float) -> None:
     """Fail (``StageFailed``) when no image was kept, or when more than ``share`` of the URLs
     could not be reached, naming the hosts that did not answer: a web that is down, or a run
     offline, must not pass for a download that found nothing worth keeping."""
-    from wit_builder.download.report_section import unreachable_hosts
     from wit_builder.errors import StageFailed
     from wit_builder.kept_checks import biggest, require_kept
+    from wit_builder.report.download_section import unreachable_hosts
 
     statuses = {name: n for name, n in report["statuses"].items() if name != "ok"}
     fetched = report["status_rows"]

@@ -67,8 +67,6 @@ class FetchResult:
     attempts: int = 0
     signal: str | None = None  # opted_out: the signal that refused the URL (``opt_out.SIGNALS``)
     evidence: str | None = None  # opted_out: where it was found and its rule (``Refusal.evidence``)
-    list: str | None = None  # blocklisted: the list that names the image (set by the download pipeline)
-    score: float | None = None  # blocklisted by a PDQ list: the distance in bits
 
 
 @dataclass

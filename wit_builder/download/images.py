@@ -190,16 +190,55 @@ def process_image(
     ``wanted`` names the digests a run's hash blocklists and eval sets compare (of the body as
     served, and PDQ of the picture before any face is blurred); ``face_boxes`` are the pair's
     ``face_bboxes``, blurred before the picture is scaled and encoded."""
+    opened = _opened(body)
+    if isinstance(opened, ProcessedImage):
+        return opened
+    original_size = opened.size  # before a JPEG draft decodes it smaller
+    rgb = _decoded(opened, settings)
+    if isinstance(rgb, ProcessedImage):
+        return rgb
+    digests, quality = body_digests(body, rgb, wanted) if wanted else (None, 0)
+    rgb, faces_blurred = blur_faces(rgb, face_boxes)
+    scaled = scale(rgb, settings)
+    stored = frame(scaled, settings)
+    buffer = io.BytesIO()
+    options = {"quality": settings.encode_quality} if settings.encode_format in ("jpg", "webp") else {}
+    stored.save(buffer, format=ENCODE_FORMATS[settings.encode_format], **options)
+    data = buffer.getvalue()
+    return ProcessedImage(
+        "ok",
+        None,
+        data,
+        settings.encode_format,
+        stored.width,
+        stored.height,
+        *original_size,
+        hashlib.sha256(data).hexdigest(),
+        perceptual_hash(scaled),  # the whole picture, already small: cheap, and resolution-free
+        colour_grid(scaled),
+        faces_blurred,
+        digests,
+        quality,
+    )
+
+
+def _opened(body: bytes) -> Image.Image | ProcessedImage:
+    """The body opened (its header read, not its pixels), or why it cannot be."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below, our limit
-            opened = Image.open(io.BytesIO(body))
+            return Image.open(io.BytesIO(body))
     except UnidentifiedImageError:
         return ProcessedImage("not_image", "not an image format Pillow can read")
     except Image.DecompressionBombError as error:
         return ProcessedImage("too_large", str(error))
     except (OSError, ValueError, SyntaxError) as error:  # a header so broken the format cannot tell
         return ProcessedImage("decode_error", f"{type(error).__name__}: {error}")
+
+
+def _decoded(opened: Image.Image, settings: ImageSettings) -> Image.Image | ProcessedImage:
+    """The picture in RGB, upright (EXIF), decoded at the smallest JPEG scale still enough, or why
+    it is not kept: too many pixels, undecodable, too small, too long and thin."""
     original_width, original_height = opened.size
 
     def rejected(status: str, error: str) -> ProcessedImage:
@@ -224,27 +263,4 @@ def process_image(
         return rejected("too_small", f"{rgb.width}×{rgb.height} < {settings.min_image_size} px")
     if longer / shorter > settings.max_aspect_ratio:
         return rejected("bad_aspect_ratio", f"aspect ratio {longer / shorter:.1f} > {settings.max_aspect_ratio}")
-    digests, quality = body_digests(body, rgb, wanted) if wanted else (None, 0)
-    rgb, faces_blurred = blur_faces(rgb, face_boxes)
-    scaled = scale(rgb, settings)
-    stored = frame(scaled, settings)
-    buffer = io.BytesIO()
-    options = {"quality": settings.encode_quality} if settings.encode_format in ("jpg", "webp") else {}
-    stored.save(buffer, format=ENCODE_FORMATS[settings.encode_format], **options)
-    data = buffer.getvalue()
-    return ProcessedImage(
-        "ok",
-        None,
-        data,
-        settings.encode_format,
-        stored.width,
-        stored.height,
-        original_width,
-        original_height,
-        hashlib.sha256(data).hexdigest(),
-        perceptual_hash(scaled),  # the whole picture, already small: cheap, and resolution-free
-        colour_grid(scaled),
-        faces_blurred,
-        digests,
-        quality,
-    )
+    return rgb

@@ -22,12 +22,7 @@ not be read (``unreadable_rows``, each with its file and error). ``adds_up`` com
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
-import os
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
 
 import apache_beam as beam
 import fsspec
@@ -36,12 +31,11 @@ import pyarrow.compute as pc
 from apache_beam import pvalue
 
 from wit_builder.atomic import write_atomically
+from wit_builder.download.chunk_writer import work_path, write_chunk
 from wit_builder.download.dedupe import HashedImage, exact_duplicates
 from wit_builder.download.dedupe_transforms import NearDuplicates
-from wit_builder.download.eval_sets import EvalIndex, EvalSet
-from wit_builder.download.fetch import Fetcher, FetchResult
-from wit_builder.download.hash_blocklists import HashBlocklists
-from wit_builder.download.images import ProcessedImage, process_image, thumbnail
+from wit_builder.download.image_filters import apply_filters, build_filters
+from wit_builder.download.image_work import FetchAndDecode
 from wit_builder.download.opt_out import SIGNALS
 from wit_builder.download.settings import DownloadRules
 from wit_builder.io.chunks import READ_ERRORS, Chunk, parquet_columns, parquet_rows, read_chunk_tables
@@ -49,12 +43,7 @@ from wit_builder.io.json_files import write_json
 from wit_builder.schemas import parquet_writer, read_batches, read_table, table_from_rows
 from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
-PAIR_COLUMNS = ("uid", "url", "text", "page_url", "source", "matches")
 ERRORS = "errors"
-
-
-def eval_set_names(rules: DownloadRules) -> list[str]:
-    return [EvalSet.parse(text).name for text in rules.eval_sets]
 
 
 def read_chunk(chunk: Chunk) -> list[dict]:
@@ -62,121 +51,27 @@ def read_chunk(chunk: Chunk) -> list[dict]:
     return [row for table in read_chunk_tables(chunk, "balanced") for row in table.to_pylist()]
 
 
-def work_path(out_dir: str, kind: str, chunk_name: str) -> str:
-    return f"{out_dir.rstrip('/')}/work/{kind}/{chunk_name}.parquet"
-
-
-def _write_whole(table: pa.Table, path: str, schema: str, without: tuple[str, ...] = ()) -> None:
-    """One chunk's file, written whole (``parquet_writer`` is atomic): its outcomes file, written
-    last, marks the chunk done."""
-    with parquet_writer(path, schema, without) as write:
-        write(table.drop_columns(list(without)) if without else table)
-
-
-def without_language(pairs: list[dict]) -> tuple[str, ...]:
-    """``("lang",)`` when no pair has a language (an English-only list): its files are written
-    without the column, as before languages existed."""
-    return () if any(pair.get("lang") for pair in pairs) else ("lang",)
-
-
-@dataclass(frozen=True)
-class Decided:
-    """What decided a pair's status, as data (the status row's columns): the opt-out ``signal``,
-    the ``evidence`` (the rule or line, with where it came from), the ``list`` (blocklist or
-    evaluation set) and the ``score`` (a PDQ distance). ``error`` stays a sentence for people;
-    nothing reads these back out of it."""
-
-    signal: str | None = None
-    evidence: str | None = None
-    list: str | None = None
-    score: float | None = None
-
-
-NOTHING_DECIDED = Decided()  # a status that says all: a timeout, an HTTP error, too small...
-
-
-def outcome_row(
-    pair: dict,
-    status: str,
-    http_status: int | None = None,
-    error: str | None = None,
-    decided: Decided = NOTHING_DECIDED,
-) -> dict:
-    return {
-        "uid": pair["uid"],
-        "url": pair["url"],
-        "status": status,
-        "http_status": http_status,
-        "error": error,
-        "duplicate_of": None,
-        "signal": decided.signal,
-        "evidence": decided.evidence,
-        "list": decided.list,
-        "score": decided.score,
-    }
-
-
-def sample_row(pair: dict, image: ProcessedImage, original_bytes: int) -> dict:
-    return {
-        "faces_blurred": image.faces_blurred,
-        **{column: pair[column] for column in PAIR_COLUMNS},
-        "lang": pair.get("lang"),  # a worldwide list's caption language
-        "image": image.image,
-        "image_format": image.image_format,
-        "width": image.width,
-        "height": image.height,
-        "original_width": image.original_width,
-        "original_height": image.original_height,
-        "original_bytes": original_bytes,
-        "sha256": image.sha256,
-        "phash": image.phash,
-        "colour_grid": image.colour_grid,
-    }
-
-
 class FetchChunkFn(StatsDoFn):
-    """Pass 1: fetch, verify and hash a batch of chunks; writes each chunk's two work files
-    (or finds them from an earlier run)."""
+    """Pass 1 over a batch of chunks: fetch → decode and resize (``image_work``) → filters
+    (``image_filters``) → one chunk writer (``chunk_writer``); a chunk already done (its outcomes
+    file exists) is skipped. The URLs of the whole batch are fetched together, so one slow host
+    in a chunk does not hold the worker's connections idle. A chunk whose rows cannot be read
+    costs its rows alone: counted, its error reported."""
 
     def __init__(self, rules: DownloadRules, out_dir: str):
         self.rules = rules
         self.out_dir = out_dir
 
     def setup(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.fetcher = Fetcher(self.rules.fetch)
-        rules = self.rules
-        self.blocklists = HashBlocklists(rules.blocklists, rules.pdq_radius) if rules.blocklists else None
-        self.eval_index = EvalIndex(self.out_dir, eval_set_names(rules), rules.eval_radius) if rules.eval_sets else None
-        # The digests the lists and sets compare, computed beside the image work and only for them.
-        self.wanted = (self.blocklists.kinds if self.blocklists else frozenset()) | (
-            {"pdq"} if self.eval_index else frozenset()
-        )
-        self.loop.run_until_complete(self.fetcher.__aenter__())
-        # Threads suit runners that already run one worker process per core (Dataflow): Pillow
-        # releases the GIL while decoding and resizing. With one worker process for the whole
-        # machine, a process pool keeps image work off the event loop's GIL.
-        self.pool: Executor
-        if self.rules.image_processes > 0:
-            context = multiprocessing.get_context("forkserver")
-            # Workers fork from a server that has imported the image code once, not each on its own.
-            context.set_forkserver_preload(["wit_builder.download.images"])
-            self.pool = ProcessPoolExecutor(max_workers=self.rules.image_processes, mp_context=context)
-        else:
-            self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="images")
+        self.filters = build_filters(self.rules, self.out_dir)
+        digests = frozenset().union(*(image_filter.digests for image_filter in self.filters))
+        self.work = FetchAndDecode(self.rules, digests)
+        self.work.start()
 
     def teardown(self) -> None:
-        self.loop.run_until_complete(self.fetcher.__aexit__(None, None, None))
-        self.loop.close()
-        self.pool.shutdown()
+        self.work.stop()
 
     def process(self, batch: list[Chunk]) -> Iterator:
-        """A batch of chunks (``BatchElements``): their URLs are fetched together, so one slow
-        host in a chunk does not hold the worker's connections idle. Each body is processed as
-        soon as it arrives and then dropped; at most ``2 × --concurrency`` bodies are in hand
-        (being read or waiting for the image work), so when the network outpaces the image work,
-        requests wait rather than bodies piling up (``Fetcher.fetching``).
-        A chunk whose rows cannot be read costs its rows alone: counted, its error reported."""
         todo: list[tuple[Chunk, list[dict]]] = []
         filesystem, _ = fsspec.core.url_to_fs(self.out_dir)
         for chunk in batch:
@@ -190,102 +85,23 @@ class FetchChunkFn(StatsDoFn):
                 self.count("unreadable_rows", chunk.rows)
                 detail = f"rows {chunk.first_row:,}+{chunk.rows:,}: {type(error).__name__}: {error}"
                 yield pvalue.TaggedOutput(ERRORS, (chunk.path, detail))
-        pairs = [pair for _, chunk_pairs in todo for pair in chunk_pairs]
-        done = iter(self.loop.run_until_complete(self._fetch_and_process_all(pairs)))
-        for chunk, chunk_pairs in todo:
-            self._write_chunk(chunk, chunk_pairs, [next(done) for _ in chunk_pairs])
+        outcomes = iter(self.work.run([pair for _, pairs in todo for pair in pairs]))
+        for chunk, pairs in todo:
+            mine = [next(outcomes) for _ in pairs]
+            records = apply_filters(self.filters, mine)
+            write_chunk(self.out_dir, chunk.name, mine, records)
+            self._count_chunk(len(pairs))
             yield chunk.name
 
-    async def _fetch_and_process_all(self, pairs: list[dict]) -> list[tuple]:
-        return list(await asyncio.gather(*(self._fetch_and_process(pair) for pair in pairs)))
-
-    async def _fetch_and_process(self, pair: dict) -> tuple[FetchResult, ProcessedImage | None, int]:
-        url, page_opt_out = pair["url"], pair.get("page_opt_out")
-        if None in pair["matches"]:  # another tool's file, or damage: the pair costs itself, not the chunk
-            return FetchResult(url, "malformed_pair", error="its matches hold a null"), None, 0
-        if page_opt_out and self.rules.fetch.honours("meta"):  # its page said so: not even asked for
-            return FetchResult(url, "opted_out", error=page_opt_out, signal="meta", evidence=page_opt_out), None, 0
-        async with self.fetcher.fetching(url) as result:  # holds a body slot until the image is done
-            if result.status != "fetched":
-                return result, None, 0
-            body, result.body = result.body or b"", None
-            boxes = pair.get("face_bboxes")
-            try:
-                image = await self.loop.run_in_executor(
-                    self.pool, process_image, body, self.rules.image, self.wanted, boxes
-                )
-            except Exception as error:  # a decoder failing in a way Pillow does not document: record it
-                image = ProcessedImage("decode_error", f"{type(error).__name__}: {error}")
-        listed = self.blocklists is not None and image.status == "ok" and image.digests is not None
-        if listed and (found := self.blocklists.listing(image.digests)):  # bytes and hashes end here, unrecorded
-            image = ProcessedImage("blocklisted", f"blocklist {found.name}")
-            result.evidence, result.score, result.list = f"{found.kind} hash listed", found.distance, found.name
-        return result, image, len(body)
-
-    def _eval_matches(self, pairs: list[dict], done: list[tuple]) -> dict[str, dict]:
-        """The chunk's kept images that are near copies of an evaluation image: uid -> match record
-        (with a thumbnail of the copy, for the auditor's side-by-side)."""
-        if self.eval_index is None:
-            return {}
-        from wit_builder.download.pdq import MIN_QUALITY
-
-        candidates = [
-            (pair, image)
-            for pair, (_, image, _) in zip(pairs, done, strict=True)
-            if image is not None and image.status == "ok" and image.digests and image.pdq_quality >= MIN_QUALITY
-        ]
-        self.count("eval_checked", len(candidates))
-        found = self.eval_index.find([image.digests.pdq for _, image in candidates])
-        records = {}
-        for (pair, image), match in zip(candidates, found, strict=True):
-            if match is not None:
-                records[pair["uid"]] = {
-                    "uid": pair["uid"],
-                    "url": pair["url"],
-                    "eval_set": match.eval_set,
-                    "eval_id": match.eval_id,
-                    "distance": match.distance,
-                    "thumbnail": thumbnail(image.image),
-                }
-        return records
-
-    def _write_chunk(self, chunk: Chunk, pairs: list[dict], done: list[tuple]) -> None:
-        samples, outcomes = [], []
-        eval_matches = self._eval_matches(pairs, done)
-        for pair, (result, image, body_bytes) in zip(pairs, done, strict=True):
-            if image is None:
-                decided = Decided(signal=result.signal, evidence=result.evidence)
-                outcomes.append(outcome_row(pair, result.status, result.http_status, result.error, decided))
-                continue
-            if (match := eval_matches.get(pair["uid"])) is not None:
-                detail = f"eval set {match['eval_set']}: {match['eval_id']} (PDQ distance {match['distance']})"
-                decided = Decided(
-                    evidence=f"evaluation image {match['eval_id']}", list=match["eval_set"], score=match["distance"]
-                )
-                outcomes.append(outcome_row(pair, "eval_duplicate", result.http_status, detail, decided))
-                continue
-            decided = Decided(evidence=result.evidence, list=result.list, score=result.score)
-            outcomes.append(outcome_row(pair, image.status, result.http_status, image.error, decided))
-            if image.status == "ok":
-                samples.append(sample_row(pair, image, body_bytes))
+    def _count_chunk(self, urls: int) -> None:
         self.count("chunks_fetched")
-        self.count("urls_fetched", len(pairs))
-        counts = self.fetcher.host_files.counts
-        for name in list(counts):
-            self.count(name, counts.pop(name))
-        _write_whole(
-            table_from_rows(samples, "samples"),
-            work_path(self.out_dir, "fetched", chunk.name),
-            "samples",
-            without_language(pairs),
-        )
-        if eval_matches:  # before the outcomes, which mark the chunk done
-            _write_whole(
-                table_from_rows(list(eval_matches.values()), "eval_matches"),
-                work_path(self.out_dir, "eval_matches", chunk.name),
-                "eval_matches",
-            )
-        _write_whole(table_from_rows(outcomes, "status"), work_path(self.out_dir, "outcomes", chunk.name), "status")
+        self.count("urls_fetched", urls)
+        for name, value in self.work.host_file_counts().items():
+            self.count(name, value)
+        for image_filter in self.filters:
+            for name, value in image_filter.counts.items():
+                self.count(name, value)
+            image_filter.counts.clear()
 
 
 def hashes_of_chunk(chunk_name: str, out_dir: str) -> Iterator[tuple[HashedImage, str]]:
@@ -347,6 +163,27 @@ class FinalizeChunkFn(StatsDoFn):
         yield chunk_name
 
 
+def _by(stats: dict, kind: str) -> dict[str, int]:
+    """The counters ``KIND:NAME`` as {NAME: count}, sorted."""
+    return {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith(f"{kind}:")}
+
+
+def _opt_out_stats(rules: DownloadRules, stats: dict) -> dict:
+    """The signals honoured and ignored, the URLs each refused, and the host files fetched."""
+    host_files: dict[str, dict[str, int]] = {}
+    for name, n in _by(stats, "host_file").items():
+        file, outcome = name.split(":", 1)
+        host_files.setdefault(file, {})[outcome] = n
+    return {
+        "honoured": [signal for signal in SIGNALS if rules.fetch.honours(signal)],
+        "ignored": sorted(rules.fetch.ignore_opt_out),
+        "opted_out_by_signal": _by(stats, "opted_out_by"),  # from the status rows: sums to statuses["opted_out"]
+        "host_files_fetched": host_files,  # by this run's fetches (resumed chunks fetched none)
+        "host_files_seconds": round(stats.get("host_files_ms", 0) / 1000, 3),
+        "crawl_delay_waits": stats.get("crawl_delay_waits", 0),
+    }
+
+
 def write_stats(
     out_dir: str,
     rules: DownloadRules,
@@ -357,15 +194,7 @@ def write_stats(
 ) -> dict:
     """``stats.json``: pairs in (the chunks' rows, from the input footers) against the status
     rows written and the rows of chunks that could not be read."""
-    statuses = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("status:")}
-    by_signal = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("opted_out_by:")}
-    by_list = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("blocklisted_by:")}
-    by_set = {name.split(":", 1)[1]: n for name, n in sorted(stats.items()) if name.startswith("eval_duplicate_in:")}
-    host_files: dict[str, dict[str, int]] = {}
-    for name, n in sorted(stats.items()):
-        if name.startswith("host_file:"):
-            _, file, outcome = name.split(":", 2)
-            host_files.setdefault(file, {})[outcome] = n
+    statuses, by_list, by_set = (_by(stats, kind) for kind in ("status", "blocklisted_by", "eval_duplicate_in"))
     pairs_in = sum(chunk.rows for chunk in chunks)
     written, lost = stats.get("status_rows", 0), stats.get("unreadable_rows", 0)
     report = {
@@ -379,14 +208,7 @@ def write_stats(
         "unreadable_rows": lost,
         "adds_up": pairs_in == written + lost and written == sum(statuses.values()),
         "unreadable_files": [{"path": path, "error": error} for path, error in [*unreadable, *sorted(errors)]],
-        "opt_out": {
-            "honoured": [signal for signal in SIGNALS if rules.fetch.honours(signal)],
-            "ignored": sorted(rules.fetch.ignore_opt_out),
-            "opted_out_by_signal": by_signal,  # from the status rows: sums to statuses["opted_out"]
-            "host_files_fetched": host_files,  # by this run's fetches (resumed chunks fetched none)
-            "host_files_seconds": round(stats.get("host_files_ms", 0) / 1000, 3),
-            "crawl_delay_waits": stats.get("crawl_delay_waits", 0),
-        },
+        "opt_out": _opt_out_stats(rules, stats),
         # Images each hash list refused, by the list's name; the lists' entries are never recorded.
         "blocklisted_by_list": by_list,
         "eval_sets": {

@@ -1,6 +1,7 @@
 """The download stage's section of the run report: every URL's fate and the hosts that failed
-most. It lives with the stage because it reads the stage's status files; the opt-outs and
-removals have their own section (``removals_section``)."""
+most, read from the stage's status files through their schema (the opt-out signal is the
+status's ``signal`` column). The opt-outs and removals have their own section
+(``removals_section``). Like every section, it lives in ``report/``."""
 
 from __future__ import annotations
 

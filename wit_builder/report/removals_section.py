@@ -19,8 +19,8 @@ from typing import Any
 
 import fsspec
 
-from wit_builder.download.report_section import opted_out_hosts
 from wit_builder.io.json_files import read_json, read_json_lines
+from wit_builder.report.download_section import opted_out_hosts
 from wit_builder.report.templating import render
 from wit_builder.schemas import damage_named
 
