@@ -272,13 +272,30 @@ def _above_note(table: QueryTable, t: int | None) -> Markup:
     ).format(count=int(above.sum()), query=table.query[worst], kept=int(table.kept[worst]), ratio=table.kept[worst] / t)
 
 
-def write_balance_report(balance_dir: str, wording: ReportWording = BALANCE_WORDING) -> str:
-    """Render ``report/balance.html`` in a balance (or shard) stage's folder; returns its path."""
+def shard_figures(stats: dict) -> dict:
+    """The balance page's figures from the shard stage's own ``stats.json``: its samples in, its
+    samples written, and each sample not written by why (the final cap, or a rejection). The
+    shard stage's stats keep their own names; the page translates, not the stage."""
+    return {
+        **stats,
+        "pairs_in": stats["samples_in"],
+        "kept": stats["written"],
+        "dropped": {"over_cap": stats["capped"], **stats["rejected"]},
+        "files_read": stats.get("files_read", stats.get("inputs", {}).get("sample_files", 0)),
+    }
+
+
+def write_balance_report(balance_dir: str, wording: ReportWording | None = None, stage: str | None = None) -> str:
+    """Render ``report/balance.html`` in a balance (or shard) stage's folder; returns its path.
+    ``stage``: whose folder it is, when the caller knows (else read from the folder's claim);
+    the page's wording follows it unless given."""
     balance_dir = balance_dir.rstrip("/")
     from wit_builder.io.stage_folders import stage_of
 
-    stage = (stage_of(balance_dir) or ("balance", ""))[0]
+    stage = stage or (stage_of(balance_dir) or ("balance", ""))[0]
+    wording = wording or (SHARD_WORDING if stage == "shard" else BALANCE_WORDING)
     stats = read_json(f"{balance_dir}/stats.json", f"stats.{stage}")
+    stats = shard_figures(stats) if stage == "shard" else stats
     table = QueryTable.read(f"{balance_dir}/report/balance.parquet")
     path = f"{balance_dir}/report/balance.html"
     write_atomically(path, render_balance_report(stats, table, wording))

@@ -87,10 +87,6 @@ def stage_stats(settings: ShardRules, inputs: ShardInputs, stats: dict, errors: 
         "shards_resumed": stats.get("shards_resumed", 0),
         "unreadable_files": unreadable,
         "queries": queries,
-        # The same fields as the balance stage's stats.json: the balance report reads them.
-        "pairs_in": samples_in,
-        "kept": written,
-        "dropped": {"over_cap": capped, **rejected},
         "files_read": len(inputs.files),
     }
 
@@ -116,7 +112,7 @@ def finish(
     write_json(f"{out}/stats.json", report, ensure_ascii=False, schema="stats.shard")
     sizes = {shard["name"]: shard["samples"] for shard in sorted(shards, key=_name)}
     write_json(f"{out}/sizes.json", sizes, ensure_ascii=False, schema="sizes")
-    write_balance_report(out, SHARD_WORDING)
+    write_balance_report(out, SHARD_WORDING, "shard")
     names = {shard["name"] for shard in shards} | {shard["name"][: -len(".tar")] + ".parquet" for shard in shards}
     for path in filesystem.ls(out, detail=False):
         name = path.rstrip("/").rsplit("/", 1)[-1]

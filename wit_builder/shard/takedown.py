@@ -284,10 +284,9 @@ def _refresh_counts(folder: str, manifest: dict) -> None:
     stats = read_json(stats_path, "stats.shard")
     removed = stats["written"] - manifest["totals"]["samples"]
     if removed:
-        stats["written"] = stats["kept"] = manifest["totals"]["samples"]
+        stats["written"] = manifest["totals"]["samples"]
         stats["bytes"] = manifest["totals"]["bytes"]
-        for counts in (stats["rejected"], stats.setdefault("dropped", {})):
-            counts["taken_down"] = counts.get("taken_down", 0) + removed
+        stats["rejected"]["taken_down"] = stats["rejected"].get("taken_down", 0) + removed
         _write_json_atomically(stats_path, stats, "stats.shard")
     kept: Counter[str] = Counter()
     for shard in manifest["shards"]:
@@ -304,7 +303,7 @@ def _refresh_counts(folder: str, manifest: dict) -> None:
     field = report.schema.field("kept")
     report = report.set_column(report.schema.get_field_index("kept"), field, pa.array(now, field.type))
     write_table_omitting_nulls(report, report_path, "balance_report")  # lang only where it was
-    write_balance_report(folder, SHARD_WORDING)
+    write_balance_report(folder, SHARD_WORDING, "shard")
 
 
 def _logged(folder: str, entry: dict) -> bool:
