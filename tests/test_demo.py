@@ -99,7 +99,7 @@ def test_the_demo_trains_and_evaluates_on_held_out_data(tmp_path, capsys):
     assert results["n"] == 400 and results["image_to_text_R@1"] > 4 * results["chance_R@1"], results
     assert "held-out scenes" in out and "× chance" in out
     report = (tmp_path / "demo" / "run" / "report" / "index.html").read_text()
-    assert "Training loss" in report and "image_to_text_R@1" in report
+    assert "Training loss" in report and "image → text R@1" in report and "image_to_text_R@1" not in report
     assert main(["demo", "--out", str(tmp_path / "demo"), "--scale", "0.5", "--seed", "2"]) == 0
     again = capsys.readouterr().out  # the same demo again: every stage has finished with these settings
     assert sum(line.startswith("[run] ") and ": up to date in " in line for line in again.splitlines()) == 7
