@@ -8,8 +8,10 @@ import json
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
+from tests.embed.conftest import write_checkpoint
 from wit_builder.chain import run_chain
 from wit_builder.cli import main
 from wit_builder.io.json_files import read_json
@@ -35,12 +37,20 @@ def run(small_world_dir, tmp_path_factory) -> Path:
     assert main(["shard", "--samples", str(pool), "--out", str(root / "run" / "shard")]) == 0
     assert main(["tokenizer", "--input", str(root / "run" / "shard"), "--out", str(root / "run" / "tokenizer"),
                  "--vocab-size", "600"]) == 0  # fmt: skip
+    captions = [
+        text
+        for path in sorted((pool / "samples").glob("*.parquet"))
+        for text in pq.read_table(path)["text"].to_pylist()
+    ]
+    model = write_checkpoint(root / "model", captions)
+    assert main(["embed", "--samples", str(pool), "--out", str(root / "run" / "embed"), "--model", str(model)]) == 0
+    assert main(["curate", "--embeddings", str(root / "run" / "embed"), "--out", str(root / "run" / "curate")]) == 0
     return root / "run"
 
 
 DOCUMENTS = {
-    **{f"stats.{stage}": f"{stage}/stats.json" for stage in ("queries", "harvest", "balance", "download", "shard",
-                                                             "tokenizer")},
+    **{f"stats.{stage}": f"{stage}/stats.json" for stage in ("queries", "harvest", "balance", "download", "embed",
+                                                             "curate", "shard", "tokenizer")},
     "manifest": "shard/manifest.json",
     "sizes": "shard/sizes.json",
 }  # fmt: skip

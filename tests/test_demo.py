@@ -105,6 +105,32 @@ def test_the_demo_trains_and_evaluates_on_held_out_data(tmp_path, capsys):
     assert sum(line.startswith("[run] ") and ": up to date in " in line for line in again.splitlines()) == 7
 
 
+@pytest.mark.slow  # a chain, two trainings and a third for the proof
+def test_the_curate_demo_scores_with_its_own_model_and_measures_the_result(tmp_path, capsys):
+    demo = ["demo", "--out", str(tmp_path / "demo"), "--scale", "0.5", "--seed", "2", "--curate", "--proof-seeds", "1"]
+    assert main(demo) == 0
+    out = capsys.readouterr().out
+    run = tmp_path / "demo" / "run"
+    for step in ("shard", "tokenizer", "train"):
+        assert (run / "bootstrap" / step / "_SUCCESS").exists(), step
+    embed = json.loads((run / "embed" / "stats.json").read_text())
+    assert embed["model"]["name"].startswith("tiny step 200") and "bootstrap/train" in embed["model"]["name"]
+    curate = json.loads((run / "curate" / "stats.json").read_text())
+    assert curate["adds_up"] and curate["statuses"]["low_clip_score"] > 0
+    shard = json.loads((run / "shard" / "stats.json").read_text())
+    assert shard["rejected"]["curated_out"] == curate["samples_in"] - curate["kept"]
+    proof = json.loads((run / "curation_proof.json").read_text())
+    low = proof["filters"]["low_clip_score"]
+    assert low["misaligned_embedded"] > 0 and 0 <= low["precision"] <= 1 and 0 <= low["recall"] <= 1
+    assert set(proof["gain"]["per_seed"]) == {"uncurated", "curated"} and proof["gain"]["seeds"] == [0]
+    assert "[proof] against the world's ground truth" in out and "[proof] R@1 on held-out scenes" in out
+    report = (run / "report" / "index.html").read_text()
+    assert "Against the synthetic world's ground truth" in report and "uncurated against curated" in report
+    assert main(demo) == 0  # again: the bootstrap and every stage are up to date
+    again = capsys.readouterr().out
+    assert "[bootstrap] train: up to date in" in again and "[run] embed: up to date in" in again
+
+
 def test_world_command_writes_offline_world(tmp_path, capsys):
     assert main(["world", "--out", str(tmp_path / "w"), "--scale", "0.1", "--compression", "multistream"]) == 0
     assert list((tmp_path / "w" / "wiki").glob("*multistream-index*"))

@@ -41,7 +41,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"stage_run", "report", "synthetic", "plan", "command_run", "capping", "curation"}),
     STAGE_PACKAGES,
     frozenset({"chain"}),
-    frozenset({"demo_settings", "demo", "cli"}),
+    frozenset({"demo_settings", "demo", "cli", "curation_proof"}),
 )
 
 

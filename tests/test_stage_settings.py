@@ -31,8 +31,11 @@ FLAGS = {
     "max-crawl-delay max-pixels "
     "max-redirects min-image-size near-distance no-dedupe out pairs per-host read-timeout resize-mode "
     "resize-only-if-bigger retries total-timeout unreachable-share user-agent x-robots-directives",
-    "shard": "base-url chunk-rows count-shards out per-query queries read-budget samples samples-per-shard seed "
-    "shard-bytes",
+    "embed": "batch-size chunk-rows device eval-sets model open-clip out precision pretrained samples",
+    "curate": "clip-score-min clip-score-top dedup-clusters dedup-epsilon embeddings eval-similarity "
+    "no-semantic-dedup out per-language seed",
+    "shard": "base-url chunk-rows count-shards curation out per-query queries read-budget samples samples-per-shard "
+    "seed shard-bytes",
     "tokenizer": "input min-frequency out vocab-size",
     "train": "accum-freq batch-size beta1 beta2 dataset-resampled delete-previous-checkpoint epochs eps "
     "gather-with-grad grad-checkpointing grad-clip-norm local-loss log-every-n-steps lr model out precision resume "
@@ -41,7 +44,8 @@ FLAGS = {
     "val-data warmup wd workers zeroshot-data",
 }
 REQUIRED = {"queries": {"wiki-dump", "out"}, "harvest": {"queries", "out"}, "balance": {"candidates", "out"},
-            "download": {"pairs", "out"}, "shard": {"samples", "out"}, "tokenizer": {"input", "out"},
+            "download": {"pairs", "out"}, "embed": {"samples", "out"}, "curate": {"embeddings", "out"},
+            "shard": {"samples", "out"}, "tokenizer": {"input", "out"},
             "train": {"train-data", "out"}}  # fmt: skip
 
 

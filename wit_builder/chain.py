@@ -112,7 +112,15 @@ def chain_settings(config: Mapping[str, Any], out: str) -> dict[str, Any]:
         if "out" in table:
             raise SettingsError(f"{stage}.out: a stage writes to OUT/{stage}; set the run's out at the top instead")
         table["out"] = stage_dir(out, stage)
+        if stage == "embed" and table.get("model") == BOOTSTRAP:
+            if "train" not in config:
+                raise SettingsError(
+                    'embed.model = "bootstrap" trains the scoring model with [train]: add a [train] table'
+                )
+            table["model"] = stage_dir(bootstrap_dir(out), "train")
         for key, earlier in entry.reads.items():
+            if stages.get(earlier).optional and earlier not in config:
+                continue  # an optional stage this run leaves out: nothing to read from it
             table.setdefault(key, stage_dir(out, earlier))
         settings[stage] = from_table(entry.settings_class(), table, where=stage)
     return settings
@@ -319,9 +327,9 @@ def run_chain(
 ) -> list[StepResult]:
     """Run the stages in order, skipping those already done with the same key, until one fails
     or ``to_stage`` is done. A stage that raises fails the run with its one-line message (the
-    traceback with ``debug``)."""
+    traceback with ``debug``). With ``[embed] model = "bootstrap"`` the scoring model is trained
+    first, on the uncurated data (``run_bootstrap``), and the stages after it are keyed again."""
     from wit_builder.io.stage_folders import check_out, claim
-    from wit_builder.stage_settings import to_table
 
     check_stage_range(from_stage, to_stage)
     beam = [*config.get("beam_args", []), *beam_args]
@@ -329,55 +337,146 @@ def run_chain(
     sources = source_fingerprints(settings)
     keys = stage_keys(settings, sources)
     check_out(out, None, claim_it=False)  # and locks it for this command: one run per folder at a time
-    plan = {
-        stage: _plan_stage(stage_dir(out, stage), keys[stage], fresh)
-        for stage, fresh in _fresh_stages(settings, from_stage, to_stage).items()
-    }
+    fresh = _fresh_stages(settings, from_stage, to_stage)
+    plan = {stage: _plan_stage(stage_dir(out, stage), keys[stage], again) for stage, again in fresh.items()}
     _lock_stage_folders(out, plan)  # before any removal: a stage folder another command writes stops the run
     _refuse_foreign_files(out, plan)  # before any stage runs, so nothing is half done
     claim(out, "run")  # only now: a refused run leaves no trace
     results: list[StepResult] = []
     stopped = False
     order = stages.names()
+    shown = _table_stages(settings)
     for index, stage in enumerate(order):
         folder = stage_dir(out, stage)
         if stage not in settings:
-            results.append(StepResult(stage, "not configured", folder, 0.0))
+            if stage in shown:
+                results.append(StepResult(stage, "not configured", folder, 0.0))
             continue
         if stopped or stage not in plan:  # after a failure, or after --to
             results.append(StepResult(stage, "not run", folder, 0.0))
             continue
-        if plan[stage] == "up to date":
-            print(f"[run] {stage}: up to date in {folder}", flush=True)
-            results.append(StepResult(stage, "up to date", folder, 0.0))
-            continue
-        inputs = {key: value.as_dict() for key, value in sources.get(stage, {}).items()}
-        changed = _changed_sources(folder, sources.get(stage, {})) if plan[stage] == "start" else ""
-        prepare_stage(folder, stage, keys[stage], plan[stage], inputs)
-        print(
-            f"[run] {stage} ({index + 1}/{len(order)}): {'resuming' if plan[stage] == 'resume' else 'starting'} "
-            f"in {folder}{changed}",
-            flush=True,
+        if stage == "embed" and is_bootstrap(config):
+            booted = run_bootstrap(config, settings, out, beam, debug, fresh["embed"])
+            results += booted
+            if any(r.outcome.startswith("failed") for r in booted):
+                stopped = True
+                results.append(StepResult(stage, "not run", folder, 0.0))
+                continue
+            sources = source_fingerprints(settings)  # the scoring model exists now: key what it is
+            keys = stage_keys(settings, sources)
+            plan |= {name: _plan_stage(stage_dir(out, name), keys[name], fresh[name]) for name in order[index:]
+                     if name in plan}  # fmt: skip
+        result = _run_step(
+            stage, folder, keys, plan[stage], settings, sources, beam, debug, (shown.index(stage), len(shown))
         )
-        started = time.monotonic()
-        status = _run_stage(stage, settings[stage], beam, debug)
-        seconds = time.monotonic() - started
-        reads = {earlier: keys[earlier] for earlier in sorted(set(stages.get(stage).reads.values())) if earlier in keys}
-        if status == 0:
-            marker = {"stage": stage, "key": keys[stage], "settings": to_table(settings[stage]), "inputs": inputs,
-                      "reads": reads, "seconds": round(seconds, 3)}  # fmt: skip
-            _write_marker(folder, SUCCESS, marker)
-            filesystem, _ = fsspec.core.url_to_fs(folder)
-            filesystem.rm(f"{folder}/{RUNNING}")
-        else:  # the report says so, and shows none of its figures
-            _write_marker(
-                folder, RUNNING, {"key": keys[stage], "inputs": inputs, "failed": status, "seconds": round(seconds, 3)}
-            )
-        results.append(StepResult(stage, "done" if status == 0 else f"failed (exit {status})", folder, seconds))
-        stopped = status != 0
+        results.append(result)
+        stopped = result.outcome.startswith("failed")
     from wit_builder.report.run_page import write_run_report
 
     print(f"[run] report: {write_run_report(out)}", flush=True)
+    return results
+
+
+def _table_stages(settings: Mapping[str, Any]) -> list[str]:
+    """The stages a run's table lists, in order: every configured one, and the optional ones
+    left out after the last configured (train: the table says what else can run). An optional
+    stage left out between stages that run (embed, curate) is no row."""
+    order = stages.names()
+    last = max(order.index(stage) for stage in settings)
+    return [stage for index, stage in enumerate(order) if stage in settings or index > last]
+
+
+def _run_step(
+    stage: str,
+    folder: str,
+    keys: Mapping[str, str],
+    how: str,
+    settings: Mapping[str, Any],
+    sources: Mapping[str, Mapping[str, Fingerprint]],
+    beam: Sequence[str],
+    debug: bool,
+    place: tuple[int, int] | None = None,
+    label: str = "run",
+) -> StepResult:
+    """One stage of a run: up to date, or prepared, run and marked (``_SUCCESS`` with its key, or
+    ``_RUNNING`` with its exit status)."""
+    from wit_builder.stage_settings import to_table
+
+    if how == "up to date":
+        print(f"[{label}] {stage}: up to date in {folder}", flush=True)
+        return StepResult(stage, "up to date", folder, 0.0)
+    inputs = {key: value.as_dict() for key, value in sources.get(stage, {}).items()}
+    changed = _changed_sources(folder, sources.get(stage, {})) if how == "start" else ""
+    prepare_stage(folder, stage, keys[stage], how, inputs)
+    where = f" ({place[0] + 1}/{place[1]})" if place is not None else ""
+    print(f"[{label}] {stage}{where}: {'resuming' if how == 'resume' else 'starting'} in {folder}{changed}", flush=True)
+    started = time.monotonic()
+    status = _run_stage(stage, settings[stage], beam, debug)
+    seconds = time.monotonic() - started
+    reads = {earlier: keys[earlier] for earlier in sorted(set(stages.get(stage).reads.values())) if earlier in keys}
+    if status == 0:
+        marker = {"stage": stage, "key": keys[stage], "settings": to_table(settings[stage]), "inputs": inputs,
+                  "reads": reads, "seconds": round(seconds, 3)}  # fmt: skip
+        _write_marker(folder, SUCCESS, marker)
+        filesystem, _ = fsspec.core.url_to_fs(folder)
+        filesystem.rm(f"{folder}/{RUNNING}")
+    else:  # the report says so, and shows none of its figures
+        _write_marker(
+            folder, RUNNING, {"key": keys[stage], "inputs": inputs, "failed": status, "seconds": round(seconds, 3)}
+        )
+    return StepResult(stage, "done" if status == 0 else f"failed (exit {status})", folder, seconds)
+
+
+BOOTSTRAP = "bootstrap"  # [embed] model = "bootstrap": score with a model this run trains first
+BOOTSTRAP_STAGES = ("shard", "tokenizer", "train")
+
+
+def is_bootstrap(config: Mapping[str, Any]) -> bool:
+    embed = config.get("embed")
+    return isinstance(embed, Mapping) and embed.get("model") == BOOTSTRAP
+
+
+def bootstrap_dir(out: str) -> str:
+    """Where the bootstrap's shards, tokenizer and scoring model go: ``OUT/bootstrap``."""
+    return f"{str(out).rstrip('/')}/{BOOTSTRAP}"
+
+
+def bootstrap_settings(config: Mapping[str, Any], out: str) -> dict[str, Any]:
+    """The bootstrap's shard, tokenizer and train settings: the run's own tables, on the
+    download stage's samples with no curation, writing under ``OUT/bootstrap``."""
+    from wit_builder.stage_settings import from_table
+
+    root = bootstrap_dir(out)
+    wiring = {
+        "shard": {"samples": [stage_dir(out, "download")], "queries": stage_dir(out, "queries")},
+        "tokenizer": {"input": stage_dir(root, "shard")},
+        "train": {"train_data": stage_dir(root, "shard"), "tokenizer": stage_dir(root, "tokenizer")},
+    }
+    found = {}
+    for stage in BOOTSTRAP_STAGES:
+        table = {**dict(config.get(stage, {})), **wiring[stage], "out": stage_dir(root, stage)}
+        table.pop("curation", None)
+        found[stage] = from_table(stages.get(stage).settings_class(), table, where=f"{BOOTSTRAP}.{stage}")
+    return found
+
+
+def run_bootstrap(
+    config: Mapping[str, Any], settings: Mapping[str, Any], out: str, beam: Sequence[str], debug: bool, fresh: bool
+) -> list[StepResult]:
+    """DFN's loop without an outside model: shard the uncurated samples, learn a tokenizer and
+    train the run's model on them under ``OUT/bootstrap``, resumably (each step keyed as a
+    run's stages are); the embed stage then scores every sample with that model."""
+    booted = bootstrap_settings(config, out)
+    sources = source_fingerprints(booted)
+    keys = stage_keys(booted, sources)
+    results = []
+    for stage in BOOTSTRAP_STAGES:
+        folder = stage_dir(bootstrap_dir(out), stage)
+        how = _plan_stage(folder, keys[stage], fresh)
+        result = _run_step(stage, folder, keys, how, booted, sources, beam, debug, label="bootstrap")
+        results.append(StepResult(f"{BOOTSTRAP}/{stage}", result.outcome, result.out_dir, result.seconds))
+        if result.outcome.startswith("failed"):
+            break
     return results
 
 

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,13 @@ def write_evaluation_sets(world_root: Path, seed: int) -> dict[str, str]:
 WORLD_LANGUAGES = ("de", "ru", "he", "zh")
 
 
-def demo_config(world_root: Path, train: bool = True) -> dict[str, Any]:
+# demo --curate: the world's curation faults, and the tables that score and filter with a model
+# trained first on the uncurated data (chain.run_bootstrap).
+CURATE_WORLD = {"misaligned_share": 0.3, "near_copy_groups": 20, "near_copies": 4}
+CURATE_TABLES = {"embed": {"model": "bootstrap"}, "curate": {"clip_score_top": 0.7}}
+
+
+def demo_config(world_root: Path, train: bool = True, curate: bool = False) -> dict[str, Any]:
     """The chain config for a world written at ``world_root``: its sources, thresholds sized for
     a small dump, and (``train``) a short CPU training of the tiny model, evaluated on held-out
     sets. ``pipelines/demo.toml`` is this config written out (a test keeps them equal)."""
@@ -103,6 +110,8 @@ def demo_config(world_root: Path, train: bool = True) -> dict[str, Any]:
     config = {stage.name: tables.get(stage.name, {}) for stage in stages.chain() if not stage.optional}
     if train:
         config["train"] = {**TRAIN, **evaluation_paths(world_root)}
+    if curate:
+        config |= {stage: dict(table) for stage, table in CURATE_TABLES.items()}
     return config
 
 
@@ -142,7 +151,14 @@ def demo_command(args, beam_args: Sequence[str]) -> int:
     settings = from_flags(DemoSettings, args)
     out = Path(settings.out)
     lock_out(str(out))  # one demo per folder at a time; the run inside locks OUT/run too
-    world = SyntheticWorld(WorldConfig.scaled(settings.scale, seed=settings.seed, languages=WORLD_LANGUAGES))
+    world_config = WorldConfig.scaled(settings.scale, seed=settings.seed, languages=WORLD_LANGUAGES)
+    if settings.curate:
+        if not settings.train:
+            from wit_builder.errors import UsageError
+
+            raise UsageError("--curate trains the scoring model and the curated one: it cannot go with --no-train")
+        world_config = replace(world_config, **CURATE_WORLD)
+    world = SyntheticWorld(world_config)
     started = time.monotonic()
     # The run's stage keys know the sources by path; a world of another seed or scale written
     # over the same paths must not pass for the one the finished stages were built from.
@@ -157,14 +173,34 @@ def demo_command(args, beam_args: Sequence[str]) -> int:
         seconds = time.monotonic() - started
         print(f"[demo] synthetic world (seed {settings.seed}, scale {settings.scale}) written in {seconds:.1f}s:")
         print(_describe_world(layout, world, web.base_urls), flush=True)
-        config = demo_config(out / "world", settings.train)
+        config = demo_config(out / "world", settings.train, settings.curate)
         results = run_chain(config, str(out / "run"), beam_args, "queries" if other_world else None)
     print("\n[demo] the chain:")
     print(format_results(results))
+    if settings.curate and any(r.stage == "train" and r.outcome in ("done", "up to date") for r in results):
+        _prove_curation(out, config, settings.proof_seeds)
     if any(r.stage == "shard" and r.outcome in ("done", "up to date") for r in results):
         print(_takedown_after_publication(out, web.base_urls))
     print(_closing_words(results, out))
     return 0
+
+
+def _prove_curation(out: Path, config: dict, seeds: int) -> None:
+    """The filters against the world's truth, and the R@1 gain over ``seeds`` seeds
+    (``curation_proof``); printed, written beside the run and shown in its report."""
+    from wit_builder.chain import chain_settings
+    from wit_builder.curation_proof import filter_scores, gain_over_seeds, proof_lines, truth_by_url, write_proof
+    from wit_builder.report.run_page import write_run_report
+
+    run = out / "run"
+    train = chain_settings(config, str(run))["train"]
+    document = {
+        "filters": filter_scores(run, truth_by_url(WorldLayout.at(out / "world").truth_images)),
+        "gain": gain_over_seeds(run, train, [train.seed + k for k in range(seeds)]),
+    }
+    write_proof(run, document)
+    write_run_report(str(run))
+    print(proof_lines(document), flush=True)
 
 
 @contextmanager

@@ -41,3 +41,11 @@ class DemoSettings(Settings):
         high=65_535,
     )
     train: bool = option(True, flag="no-train", help="stop after the tokenizer: no training, no evaluation")
+    curate: bool = option(
+        False,
+        help="curation by model: a world with misaligned captions and re-rendered copies, a model trained "
+        "first to score them (bootstrap), the curated shards trained on, and the gain measured",
+    )
+    proof_seeds: int = option(
+        3, metavar="N", help="with --curate: seeds of the uncurated-against-curated comparison", low=1, high=20
+    )

@@ -36,6 +36,18 @@ class Dedup:
     cluster: np.ndarray
 
 
+def faiss_module():
+    """faiss (faiss-cpu, or faiss-gpu on GPU machines); without it, a usage error saying how to
+    install it."""
+    try:
+        import faiss
+    except ImportError as error:
+        from wit_builder.errors import UsageError
+
+        raise UsageError(f"curation needs faiss: pip install 'wit-builder[faiss]' (or [gpu]) ({error})") from None
+    return faiss
+
+
 def clusters_for(samples: int) -> int:
     """k about √N, at least 1 and never more than the samples."""
     return max(1, min(samples, round(math.sqrt(samples))))
@@ -45,11 +57,10 @@ def spherical_kmeans(embeddings: np.ndarray, k: int, seed: int = 0, iterations: 
     """Each sample's cluster: faiss's spherical k-means, trained on at most 256 samples a
     centroid (faiss's own cap; more change nothing but the time), then every sample assigned
     to its nearest centroid by inner product."""
-    import faiss
-
+    faiss = faiss_module()
     x = np.ascontiguousarray(embeddings, np.float32)
     kmeans = faiss.Kmeans(x.shape[1], k, niter=iterations, seed=seed, spherical=True, verbose=False,
-                          max_points_per_centroid=256)  # fmt: skip
+                          max_points_per_centroid=256, min_points_per_centroid=1)  # fmt: skip
     kmeans.train(x)
     index = faiss.IndexFlatIP(x.shape[1])
     index.add(kmeans.centroids)

@@ -75,8 +75,8 @@ def hash_picture(item: tuple[str, bytes]) -> list[dict] | str:
     """The rows of one evaluation picture, or why it could not be read."""
     from PIL import Image, ImageOps
 
-    from wit_builder.download.images import thumbnail
     from wit_builder.download.pdq import crop_variants, pdq_hash
+    from wit_builder.report.thumbnails import thumbnail
 
     image_id, data = item
     try:

@@ -119,8 +119,8 @@ class EvalSetFilter(ImageFilter):
         return cls(rules, out_dir) if rules.eval_sets else None
 
     def decide(self, kept: Sequence[PairOutcome]) -> list[Refused | None]:
-        from wit_builder.download.images import thumbnail
         from wit_builder.download.pdq import MIN_QUALITY
+        from wit_builder.report.thumbnails import thumbnail
 
         compared = [k for k, o in enumerate(kept) if o.image and o.image.digests and o.image.pdq_quality >= MIN_QUALITY]
         self.counts["eval_checked"] += len(compared)

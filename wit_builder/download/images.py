@@ -162,23 +162,6 @@ def body_digests(body: bytes, picture: Image.Image, wanted: frozenset[str]) -> t
     ), quality
 
 
-THUMBNAIL_SIDE = 96
-
-
-def thumbnail(picture: bytes | Image.Image, side: int = THUMBNAIL_SIDE) -> bytes:
-    """A small JPEG of a picture or of image file bytes: what a report shows an auditor beside
-    its match (an evaluation image and the copies found of it)."""
-    if isinstance(picture, bytes):
-        with Image.open(io.BytesIO(picture)) as opened:
-            small = opened.convert("RGB")
-    else:
-        small = picture.convert("RGB")
-    small.thumbnail((side, side), Image.Resampling.BOX)
-    buffer = io.BytesIO()
-    small.save(buffer, "JPEG", quality=80)
-    return buffer.getvalue()
-
-
 def process_image(
     body: bytes,
     settings: ImageSettings,

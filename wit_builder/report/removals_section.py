@@ -12,7 +12,6 @@ takedown log: nothing else, so ``wit-builder report RUN`` rebuilds it at any tim
 
 from __future__ import annotations
 
-import base64
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -22,13 +21,10 @@ import fsspec
 from wit_builder.io.json_files import read_json, read_json_lines
 from wit_builder.report.download_section import opted_out_hosts
 from wit_builder.report.templating import render
+from wit_builder.report.thumbnails import data_uri
 from wit_builder.schemas import damage_named
 
 THUMBNAILS_PER_SET = 40  # evaluation images shown with their copies, per set
-
-
-def _data_uri(jpeg: bytes | None) -> str | None:
-    return f"data:image/jpeg;base64,{base64.b64encode(jpeg).decode()}" if jpeg else None
 
 
 def _eval_tables(download_dir: str, stats: Mapping[str, Any]) -> list[dict]:
@@ -68,9 +64,9 @@ def _eval_tables(download_dir: str, stats: Mapping[str, Any]) -> list[dict]:
                 "matches": [
                     {
                         "id": eval_id,
-                        "original": _data_uri(originals.get(eval_id)),
+                        "original": data_uri(originals.get(eval_id)),
                         "copies": [
-                            {"uri": _data_uri(row["thumbnail"]), "distance": row["distance"], "url": row["url"]}
+                            {"uri": data_uri(row["thumbnail"]), "distance": row["distance"], "url": row["url"]}
                             for row in sorted(found[eval_id], key=lambda row: row["distance"])
                         ],
                     }

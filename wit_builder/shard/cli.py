@@ -21,7 +21,7 @@ def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
     rules = settings.rules
     if fsspec.core.url_to_fs(settings.out)[0].isdir(settings.out):
         roll_forward(settings.out.rstrip("/"))  # a takedown a kill interrupted: finished, then honoured
-    inputs, chunks = describe_inputs(settings.samples, settings.queries, rules, settings.out)
+    inputs, chunks = describe_inputs(settings.samples, settings.queries, rules, settings.out, settings.curation)
     out = settings.out.rstrip("/")
     done = already_done(out, inputs, rules)
     if done is not None and done["totals"]["samples"]:  # an empty set is a failure, never "up to date"

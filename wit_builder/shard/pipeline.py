@@ -38,7 +38,7 @@ SHARD_FILE = re.compile(r"^\d+\.(tar|parquet)$")
 # Why a sample that came in is not in a tar (besides the cap): unit or file unreadable, no image
 # bytes, an image format a tar member cannot name, the same uid in two inputs.
 REJECTIONS = ("unreadable", "missing_image", "bad_image_format", "duplicate_uid", "taken_down")
-RARE_REJECTIONS = ("malformed_matches",)  # in stats.json only when it happened: a file another tool wrote
+RARE_REJECTIONS = ("malformed_matches", "curated_out")  # in stats.json only when it happened: a file another tool wrote
 
 
 def make_plan(totals: tuple[int, float], settings: ShardRules, fingerprint: str) -> ShardPlan:
@@ -164,7 +164,10 @@ class ShardSamples(beam.PTransform):
         )
         plan = run_once(chunks.pipeline, "Plan", make_plan, kept, settings, inputs.fingerprint(settings))
         scattered = units | "Scatter" >> beam.ParDo(
-            ScatterFn(settings, out_dir, inputs.taken_down), over_cap, pvalue.AsSingleton(plan), thresholds
+            ScatterFn(settings, out_dir, inputs.taken_down, inputs.curated_out),
+            over_cap,
+            pvalue.AsSingleton(plan),
+            thresholds,
         ).with_outputs(STATS, ERRORS, main="segments")
         largest = (
             scattered.segments

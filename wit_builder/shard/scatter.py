@@ -123,15 +123,23 @@ class ScatterFn(StatsDoFn):
 
     Counts: ``samples_read`` (every row of the unit), ``capped``, and ``rejected:REASON`` for rows
     that cannot go into a tar (``missing_image``, ``bad_image_format``, ``malformed_matches``: a
-    null among its matches, ``taken_down``: named in the set's ``takedowns.jsonl``) and for the rows of a
-    unit that could not be read (``unreadable``, with the file and error on the errors output).
+    null among its matches, ``taken_down``: named in the set's ``takedowns.jsonl``, ``curated_out``:
+    dropped by the curate stage) and for the rows of a unit that could not be read
+    (``unreadable``, with the file and error on the errors output).
     """
 
-    def __init__(self, settings: ShardRules, out_dir: str, taken_down: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        settings: ShardRules,
+        out_dir: str,
+        taken_down: frozenset[str] = frozenset(),
+        curated_out: frozenset[str] = frozenset(),
+    ):
         self.settings = settings
         self.out_dir = out_dir
         self.capped = CappedSideInput(settings.balance_rules)
         self.taken_down = taken_down  # uids ``takedown`` removed from this set: never written again
+        self.curated_out = curated_out  # uids the curate stage's rules dropped
 
     def process(self, chunk: Chunk, over_cap: dict[str, int], plan: ShardPlan, thresholds: dict) -> Iterator:
         run_path, descriptor_path = run_paths(self.out_dir, chunk)
@@ -185,6 +193,8 @@ class ScatterFn(StatsDoFn):
                     continue
                 if meta["uid"] in self.taken_down:
                     counts["rejected:taken_down"] += 1
+                elif meta["uid"] in self.curated_out:
+                    counts["rejected:curated_out"] += 1
                 elif not images[row]:
                     counts["rejected:missing_image"] += 1
                 elif meta["image_format"] not in IMAGE_FORMATS:

@@ -91,6 +91,7 @@ class ShardInputs:
     unreadable: tuple[tuple[str, str], ...] = ()  # (path, error) of files whose footer cannot be read
     identities: tuple[str, ...] = ()  # what each file holds (``io.chunks.InputFile``)
     taken_down: frozenset[str] = frozenset()  # uids removed by ``takedown`` from the set in the out folder
+    curated_out: frozenset[str] = frozenset()  # uids the curate stage's rules dropped (``--curation``)
 
     def fingerprint(self, settings: ShardRules) -> str:
         """What a finished work file or shard must have been made from to be reused by a re-run:
@@ -98,6 +99,8 @@ class ShardInputs:
         is the same input."""
         held = list(zip(self.identities or self.files, self.rows, strict=True))
         document = {"settings": settings.output_fields(), "files": held}
+        if self.curated_out:  # which samples curation left out decides the tars' bytes too
+            document["curated_out"] = hashlib.sha256("\n".join(sorted(self.curated_out)).encode()).hexdigest()
         return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -120,6 +123,12 @@ class ShardSettings(Settings):
         metavar="PATH",
         role="input",
         help="the query list, so the report shows each query's source and the queries that matched nothing",
+    )
+    curation: str | None = option(
+        None,
+        metavar="PATH",
+        role="input",
+        help="the curate stage's folder: the samples its rules dropped are left out",
     )
     rules: ShardRules = nested(ShardRules)
 

@@ -46,6 +46,8 @@ class ImageEntry:
     fault: str | None
     size_class: str
     scene: Scene
+    jitter: int = 0  # > 0: a near copy, the scene re-rendered (``scenes.render_scene``)
+    copy_of: int | None = None  # a near copy's original image
 
     @property
     def name(self) -> str:
@@ -151,7 +153,60 @@ class WebCatalog:
                     scene=make_scene(config.seed, image_id),
                 )
             )
-        return entries
+        return entries + self._near_copies(entries)
+
+    def _near_copies(self, originals: list[ImageEntry]) -> list[ImageEntry]:
+        """``near_copy_groups`` originals (plain, normal-sized), each re-rendered
+        ``near_copies`` times under new ids after every original: JPEGs on the ordinary hosts."""
+        config = self.config
+        if not config.near_copy_groups:
+            return []
+        rng = python_rng(config.seed, "catalog", "near-copies")
+        plain = [image for image in originals if image.fault is None and image.size_class == "normal"]
+        chosen = sorted(rng.sample(plain, min(config.near_copy_groups, len(plain))), key=lambda image: image.image_id)
+        copies = []
+        for original in chosen:
+            for k in range(config.near_copies):
+                image_id = len(originals) + len(copies)
+                copies.append(
+                    ImageEntry(image_id, image_id % config.hosts, "jpg", original.width, original.height, None,
+                               "normal", original.scene, jitter=original.image_id * 1000 + k + 1,
+                               copy_of=original.image_id)
+                )  # fmt: skip
+        return copies
+
+    @cached_property
+    def misaligned(self) -> dict[int, str]:
+        """Image id → the misaligned caption every alt text and list row gives it, for a
+        ``misaligned_share`` of the plain images (not near copies nor their originals): most
+        often another scene's caption, else a generic line or a product code around a word
+        of its own caption (so the harvest still matches it)."""
+        config = self.config
+        if not config.misaligned_share:
+            return {}
+        rng = python_rng(config.seed, "catalog", "misaligned")
+        images = self.images
+        grouped = {image.copy_of for image in images if image.copy_of is not None}
+        candidates = [i for i in images if i.fault is None and i.copy_of is None and i.image_id not in grouped]
+        chosen = rng.sample(candidates, round(config.misaligned_share * len(candidates)))
+        captions = {}
+        for image in chosen:
+            roll = rng.random()
+            word = rng.choice([group.colour for group in image.scene.groups])
+            if roll < 0.7:
+                other = rng.choice(candidates)
+                while other.scene.groups == image.scene.groups:
+                    other = rng.choice(candidates)
+                captions[image.image_id] = other.caption
+            elif roll < 0.85:
+                captions[image.image_id] = f"click here for more {word} deals and offers"
+            else:
+                captions[image.image_id] = f"SKU {rng.randint(10000, 99999)}-{word.upper()} in stock"
+        return captions
+
+    def shown_caption(self, image: ImageEntry) -> str:
+        """The English caption the web gives an image: its scene's, or its misaligned one."""
+        return self.misaligned.get(image.image_id, image.caption)
 
     def caption_language(self, image: ImageEntry) -> str | None:
         """The language of a worldwide world's image's alt texts (``WorldConfig.languages``), or
@@ -170,7 +225,7 @@ class WebCatalog:
         its caption language's (``caption_language``)."""
         lang = self.caption_language(image)
         if lang is None:
-            return image.caption
+            return self.shown_caption(image)
         from wit_builder.synthetic.languages import foreign_caption
 
         return foreign_caption(image.scene, lang)
@@ -181,15 +236,16 @@ class WebCatalog:
         roll = rng.random()
         if self.caption_language(image) is not None and roll >= 0.08:
             return self.caption_in_its_language(image)
+        caption = self.shown_caption(image)
         if roll < 0.08:
             return rng.choice(JUNK_ALTS)
         if roll < 0.16:
-            return f"{rng.choice(self.article_titles)}: {image.caption}"
+            return f"{rng.choice(self.article_titles)}: {caption}"
         if roll < 0.20:
-            return image.caption.replace(" and ", " &amp; ")
+            return caption.replace(" and ", " &amp; ")
         if roll < 0.24:
-            return "  " + image.caption.replace(" ", "\n ", 2) + "  "
-        return image.caption
+            return "  " + caption.replace(" ", "\n ", 2) + "  "
+        return caption
 
     @cached_property
     def pages(self) -> list[WebPage]:

@@ -38,6 +38,13 @@ class WorldConfig:
     # in one of their languages. Empty: an English-only world, byte for byte as before.
     languages: tuple[str, ...] = ()
     foreign_alt_share: float = 0.2
+    # Curation by model's ground truth (``catalog``): a share of images whose every caption is
+    # misaligned (another scene's, or a generic line around a query word), and groups of the
+    # same scene re-rendered (shifted, colours jittered) under other URLs, beyond a perceptual
+    # hash's radius. Both 0: the world is byte for byte as before.
+    misaligned_share: float = 0.0
+    near_copy_groups: int = 0
+    near_copies: int = 4
 
     @classmethod
     def scaled(cls, scale: float, seed: int = 0, languages: tuple[str, ...] = ()) -> WorldConfig:

