@@ -123,6 +123,7 @@ def test_the_curate_demo_scores_with_its_own_model_and_measures_the_result(tmp_p
     low = proof["filters"]["low_clip_score"]
     assert low["misaligned_embedded"] > 0 and 0 <= low["precision"] <= 1 and 0 <= low["recall"] <= 1
     assert set(proof["gain"]["per_seed"]) == {"uncurated", "curated"} and proof["gain"]["seeds"] == [0]
+    assert proof["gain"]["val_sets"] == 5 and "semantic_dedup_not_applied" in proof["filters"]
     assert "[proof] against the world's ground truth" in out and "[proof] R@1 on held-out scenes" in out
     report = (run / "report" / "index.html").read_text()
     assert "Against the synthetic world's ground truth" in report and "uncurated against curated" in report

@@ -1,5 +1,5 @@
-"""Every stage gives the same bytes on the runners a data engineer will use: the embedded
-FnApiRunner with one worker, two worker processes (so every DoFn pickles and nothing relies on
+"""Every stage (embed and curate too) gives the same bytes on the runners a data engineer will
+use: the embedded FnApiRunner with one worker, two worker processes (so every DoFn pickles and nothing relies on
 process-global state), the PortableRunner with an embedded job service and LOOPBACK workers,
 the path Spark and Flink jobs take, and the PortableRunner against a job service running as a
 process of its own with an EXTERNAL pool of worker processes: nothing shared with the
@@ -39,11 +39,17 @@ def _data_files(run: pathlib.Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def chain_config(small_world, served_world, tmp_path_factory):
+    from tests.embed.conftest import write_checkpoint
+
     world = small_world.write(tmp_path_factory.mktemp("runners") / "world", served_world.base_urls)
+    captions = [image.caption for image in small_world.catalog.images]
+    model = write_checkpoint(tmp_path_factory.mktemp("model"), captions)  # embed runs RunInference with it
     return {
         "queries": {"wiki_dump": world.wiki_dump_glob, "wordnet": str(world.wordnet_dir), "min_bigram_pmi": 12},
         "harvest": {"wat": world.wat_glob, "pairs": str(world.pairs_dir / "*")},
         "download": {"allow_private_network": True, "read_timeout": 2.0},
+        "embed": {"model": str(model), "chunk_rows": 64, "batch_size": 16},
+        "curate": {"clip_score_top": 0.8},
     }
 
 
@@ -51,16 +57,17 @@ def chain_config(small_world, served_world, tmp_path_factory):
 def one_worker(chain_config, tmp_path_factory):
     run = tmp_path_factory.mktemp("one") / "run"
     results = run_chain(chain_config, str(run))
-    assert all(r.outcome == "done" for r in results[:5]), format_results(results)
+    assert all(r.outcome == "done" for r in results[:7]), format_results(results)
     return _data_files(run)
 
 
 @pytest.mark.parametrize("runner", sorted(RUNNERS))
 def test_every_stage_gives_the_same_bytes(runner, chain_config, one_worker, tmp_path):
     results = run_chain(chain_config, str(tmp_path / "run"), RUNNERS[runner])
-    assert all(r.outcome == "done" for r in results[:5]), format_results(results)
+    assert all(r.outcome == "done" for r in results[:7]), format_results(results)
     files = _data_files(tmp_path / "run")
     assert len(files) > 40 and any(name.endswith(".tar") for name in files)
+    assert any(name.startswith("embed/embeddings/") for name in files) and any(n.startswith("curate/") for n in files)
     assert files == one_worker
 
 
@@ -118,7 +125,8 @@ def test_a_job_service_and_workers_of_their_own_give_the_same_bytes(
     separate_services, chain_config, one_worker, tmp_path
 ):
     results = run_chain(chain_config, str(tmp_path / "run"), separate_services)
-    assert all(r.outcome == "done" for r in results[:5]), format_results(results)
+    assert all(r.outcome == "done" for r in results[:7]), format_results(results)
     files = _data_files(tmp_path / "run")
     assert len(files) > 40 and any(name.endswith(".tar") for name in files)
+    assert any(name.startswith("embed/embeddings/") for name in files) and any(n.startswith("curate/") for n in files)
     assert files == one_worker

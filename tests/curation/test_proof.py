@@ -31,3 +31,4 @@ def test_filters_are_scored_against_the_truth(tmp_path):
             "gain_mean": 0.1, "seed_spread": 0.01, "every_seed_gains": True}}}  # fmt: skip
     text = proof_lines({"filters": scores, "gain": gain})
     assert "precision 0.6667, recall 0.5 of 4 misaligned pairs" in text and "gain +0.100" in text
+    assert "image → text R@1  uncurated 0.100, curated 0.200" in text and "image_to_text" not in text

@@ -23,6 +23,7 @@ from wit_builder.report.templating import render
 from wit_builder.report.thumbnails import data_uri, thumbnail
 
 PICTURES = 96  # thumbnails a section shows at most: 8 lowest + 8 highest + 6 groups of 9 + 8 evaluation matches
+WORDS = {"image_to_text_R@1": "image → text", "text_to_image_R@1": "text → image"}
 MISSING = {"uri": None, "caption": ""}  # a sample whose picture is not in the download folder (moved, or gone)
 RULES = {
     "embed_error": "could not be embedded (its stored image did not decode)",
@@ -121,9 +122,14 @@ def _proof_tables(run_dir: str) -> dict:
         ["semantic_duplicate", "re-rendered copies beyond the first of a group", copies["should_go"],
          copies["dropped"], _share(copies["precision"]), _share(copies["recall"])],
     ]  # fmt: skip
+    if (dry := proof["filters"].get("semantic_dedup_not_applied")) is not None:
+        filters[1] = [f"SemDeDup at ε {dry['epsilon']} (measured, not applied)",
+                      "re-rendered copies beyond the first of a group", dry["should_go"], dry["dropped"],
+                      _share(dry["precision"]), _share(dry["recall"])]  # fmt: skip
     gain = [
-        [metric, f"{f['uncurated_mean']:.3f}", f"{f['curated_mean']:.3f}", f"{f['gain_mean']:+.3f}",
-         f"{f['seed_spread']:.3f}", "yes" if f["every_seed_gains"] else "no"]
+        [WORDS.get(metric, metric), f"{f['uncurated_mean']:.3f}", f"{f['curated_mean']:.3f}", f"{f['gain_mean']:+.3f}",
+         f"{f['seed_spread']:.3f}", "yes" if f.get("beats_seed_noise") else "no",
+         "yes" if f["every_seed_gains"] else "no"]
         for metric, f in proof["gain"]["summary"].items()
     ]  # fmt: skip
     return {"proof_filters": filters, "proof_gain": gain, "proof_seeds": len(proof["gain"]["seeds"])}

@@ -59,25 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _eval(settings: EvalSettings) -> int:
-    import torch
-
     from wit_builder.errors import UsageError
-    from wit_builder.tokenizer.encode import CaptionTokenizer
-    from wit_builder.train.checkpoints import load_checkpoint, resolve_checkpoint
-    from wit_builder.train.configs import ClipConfig
-    from wit_builder.train.evaluate import evaluate, write_results
-    from wit_builder.train.factory import create_model
+    from wit_builder.train.evaluate import evaluate, load_trained, write_results
     from wit_builder.train.precision import resolve_precision
 
     if not (settings.val_data or settings.zeroshot_data):
         raise UsageError("give --val-data, --zeroshot-data or both")
-    state = load_checkpoint(resolve_checkpoint(settings.checkpoint))
-    config = ClipConfig.from_dict(state["model_config"])
-    tokenizer = CaptionTokenizer(state["tokenizer_json"], config.text_cfg.context_length)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = create_model(config, tokenizer.end_id)
-    model.load_state_dict(state["model"])
-    model.to(device)
+    model, tokenizer, state = load_trained(settings.checkpoint)
+    device = next(model.parameters()).device
     precision = resolve_precision(settings.precision, device)
     results = evaluate(
         model,

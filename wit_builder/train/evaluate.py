@@ -201,3 +201,26 @@ def evaluation_line(results: dict) -> str:
 
 def write_results(results: dict, path: str) -> None:
     write_json(path, results)
+
+
+def load_trained(checkpoint: str, device: torch.device | None = None) -> tuple[CLIP, CaptionTokenizer, dict]:
+    """A checkpoint's model (on ``device``, the GPU when present by default) and the tokenizer it
+    was trained with, ready to evaluate, and the checkpoint's state."""
+    from wit_builder.train.checkpoints import load_checkpoint, resolve_checkpoint
+    from wit_builder.train.configs import ClipConfig
+    from wit_builder.train.factory import create_model
+
+    state = load_checkpoint(resolve_checkpoint(checkpoint))
+    config = ClipConfig.from_dict(state["model_config"])
+    tokenizer = CaptionTokenizer(state["tokenizer_json"], config.text_cfg.context_length)
+    model = create_model(config, tokenizer.end_id)
+    model.load_state_dict(state["model"])
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return model.to(device), tokenizer, state
+
+
+def retrieval_on_sets(checkpoint: str, val_sets: list[str], batch_size: int = 256) -> list[dict]:
+    """A checkpoint's retrieval figures on each held-out set, on the CPU in fp32 (the same
+    numbers on every machine)."""
+    model, tokenizer, _ = load_trained(checkpoint, torch.device("cpu"))
+    return [evaluate(model, tokenizer, val, None, None, batch_size, torch.device("cpu"), "fp32") for val in val_sets]
