@@ -59,8 +59,9 @@ def spherical_kmeans(embeddings: np.ndarray, k: int, seed: int = 0, iterations: 
     to its nearest centroid by inner product."""
     faiss = faiss_module()
     x = np.ascontiguousarray(embeddings, np.float32)
+    on_gpu = hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0  # faiss-gpu installed, and a GPU
     kmeans = faiss.Kmeans(x.shape[1], k, niter=iterations, seed=seed, spherical=True, verbose=False,
-                          max_points_per_centroid=256, min_points_per_centroid=1)  # fmt: skip
+                          max_points_per_centroid=256, min_points_per_centroid=1, gpu=on_gpu)  # fmt: skip
     kmeans.train(x)
     index = faiss.IndexFlatIP(x.shape[1])
     index.add(kmeans.centroids)
