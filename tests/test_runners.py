@@ -48,7 +48,7 @@ def chain_config(small_world, served_world, tmp_path_factory):
         "queries": {"wiki_dump": world.wiki_dump_glob, "wordnet": str(world.wordnet_dir), "min_bigram_pmi": 12},
         "harvest": {"wat": world.wat_glob, "pairs": str(world.pairs_dir / "*")},
         "download": {"allow_private_network": True, "read_timeout": 2.0},
-        "embed": {"model": str(model), "chunk_rows": 64, "batch_size": 16},
+        "embed": {"model": str(model), "chunk_rows": 256, "batch_size": 64},
         "curate": {"clip_score_top": 0.8},
     }
 
