@@ -137,30 +137,27 @@ def _precision_recall(pairs: Sequence[tuple[bool, bool]]) -> dict:
     }
 
 
-def train_and_evaluate(train_settings: Any, train_data: str, tokenizer: str, out: str, seed: int) -> dict:
-    """One training of the run's [train] settings on ``train_data`` at ``seed``, resumed when
-    its folder holds a finished one; its ``eval.json``."""
+def train_and_evaluate(train_settings: Any, train_data: str, tokenizer: str, out: str, seed: int) -> str:
+    """One training of the run's [train] settings on ``train_data`` at ``seed``; the folder it is
+    in. The folder is named by what decides the model (the shards' manifest, the tokenizer, the
+    seed, the steps and the model), so a finished one is reused and another is never touched:
+    nothing is removed, and a proof after new curation trains beside the old one."""
     from wit_builder.train.cli import run as train
 
-    evaluation = Path(out) / "eval.json"
-    settings = replace(train_settings, train_data=train_data, tokenizer=tokenizer, out=out, seed=seed, resume=None)
-    stamp = Path(out) / "proof-settings.json"
     shards = hashlib.sha256((Path(train_data) / "manifest.json").read_bytes()).hexdigest()  # which samples
     wanted = json.dumps({"train_data": train_data, "shards": shards, "tokenizer": tokenizer, "seed": seed,
-                         "steps": settings.steps, "model": settings.model}, sort_keys=True)  # fmt: skip
-    if evaluation.exists() and stamp.exists() and stamp.read_text() == wanted:
-        return json.loads(evaluation.read_text())
-    if Path(out).exists():  # a training of other shards or settings: made again from the start
-        import shutil
-
-        shutil.rmtree(out)
+                         "steps": train_settings.steps, "model": train_settings.model}, sort_keys=True)  # fmt: skip
+    folder = f"{out}-{hashlib.sha256(wanted.encode()).hexdigest()[:10]}"
+    if (Path(folder) / "eval.json").exists():
+        return folder
+    settings = replace(train_settings, train_data=train_data, tokenizer=tokenizer, out=folder, seed=seed, resume=None)
     said = io.StringIO()
     with contextlib.redirect_stdout(said):
         status = train(settings)
-    if status != 0 or not evaluation.exists():
-        raise RuntimeError(f"the training at {out} failed: {said.getvalue().strip()[-400:]}")
-    write_atomically(str(stamp), wanted.encode())
-    return json.loads(evaluation.read_text())
+    if status != 0 or not (Path(folder) / "eval.json").exists():
+        raise RuntimeError(f"the training at {folder} failed: {said.getvalue().strip()[-400:]}")
+    write_atomically(f"{folder}/proof-settings.json", wanted.encode())
+    return folder
 
 
 VAL_SETS, VAL_SCENES = 5, 400  # the proof's held-out sets: each as the demo's, new scenes each
@@ -217,8 +214,7 @@ def gain_over_seeds(run: str | Path, train_settings: Any, seeds: Sequence[int], 
             if side == "uncurated" and seed == train_settings.seed and bootstrap.exists():
                 trained = bootstrap.parent
             else:
-                train_and_evaluate(train_settings, str(shards), str(tokenizer), str(out), seed)
-                trained = out
+                trained = train_and_evaluate(train_settings, str(shards), str(tokenizer), str(out), seed)
             found = evaluate_on(trained, val_sets)
             per_seed[side][seed] = {metric: found[metric] for metric in METRICS}
             print(f"[proof] {side} shards, seed {seed}: " + ", ".join(

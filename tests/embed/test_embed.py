@@ -222,3 +222,38 @@ def test_an_export_embeds_through_open_clip_as_the_checkpoint_does(embedded, sam
     assert mine.keys() == theirs.keys()
     gap = max(abs(np.array(mine[u]["image_emb"]) - np.array(theirs[u]["image_emb"])).max() for u in mine)
     assert gap < 2e-3, gap  # float16 rounding of the same numbers
+
+
+def test_nan_embeddings_met_inside_a_worker_are_one_line(samples_dir, checkpoint, tmp_path, capsys, monkeypatch):
+    """A model that passes the probe and then gives NaN on the samples (inside RunInference, on
+    the runner's worker) still fails the stage in one line, and no chunk of it is written."""
+    import numpy as np
+
+    from wit_builder.embed import pipeline
+    from wit_builder.embed.models import load_embedder
+
+    def nan_after_load(source):
+        embedder = load_embedder(source)
+        embedder.embed = lambda pixels, texts: (np.full((len(texts), 128), np.nan, np.float32),) * 2
+        return embedder
+
+    monkeypatch.setattr(pipeline, "load_embedder", nan_after_load)
+    out = tmp_path / "embed"
+    assert embed(samples_dir, out, checkpoint) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the model gave NaN or infinite embeddings (first: sample " in err[0], err
+    assert not list(out.glob("embeddings/*.parquet")) and not (out / "stats.json").exists()
+
+
+def test_a_users_file_among_the_embeddings_stops_the_stage_and_nothing_is_removed(
+    samples_dir, checkpoint, tmp_path, capsys
+):
+    out = tmp_path / "embed"
+    assert embed(samples_dir, out, checkpoint) == 0
+    before = file_digests(out)
+    mine = out / "embeddings" / "my-notes.parquet"
+    mine.write_bytes(b"a file of the user's")
+    assert embed(samples_dir, out, checkpoint, "--batch-size", "8") == 2  # would replace every chunk
+    assert "holds embeddings/my-notes.parquet, which the embed stage does not write" in capsys.readouterr().err
+    assert mine.read_bytes() == b"a file of the user's"
+    assert {k: v for k, v in file_digests(out).items() if k != mine.name} == before

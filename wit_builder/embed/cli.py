@@ -23,7 +23,7 @@ def run(settings: EmbedSettings, beam_args: Sequence[str]) -> int:
     from wit_builder.embed.models import describe_model, load_embedder, resolve_device
     from wit_builder.embed.pipeline import build_pipeline
     from wit_builder.io.chunks import plan_chunks, require_readable
-    from wit_builder.io.stage_folders import check_out, clear_outputs, input_files
+    from wit_builder.io.stage_folders import check_out, clear_outputs, input_files, is_owned
     from wit_builder.progress import Progress, files_in
     from wit_builder.stage_run import run_pipeline
     from wit_builder.stderr import warn_skipped
@@ -46,8 +46,9 @@ def run(settings: EmbedSettings, beam_args: Sequence[str]) -> int:
     # embeddings are this stage's files from an earlier run: made again or left out now.
     clear_outputs(out, "embed", within=("eval_embeddings",))
     for stale in filesystem.glob(f"{out}/embeddings/*.parquet"):
-        if stale.rsplit("/", 1)[-1].removesuffix(".parquet") not in current:
-            filesystem.rm(stale)
+        name = stale.rsplit("/", 1)[-1]
+        if name.removesuffix(".parquet") not in current and is_owned(f"embeddings/{name}", "embed"):
+            filesystem.rm(stale)  # only a chunk file this stage wrote; a user's file stays
     for folder in ("embeddings", "eval_embeddings"):
         filesystem.makedirs(f"{out}/{folder}", exist_ok=True)
     eval_sets = (
