@@ -23,7 +23,7 @@ from wit_builder.train.settings import EvalSettings, TrainSettings
 
 # Two steps of the tiny model: the shortest real training a bound can be tried on.
 TINY_TRAINING = ["--model", "tiny", "--batch-size", "8", "--steps", "2", "--warmup", "1", "--workers", "0"]
-STAGES = ("queries", "harvest", "balance", "download", "shard", "tokenizer")
+STAGES = ("queries", "harvest", "balance", "download", "embed", "curate", "shard", "tokenizer")
 
 
 @dataclass(frozen=True)
@@ -271,6 +271,16 @@ def walk_inputs(small_world_dir, small_world, served_world, scene_shards, tmp_pa
         )
         == 0
     )
+    embed = [
+        "embed",
+        "--samples",
+        str(root / "download"),
+        "--model",
+        str(root / "trained"),
+        "--out",
+        str(root / "embed"),
+    ]
+    assert builder_main(embed) == 0  # the curate walk's input
     return {
         "root": root,
         "world": small_world_dir,
@@ -305,6 +315,8 @@ def base_argv(command: str, inputs: dict, out) -> list[str]:
         ],
         "balance": ["--candidates", str(root / "harvest"), "--out", str(out)],
         "download": ["--pairs", str(root / "balance"), "--allow-private-network", "--out", str(out)],
+        "embed": ["--samples", str(root / "download"), "--model", str(root / "trained"), "--out", str(out)],
+        "curate": ["--embeddings", str(root / "embed"), "--out", str(out)],
         "shard": ["--samples", str(root / "download"), "--out", str(out)],
         "tokenizer": ["--input", str(root / "shard"), "--out", str(out)],
         "demo": ["--no-train", "--out", str(out)],
@@ -356,6 +368,10 @@ def test_a_value_at_a_bound_runs_or_is_refused_naming_the_flag(command, flag, va
         assert len(err.strip().splitlines()) == 1 and "0 of 8 images kept: 8 " in err, err
         stats = json.loads((tmp_path / "out" / "stats.json").read_text())
         assert stats["adds_up"] and stats["ok"] == 0
+    elif status == 1 and name == "curate":  # a cut no pair passes (a CLIP score of at least 1): ran, kept nothing
+        assert len(err.strip().splitlines()) == 1 and "0 of 8 samples kept: 8 low_clip_score" in err, err
+        stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+        assert stats["adds_up"] and stats["kept"] == 0
     else:
         assert status == 0, f"{command.name} {flag.name}={text}: exit {status}: {err.strip()[-500:]}"
 

@@ -55,3 +55,11 @@ def test_without_scores_the_earlier_copy_is_kept_and_bad_embeddings_are_refused(
     assert clusters_for(1) == 1 and clusters_for(10_000) == 100
     single = semantic_dedup(x[:1])
     assert single.kept.tolist() == [True]
+
+
+def test_more_clusters_than_samples_is_one_sample_a_cluster_at_most():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(8, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    result = semantic_dedup(x, clusters=100_000_000)
+    assert result.kept.all() and len(set(result.cluster.tolist())) <= 8

@@ -83,7 +83,8 @@ def semantic_dedup(
     if not np.isfinite(x).all():
         raise ValueError("embeddings hold NaN or infinity; they cannot be compared")
     order_key = np.zeros(n, np.float64) if scores is None else -np.asarray(scores, np.float64)
-    cluster = spherical_kmeans(x, clusters or clusters_for(n), seed) if n > 1 else np.zeros(n, np.int64)
+    k = min(clusters or clusters_for(n), n)  # more clusters than samples asked for: one sample a cluster at most
+    cluster = spherical_kmeans(x, k, seed) if n > 1 else np.zeros(n, np.int64)
     kept = np.zeros(n, bool)
     duplicate_of = np.full(n, -1, np.int64)
     similarity = np.full(n, np.nan, np.float32)
