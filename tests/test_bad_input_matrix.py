@@ -67,6 +67,9 @@ COMMANDS = [
     Command("harvest", "--queries", ("--pairs", "{list}")),
     Command("balance", "--candidates"),
     Command("download", "--pairs"),
+    # The samples are checked before the model is read: no model is needed to refuse them.
+    Command("embed", "--samples", ("--model", "/no/model.pt")),
+    Command("curate", "--embeddings"),
     Command("shard", "--samples"),
     Command("tokenizer", "--input"),
     Command("verify", None, out=False, corrupt_name="000000.tar", wrong_schema="tar"),

@@ -210,6 +210,8 @@ NESTING = [
     ("harvest", "--pairs", "pairs.tsv", ["--queries", "{q}"]),
     ("balance", "--candidates", "candidates.parquet", []),
     ("download", "--pairs", "pairs.parquet", []),
+    ("embed", "--samples", "samples.parquet", ["--model", "/no/model.pt"]),
+    ("curate", "--embeddings", "embeddings.parquet", []),
     ("shard", "--samples", "samples.parquet", []),
     ("tokenizer", "--input", "captions.parquet", []),
 ]
