@@ -1,6 +1,7 @@
 """Benchmark: semantic deduplication (``curation.semantic_dedup``) at 10⁵ and 10⁶ embeddings.
 
     python benchmarks/bench_semdedup.py [--sizes 100000,1000000] [--dim 512] [--exact-at 100000]
+                                        [--stage-at 100000 --stage-workers 1]
 
 The embeddings look like a web pool's image embeddings, not like random vectors: 2,000 topics
 (a sample is its topic's direction plus as much noise again, so unrelated samples of one topic
@@ -12,6 +13,9 @@ For each size, in a fresh process: the time of spherical k-means (k = √N, fais
 dedup within clusters, the peak memory, and the share of the planted copies removed. At
 ``--exact-at`` it also runs the exact rule over all pairs (``exact_dedup``, a faiss range
 search) and prints ``agreement=`` (the share of samples both keep or both drop; goal ≥ 0.99).
+At ``--stage-at`` it runs the curate stage itself, streamed through Beam, over the pool written
+as the embed stage writes it, and prints its time, its peak memory and its agreement with the
+in-memory core (above 256 samples a centroid, each trains its k-means on another sample).
 """
 
 from __future__ import annotations
@@ -84,11 +88,62 @@ def run_one(n: int, dim: int, exact: bool) -> dict:
     return result
 
 
+def run_stage(n: int, dim: int, workers: int) -> dict:
+    """The pool as the embed stage writes it (files of 10,000 samples, float16), through the
+    curate stage (``wit-builder curate``, its defaults: SemDeDup and nothing else) in a child
+    process: its time, the child's peak memory, and agreement with ``semantic_dedup`` in memory."""
+    import tempfile
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from wit_builder.curation.semantic_dedup import clusters_for, semantic_dedup
+    from wit_builder.embed.arrays import half_lists
+
+    x, scores, _ = pool(n, dim)
+    with tempfile.TemporaryDirectory() as folder:
+        embedded = Path(folder) / "embed" / "embeddings"
+        embedded.mkdir(parents=True)
+        for part, first in enumerate(range(0, n, 10_000)):
+            rows = slice(first, min(n, first + 10_000))
+            count = rows.stop - rows.start
+            table = pa.table({
+                "uid": [f"s{i:08d}" for i in range(rows.start, rows.stop)],
+                "lang": pa.array([None] * count, pa.string()),
+                "clip_score": pa.array(scores[rows].astype(np.float32)),
+                "image_emb": half_lists(x[rows]),
+                "text_emb": half_lists(x[rows]),
+                "error": pa.array([None] * count, pa.string()),
+            })  # fmt: skip
+            pq.write_table(table, embedded / f"part-{part:04d}-{part:012x}.parquet")
+        out = Path(folder) / "curate"
+        flags = [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"] if workers > 1 else []
+        command = [sys.executable, "-c", "from wit_builder.cli import console_main; console_main()", "curate",
+                   "--embeddings", str(embedded.parent), "--out", str(out), *flags]  # fmt: skip
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        seconds = time.perf_counter() - started
+        decided = pa.concat_tables([pq.read_table(p, columns=["status"]) for p in sorted((out / "curation").glob("*"))])
+    kept = np.array(decided["status"].to_pylist()) == "ok"
+    stored = np.array(half_lists(x).flatten().to_numpy(zero_copy_only=False), np.float32).reshape(n, dim)
+    reference = semantic_dedup(stored, scores.astype(np.float32).astype(np.float64), clusters=clusters_for(n))
+    return {
+        "seconds": round(seconds, 1),
+        "peak_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        "files_mib": round(n * dim * 4 / 2**20),
+        "dropped": int((~kept).sum()),
+        "agreement": round(float((kept == reference.kept).mean()), 5),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--exact-at", type=int, default=100_000)
+    parser.add_argument("--stage-at", type=int, default=100_000, help="run the curate stage at this size (0: not)")
+    parser.add_argument("--stage-workers", type=int, default=1)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child process: one size
     args = parser.parse_args()
     if args.one:
@@ -106,6 +161,13 @@ def main() -> None:
         )
         if "agreement" in r:
             print(f"  exact all-pairs rule: {r['exact_seconds']} s; agreement={r['agreement']}")
+    if args.stage_at:
+        r = run_stage(args.stage_at, args.dim, args.stage_workers)
+        print(
+            f"curate stage (Beam, streamed, {args.stage_workers} worker(s)) at {args.stage_at:,} x {args.dim}: "
+            f"{r['seconds']} s, peak of its processes {r['peak_mib']:,} MiB (float32 embeddings: {r['files_mib']:,} "
+            f"MiB); dropped {r['dropped']:,}; agreement with semantic_dedup in memory={r['agreement']}"
+        )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ FLAGS = {
     "max-redirects min-image-size near-distance no-dedupe out pairs per-host read-timeout resize-mode "
     "resize-only-if-bigger retries total-timeout unreachable-share user-agent x-robots-directives",
     "embed": "batch-size chunk-rows device eval-sets model open-clip out precision pretrained samples",
-    "curate": "clip-score-min clip-score-top dedup-clusters dedup-epsilon embeddings eval-similarity "
+    "curate": "clip-score-min clip-score-top dedup-clusters dedup-epsilon dedup-sample embeddings eval-similarity "
     "no-semantic-dedup out per-language seed",
     "shard": "base-url chunk-rows count-shards curation out per-query queries read-budget samples samples-per-shard "
     "seed shard-bytes",

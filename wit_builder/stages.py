@@ -167,7 +167,6 @@ _CHAIN: list[Stage] = [
         reads={"embeddings": "embed"},
         report=("Curation by model", "wit_builder.report.curation_section:curation_section"),
         optional=True,
-        takes_beam_flags=False,
     ),
     Stage(
         "shard",

@@ -51,7 +51,7 @@ def keep_probability(matched: int, per_query: int | None, oversample: float = 1.
     return min(1.0, oversample * per_query / matched)
 
 
-def _splitmix64_array(x: np.ndarray) -> np.ndarray:
+def splitmix64_array(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -122,7 +122,7 @@ def keep_rows(uids: Sequence[str] | pa.Array, matches: pa.Array, capped: CappedQ
             drawn_uids = [uids[row] for row in drawn]
         row_keys = np.zeros(rows, np.uint64)
         row_keys[drawn] = hash64_array(drawn_uids)
-        draws = (_splitmix64_array(capped.keys[entry_query] ^ row_keys[entry_rows]) >> np.uint64(11)).astype(
+        draws = (splitmix64_array(capped.keys[entry_query] ^ row_keys[entry_rows]) >> np.uint64(11)).astype(
             np.float64
         ) * 2.0**-53
         keep |= np.bincount(entry_rows[draws < capped.probability[entry_query]], minlength=rows) > 0

@@ -1,20 +1,18 @@
 """``wit-builder curate``: every embedded sample's fate under the rules that read embeddings
 (``curation.filters``), written beside the embeddings' chunks as ``curation/CHUNK.parquet``.
 
-Its rules are global (a quantile over all scores, k-means over all images), so it runs in one
-process rather than as a Beam pipeline: it holds the image embeddings as float32 (N × d × 4
-bytes: 2 GB for 10⁶ samples of 512 dimensions) and the scores; SemDeDup's own memory grows with
-the centroids and the largest cluster (``curation.semantic_dedup``). Changing a threshold
+The rules are global (a quantile over all scores, k-means over all images), yet no process
+holds the N embeddings: the stage is a Beam pipeline that streams them (``curate.pipeline``),
+and stats.json is summed from the files it wrote, a few columns at a time. Changing a threshold
 re-runs this stage alone, not the embedding.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterator, Sequence
 
 import numpy as np
-import pyarrow as pa
 
 from wit_builder import stages
 from wit_builder.curate.settings import CurateSettings
@@ -22,26 +20,24 @@ from wit_builder.wording import counted
 
 SHOWN = 8  # lowest- and highest-scoring samples, and duplicate groups, named in stats.json for the report
 CLUSTERS_SHOWN = 6
+HISTOGRAM_BINS = 30
 
 
-def run(settings: CurateSettings, _beam_args: Sequence[str] = ()) -> int:
-    import time
-
-    import fsspec
-
-    from wit_builder.curation.filters import decide
+def run(settings: CurateSettings, beam_args: Sequence[str] = ()) -> int:
+    from wit_builder.curate.pipeline import build_pipeline
     from wit_builder.io.chunks import require_readable
     from wit_builder.io.json_files import read_json_if_present, write_json
-    from wit_builder.io.stage_folders import check_out, clear_outputs, input_files
+    from wit_builder.io.stage_folders import check_out, input_files
     from wit_builder.kept_checks import require_kept
+    from wit_builder.progress import Progress, files_in
+    from wit_builder.stage_run import replace_outputs, run_pipeline
+    from wit_builder.stderr import warn_skipped
 
-    started = time.monotonic()
     source = stages.main_input("curate")
     found = input_files("--embeddings", settings.embeddings, source.name, source.data)
     check_out(settings.out, "curate")
     files, unreadable = require_readable(found, "embeddings", "embeddings (the embed stage's output)")
     folders = sorted({file.path.rsplit("/embeddings/", 1)[0] for file in files if "/embeddings/" in file.path})
-    table = _read_embeddings([file.path for file in files])
     eval_sets = _read_eval_sets(folders)
     embed_stats = [read_json_if_present(f"{folder}/stats.json") or {} for folder in folders]
     models = sorted({s["model"]["digest"] for s in embed_stats if isinstance(s.get("model"), dict)})
@@ -52,60 +48,48 @@ def run(settings: CurateSettings, _beam_args: Sequence[str] = ()) -> int:
             f"--embeddings: the files come from {len(models)} models ({', '.join(models)}); "
             "their scores cannot be compared"
         )
-    uids = table.column("uid").to_pylist()
-    langs = table.column("lang").to_pylist()
-    scores = table.column("clip_score").to_numpy(zero_copy_only=False).astype(np.float64)
-    failed = np.isnan(scores)
-    images = _matrix(table.column("image_emb"), failed)
+    samples = sum(file.rows for file in files)
     print(
-        f"[curate] {counted(len(uids), 'sample')} ({images.shape[1]}-d) from {counted(len(files), 'file')}, "
+        f"[curate] {counted(samples, 'sample')} from {counted(len(files), 'file')}, "
         f"{counted(sum(len(ids) for ids, _ in eval_sets.values()), 'evaluation image')}",
         flush=True,
     )
-    decisions = decide(uids, langs, scores, images, failed, settings.rules, eval_sets)
     out = settings.out.rstrip("/")
-    clear_outputs(out, "curate", within=("curation",))
-    filesystem, _ = fsspec.core.url_to_fs(out)
-    filesystem.makedirs(f"{out}/curation", exist_ok=True)
-    _write_decisions(out, files, table, decisions)
-    statuses = Counter(decisions.status.tolist())
-    stats = _stats(
-        settings, uids, scores, decisions, statuses, embed_stats, eval_sets, unreadable, time.monotonic() - started
+    replace_outputs(out, "curate", ("curation",), create=("curation",))
+    model = next((s["model"] for s in embed_stats if isinstance(s.get("model"), dict)), None)
+    context = {"model": model, "eval_sets": {name: len(ids) for name, (ids, _) in eval_sets.items()},
+               "unreadable_files": [{"path": path, "error": error} for path, error in unreadable]}  # fmt: skip
+
+    def write_stats(thresholds, plan, written) -> dict:
+        stats = summarise(out, [file.path for file in files], settings, thresholds, plan, context)
+        write_json(f"{out}/stats.json", stats, schema="stats.curate")
+        return stats
+
+    progress = Progress("files decided", len(files), files_in(f"{out}/curation/*.parquet"))
+    paths = [file.path for file in files]
+    stats, seconds = run_pipeline(
+        "curate",
+        lambda pipeline: build_pipeline(
+            pipeline, paths, settings.rules, eval_sets, out, settings.dedup_sample, write_stats
+        ),
+        beam_args,
+        out,
+        progress,
     )
-    write_json(f"{out}/stats.json", stats, schema="stats.curate")
+    statuses = stats["statuses"]
     dropped = ", ".join(f"{name} {n:,}" for name, n in sorted(statuses.items()) if name != "ok") or "none dropped"
-    print(f"[curate] {statuses.get('ok', 0):,} of {len(uids):,} samples kept; {dropped}", flush=True)
-    require_kept(statuses.get("ok", 0), len(uids), {k: v for k, v in statuses.items() if k != "ok"}, "samples",
-                 "loosen the thresholds (see stats.json)")  # fmt: skip
+    print(f"[curate] {statuses.get('ok', 0):,} of {stats['samples_in']:,} samples kept in {seconds:.1f}s; {dropped}",
+          flush=True)  # fmt: skip
+    warn_skipped("curate", stats["unreadable_files"])
+    require_kept(statuses.get("ok", 0), stats["samples_in"], {k: v for k, v in statuses.items() if k != "ok"},
+                 "samples", "loosen the thresholds (see stats.json)")  # fmt: skip
     return 0
-
-
-def _read_embeddings(paths: Sequence[str]) -> pa.Table:
-    from wit_builder.schemas import read_table
-
-    return pa.concat_tables([read_table(path, "embeddings").select(["uid", "lang", "clip_score", "image_emb"])
-                             for path in paths])  # fmt: skip
-
-
-def _matrix(column: pa.ChunkedArray, failed: np.ndarray) -> np.ndarray:
-    """The image embeddings as an N × d float32 matrix (zeros where a sample has none)."""
-    rows = column.to_pylist() if column.null_count else None
-    if rows is None:
-        flat = pa.concat_arrays([chunk.flatten() for chunk in column.chunks]) if column.num_chunks else pa.array([])
-        values = flat.to_numpy(zero_copy_only=False).astype(np.float32)
-        width = len(values) // max(len(failed), 1)
-        return values.reshape(len(failed), width)
-    width = max((len(r) for r in rows if r is not None), default=0)
-    matrix = np.zeros((len(rows), width), np.float32)
-    for i, row in enumerate(rows):
-        if row is not None:
-            matrix[i] = row
-    return matrix
 
 
 def _read_eval_sets(folders: Sequence[str]) -> dict[str, tuple[list[str], np.ndarray]]:
     import fsspec
 
+    from wit_builder.curate.pipeline import image_matrix
     from wit_builder.schemas import read_table
 
     sets: dict[str, tuple[list[str], np.ndarray]] = {}
@@ -115,88 +99,104 @@ def _read_eval_sets(folders: Sequence[str]) -> dict[str, tuple[list[str], np.nda
             table = read_table(path, "eval_embeddings")
             name = path.rsplit("/", 1)[-1].removesuffix(".parquet")
             ids = table.column("id").to_pylist()
-            sets[name] = (ids, _matrix(table.column("image_emb"), np.zeros(len(ids), bool)))
+            sets[name] = (ids, image_matrix(table.column("image_emb"), len(ids)))
     return sets
 
 
-def _write_decisions(out: str, files, table: pa.Table, decisions) -> None:
-    """One file per embeddings file, its rows in the same order."""
-    from wit_builder.schemas import load_schema, write_table
+def _decided_rows(out: str, paths: Sequence[str]) -> Iterator[tuple[str, str, float, float, str | None]]:
+    """(uid, status, clip score, decisive score, duplicate_of) of every decision, in order, read
+    a few columns and one batch at a time."""
+    from wit_builder.schemas import read_batches
 
-    first = 0
-    for file in files:
-        rows = slice(first, first + file.rows)
-        first += file.rows
-        name = file.path.rsplit("/", 1)[-1]
-        decided = pa.table(
-            {
-                "uid": table.column("uid").slice(rows.start, file.rows),
-                "status": pa.array(decisions.status[rows].tolist(), pa.string()),
-                "clip_score": table.column("clip_score").slice(rows.start, file.rows),
-                "score": pa.array(decisions.score[rows], pa.float64(), mask=np.isnan(decisions.score[rows])),
-                "duplicate_of": pa.array(decisions.duplicate_of[rows], pa.string()),
-                "list": pa.array(decisions.eval_set[rows], pa.string()),
-                "evidence": pa.array(decisions.evidence[rows], pa.string()),
-            }
-        )
-        write_table(decided.cast(load_schema("curation")), f"{out}/curation/{name}", "curation")
+    columns = ["uid", "status", "clip_score", "score", "duplicate_of"]
+    for path in paths:
+        name = path.rsplit("/", 1)[-1]
+        for table in read_batches(f"{out}/curation/{name}", "curation", columns):
+            scores = table.column("clip_score").to_numpy(zero_copy_only=False).astype(np.float64)
+            decided = table.column("score").to_numpy(zero_copy_only=False).astype(np.float64)
+            yield from zip(table.column("uid").to_pylist(), table.column("status").to_pylist(), scores.tolist(),
+                           decided.tolist(), table.column("duplicate_of").to_pylist(), strict=True)  # fmt: skip
 
 
-def _stats(settings, uids, scores, decisions, statuses, embed_stats, eval_sets, unreadable, seconds) -> dict:
-    """stats.json: counts by status (adding up to the samples in), thresholds, the clip-score
-    histogram kept against dropped, and the samples the report shows."""
-    finite = np.isfinite(scores)
-    kept = decisions.status == "ok"
-    low, high = (float(scores[finite].min()), float(scores[finite].max())) if finite.any() else (-1.0, 1.0)
+def summarise(out: str, paths: Sequence[str], settings: CurateSettings, thresholds, plan, context: dict) -> dict:
+    """stats.json, from the decision files in two streamed passes: counts by status (adding up
+    to the samples in), thresholds, the clip-score histogram kept against dropped, and the
+    samples the report shows. Memory: the histogram, the few samples shown, and a count for
+    each kept sample that has duplicates."""
+    low, high, finite_any = np.inf, -np.inf, False
+    for _, _, score, _, _ in _decided_rows(out, paths):
+        if np.isfinite(score):
+            low, high, finite_any = min(low, score), max(high, score), True
+    low, high = (low, high) if finite_any else (-1.0, 1.0)
     high = high if high > low else low + 1e-3
-    edges = np.linspace(low, high, 31)
-    kept_counts, _ = np.histogram(scores[finite & kept], bins=edges)
-    dropped_counts, _ = np.histogram(scores[finite & ~kept], bins=edges)
-    order = np.argsort(np.where(finite, scores, np.inf), kind="stable")
-    ranked = [int(i) for i in order if finite[i]]
-    groups: dict[str, list[str]] = {}
-    for i, (status, copy) in enumerate(zip(decisions.status, decisions.duplicate_of, strict=True)):
+    edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
+    kept_counts = np.zeros(HISTOGRAM_BINS, np.int64)
+    dropped_counts = np.zeros(HISTOGRAM_BINS, np.int64)
+    statuses: dict[str, int] = {}
+    groups: dict[str, list] = {}  # kept uid -> [duplicates, the first SHOWN of them]
+    eval_matches: list[dict] = []
+    lowest: list[tuple[float, int, str, str]] = []
+    highest: list[tuple[float, int, str, str]] = []
+    for position, (uid, status, score, decided, copy) in enumerate(_decided_rows(out, paths)):
+        statuses[status] = statuses.get(status, 0) + 1
+        if np.isfinite(score):
+            at = min(int(np.searchsorted(edges, score, side="right")) - 1, HISTOGRAM_BINS - 1)
+            (kept_counts if status == "ok" else dropped_counts)[at] += 1
+            item = (score, position, uid, status)
+            lowest = heapq.nsmallest(SHOWN, [*lowest, item])
+            highest = heapq.nlargest(SHOWN, [*highest, item])
         if status == "semantic_duplicate":
-            groups.setdefault(copy, []).append(uids[i])
-    largest = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))[:CLUSTERS_SHOWN]
-    model = next((s["model"] for s in embed_stats if isinstance(s.get("model"), dict)), None)
+            group = groups.setdefault(copy, [0, []])
+            group[0] += 1
+            if len(group[1]) < SHOWN:
+                group[1].append(uid)
+        elif status == "eval_embedding" and len(eval_matches) < SHOWN:
+            eval_matches.append({"uid": uid, "image": copy, "similarity": round(decided, 4)})
+    largest = sorted(groups.items(), key=lambda item: (-item[1][0], item[0]))[:CLUSTERS_SHOWN]
+    samples = sum(statuses.values())
     return {
-        "model": model,
-        "samples_in": len(uids),
-        "kept": int(kept.sum()),
+        "model": context["model"],
+        "samples_in": samples,
+        "kept": statuses.get("ok", 0),
         "statuses": dict(sorted(statuses.items())),
-        "adds_up": sum(statuses.values()) == len(uids),
+        "adds_up": samples == sum(_rows_in(paths)),
         "rules": {
             "clip_score_min": settings.clip_score_min,
             "clip_score_top": settings.clip_score_top,
             "per_language": settings.per_language,
             "eval_similarity": settings.rules.eval_similarity,
             "dedup_epsilon": settings.rules.dedup_epsilon,
-            "dedup_clusters": decisions.clusters,
+            "dedup_clusters": plan.clusters if plan is not None else 0,
+            "dedup_sample_share": round(plan.share, 6) if plan is not None else None,
             "seed": settings.seed,
         },
-        "thresholds": {name: round(value, 4) for name, value in decisions.thresholds.items()},
-        "eval_sets": {name: len(ids) for name, (ids, _) in eval_sets.items()},
+        "thresholds": {name: round(value, 4) for name, value in thresholds.items()},
+        "eval_sets": context["eval_sets"],
         "clip_score": {
             "edges": [round(float(e), 4) for e in edges],
             "kept": kept_counts.tolist(),
             "dropped": dropped_counts.tolist(),
         },
-        "lowest": [
-            {"uid": uids[i], "clip_score": round(float(scores[i]), 4), "status": decisions.status[i]}
-            for i in ranked[:SHOWN]
-        ],
-        "highest": [
-            {"uid": uids[i], "clip_score": round(float(scores[i]), 4), "status": decisions.status[i]}
-            for i in ranked[::-1][:SHOWN]
-        ],
+        "lowest": [_shown(item) for item in lowest],
+        "highest": [_shown(item) for item in highest],
         "duplicate_groups": [
-            {"kept": kept_uid, "duplicates": members[:SHOWN], "size": len(members) + 1} for kept_uid, members in largest
+            {"kept": kept_uid, "duplicates": shown, "size": size + 1} for kept_uid, (size, shown) in largest
         ],
-        "eval_matches": [
-            {"uid": uids[i], "image": decisions.duplicate_of[i], "similarity": round(float(decisions.score[i]), 4)}
-            for i in np.flatnonzero(decisions.status == "eval_embedding")[:SHOWN]
-        ],
-        "unreadable_files": [{"path": path, "error": error} for path, error in unreadable],
-        "seconds": round(seconds, 2),
+        "eval_matches": eval_matches,
+        "unreadable_files": context["unreadable_files"],
     }
+
+
+def _shown(item: tuple[float, int, str, str]) -> dict:
+    score, _, uid, status = item
+    return {"uid": uid, "clip_score": round(score, 4), "status": status}
+
+
+def _rows_in(paths: Sequence[str]) -> Iterator[int]:
+    """Each embeddings file's rows, from its Parquet footer."""
+    import fsspec
+    import pyarrow.parquet as pq
+
+    for path in paths:
+        with fsspec.open(path, "rb") as handle:
+            yield pq.ParquetFile(handle).metadata.num_rows

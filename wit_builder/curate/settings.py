@@ -52,6 +52,11 @@ class CurateSettings(Settings):
         None, metavar="K", group=DEDUP, help="k-means clusters (default: about the square root of the samples)",
         low=1, high=10**8,
     )  # fmt: skip
+    dedup_sample: int = option(
+        1_000_000, metavar="N", group=DEDUP,
+        help="train the k-means on at most N samples (256 a cluster up to N, chosen by a hash of the uid)",
+        low=1, high=10**9,
+    )  # fmt: skip
     eval_similarity: float = option(
         0.9,
         metavar="TAU",
