@@ -38,7 +38,7 @@ LAYERS: tuple[frozenset[str], ...] = (
         }
     ),
     frozenset({"io"}),
-    frozenset({"stage_run", "report", "synthetic", "plan", "command_run", "capping", "curation"}),
+    frozenset({"stage_run", "report", "synthetic", "plan", "command_run", "capping", "curation", "publish"}),
     STAGE_PACKAGES,
     frozenset({"chain"}),
     frozenset({"demo_settings", "demo", "cli", "curation_proof"}),

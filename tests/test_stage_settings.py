@@ -34,8 +34,8 @@ FLAGS = {
     "embed": "batch-size chunk-rows device eval-sets model open-clip out precision pretrained samples",
     "curate": "clip-score-min clip-score-top dedup-clusters dedup-epsilon dedup-sample embeddings eval-similarity "
     "no-semantic-dedup out per-language seed",
-    "shard": "base-url chunk-rows count-shards curation out per-query queries read-budget samples samples-per-shard "
-    "seed shard-bytes",
+    "shard": "base-url chunk-rows citation count-shards curation dataset-name license out per-query queries "
+    "read-budget samples samples-per-shard seed shard-bytes",
     "tokenizer": "input min-frequency out vocab-size",
     "train": "accum-freq batch-size beta1 beta2 dataset-resampled delete-previous-checkpoint epochs eps "
     "gather-with-grad grad-checkpointing grad-clip-norm local-loss log-every-n-steps lr model out precision resume "

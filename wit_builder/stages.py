@@ -181,6 +181,8 @@ _CHAIN: list[Stage] = [
             r"manifest\.json",
             r"sizes\.json",
             r"stats\.json",
+            r"croissant\.json",
+            r"README\.md",
             r"report/balance\.html",
             r"report/balance\.parquet",
             rf"work/runs/{CHUNK}\.(run|json)",

@@ -50,7 +50,7 @@ def test_a_takedown_rewrites_only_the_shards_that_hold_the_samples(published, tm
     changed = {name for name in after if before.get(name) != after[name]}
     assert changed == {
         "000000.tar", "000000.parquet", "000002.tar", "000002.parquet", "manifest.json", "sizes.json",
-        "takedowns.jsonl", "work/shards/000000.json", "work/shards/000002.json",
+        "takedowns.jsonl", "work/shards/000000.json", "work/shards/000002.json", "croissant.json", "README.md",
     }  # fmt: skip
     remaining = {row["uid"] for shard in index_rows(published).values() for row in shard}
     assert not remaining & set(uids)

@@ -25,13 +25,14 @@ def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
     out = settings.out.rstrip("/")
     done = already_done(out, inputs, rules)
     if done is not None and done["totals"]["samples"]:  # an empty set is a failure, never "up to date"
+        _refresh_release(out, done, settings.release.as_dict())
         print(
             f"[shard] {out} is up to date ({done['totals']['shards']} shard(s), {done['totals']['samples']:,} "
             f"samples); nothing to do.\n[shard] --train-data '{done['train_data']}'"
         )
         return 0
     # The manifest is the commit point: none may describe a folder while it is being rewritten.
-    stale = ("manifest.json", "sizes.json", "stats.json", "report")
+    stale = ("manifest.json", "sizes.json", "stats.json", "croissant.json", "README.md", "report")
     replace_outputs(out, "shard", stale, ("work/runs", "work/shards", "report"))
     rows = sum(chunk.rows for chunk in chunks)
     print(f"[shard] {rows:,} samples in {len(inputs.files)} file(s), {len(chunks)} unit(s) -> {out}", flush=True)
@@ -39,12 +40,27 @@ def run(settings: ShardSettings, beam_args: Sequence[str]) -> int:
     progress = Progress("units scattered", len(chunks), files_in(f"{out}/work/runs/*.json"))
     report, seconds = run_pipeline(
         "shard",
-        lambda pipeline: build_pipeline(pipeline, inputs, chunks, rules, out, upstream),
+        lambda pipeline: build_pipeline(pipeline, inputs, chunks, rules, out, upstream, settings.release.as_dict()),
         beam_args,
         out,
         progress,
     )
     return print_summary(out, report, seconds)
+
+
+def _refresh_release(out: str, manifest: dict, release: dict) -> None:
+    """An up-to-date set whose publisher's facts changed (another --license, say): the manifest
+    records them and the release files are written again; no tar changes."""
+    from wit_builder.io.json_files import write_json
+    from wit_builder.publish.release_files import CARD, CROISSANT, write_release_files
+
+    filesystem, _ = fsspec.core.url_to_fs(out)
+    present = filesystem.exists(f"{out}/{CROISSANT}") and filesystem.exists(f"{out}/{CARD}")
+    if manifest.get("release") == release and present:
+        return
+    manifest["release"] = release
+    write_release_files(out, manifest)
+    write_json(f"{out}/manifest.json", manifest, ensure_ascii=False, schema="manifest")
 
 
 def print_summary(out: str, report: dict, seconds: float) -> int:

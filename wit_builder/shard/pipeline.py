@@ -26,6 +26,7 @@ from wit_builder.capping.report import per_query_report
 from wit_builder.capping.transforms import count_matches, language_caps, over_cap_counts, sum_count_blobs
 from wit_builder.io.chunks import Chunk
 from wit_builder.io.json_files import write_json
+from wit_builder.publish.release_files import write_release_files
 from wit_builder.report.balance import SHARD_WORDING, write_balance_report
 from wit_builder.shard.manifest import build_manifest
 from wit_builder.shard.placement import index_digits, shard_count, shard_digits
@@ -102,9 +103,11 @@ def finish(
     stats: dict,
     errors: list,
     queries: dict,
+    release: dict | None = None,
 ) -> dict:
     """Write stats.json, sizes.json and the report, remove work runs and shards of an earlier
-    plan, and write manifest.json last: the commit point of the stage."""
+    plan, the release files (croissant.json, README.md: ``publish``), and manifest.json last:
+    the commit point of the stage."""
     out = out_dir.rstrip("/")
     filesystem, _ = fsspec.core.url_to_fs(out)
     report = stage_stats(settings, inputs, stats, errors, queries)
@@ -122,6 +125,8 @@ def finish(
         filesystem.rm(f"{out}/work/runs", recursive=True)  # as large as the data set; the tars are done
     manifest = build_manifest(shards, settings.as_dict(), plan.fingerprint, digits, out, upstream)
     manifest["inputs_fingerprint"] = inputs.fingerprint(settings)
+    manifest["release"] = release or {}
+    write_release_files(out, manifest)
     write_json(f"{out}/manifest.json", manifest, ensure_ascii=False, schema="manifest")
     return report
 
@@ -209,6 +214,7 @@ def build_pipeline(
     settings: ShardRules,
     out_dir: str,
     upstream: dict,
+    release: dict | None = None,
 ):
     """The ``wit-builder shard`` pipeline: the shards, then the report and ``finish``."""
     units = pipeline | "Units" >> beam.Create(chunks, reshuffle=False)  # ShardSamples spreads them
@@ -230,4 +236,5 @@ def build_pipeline(
         pvalue.AsDict(sharded["stats"]),
         pvalue.AsList(sharded["errors"]),
         pvalue.AsSingleton(queries),
+        release=release or {},
     )

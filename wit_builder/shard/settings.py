@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from wit_builder.capping.rules import BalanceRules
+from wit_builder.publish.settings import ReleaseSettings
 from wit_builder.shard.placement import parse_size
 from wit_builder.stage_settings import Settings, nested, option
 
@@ -131,6 +132,7 @@ class ShardSettings(Settings):
         help="the curate stage's folder: the samples its rules dropped are left out",
     )
     rules: ShardRules = nested(ShardRules)
+    release: ReleaseSettings = nested(ReleaseSettings)
 
 
 @dataclass(frozen=True)

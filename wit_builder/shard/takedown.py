@@ -262,6 +262,10 @@ def _apply(folder: str) -> None:
     sizes = {shard["name"]: shard["samples"] for shard in manifest["shards"]}
     _write_json_atomically(f"{folder}/sizes.json", sizes, "sizes")
     _refresh_counts(folder, manifest)
+    if manifest.get("release") is not None:  # a set the shard stage wrote: its release files follow it
+        from wit_builder.publish.release_files import write_release_files
+
+        write_release_files(folder, manifest)
     if not _logged(folder, entry):
         _append_line(f"{folder}/{LOG}", json.dumps(entry, ensure_ascii=False, sort_keys=True))
     filesystem.rm(f"{folder}/{JOURNAL}")
