@@ -51,6 +51,11 @@ class Command:
 
 def _report_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder; regenerates its reports from the stage outputs")
+    p.add_argument(
+        "--queries",
+        metavar="Q1,Q2",
+        help="show these queries' kept pictures too (kept in RUN_DIR/report/queries.txt; '' clears them)",
+    )
 
 
 def _run_flags(p: argparse.ArgumentParser) -> None:

@@ -141,7 +141,10 @@ _CHAIN: list[Stage] = [
         ),
         reads={"pairs": "balance"},
         report=("Download", "wit_builder.report.download_section:report_section"),
-        more_reports=(("Opt-outs and removals", "wit_builder.report.removals_section:removals_section"),),
+        more_reports=(
+            ("Opt-outs and removals", "wit_builder.report.removals_section:removals_section"),
+            ("Pictures of what was kept and dropped", "wit_builder.report.pictures_section:pictures_section"),
+        ),
     ),
     Stage(
         "embed",

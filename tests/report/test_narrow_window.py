@@ -86,3 +86,28 @@ def test_the_curation_section_fits_its_window_and_every_picture_loads(curated_re
     assert int(laid_out.group(1)) <= width, f"the report with curation at {width} px is {laid_out.group(1)} px wide"
     images = int(re.search(r'data-images="(\d+)"', done.stdout).group(1))
     assert images >= 16 and re.search(r'data-broken="(\d+)"', done.stdout).group(1) == "0"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(BROWSER is None, reason="no chromium on this machine (apt install chromium)")
+@pytest.mark.parametrize("width", [768, 1280])
+def test_the_pictures_section_loads_every_picture_without_a_console_error(finished_demo, tmp_path, width):
+    """The demo's run report with its "Pictures of what was kept and dropped": every thumbnail
+    loads, the browser's console stays silent, and the page fits the window."""
+    html = (finished_demo / "runs/demo/run/report/index.html").read_text(encoding="utf-8")
+    start = html.index("<h2>Pictures of what was kept and dropped</h2>")
+    assert html[start:].count("data:image/jpeg;base64,") >= 40
+    probe = tmp_path / "page.html"
+    probe.write_text(html.replace("</body>", PICTURES_PROBE), encoding="utf-8")
+    done = subprocess.run(
+        [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={width},900",
+         "--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0", "--dump-dom", probe.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    laid_out = re.search(r'data-width="(\d+)"', done.stdout)
+    assert laid_out, done.stderr[-2000:]
+    assert int(laid_out.group(1)) <= width, f"the run report at {width} px is {laid_out.group(1)} px wide"
+    assert int(re.search(r'data-images="(\d+)"', done.stdout).group(1)) >= 40
+    assert re.search(r'data-broken="(\d+)"', done.stdout).group(1) == "0"
+    console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
+    assert not console, console[:3]

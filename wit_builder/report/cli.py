@@ -23,6 +23,21 @@ def balance_folders(run_dir: str) -> list[str]:
     ]
 
 
+def _name_queries(run_dir: str, given: str) -> None:
+    """``RUN/report/queries.txt``: the queries the run report shows pictures of, besides the most
+    matched (one a line; kept until named again, so later reports show them too)."""
+    from wit_builder.atomic import write_atomically
+    from wit_builder.errors import UsageError
+    from wit_builder.report.pictures_section import NAMED_QUERIES, QUERIES_FILE
+
+    queries = list(dict.fromkeys(q.strip() for q in given.split(",") if q.strip()))
+    if len(queries) > NAMED_QUERIES:
+        raise UsageError(f"--queries: {len(queries)} queries named; at most {NAMED_QUERIES}, so the report stays small")
+    filesystem, _ = fsspec.core.url_to_fs(run_dir)
+    filesystem.makedirs(f"{run_dir}/report", exist_ok=True)
+    write_atomically(f"{run_dir}/{QUERIES_FILE}", "".join(f"{query}\n" for query in queries))
+
+
 def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     from wit_builder.errors import StageFailed, UsageError
     from wit_builder.io.chunks import READ_ERRORS
@@ -42,6 +57,10 @@ def run_command(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
             raise UsageError(f"{args.run_dir} {held}, which has no report; {wanted}")
         raise UsageError(f"{args.run_dir}: holds no report/balance.parquet and no stage folders; {wanted}")
     lock_out(run_dir)  # not while a run or stage is writing there
+    if args.queries is not None:
+        if not chain:
+            raise UsageError(f"--queries: {args.run_dir} is not a run folder; the pictures are in a run's report")
+        _name_queries(run_dir, args.queries)
     for folder in folders:
         try:
             print(f"[report] {write_balance_report(folder)}")
