@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import fsspec
+import pyarrow.compute as pc
 
 from wit_builder.schemas import read_batches
 
@@ -116,14 +117,8 @@ def gather(folder: str, manifest: dict, release: dict) -> ReleaseFacts:
         common = held if common is None else common & held
         indexes.append(FileFacts(shard["index"], size, digest, shard["samples"]))
         for table in read_batches(f"{folder}/{shard['index']}", "shard_index", INDEX_COLUMNS):
-            columns = {name: table.column(name).to_pylist() for name in INDEX_COLUMNS}
-            for lang, matches, image_format, faces, source in zip(*columns.values(), strict=True):
-                sources[source_label(source)] += 1
-                lang = lang or "en"  # an English-only list carries no language
-                langs[lang] += 1
-                formats[image_format] += 1
-                blurred += bool(faces)
-                matches_by_lang.setdefault(lang, Counter()).update(matches)
+            _count_batch(table, langs, formats, sources, matches_by_lang)
+            blurred += int(pc.sum(pc.greater(pc.fill_null(table.column("faces_blurred"), 0), 0)).as_py() or 0)
     languages = {lang: _language(langs[lang], matches_by_lang.get(lang, Counter())) for lang in sorted(langs)}
     upstream = {stage: entry.get("stats") or {} for stage, entry in (manifest.get("upstream") or {}).items()}
     settings = manifest.get("settings") or {}
@@ -156,3 +151,22 @@ def _language(samples: int, matches: Counter[str]) -> LanguageFacts:
         head_share=round(sum(counts[:head]) / total, 4),
         tail_share=round(sum(counts[len(counts) - half :]) / total, 4) if half else 0.0,
     )
+
+
+def _counts(array) -> dict:
+    """Each distinct value of an Arrow array and how often it occurs."""
+    counted = pc.value_counts(array)
+    return dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True))
+
+
+def _count_batch(table, langs: Counter, formats: Counter, sources: Counter, matches_by_lang: dict) -> None:
+    """One index batch added to the counts, by Arrow's kernels rather than row by row: at 10⁹
+    samples the release files are written in minutes, not hours."""
+    lang = pc.fill_null(table.column("lang"), "en")  # an English-only list carries no language
+    langs.update(_counts(lang))
+    formats.update(_counts(table.column("image_format")))
+    for source, n in _counts(table.column("source")).items():
+        sources[source_label(source)] += n
+    for name in _counts(lang):
+        rows = table.filter(pc.equal(lang, name))
+        matches_by_lang.setdefault(name, Counter()).update(_counts(pc.list_flatten(rows.column("matches"))))
