@@ -12,6 +12,11 @@ import pytest
 from wit_builder.synthetic import SyntheticWorld, WorldConfig
 from wit_builder.synthetic.opt_out_sites import SITES
 
+# Every fetch the tests make is stamped with this time (``wit_builder.clock``: the reproducible
+# builds' convention), so runs compared byte for byte stay comparable; the clock's own test
+# unsets it. Subprocesses (a demo, the docs' blocks) inherit it.
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01T00:00:00Z
+
 # One base URL per host of the world: the ordinary hosts, then the opt-out sites.
 FIXED_BASE_URLS = [f"http://127.0.0.{k + 1}:8000" for k in range(WorldConfig().hosts + len(SITES))]
 

@@ -35,6 +35,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "text",
             "wording",
             "atomic",
+            "clock",
         }
     ),
     frozenset({"io"}),

@@ -191,9 +191,23 @@ def damage_named(path: str) -> Iterator[None]:
         raise DamagedFile(f"{path}: not a readable Parquet file ({type(error).__name__}: {error})") from None
 
 
+def _completed(table: pa.Table, name: str, without: tuple[str, ...]) -> pa.Table:
+    """``table`` with the optional columns it lacks (and ``without`` does not leave out) added as
+    nulls, in the schema's order: a writer from before a column existed (another tool, a user's
+    own pipeline) still writes a file of the schema."""
+    wanted = [column for column in load_schema(name).names if column not in without]
+    missing = [c for c in wanted if c not in table.column_names and c in optional_columns(name)]
+    if not missing:
+        return table
+    table = _with_optional(table, name, missing)
+    return table.select(wanted) if all(c in table.column_names for c in wanted) else table
+
+
 def write_table(table: pa.Table, path: str, name: str, without: tuple[str, ...] = ()) -> None:
     """Write one Parquet file (any fsspec URL) after validating it against schema ``name``;
-    ``without`` names optional columns left out on purpose (readers take them as null)."""
+    ``without`` names optional columns left out on purpose (readers take them as null); other
+    optional columns the table lacks are written as nulls."""
+    table = _completed(table, name, without)
     validate_table(table, name, path, without)
     table = table.cast(_schema_without(name, without))  # same types; attaches descriptions and nullability
     with atomic_output(path) as handle:
@@ -216,6 +230,7 @@ def parquet_writer(path: str, name: str, without: tuple[str, ...] = ()) -> Itera
     with atomic_output(path) as handle, pq.ParquetWriter(handle, schema) as writer:
 
         def write(table: pa.Table) -> None:
+            table = _completed(table, name, without)
             validate_table(table, name, path, without)
             writer.write_table(table.cast(schema))
 

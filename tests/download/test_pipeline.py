@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from wit_builder.cli import main
-from wit_builder.download.opt_out import SIGNALS
+from wit_builder.download.opt_out import HOST_FILE_LIMIT, SIGNALS
 from wit_builder.harvest.normalise import url_uid
 from wit_builder.schemas import read_table, table_from_rows, write_table
 from wit_builder.synthetic import FAULTS
@@ -172,3 +172,61 @@ def test_samples_carry_the_captions_language_only_when_the_pairs_do(balanced, ru
     assert main(["download", "--pairs", str(world), "--out", str(tmp_path / "out"), *FAST]) == 0
     samples = pq.read_table(tmp_path / "out" / "samples").to_pylist()
     assert samples and all(row["lang"] == langs[row["uid"]] for row in samples)
+
+
+def _get(url: str) -> bytes:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as response:  # the synthetic web, on loopback
+        return response.read()
+
+
+def test_each_sample_records_when_it_was_fetched_and_which_host_files_allowed_it(run, web, tmp_path):
+    """Per-sample provenance: the fetch time (the tests' fixed clock), the body's own SHA-256
+    (before decoding: what the URL served), and each host file of its origin as it was read,
+    with the digest of its text; all carried into the shard index and KEY.json."""
+    import hashlib
+    import tarfile
+    from urllib.parse import urlsplit
+
+    samples = [row for path in sorted((run / "samples").glob("*.parquet")) for row in read_table(str(path), "samples")
+               .to_pylist()]  # fmt: skip
+    assert len(samples) > 5
+    for sample in samples:
+        assert sample["fetched_at"] == "2026-01-01T00:00:00Z"  # SOURCE_DATE_EPOCH, set by tests/conftest.py
+        assert sample["body_sha256"] == hashlib.sha256(_get(sample["url"])).hexdigest()
+        consent = json.loads(sample["consent"])
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(sample["url"]))
+        files = {entry["file"]: entry for entry in consent}
+        assert set(files) == {"robots.txt", "tdmrep.json", "ai.txt"}  # every signal honoured by default
+        robots = files["robots.txt"]
+        assert robots["url"] == f"{origin}/robots.txt" and robots["fetched_at"] == "2026-01-01T00:00:00Z"
+        if robots["outcome"] == "read":
+            assert robots["sha256"] == hashlib.sha256(_get(robots["url"])[:HOST_FILE_LIMIT]).hexdigest(), robots
+        else:
+            assert robots["sha256"] is None and robots["http_status"] == 404
+    shards = tmp_path / "shards"
+    assert main(["shard", "--samples", str(run), "--out", str(shards)]) == 0
+    index = pq.read_table(shards / "000000.parquet").to_pylist()
+    by_uid = {sample["uid"]: sample for sample in samples}
+    with tarfile.open(shards / "000000.tar") as tar:
+        documents = {m.name[: -len(".json")]: json.load(tar.extractfile(m)) for m in tar if m.name.endswith(".json")}
+    for row in index:
+        sample = by_uid[row["uid"]]
+        assert (row["fetched_at"], row["body_sha256"], row["consent"]) == (
+            sample["fetched_at"], sample["body_sha256"], sample["consent"])  # fmt: skip
+        document = documents[row["key"]]
+        assert document["consent"] == json.loads(sample["consent"]) and document["fetched_at"] == row["fetched_at"]
+    assert main(["verify", str(shards)]) == 0
+
+
+def test_the_clock_is_real_time_unless_a_build_date_is_given(monkeypatch):
+    from datetime import UTC, datetime
+
+    from wit_builder.clock import stamp
+
+    assert stamp() == "2026-01-01T00:00:00Z"
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    before = datetime.now(UTC).replace(microsecond=0)
+    stamped = datetime.strptime(stamp(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert before <= stamped <= datetime.now(UTC)

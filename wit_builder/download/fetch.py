@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import hashlib
 import random
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -41,6 +42,7 @@ from urllib.parse import urljoin
 
 import aiohttp
 
+from wit_builder.clock import stamp
 from wit_builder.download.address_guard import GuardedResolver, PrivateAddress, url_refusal
 from wit_builder.download.host_files import HostFile, HostFiles
 from wit_builder.download.opt_out import (
@@ -67,6 +69,9 @@ class FetchResult:
     attempts: int = 0
     signal: str | None = None  # opted_out: the signal that refused the URL (``opt_out.SIGNALS``)
     evidence: str | None = None  # opted_out: where it was found and its rule (``Refusal.evidence``)
+    fetched_at: str | None = None  # fetched: when (``clock.stamp``)
+    body_sha256: str | None = None  # fetched: SHA-256 of the body as received, before any decoding
+    consent: tuple = ()  # fetched: the host files (``ConsentFile``) of every origin on its way
 
 
 @dataclass
@@ -174,12 +179,14 @@ class Fetcher:
         s = self.settings
         current = url
         redirect_status: int | None = None
+        consulted: list = []
         for _ in range(s.max_redirects + 1):
             refusal = url_refusal(current, s.allowed_ports, s.allow_private_network)
             if refusal:
                 return _Attempt(FetchResult(url, refusal[0], final_url=current, error=refusal[1]))
             if self.host_files.needed:
                 policy = await self.host_files.policy(current)
+                consulted.extend(policy.files)
                 if policy.no_response and s.honours("robots"):  # RFC 9309: complete disallow
                     return _Attempt(FetchResult(url, "connection_error", final_url=current, error=policy.no_response))
                 if opted := policy.refusal(current):
@@ -198,7 +205,13 @@ class Fetcher:
                         current = urljoin(str(response.url), location)
                         redirect_status = response.status
                         continue
-                    return await self._read(url, current, response)
+                    read = await self._read(url, current, response)
+                    if read.result.status == "fetched":
+                        result = read.result
+                        result.fetched_at = stamp()
+                        result.body_sha256 = hashlib.sha256(result.body or b"").hexdigest()
+                        result.consent = tuple(dict.fromkeys(consulted))
+                    return read
             except aiohttp.ClientConnectorError as error:
                 cause = error.__cause__ or getattr(error, "os_error", None)
                 if isinstance(cause, PrivateAddress):
@@ -290,8 +303,9 @@ class Fetcher:
                             body += chunk
                             if len(body) >= HOST_FILE_LIMIT:
                                 break
-                    text = bytes(body[:HOST_FILE_LIMIT]).decode("utf-8", "replace")
-                    return HostFile(current, response.status, text)
+                    read = bytes(body[:HOST_FILE_LIMIT])
+                    digest = hashlib.sha256(read).hexdigest() if 200 <= response.status < 300 else None
+                    return HostFile(current, response.status, read.decode("utf-8", "replace"), sha256=digest)
             except aiohttp.ClientConnectorError as error:
                 cause = error.__cause__ or getattr(error, "os_error", None)
                 return HostFile(current, None, error=str(cause or error), guarded=isinstance(cause, PrivateAddress))

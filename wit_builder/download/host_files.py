@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from wit_builder.clock import stamp
 from wit_builder.download.opt_out import AiTxtFile, Refusal, RobotsFile, TdmRepFile
 
 
@@ -31,9 +32,28 @@ class HostFile:
     text: str = ""
     error: str = ""
     guarded: bool = False  # refused by our own address guard: the image request will be refused too
+    sha256: str | None = None  # of the bytes read (at most ``HOST_FILE_LIMIT``), when a 2xx came
 
 
 Fetch = Callable[[str], Awaitable[HostFile]]
+
+
+@dataclass(frozen=True)
+class ConsentFile:
+    """A host file as it was when it decided a URL's consent: the provenance a sample keeps, so
+    that ``recheck`` and an auditor compare like with like. ``sha256`` is of the bytes read (at
+    most ``opt_out.HOST_FILE_LIMIT``), None when there were none (missing, unreachable)."""
+
+    file: str  # robots.txt, tdmrep.json, ai.txt
+    url: str
+    outcome: str  # read, missing, unreachable
+    http_status: int | None
+    sha256: str | None
+    fetched_at: str
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "url": self.url, "outcome": self.outcome, "http_status": self.http_status,
+                "sha256": self.sha256, "fetched_at": self.fetched_at}  # fmt: skip
 
 
 @dataclass
@@ -45,6 +65,7 @@ class HostPolicy:
     ai_txt: AiTxtFile | None = None
     content_usage_in_robots: bool = False
     no_response: str | None = None  # robots.txt got no answer at all: the host is not crawled
+    files: tuple[ConsentFile, ...] = ()  # the files read for this origin, as they were
 
     def refusal(self, url: str) -> Refusal | None:
         """The first signal refusing ``url``: robots.txt, its Content-Usage lines, tdmrep.json,
@@ -119,11 +140,15 @@ class HostFiles:
         started = time.monotonic()
         fetched = await asyncio.gather(*(self._fetch(url) for _, url in wanted))
         self.counts["host_files_ms"] += round(1000 * (time.monotonic() - started))
+        fetched_at = stamp()
+        records = []
         for (name, _), file in zip(wanted, fetched, strict=True):
             outcome = _outcome(file)
             self.counts[f"host_file:{name}:{outcome}"] += 1
             if outcome == "guarded":
                 continue  # the URL itself will end as private_address or blocked_url
+            digest = file.sha256 if outcome == "read" else None
+            records.append(ConsentFile(name, file.url, outcome, file.http_status, digest, fetched_at))
             if name == "robots.txt":
                 if outcome == "unreachable" and file.http_status is None:
                     policy.no_response = f"robots.txt {file.url} unreachable ({file.error}): the host is not crawled"
@@ -138,6 +163,7 @@ class HostFiles:
                 policy.tdmrep = TdmRepFile.parse(file.url, file.text)
             elif outcome == "read" and name == "ai.txt":
                 policy.ai_txt = AiTxtFile.parse(file.url, file.text, self.user_agent)
+        policy.files = tuple(records)
         return policy
 
     async def pace(self, url: str, policy: HostPolicy) -> None:

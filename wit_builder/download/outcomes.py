@@ -90,4 +90,15 @@ class PairOutcome:
             "sha256": image.sha256,
             "phash": image.phash,
             "colour_grid": image.colour_grid,
+            "fetched_at": self.result.fetched_at,
+            "body_sha256": self.result.body_sha256,
+            "consent": consent_json(self.result.consent),
         }
+
+
+def consent_json(files) -> str | None:
+    """The host files that decided a sample's consent, as the JSON list the samples, the shard
+    index and ``KEY.json`` carry (None when no host file was read: no signal needed one)."""
+    import json
+
+    return json.dumps([file.as_dict() for file in files], separators=(",", ":")) if files else None

@@ -85,6 +85,9 @@ SAMPLE_FIELDS = (
     ("sha256", "sc:Text", "SHA-256 of the stored image's bytes."),
     ("phash", "sc:Integer", "The image's 64-bit perceptual hash (DCT), as a signed integer."),
     ("faces_blurred", "sc:Integer", "How many faces were blurred in the image, where face blurring ran."),
+    ("fetched_at", "sc:Text", "When the image was fetched (UTC, ISO 8601)."),
+    ("body_sha256", "sc:Text", "SHA-256 of the bytes the URL served, before decoding."),
+    ("consent", "sc:Text", "The host files that allowed the fetch, as JSON: file, url, outcome, sha256, fetched_at."),
 )
 MEDIA_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 

@@ -43,6 +43,12 @@ def collection(facts: ReleaseFacts) -> list[str]:
         )
     else:
         lines.append(f"Opt-out signals honoured: {UNKNOWN}.")
+    if "consent" in facts.index_columns:
+        lines.append(
+            "Each sample records when it was fetched, the SHA-256 of the bytes its URL served, and the host files "
+            "(robots.txt, tdmrep.json, ai.txt) that allowed it, with their digests and fetch times (fields "
+            "fetched_at, body_sha256, consent)."
+        )
     return lines
 
 

@@ -22,9 +22,10 @@ HEADER = struct.Struct("<QII")
 META_FIELDS = (
     "uid", "url", "text", "page_url", "source", "matches", "image_format",
     "width", "height", "original_width", "original_height", "sha256", "phash", "faces_blurred", "lang",
+    "fetched_at", "body_sha256", "consent",
 )  # fmt: skip
 IMAGE_FORMATS = ("jpg", "png", "webp")
-SIZE_COLUMNS = ["image", "text", "url", "page_url", "matches"]
+SIZE_COLUMNS = ["image", "text", "url", "page_url", "matches", "consent"]
 _JSON_FIXED = 260  # KEY.json's field names, key, SHA-256, hash and sizes: all but its text fields
 _MEMBER_FIXED = 512 + 256  # a header and, on average, half a block of padding
 
@@ -65,6 +66,10 @@ def sample_json(key: str, meta: dict[str, Any]) -> bytes:
     }
     if meta.get("lang"):  # a worldwide collection's caption language; English-only samples have none
         document["lang"] = meta["lang"]
+    if meta.get("fetched_at"):  # provenance: when, what bytes, and which host files decided its consent
+        document["fetched_at"] = meta["fetched_at"]
+        document["body_sha256"] = meta.get("body_sha256")
+        document["consent"] = json.loads(meta["consent"]) if meta.get("consent") else None
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -80,6 +85,8 @@ def json_disagreements(document: dict[str, Any], row: dict[str, Any]) -> list[st
         "caption": row["text"],
         "key": row["key"],
     }
+    if row.get("consent"):  # a JSON list in the index, the list itself in KEY.json
+        expected["consent"] = json.loads(row["consent"])
     return [field for field, value in expected.items() if document.get(field) != value]
 
 
@@ -93,5 +100,5 @@ def estimated_tar_bytes(table: pa.Table) -> float:
         return int(pc.sum(pc.binary_length(table.column(column))).as_py() or 0)
 
     matches = int(pc.sum(pc.binary_length(pc.list_flatten(table.column("matches")))).as_py() or 0)
-    text_fields = total("text") + total("url") + total("page_url") + matches
+    text_fields = total("text") + total("url") + total("page_url") + matches + total("consent")
     return total("image") + total("text") + text_fields + table.num_rows * (3 * _MEMBER_FIXED + _JSON_FIXED)
