@@ -70,7 +70,6 @@ class FetchResult:
     signal: str | None = None  # opted_out: the signal that refused the URL (``opt_out.SIGNALS``)
     evidence: str | None = None  # opted_out: where it was found and its rule (``Refusal.evidence``)
     fetched_at: str | None = None  # fetched: when (``clock.stamp``)
-    body_sha256: str | None = None  # fetched: SHA-256 of the body as received, before any decoding
     consent: tuple = ()  # fetched: the host files (``ConsentFile``) of every origin on its way
 
 
@@ -209,7 +208,6 @@ class Fetcher:
                     if read.result.status == "fetched":
                         result = read.result
                         result.fetched_at = stamp()
-                        result.body_sha256 = hashlib.sha256(result.body or b"").hexdigest()
                         result.consent = tuple(dict.fromkeys(consulted))
                     return read
             except aiohttp.ClientConnectorError as error:

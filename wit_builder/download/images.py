@@ -69,6 +69,7 @@ class ProcessedImage:
     faces_blurred: int = 0
     digests: BodyDigests | None = None  # for hash blocklists and eval sets, when a run has them
     pdq_quality: int = 0
+    body_sha256: str | None = None  # of the body as served: what recheck compares
 
 
 def _target_size(width: int, height: int, settings: ImageSettings) -> tuple[int, int]:
@@ -181,6 +182,8 @@ def process_image(
     if isinstance(rgb, ProcessedImage):
         return rgb
     digests, quality = body_digests(body, rgb, wanted) if wanted else (None, 0)
+    # The body's own digest, for its provenance: here in the image pool, not on the event loop.
+    served = digests.sha256 if digests is not None and digests.sha256 else hashlib.sha256(body).hexdigest()
     rgb, faces_blurred = blur_faces(rgb, face_boxes)
     scaled = scale(rgb, settings)
     stored = frame(scaled, settings)
@@ -202,6 +205,7 @@ def process_image(
         faces_blurred,
         digests,
         quality,
+        served,
     )
 
 

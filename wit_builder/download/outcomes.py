@@ -91,7 +91,7 @@ class PairOutcome:
             "phash": image.phash,
             "colour_grid": image.colour_grid,
             "fetched_at": self.result.fetched_at,
-            "body_sha256": self.result.body_sha256,
+            "body_sha256": image.body_sha256,
             "consent": consent_json(self.result.consent),
         }
 
