@@ -110,7 +110,12 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(args.keep or tempfile.mkdtemp(prefix="bench-shard-"))
     root.mkdir(parents=True, exist_ok=True)
-    results = [run_size(root, int(size), shlex.split(args.ours_flags), args.repeat) for size in args.sizes.split(",")]
+    try:
+        sizes = args.sizes.split(",")
+        results = [run_size(root, int(size), shlex.split(args.ours_flags), args.repeat) for size in sizes]
+    finally:
+        if not args.keep:  # gigabytes of inputs and tars: gone unless asked for
+            shutil.rmtree(root, ignore_errors=True)
     for result in results:
         theirs, ours = result["webdataset"], result["ours"]
         print(f"{result['samples']:,} samples ({ours['mb']:,.0f} MB of tar):")
