@@ -35,7 +35,7 @@ FLAGS = {
     "curate": "clip-score-min clip-score-top dedup-clusters dedup-epsilon dedup-sample embeddings eval-similarity "
     "no-semantic-dedup out per-language seed",
     "shard": "base-url chunk-rows citation count-shards curation dataset-name license out per-query queries "
-    "read-budget samples samples-per-shard seed shard-bytes",
+    "read-budget release-version samples samples-per-shard seed shard-bytes",
     "tokenizer": "input min-frequency out vocab-size",
     "train": "accum-freq batch-size beta1 beta2 dataset-resampled delete-previous-checkpoint epochs eps "
     "gather-with-grad grad-checkpointing grad-clip-norm local-loss log-every-n-steps lr model out precision resume "

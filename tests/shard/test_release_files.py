@@ -55,6 +55,7 @@ def test_croissant_validates_and_its_records_read_through_the_indexes(released, 
             break
     document = json.loads((released / "croissant.json").read_text())
     assert document["license"] == "cc-by-4.0" and document["citeAs"].startswith("@misc")
+    assert document["version"] == "1.0.0" and "url" not in document  # not served yet: no URL is made up
     files = {entry["name"]: entry for entry in document["distribution"] if entry["@type"] == "cr:FileObject"}
     for name, entry in files.items():  # every tar and index, with its real sum and size
         data = (released / name).read_bytes()

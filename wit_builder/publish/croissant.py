@@ -102,8 +102,7 @@ def croissant(facts: ReleaseFacts) -> dict:
         "description": _description(facts),
         "conformsTo": [CONFORMS_TO, RAI_CONFORMS_TO],
         "license": release.get("license") or "unknown",
-        "url": facts.base_url or f"https://example.invalid/{facts.name}",
-        "version": "1.0.0",
+        "version": release.get("version") or "1.0.0",
         "creator": {"@type": "sc:Organization", "name": f"wit-builder {__version__}"},
         "keywords": ["image-text pairs", "CLIP", "WebDataset", "web crawl"],
         "inLanguage": sorted(facts.languages),
@@ -113,6 +112,8 @@ def croissant(facts: ReleaseFacts) -> dict:
     }
     if release.get("citation"):
         document["citeAs"] = release["citation"]
+    if facts.base_url:  # where it is served; a folder not yet published has no URL to give
+        document["url"] = facts.base_url
     return document
 
 

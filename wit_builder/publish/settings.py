@@ -23,6 +23,8 @@ class ReleaseSettings(Settings):
     dataset_name: str | None = option(
         None, metavar="NAME", group=RELEASE, help="the data set's name (default: the shard folder's name)"
     )
+    release_version: str = option("1.0.0", metavar="V", group=RELEASE, help="the release's version, e.g. 1.0.0")
 
     def as_dict(self) -> dict:
-        return {"license": self.license, "citation": self.citation, "dataset_name": self.dataset_name}
+        return {"license": self.license, "citation": self.citation, "dataset_name": self.dataset_name,
+                "version": self.release_version}  # fmt: skip
