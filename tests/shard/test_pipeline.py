@@ -14,6 +14,7 @@ import pytest
 
 from tests.shard.conftest import FILES, PER_SHARD, SAMPLES, shard
 from wit_builder.capping.sampling import CappedQueries, keep_rows
+from wit_builder.cli import main
 from wit_builder.schemas import read_table, write_table
 from wit_builder.shard.placement import placement_key, shard_for
 
@@ -91,6 +92,24 @@ def test_two_workers_and_a_rerun_give_identical_bytes(shard_dir, download_dir, t
     other = tmp_path / "seed"
     assert shard(download_dir, other, "--seed", "1") == 0
     assert tars(other) != tars(shard_dir)
+
+
+def test_a_cut_tar_or_a_damaged_index_is_written_again_not_resumed(shard_dir, download_dir, tmp_path):
+    """Bytes damaged after a finished run (a tar cut short, an index overwritten) are not taken
+    as a finished shard: a re-run writes those shards again, the same bytes as before, and the
+    others are resumed."""
+    out = tmp_path / "damaged"
+    shutil.copytree(shard_dir, out)
+    (out / "manifest.json").unlink()  # a run that must look at its shards again
+    tar = (out / "000001.tar").read_bytes()
+    (out / "000001.tar").write_bytes(tar[: len(tar) // 2])
+    (out / "000003.parquet").write_bytes(b"not a parquet file")
+    assert shard(download_dir, out) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["shards_resumed"] == len(tars(shard_dir)) - 2
+    assert tars(out) == tars(shard_dir)
+    assert (out / "000003.parquet").read_bytes() == (shard_dir / "000003.parquet").read_bytes()
+    assert main(["verify", str(out)]) == 0
 
 
 def test_a_killed_run_rewrites_only_the_missing_shards(shard_dir, download_dir, tmp_path, capsys):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import fsspec
 import pyarrow.compute as pc
 
-from wit_builder.schemas import read_batches
+from wit_builder.schemas import damage_named, read_batches
 
 HEAD = 0.01  # the most-matched 1% of a language's queries: the head
 INDEX_COLUMNS = ["lang", "matches", "image_format", "faces_blurred", "source"]
@@ -112,13 +112,15 @@ def gather(folder: str, manifest: dict, release: dict) -> ReleaseFacts:
     common: set[str] | None = None
     for shard in sorted(manifest["shards"], key=lambda s: s["name"]):
         tars.append(FileFacts(shard["name"], shard["bytes"], shard["sha256"], shard["samples"]))
-        digest, size = sha256_of(f"{folder}/{shard['index']}")
-        held = set(parquet_columns(f"{folder}/{shard['index']}"))
-        common = held if common is None else common & held
-        indexes.append(FileFacts(shard["index"], size, digest, shard["samples"]))
-        for table in read_batches(f"{folder}/{shard['index']}", "shard_index", INDEX_COLUMNS):
-            _count_batch(table, langs, formats, sources, matches_by_lang)
-            blurred += int(pc.sum(pc.greater(pc.fill_null(table.column("faces_blurred"), 0), 0)).as_py() or 0)
+        path = f"{folder}/{shard['index']}"
+        digest, size = sha256_of(path)
+        with damage_named(path):  # a damaged index: one line naming it (verify says the same)
+            held = set(parquet_columns(path))
+            common = held if common is None else common & held
+            indexes.append(FileFacts(shard["index"], size, digest, shard["samples"]))
+            for table in read_batches(path, "shard_index", INDEX_COLUMNS):
+                _count_batch(table, langs, formats, sources, matches_by_lang)
+                blurred += int(pc.sum(pc.greater(pc.fill_null(table.column("faces_blurred"), 0), 0)).as_py() or 0)
     languages = {lang: _language(langs[lang], matches_by_lang.get(lang, Counter())) for lang in sorted(langs)}
     upstream = {stage: entry.get("stats") or {} for stage, entry in (manifest.get("upstream") or {}).items()}
     settings = manifest.get("settings") or {}

@@ -180,7 +180,12 @@ class WriteShardFn(StatsDoFn):
         if not all(filesystem.exists(path) for path in (tar_path, index_path, sidecar_path)):
             return None
         sidecar = read_work_json(sidecar_path)  # damaged (cut by a kill): the unit is redone
-        return sidecar if isinstance(sidecar, dict) and sidecar.get("fingerprint") == plan.fingerprint else None
+        if not (isinstance(sidecar, dict) and sidecar.get("fingerprint") == plan.fingerprint):
+            return None
+        # A tar cut short or an index damaged since (a disk, a hand): the shard is written again.
+        if filesystem.size(tar_path) != sidecar.get("bytes") or not _index_readable(index_path):
+            return None
+        return sidecar
 
     def _write(self, shard: int, name: str, segments: list[Segment], digits, plan: ShardPlan) -> dict:
         tar_path, index_path, sidecar_path = shard_paths(self.out_dir, name)
@@ -225,3 +230,16 @@ class WriteShardFn(StatsDoFn):
             filesystem.makedirs(sidecar_path.rsplit("/", 1)[0], exist_ok=True)
             write_json(sidecar_path, sidecar, indent=None)
         return sidecar
+
+
+def _index_readable(path: str) -> bool:
+    """Whether an index's Parquet footer reads; cheap (the footer only)."""
+    import pyarrow.parquet as pq
+
+    from wit_builder.io.chunks import READ_ERRORS
+
+    try:
+        with fsspec.open(path, "rb") as handle:
+            return pq.ParquetFile(handle).metadata is not None
+    except READ_ERRORS:
+        return False
