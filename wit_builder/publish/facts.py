@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import fsspec
 import pyarrow.compute as pc
 
+from wit_builder.io.chunks import parquet_columns
 from wit_builder.schemas import damage_named, read_batches
 
 HEAD = 0.01  # the most-matched 1% of a language's queries: the head
@@ -89,13 +90,6 @@ def default_name(folder: str) -> str:
     """The folder's name; a chain run's ``RUN/shard`` is named by its run."""
     parts = folder.rstrip("/").rsplit("/", 2)
     return parts[-2] if parts[-1] == "shard" and len(parts) > 1 and parts[-2] not in ("", ".") else parts[-1]
-
-
-def parquet_columns(path: str) -> list[str]:
-    import pyarrow.parquet as pq
-
-    with fsspec.open(path, "rb") as handle:
-        return pq.ParquetFile(handle).schema_arrow.names
 
 
 def gather(folder: str, manifest: dict, release: dict) -> ReleaseFacts:

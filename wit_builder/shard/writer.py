@@ -234,12 +234,10 @@ class WriteShardFn(StatsDoFn):
 
 def _index_readable(path: str) -> bool:
     """Whether an index's Parquet footer reads; cheap (the footer only)."""
-    import pyarrow.parquet as pq
-
-    from wit_builder.io.chunks import READ_ERRORS
+    from wit_builder.io.chunks import READ_ERRORS, read_footer
 
     try:
-        with fsspec.open(path, "rb") as handle:
-            return pq.ParquetFile(handle).metadata is not None
+        read_footer(path)
     except READ_ERRORS:
         return False
+    return True
