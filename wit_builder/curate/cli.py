@@ -57,8 +57,12 @@ def run(settings: CurateSettings, beam_args: Sequence[str] = ()) -> int:
     out = settings.out.rstrip("/")
     replace_outputs(out, "curate", ("curation",), create=("curation",))
     model = next((s["model"] for s in embed_stats if isinstance(s.get("model"), dict)), None)
-    context = {"model": model, "eval_sets": {name: len(ids) for name, (ids, _) in eval_sets.items()},
-               "unreadable_files": [{"path": path, "error": error} for path, error in unreadable]}  # fmt: skip
+    context = {
+        "samples_in": samples,
+        "model": model,
+        "eval_sets": {name: len(ids) for name, (ids, _) in eval_sets.items()},
+        "unreadable_files": [{"path": path, "error": error} for path, error in unreadable],
+    }
 
     def write_stats(thresholds, plan, written) -> dict:
         stats = summarise(out, [file.path for file in files], settings, thresholds, plan, context)
@@ -159,7 +163,7 @@ def summarise(out: str, paths: Sequence[str], settings: CurateSettings, threshol
         "samples_in": samples,
         "kept": statuses.get("ok", 0),
         "statuses": dict(sorted(statuses.items())),
-        "adds_up": samples == sum(_rows_in(paths)),
+        "adds_up": samples == context["samples_in"],  # decisions written against the embeddings' rows read
         "rules": {
             "clip_score_min": settings.clip_score_min,
             "clip_score_top": settings.clip_score_top,
@@ -190,13 +194,3 @@ def summarise(out: str, paths: Sequence[str], settings: CurateSettings, threshol
 def _shown(item: tuple[float, int, str, str]) -> dict:
     score, _, uid, status = item
     return {"uid": uid, "clip_score": round(score, 4), "status": status}
-
-
-def _rows_in(paths: Sequence[str]) -> Iterator[int]:
-    """Each embeddings file's rows, from its Parquet footer."""
-    import fsspec
-    import pyarrow.parquet as pq
-
-    for path in paths:
-        with fsspec.open(path, "rb") as handle:
-            yield pq.ParquetFile(handle).metadata.num_rows

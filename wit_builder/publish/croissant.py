@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from wit_builder import __version__
 from wit_builder.publish.facts import ReleaseFacts
+from wit_builder.publish.rai_text import rai_properties
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 RAI_CONFORMS_TO = "http://mlcommons.org/croissant/RAI/1.0"
@@ -108,7 +109,7 @@ def croissant(facts: ReleaseFacts) -> dict:
         "inLanguage": sorted(facts.languages),
         "distribution": _distribution(facts),
         "recordSet": [_samples_record_set(facts.index_columns), _images_record_set(facts)],
-        **_rai(facts),
+        **rai_properties(facts),  # each from a stage's record; a stage not recorded says so
     }
     if release.get("citation"):
         document["citeAs"] = release["citation"]
@@ -252,10 +253,3 @@ def _images_record_set(facts: ReleaseFacts) -> dict:
             },
         ],
     }
-
-
-def _rai(facts: ReleaseFacts) -> dict:
-    """The RAI properties, each from a stage's record; a property whose stage is missing says so."""
-    from wit_builder.publish.rai_text import rai_properties
-
-    return rai_properties(facts)
