@@ -23,7 +23,7 @@ from wit_builder.beam_options import (
 )
 from wit_builder.demo_settings import DemoSettings, WorldSettings
 from wit_builder.errors import UsageError
-from wit_builder.shard import takedown_cli, verify_cli
+from wit_builder.shard import recheck_cli, takedown_cli, verify_cli
 from wit_builder.stage_settings import add_flags, bounded_number, from_flags, range_text
 from wit_builder.stages import Stage
 from wit_builder.stderr import DEBUG_HELP, OneLineParser, end_process, report_error, stderr_log
@@ -141,6 +141,13 @@ OTHER_COMMANDS: tuple[Command, ...] = (
         "remove samples from a published shard set, and log who, what, when and why",
         takedown_cli.add_arguments,
         "wit_builder.shard.takedown_cli:run_command",
+        takes_beam_flags=False,
+    ),
+    Command(
+        "recheck",
+        "check a published shard set's consent and content again; write the drift and a takedown request",
+        recheck_cli.add_arguments,
+        "wit_builder.shard.recheck_cli:run_command",
         takes_beam_flags=False,
     ),
     Command("report", "regenerate a run's reports", _report_flags, "wit_builder.report.cli:run_command", False),

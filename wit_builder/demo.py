@@ -320,6 +320,10 @@ def world_command(args, beam_args: Sequence[str]) -> int:
     settings = from_flags(WorldSettings, args)
     lock_out(settings.out)
     world = SyntheticWorld(WorldConfig.scaled(settings.scale, seed=settings.seed, languages=WORLD_LANGUAGES))
+    if settings.after_release and not settings.serve:
+        from wit_builder.errors import UsageError
+
+        raise UsageError("--after-release changes the web as it is served: add --serve")
     if not settings.serve:
         layout = world.write(settings.out, compression=settings.compression)
         print(
@@ -331,6 +335,11 @@ def world_command(args, beam_args: Sequence[str]) -> int:
         with unchanged_mtimes_kept(Path(settings.out) / "evaluation"):
             write_evaluation_sets(Path(settings.out), settings.seed)
         print(f"wrote the synthetic world to {layout.root}; serving its web at {', '.join(web.base_urls)}")
+        if settings.after_release:
+            from wit_builder.synthetic.after_release import change_its_mind
+
+            for change in change_its_mind(web):
+                print(f"after the release: {change}")
         print("press Ctrl-C to stop", flush=True)
         try:
             while True:

@@ -25,6 +25,11 @@ class WorldSettings(Settings):
         low=0,
         high=65_535,
     )
+    after_release: bool = option(
+        False,
+        help="with --serve, serve the web as it is after a release: a site now disallows, another reserves, "
+        "images replaced, gone or tagged noai (to try wit-builder recheck)",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -197,6 +197,7 @@ _CHAIN: list[Stage] = [
         keeps=("takedowns.jsonl", "takedown.pending.json"),
         reads={"samples": "download", "queries": "queries", "curation": "curate"},
         report=("Shards", f"{_SECTIONS}:shard"),
+        more_reports=(("Re-checks after release", "wit_builder.report.recheck_section:recheck_section"),),
     ),
     Stage(
         "tokenizer",

@@ -105,11 +105,13 @@ class HostFiles:
         user_agent: str,
         honours: Callable[[str], bool],
         max_crawl_delay: float,
+        min_interval: float = 0.0,
     ):
         self._fetch = fetch
         self.user_agent = user_agent
         self.honours = honours
         self.max_crawl_delay = max_crawl_delay
+        self.min_interval = min_interval  # least seconds between requests to one origin, whatever robots.txt says
         self._policies: dict[str, asyncio.Task] = {}
         self._next_request: dict[str, float] = {}
         self._pacing: dict[str, asyncio.Lock] = {}
@@ -166,9 +168,15 @@ class HostFiles:
         policy.files = tuple(records)
         return policy
 
+    def policies(self) -> dict[str, HostPolicy]:
+        """Every origin's policy read so far, by origin (``origin_of``)."""
+        return {origin: task.result() for origin, task in self._policies.items() if task.done()}
+
     async def pace(self, url: str, policy: HostPolicy) -> None:
-        """Wait until the origin's Crawl-delay since our last request to it has passed."""
+        """Wait until the origin's Crawl-delay (or ``min_interval``, when longer) since our last
+        request to it has passed."""
         delay = min(policy.crawl_delay(), self.max_crawl_delay) if self.honours("robots") else 0.0
+        delay = max(delay, self.min_interval)
         if delay <= 0:
             return
         origin = origin_of(url)

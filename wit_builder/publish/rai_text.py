@@ -141,7 +141,9 @@ def rai_properties(facts: ReleaseFacts) -> dict:
         "rai:dataLimitations": list(LIMITATIONS),
         "rai:dataUseCases": "Training and evaluating contrastive image-text models (CLIP-style) for research.",
         "rai:dataReleaseMaintenancePlan": "Samples are removed on request with `wit-builder takedown`, which "
-        "rewrites the affected shards, updates this file and logs the request in takedowns.jsonl.",
+        "rewrites the affected shards, updates this file and logs the request in takedowns.jsonl. Consent and "
+        "content are re-checked after release with `wit-builder recheck`, which fetches every host's robots.txt, "
+        "tdmrep.json and ai.txt again (and, with --refetch, every image) and takes down what now opts out.",
     }
 
 

@@ -93,12 +93,13 @@ def read_request(path: str, kind: str) -> list[str]:
     return entries
 
 
-def _folder(spec: str) -> str:
+def shard_folder(spec: str) -> str:
+    """The shard stage's finished folder that ``spec`` (the folder or its manifest.json) names."""
     folder = spec.rstrip("/")
     folder = folder.rsplit("/", 1)[0] if folder.endswith("manifest.json") else folder
     filesystem, _ = fsspec.core.url_to_fs(folder)
     if not filesystem.exists(f"{folder}/manifest.json"):
-        raise UsageError(f"{spec}: no manifest.json there; takedown rewrites a shard stage's finished folder")
+        raise UsageError(f"{spec}: no manifest.json there; expected a shard stage's finished folder")
     return folder
 
 
@@ -133,7 +134,7 @@ def takedown(
         raise UsageError(f"a takedown names samples by one of {', '.join(KINDS)}")
     if not reason.strip():
         raise UsageError("--reason is required: the log says why each sample was removed")
-    folder = _folder(spec)
+    folder = shard_folder(spec)
     lock_out(folder)  # one writer per folder: not beside a shard run or another takedown
     rolled = roll_forward(folder)
     wanted = set(entries)

@@ -12,6 +12,11 @@ see ``catalog.FAULTS``), ``/redirected/ID.EXT`` (where the ``redirect`` fault le
 ``/pages/ID.html`` (a page embedding images), ``/planted/NAME`` (the photo-like pictures of
 ``planted``, on the first host), ``/extra/NAME`` (files handed to the server, e.g. a
 benchmark's photos) and ``/`` (the list of faults).
+
+The web can change its mind after a collection, as the real one does: ``change(path, ...)``
+makes one host, or every host, answer a path otherwise from then on (a robots.txt that now
+disallows, a tdmrep.json that now reserves, an image replaced or gone), so ``recheck`` is
+tested against a web that drifted.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 import socket
 import threading
 from collections import Counter
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from aiohttp import web
@@ -40,6 +46,19 @@ def image_bytes(image: ImageEntry) -> bytes:
 @lru_cache(maxsize=8192)
 def _encoded(image: ImageEntry) -> bytes:
     return encode_image(render_scene(image.scene, image.width, image.height, image.jitter), image.extension)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a path answers after the web changed its mind."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/octet-stream"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def response(self) -> web.Response:
+        return web.Response(status=self.status, body=self.body, content_type=self.content_type, headers=self.headers)
 
 
 class SyntheticWeb:
@@ -65,6 +84,7 @@ class SyntheticWeb:
         self._lock = threading.Lock()
         self.planted = PlantedSet(catalog.config.seed)
         self.extra = extra or {}  # files served as they are under /extra/NAME on every host (benchmarks)
+        self.changes: dict[tuple[int | None, str], Change] = {}  # (host number or None for all, path)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -113,10 +133,51 @@ class SyntheticWeb:
         for image in self.catalog.images:
             image_bytes(image)
 
+    # -- changing its mind -----------------------------------------------------------------
+
+    def change(
+        self,
+        path: str,
+        *,
+        body: bytes | str = b"",
+        status: int = 200,
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
+        host: int | None = None,
+    ) -> None:
+        """From now on, answer ``path`` on host number ``host`` (0 for 127.0.0.1; None: every
+        host) with ``status``, ``body`` and ``headers`` instead of what the catalogue says. An
+        image replaced keeps its content type unless another is given."""
+        data = body.encode() if isinstance(body, str) else body
+        if content_type is None:
+            extension = path.rsplit(".", 1)[-1]
+            types = {**{name: mime for name, (_, mime) in ENCODINGS.items()}, "json": "application/json"}
+            content_type = types.get(extension, "text/plain")
+        with self._lock:
+            self.changes[(host, path)] = Change(status, data, content_type, dict(headers or {}))
+
+    def forget_changes(self) -> None:
+        """Serve the catalogue as it was."""
+        with self._lock:
+            self.changes.clear()
+
+    @web.middleware
+    async def _changed(self, request: web.Request, handler) -> web.StreamResponse:
+        """A changed path's new answer, before any route (so a path the catalogue lacks can be added)."""
+        if self.changes:
+            with self._lock:
+                found = self.changes.get((_host_number(request), request.path)) or self.changes.get(
+                    (None, request.path)
+                )
+            if found is not None:
+                self._count(request)
+                return found.response()
+        return await handler(request)
+
     # -- handlers ---------------------------------------------------------------------------
 
     def _app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self._changed])
         app.router.add_get("/", self._index)
         app.router.add_get("/img/{name}", self._image)
         app.router.add_get("/f/{fault}/{name}", self._fault)
@@ -131,8 +192,7 @@ class SyntheticWeb:
     async def _host_file(self, request: web.Request) -> web.StreamResponse:
         """A host's robots.txt, tdmrep.json or ai.txt (``opt_out_sites``), by the host asked."""
         self._count(request)
-        host = int(request.host.split(":")[0].rsplit(".", 1)[-1]) - 1
-        served = host_file(host, self.catalog.config.hosts, request.path.lstrip("/"))
+        served = host_file(_host_number(request), self.catalog.config.hosts, request.path.lstrip("/"))
         if served is None:
             raise web.HTTPNotFound()
         if isinstance(served, int):
@@ -250,6 +310,11 @@ class SyntheticWeb:
         assert request.transport is not None
         request.transport.close()  # the client sees the connection drop mid-body
         return response
+
+
+def _host_number(request: web.Request) -> int:
+    """0 for 127.0.0.1, 1 for 127.0.0.2, ..."""
+    return int(request.host.split(":")[0].rsplit(".", 1)[-1]) - 1
 
 
 def _bind_loopback(hosts: int, port: int = 0, attempts: int = 20) -> list[socket.socket]:
