@@ -34,11 +34,12 @@ FLAGS = {
     "embed": "batch-size chunk-rows device eval-sets model open-clip out precision pretrained samples",
     "curate": "clip-score-min clip-score-top dedup-clusters dedup-epsilon dedup-sample embeddings eval-similarity "
     "no-semantic-dedup out per-language seed",
-    "shard": "base-url chunk-rows citation count-shards curation dataset-name license out per-query queries "
+    "shard": "base-url chunk-rows citation count-shards curation dataset-name license out per-query pool queries "
     "read-budget release-version samples samples-per-shard seed shard-bytes",
     "tokenizer": "input min-frequency out vocab-size",
     "train": "accum-freq batch-size beta1 beta2 dataset-resampled delete-previous-checkpoint epochs eps "
-    "gather-with-grad grad-checkpointing grad-clip-norm local-loss log-every-n-steps lr model out precision resume "
+    "gather-with-grad grad-checkpointing grad-clip-norm local-loss log-every-n-steps lr model online-balance out "
+    "precision resume "
     "save-every-n-steps seed shuffle-buffer steps templates tokenizer torchcompile torchcompile-mode train-data "
     "train-num-samples "
     "val-data warmup wd workers zeroshot-data",

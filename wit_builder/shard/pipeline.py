@@ -126,9 +126,37 @@ def finish(
     manifest = build_manifest(shards, settings.as_dict(), plan.fingerprint, digits, out, upstream)
     manifest["inputs_fingerprint"] = inputs.fingerprint(settings)
     manifest["release"] = release or {}
+    if settings.pool:
+        manifest["online_balance"] = online_balance_entry(out, settings, manifest["shards"], queries)
     write_release_files(out, manifest)
     write_json(f"{out}/manifest.json", manifest, ensure_ascii=False, schema="manifest")
     return report
+
+
+def online_balance_entry(out: str, settings: ShardRules, shards: list[dict], queries: dict) -> dict:
+    """The manifest's ``online_balance``: the draw ``wit-train --online-balance`` makes each
+    epoch (``capping.online``): t per language, the capped queries with their matched count
+    and keep probability (from this set's own balance report), and the samples an epoch is
+    expected to keep, per shard and in all (what the trainer's schedule counts on)."""
+    from wit_builder.capping.online import OnlineBalance
+    from wit_builder.schemas import read_table
+    from wit_builder.shard.pool import capped_queries, expected_per_shard
+
+    report = read_table(f"{out}/report/balance.parquet", "balance_report")
+    capped = capped_queries(report)
+    languages = queries.get("languages") or {}
+    thresholds = {lang: found["t"] for lang, found in sorted(languages.items())} or {"*": settings.per_query}
+    expected = expected_per_shard(out, sorted(shards, key=_name), OnlineBalance({key: p for key, _, p in capped}))
+    return {
+        "rule": "Meta CLIP 2: a sample is kept in epoch e when any matched query q keeps it, "
+        "draw(epoch_seed(seed, e), q, uid) < min(1, t / matched_q)",
+        "seed": settings.seed,
+        "per_query": settings.per_query,
+        "t": thresholds,
+        "capped": [[key, matched, p] for key, matched, p in capped],
+        "expected_samples": round(sum(expected.values()), 3),
+        "expected_per_shard": {name: round(value, 3) for name, value in expected.items()},
+    }
 
 
 def _name(shard: dict) -> str:
@@ -160,7 +188,10 @@ class ShardSamples(beam.PTransform):
         matched, count_errors = count_matches(paths, rules, schema="samples")
         caps = language_caps(matched, rules)  # per language where the samples carry one
         thresholds = pvalue.AsSingleton(caps)
-        over_cap = pvalue.AsDict(over_cap_counts(matched, rules, thresholds))
+        if settings.pool:  # the whole pool is written; the trainer draws from it each epoch
+            over_cap = pvalue.AsDict(chunks.pipeline | "NothingCapped" >> beam.Create([]))
+        else:
+            over_cap = pvalue.AsDict(over_cap_counts(matched, rules, thresholds))
         units = chunks | "SpreadUnits" >> beam.Reshuffle()
         kept = (
             units

@@ -36,6 +36,11 @@ class ShardRules(Settings):
         low=1,
         high=10**9,
     )
+    pool: bool = option(
+        False,
+        help="write the pool for online balancing: nothing is capped, and the manifest carries --per-query's draw, "
+        "which wit-train --online-balance makes afresh every epoch",
+    )
     base_url: str | None = option(
         None, metavar="URL", help="where the shards will be served from (gs://bucket/set/): the manifest's URLs"
     )
@@ -58,6 +63,11 @@ class ShardRules(Settings):
     count_fanout: int = 1
     batch_rows: int = 65_536
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.pool and self.per_query is None:
+            raise ValueError("--pool needs --per-query T: the t the trainer balances each epoch at")
+
     @property
     def balance_rules(self) -> BalanceRules:
         """The balance stage's rules for the final cap (no cap when ``per_query`` is None)."""
@@ -76,6 +86,7 @@ class ShardRules(Settings):
             "shard_bytes": self.shard_bytes,
             "seed": self.seed,
             "per_query": self.per_query,
+            **({"pool": True} if self.pool else {}),  # absent otherwise: earlier sets keep their fingerprint
         }
 
     def as_dict(self) -> dict:

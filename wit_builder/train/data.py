@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import logging
 import random
 from collections.abc import Callable, Iterator
@@ -30,7 +31,9 @@ import torch
 from PIL import Image
 from torch.utils.data import IterableDataset, get_worker_info
 
-from wit_builder.errors import StageFailed
+from wit_builder.capping.languages import row_keys
+from wit_builder.capping.online import EpochDraw, OnlineBalance
+from wit_builder.errors import StageFailed, UsageError
 from wit_builder.io.shard_urls import resolve_shard_set
 from wit_builder.train.shard_reader import IMAGE_KEYS, TEXT_KEYS, ReadTally, iter_shard_samples, pick
 from wit_builder.train.transforms import normalise_pixels
@@ -71,6 +74,8 @@ class StreamSpec:
     shuffle_buffer: int = 1000
     rank: int = 0
     world: int = 1
+    balance: OnlineBalance | None = None  # online balancing's draw (``capping.online``), made each pass
+    first_epoch: int = 0  # the epoch of pass 0: passes after an elastic resume draw fresh epochs
 
 
 def resolve_urls(spec: str) -> tuple[str, ...]:
@@ -91,8 +96,12 @@ def _pass_shards(spec: StreamSpec, stream: int, streams: int, pass_index: int) -
     return order, streams, stream  # fewer shards than streams: split by sample instead
 
 
-def _raw_samples(shards: list[str], every: int, offset: int, tally: ReadTally) -> Iterator[tuple[str, bytes, str]]:
-    """``(key, image bytes, caption)`` of the complete samples, in shard order."""
+def _raw_samples(
+    shards: list[str], every: int, offset: int, tally: ReadTally, draw: EpochDraw | None = None
+) -> Iterator[tuple[str, bytes, str]]:
+    """``(key, image bytes, caption)`` of the complete samples, in shard order; with ``draw``,
+    only those online balancing keeps this epoch (decided after the split between streams, so
+    the samples kept do not depend on how many streams there are)."""
     index = 0
     for url in shards:
         for key, members in iter_shard_samples(url, tally):
@@ -103,9 +112,25 @@ def _raw_samples(shards: list[str], every: int, offset: int, tally: ReadTally) -
                 tally.incomplete += 1
                 continue
             index += 1
-            if (index - 1) % every == offset:
-                tally.samples += 1
-                yield key, image[1], text[1].decode("utf-8", "replace")
+            if (index - 1) % every != offset:
+                continue
+            if draw is not None and not _drawn(draw, members, tally):
+                tally.balanced_out += 1
+                continue
+            tally.samples += 1
+            yield key, image[1], text[1].decode("utf-8", "replace")
+
+
+def _drawn(draw: EpochDraw, members: dict[str, bytes], tally: ReadTally) -> bool:
+    """Whether this epoch's draw keeps the sample, by its KEY.json (uid, matches, lang); a
+    sample without a readable one cannot be drawn and is kept (counted as ``undrawn``)."""
+    try:
+        document = json.loads(members["json"])
+        keys = row_keys(document["matches"], document.get("lang"))
+        return draw.keeps(document["uid"], keys)
+    except (KeyError, TypeError, ValueError):
+        tally.undrawn += 1
+        return True
 
 
 def _shuffled(samples: Iterator, size: int, rng: random.Random) -> Iterator:
@@ -167,9 +192,10 @@ class TrainStream(IterableDataset):
             tally = ReadTally()
             shards, every, offset = _pass_shards(spec, stream_id, streams, pass_index)
             rng = random.Random(f"{spec.seed}:buffer:{stream_id}:{pass_index}")
+            draw = spec.balance.epoch(spec.first_epoch + pass_index) if spec.balance is not None else None
             pulled = decoded = 0
             for key, image_bytes, text in _shuffled(
-                _raw_samples(shards, every, offset, tally), spec.shuffle_buffer, rng
+                _raw_samples(shards, every, offset, tally, draw), spec.shuffle_buffer, rng
             ):
                 pulled += 1
                 if pass_index == start_pass and pulled <= skip:
@@ -193,7 +219,7 @@ class TrainStream(IterableDataset):
                     yield Batch(images, tokens, tuple(keys), logical, (pass_index, pulled))
                     pixels = torch.empty_like(pixels)  # the batch just sent keeps its own tensor
                     filled, texts, keys = 0, [], []
-            if tally.samples == 0:
+            if tally.samples == 0 and not tally.balanced_out:
                 raise StageFailed(_no_samples_message(shards, tally))
             replayed = skip if pass_index == start_pass else 0
             if decoded == 0 and pulled > replayed:
@@ -252,3 +278,31 @@ def count_samples(urls: tuple[str, ...]) -> int | None:
 
 def _manifest_sizes(manifest: dict) -> dict[str, int]:
     return {shard["name"]: shard["samples"] for shard in manifest["shards"]}
+
+
+def online_balance_of(urls: tuple[str, ...], seed: int) -> tuple[OnlineBalance, float]:
+    """Online balancing's draw for ``urls`` (with the run's ``seed``) and the samples an epoch
+    of them is expected to keep, from the ``online_balance`` entry of the manifest beside them
+    (``shard --pool``)."""
+    from wit_builder.io.json_files import read_json
+
+    capped: dict[str, float] = {}
+    expected = 0.0
+    for folder in dict.fromkeys(url.rsplit("/", 1)[0] for url in urls):
+        try:
+            manifest = read_json(f"{folder}/manifest.json", "manifest")
+        except (OSError, ValueError) as error:
+            raise UsageError(f"--online-balance reads the manifest beside the shards: {error}") from None
+        entry = manifest.get("online_balance")
+        if not isinstance(entry, dict):
+            raise UsageError(
+                f"--online-balance: {folder} is not a pool (its manifest has no online_balance); write it with "
+                "wit-builder shard --pool --per-query T"
+            )
+        for key, _, p in entry["capped"]:
+            if capped.setdefault(key, float(p)) != float(p):
+                raise UsageError(f"--online-balance: the pools disagree on query {key!r}'s keep probability")
+        per_shard = entry["expected_per_shard"]
+        mine = [url.rsplit("/", 1)[1] for url in urls if url.rsplit("/", 1)[0] == folder]
+        expected += sum(float(per_shard.get(name, 0.0)) for name in mine)
+    return OnlineBalance(capped, seed), expected

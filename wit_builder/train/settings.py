@@ -40,6 +40,11 @@ class TrainSettings(Settings):
         None, metavar="N", group=DATA, help="samples per epoch (default: from sizes.json)", low=1, high=10**12
     )
     dataset_resampled: bool = option(False, group=DATA, help="draw shards with replacement")
+    online_balance: bool = option(
+        False,
+        group=DATA,
+        help="balance each epoch afresh from a pool (shard --pool): Meta CLIP 2's draw, by the manifest's table",
+    )
     shuffle_buffer: int = option(
         1000,
         metavar="N",

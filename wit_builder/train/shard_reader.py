@@ -30,6 +30,8 @@ class ReadTally:
     samples: int = 0
     incomplete: int = 0
     not_regular: int = 0  # links, devices, folders: never read, never followed
+    balanced_out: int = 0  # left out of this epoch by online balancing's draw
+    undrawn: int = 0  # online balancing: no readable KEY.json to draw with, so kept
     members_seen: set[str] = field(default_factory=set)
 
 

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 from wit_builder.errors import UsageError
 from wit_builder.io.json_files import write_json
 from wit_builder.train import checkpoints
-from wit_builder.train.data import StreamSpec, TrainStream, count_samples, resolve_urls
+from wit_builder.train.data import StreamSpec, TrainStream, count_samples, online_balance_of, resolve_urls
 from wit_builder.train.distributed import Placement, all_gather_objects, barrier, init_distributed, shutdown
 from wit_builder.train.factory import create_model
 from wit_builder.train.loss import ClipLoss
@@ -49,9 +49,13 @@ class Plan:
 
 def plan_run(args: TrainSettings, urls: tuple[str, ...], world: int) -> Plan:
     global_batch = args.batch_size * args.accum_freq * world
-    samples = args.train_num_samples or count_samples(urls)
-    if samples and global_batch > samples:  # every step would pass over the data more than once
+    if args.online_balance and not args.train_num_samples:  # an epoch is what the draw keeps, on average
+        samples = round(online_balance_of(urls, args.seed)[1])
+        where = "the pool's expected samples per epoch (manifest.json's online_balance)"
+    else:
+        samples = args.train_num_samples or count_samples(urls)
         where = "--train-num-samples" if args.train_num_samples else "the shards' sizes.json"
+    if samples and global_batch > samples:  # every step would pass over the data more than once
         raise UsageError(
             f"--batch-size {args.batch_size:,} x --accum-freq {args.accum_freq:,} x {world} process(es) = "
             f"{global_batch:,} samples a step, more than the {samples:,} an epoch holds ({where}); lower them"
@@ -122,6 +126,8 @@ class Trainer:
             shuffle_buffer=args.shuffle_buffer,
             rank=self.placement.rank,
             world=self.placement.world,
+            balance=online_balance_of(urls, args.seed)[0] if args.online_balance else None,
+            first_epoch=first_pass,
         )
         self.positions = dict(start)
         self.consumed = int(self.resume_state["data"]["consumed"][self.placement.rank]) if start else 0
