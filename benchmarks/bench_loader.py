@@ -2,6 +2,8 @@
 
     python benchmarks/bench_loader.py [--samples 4000] [--shards 4] [--batch-size 64] [--workers 2]
                                       [--image-size 224] [--stored-size 256] [--batches 0]
+                                      [--open-clip-python /tmp/ocvenv/bin/python] [--online-balance]
+                                      [--rounds 1]
 
 Inputs, written once into a temporary folder: ``--shards`` WebDataset tars of photo-like JPEGs
 (``benchmarks/photo_shards.py``: ``--stored-size`` px on the short side, quality
@@ -25,6 +27,17 @@ normalised pixels:
   caption), ``to_tuple``, ``batched``, through ``WebLoader``;
 - **ours**: ``TrainStream`` through a ``DataLoader``, as ``wit-train`` runs it.
 
+- **open_clip itself** (``--open-clip-python PY``): open_clip 3.3.0's own ``get_wds_dataset``
+  with its torchvision train transform and its tokenizer, run in PY (a venv with open_clip's
+  training extra, which pins webdataset <= 0.2.86: ``benchmarks/open_clip_loader.py`` says how
+  to make it), on the same shards. Prints ``open_clip_ratio=<ours / open_clip>``.
+- **ours with online balancing** (``--online-balance``): the same stream drawing each sample by
+  its ``KEY.json`` (``capping.online``), with a table that keeps about 90% of the samples;
+  prints ``online_cost`` = 1 − (its images/s / ours without the draw).
+
+With ``--rounds N`` every loader is timed N times, in turn (ours, baseline, open_clip, online,
+then again), and the medians are printed: one machine's load moves all of them alike.
+
 Prints images/s for each and ``loader_ratio=<ours / baseline>``.
 """
 
@@ -32,7 +45,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import random
+import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -80,16 +96,52 @@ def baseline_loader(urls: list[str], tokenizer, image_size: int, batch_size: int
     return wds.WebLoader(pipeline, batch_size=None, shuffle=False, num_workers=workers, persistent_workers=workers > 0)
 
 
-def our_loader(urls: list[str], tokenizer, image_size: int, batch_size: int, workers: int):
+def our_loader(urls: list[str], tokenizer, image_size: int, batch_size: int, workers: int, balance=None):
     from torch.utils.data import DataLoader
 
     from wit_builder.train.data import StreamSpec, TrainStream
     from wit_builder.train.transforms import train_crop
 
-    spec = StreamSpec(urls=tuple(urls), batch_size=batch_size, image_size=image_size, shuffle_buffer=1000)
+    spec = StreamSpec(
+        urls=tuple(urls), batch_size=batch_size, image_size=image_size, shuffle_buffer=1000, balance=balance
+    )
     stream = TrainStream(spec, tokenizer, train_crop, workers)
     options = {"prefetch_factor": 4, "persistent_workers": True} if workers else {}
     return DataLoader(stream, batch_size=None, num_workers=workers, **options)
+
+
+def bench_balance(urls: list[str], keep: float = 0.9):
+    """An online-balancing table over the shards' matches that keeps about ``keep`` of the
+    samples: every query matched more than t times is capped, t found by bisection."""
+    from photo_shards import caption_matches, shard_captions
+
+    from wit_builder.capping.online import OnlineBalance, expected_keep
+
+    matches = [caption_matches(caption) for caption in shard_captions(urls)]
+    counts: dict[str, int] = {}
+    for found in matches:
+        for query in found:
+            counts[query] = counts.get(query, 0) + 1
+
+    def table(t: float) -> dict[str, float]:
+        return {query: t / n for query, n in counts.items() if n > t}
+
+    low, high = 1.0, float(max(counts.values()))
+    for _ in range(40):
+        middle = (low + high) / 2
+        kept = sum(expected_keep(found, table(middle)) for found in matches) / len(matches)
+        low, high = (middle, high) if kept < keep else (low, middle)
+    return OnlineBalance(table(high))
+
+
+def open_clip_rate(python: str, urls: list[str], args: argparse.Namespace, batches: int) -> float:
+    """open_clip's own loader's images/s, run by ``python`` (``open_clip_loader.py``)."""
+    script = Path(__file__).with_name("open_clip_loader.py")
+    command = [python, str(script), "--train-data", "::".join(urls), "--samples", str(args.samples),
+               "--batch-size", str(args.batch_size), "--workers", str(args.workers),
+               "--image-size", str(args.image_size), "--batches", str(batches)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["images_per_second"])
 
 
 def pixels_of(batch) -> torch.Tensor:
@@ -118,6 +170,9 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--stored-size", type=int, default=256)
     parser.add_argument("--batches", type=int, default=0, help="batches timed (default: a pass, less the first)")
+    parser.add_argument("--open-clip-python", metavar="PY", help="a venv's python with open_clip's training extra")
+    parser.add_argument("--online-balance", action="store_true", help="time ours with online balancing too")
+    parser.add_argument("--rounds", type=int, default=1, help="times each loader is timed, in turn (medians)")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -137,16 +192,33 @@ def main() -> None:
             f"{args.samples:,} samples in {args.shards} shards (~{kilobytes:.0f} KB each, {args.stored_size} px),",
             f"batch {args.batch_size}, {args.workers} worker(s), {args.image_size} px crops; {batches} batches timed",
         )
-        loaders = {
-            "baseline": baseline_loader(urls, tokenizer, args.image_size, args.batch_size, args.workers),
-            "ours": our_loader(urls, tokenizer, args.image_size, args.batch_size, args.workers),
-        }
-        rates = {name: images_per_second(loader, batches, args.batch_size) for name, loader in loaders.items()}
-        del loaders  # stop the persistent workers before their shards are deleted
-        gc.collect()
-    for name, rate in rates.items():
-        print(f"{name + ':':10s}{rate:,.0f} images/s")
+        balance = bench_balance(urls) if args.online_balance else None
+        timed: dict[str, list[float]] = {}
+        for _ in range(args.rounds):
+            runs = {
+                "ours": lambda: our_loader(urls, tokenizer, args.image_size, args.batch_size, args.workers),
+                "baseline": lambda: baseline_loader(urls, tokenizer, args.image_size, args.batch_size, args.workers),
+            }
+            if balance is not None:
+                runs["online"] = lambda: our_loader(
+                    urls, tokenizer, args.image_size, args.batch_size, args.workers, balance
+                )
+            for name, make in runs.items():
+                loader = make()
+                timed.setdefault(name, []).append(images_per_second(loader, batches, args.batch_size))
+                del loader  # stop the persistent workers before the next loader starts
+                gc.collect()
+            if args.open_clip_python:
+                timed.setdefault("open_clip", []).append(open_clip_rate(args.open_clip_python, urls, args, batches))
+    rates = {name: statistics.median(values) for name, values in timed.items()}
+    for name, values in timed.items():
+        runs_text = f" (runs: {', '.join(f'{v:,.0f}' for v in values)})" if len(values) > 1 else ""
+        print(f"{name + ':':11s}{rates[name]:,.0f} images/s{runs_text}")
     print(f"loader_ratio={rates['ours'] / rates['baseline']:.3f}")
+    if "open_clip" in rates:
+        print(f"open_clip_ratio={rates['ours'] / rates['open_clip']:.3f}")
+    if "online" in rates:
+        print(f"online_cost={1 - rates['online'] / rates['ours']:.3f}")
 
 
 if __name__ == "__main__":

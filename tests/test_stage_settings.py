@@ -23,7 +23,8 @@ FLAGS = {
     "title-share unigram-share wordnet-lmf",
     "harvest": "blocklist caption-column case-insensitive image-extensions max-text-chars min-text-chars out "
     "output-shards "
-    "pairs pairs-format queries url-column wat wat-limit wat-prefix languages match-english min-language-score",
+    "pairs pairs-format queries url-column wat wat-limit wat-prefix languages match-english min-language-score "
+    "max-captions",
     "balance": "batch-rows candidates count-fanout count-shards out oversample per-query queries seed",
     "download": "allow-private-network allowed-ports aspect-tolerance blocklist chunk-rows concurrency connect-timeout "
     "encode-format encode-quality eval-radius eval-sets ignore-opt-out image-processes image-size max-aspect-ratio "
@@ -38,7 +39,8 @@ FLAGS = {
     "read-budget release-version samples samples-per-shard seed shard-bytes",
     "tokenizer": "input min-frequency out vocab-size",
     "train": "accum-freq batch-size beta1 beta2 dataset-resampled delete-previous-checkpoint epochs eps "
-    "gather-with-grad grad-checkpointing grad-clip-norm local-loss log-every-n-steps lr model online-balance out "
+    "first-caption gather-with-grad grad-checkpointing grad-clip-norm local-loss log-every-n-steps lr model "
+    "online-balance out "
     "precision resume "
     "save-every-n-steps seed shuffle-buffer steps templates tokenizer torchcompile torchcompile-mode train-data "
     "train-num-samples "

@@ -16,7 +16,7 @@ was found.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from importlib.resources import files
@@ -214,7 +214,20 @@ def write_table(table: pa.Table, path: str, name: str, without: tuple[str, ...] 
         pq.write_table(table, handle)
 
 
-def write_table_omitting_nulls(table: pa.Table, path: str, name: str, optional: tuple[str, ...] = ("lang",)) -> None:
+# Optional columns written only when they say something: a worldwide list's ``lang``, and the
+# ``captions`` of harvest --max-captions. Without them, files are the bytes written before they existed.
+SPARSE_COLUMNS = ("lang", "captions")
+
+
+def sparse_left_out(columns: Iterable[str]) -> tuple[str, ...]:
+    """The sparse columns a file (by its ``columns``) was written without: its successor is too."""
+    present = set(columns)
+    return tuple(column for column in SPARSE_COLUMNS if column not in present)
+
+
+def write_table_omitting_nulls(
+    table: pa.Table, path: str, name: str, optional: tuple[str, ...] = SPARSE_COLUMNS
+) -> None:
     """``write_table``, leaving out the ``optional`` columns that hold nothing but nulls: an
     English-only run's ``lang``, so its files are the bytes written before the column existed."""
     empty = tuple(c for c in optional if c in table.column_names and table.column(c).null_count == table.num_rows)

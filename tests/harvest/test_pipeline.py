@@ -167,3 +167,36 @@ def test_candidate_files_grow_with_the_inputs():
     assert output_shards(few, HarvestRules()) == 8
     assert output_shards(many, HarvestRules()) == 42
     assert output_shards(many, HarvestRules(output_shards=5)) == 5
+
+
+def test_max_captions_keeps_an_images_best_texts_as_one_row(world, result, result_dir, tmp_path):
+    """--max-captions 3: one row per URL as before (the same uids, the same representative
+    text), with up to three distinct captions best first and the union of their matches; the
+    default writes no captions column at all."""
+    rows, stats = result
+    assert "captions" not in pq.read_schema(next((result_dir / "candidates").glob("*.parquet"))).names
+    many, many_stats = harvest(world, tmp_path / "many", "--max-captions", "3")
+    by_uid = {row["uid"]: row for row in rows}
+    assert {row["uid"] for row in many} == set(by_uid)
+    with_several = [row for row in many if row["captions"] and len(row["captions"]) > 1]
+    assert with_several, "the world's URLs appear with several texts"
+    extra = 0
+    for row in many:
+        one = by_uid[row["uid"]]
+        assert row["text"] == one["text"]
+        if row["captions"]:
+            assert row["captions"][0] == row["text"] and len(set(row["captions"])) == len(row["captions"]) <= 3
+            assert set(one["matches"]) <= set(row["matches"])
+            extra += len(row["captions"]) - 1
+    assert many_stats["extra_captions"] == extra > 0 and many_stats["rules"]["max_captions"] == 3
+    assert many_stats["dropped"] == stats["dropped"] and many_stats["adds_up"]
+
+
+def test_the_captions_kept_do_not_depend_on_the_order_rows_arrive():
+    rows = [{"text": f"a caption number {k}", "matches": ["a"] * (k % 3 + 1), "page_url": None, "source": "s"}
+            for k in range(9)]  # fmt: skip
+    combine = PickRepresentative(max_captions=4)
+    forward = combine.extract_output(combine.add_inputs(combine.create_accumulator(), rows))
+    halves = [combine.add_inputs(combine.create_accumulator(), part) for part in (rows[5:], rows[:5][::-1])]
+    merged = combine.extract_output(combine.merge_accumulators(halves))
+    assert forward == merged and forward[1] == 9 and len(forward[0]["captions"]) == 4

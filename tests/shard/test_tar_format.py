@@ -88,3 +88,55 @@ def test_fast_header_is_tarfiles_header(name, size):
 def test_what_ustar_cannot_hold_is_refused_as_tarfile_refuses_it(name, size):
     with pytest.raises(ValueError):
         member_header(name, size)
+
+
+def test_the_fast_header_reading_agrees_with_tarfile_or_defers_to_it():
+    """``plain_header`` reads a regular file's header without tarfile; wherever it answers, its
+    (name, size) are tarfile's, and every header tarfile refuses or reads as something else
+    (a folder, a link, a bad checksum, a base-256 size) it leaves to tarfile. Checked on headers
+    tarfile writes in each format, and on 3,000 of them with a byte changed."""
+    import random
+    import tarfile
+
+    from wit_builder.shard.tar_format import plain_header
+
+    def headers() -> list[bytes]:
+        blocks = []
+        names = ["0000030042.jpg", "a" * 100, "dir/" + "b" * 120, "ünïcode/名前.txt", "x/" * 60 + "y.json", "f"]
+        for fmt in (tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT):
+            for name in names:
+                for size, kind in ((0, tarfile.REGTYPE), (1234, tarfile.REGTYPE), (7, tarfile.AREGTYPE),
+                                   (0, tarfile.DIRTYPE), (0, tarfile.SYMTYPE)):  # fmt: skip
+                    info = tarfile.TarInfo(name)
+                    info.size, info.type, info.linkname = size, kind, "target" if kind == tarfile.SYMTYPE else ""
+                    try:
+                        data = info.tobuf(fmt, "utf-8", "surrogateescape")
+                    except ValueError:
+                        continue
+                    blocks += [data[i : i + 512] for i in range(0, len(data), 512)]
+        return blocks
+
+    def tarfile_reading(block: bytes):
+        try:
+            info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+        except tarfile.HeaderError:
+            return None
+        return (info.name, info.size) if info.type in (tarfile.REGTYPE, tarfile.AREGTYPE) else "other"
+
+    rng = random.Random(0)
+    blocks = headers()
+    mutated = []
+    for number in range(3_000):
+        block = bytearray(rng.choice(blocks))
+        block[rng.randrange(512)] = rng.randrange(256)
+        if number % 2:  # with its checksum made right again, so the fields themselves are read
+            block[148:156] = b" " * 8
+            block[148:156] = b"%06o\0 " % sum(block)
+        mutated.append(bytes(block))
+    answered = 0
+    for block in blocks + mutated:
+        fast = plain_header(block)
+        if fast is not None:
+            answered += 1
+            assert tarfile_reading(block) == fast, block[:160]
+    assert answered > 400  # most mutants break the checksum or a field: tarfile reads those

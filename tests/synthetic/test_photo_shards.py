@@ -1,13 +1,14 @@
-"""Photo-like shards: real JPEGs of web-photo weight and shapes, every sample a jpg and a txt,
-spread evenly over the shards, the same bytes from the same seed."""
+"""Photo-like shards: real JPEGs of web-photo weight and shapes, every sample a jpg, the shard
+stage's KEY.json and a txt, spread evenly over the shards, the same bytes from the same seed."""
 
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 from pathlib import Path
 
-from photo_shards import photo_jpegs, shard_captions, write_photo_shards
+from photo_shards import caption_matches, photo_jpegs, shard_captions, write_photo_shards
 from PIL import Image
 
 
@@ -27,7 +28,12 @@ def test_shards_hold_every_sample_once_with_its_caption(tmp_path):
         with tarfile.open(url) as tar:
             names += tar.getnames()
     keys = sorted({n.split(".")[0] for n in names})
-    assert keys == [f"{i:09d}" for i in range(10)] and len(names) == 20
+    assert keys == [f"{i:09d}" for i in range(10)] and len(names) == 30
+    with tarfile.open(urls[0]) as tar:
+        document = json.load(tar.extractfile(f"{0:09d}.json"))
+        caption = tar.extractfile(f"{0:09d}.txt").read().decode()
+    assert document["caption"] == caption and document["matches"] == caption_matches(caption)
+    assert 600 < len(json.dumps(document)) < 2_000  # about the shard stage's 1 KB
     captions = shard_captions(urls)
     assert len(captions) == 10 and all(8 <= len(c.split()) <= 20 for c in captions)
     (tmp_path / "again").mkdir()

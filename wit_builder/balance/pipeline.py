@@ -52,7 +52,7 @@ from wit_builder.counting import split_by_shard
 from wit_builder.io.chunks import READ_ERRORS, parquet_columns, parquet_rows
 from wit_builder.io.json_files import write_json
 from wit_builder.io.upstream import query_list_record
-from wit_builder.schemas import parquet_writer, read_batches, table_from_rows
+from wit_builder.schemas import parquet_writer, read_batches, sparse_left_out, table_from_rows
 from wit_builder.stage_stats import StatsDoFn, run_once
 
 
@@ -103,7 +103,7 @@ class BalanceFileFn(StatsDoFn):
         counts: Counter[str] = Counter()
         try:
             # A file of an English-only list has no lang column, and its balanced file none either.
-            without = () if "lang" in parquet_columns(path) else ("lang",)
+            without = sparse_left_out(parquet_columns(path))
             with parquet_writer(final, "balanced", without) as write:  # whole, or no file
                 for table in read_batches(path, "candidates", batch_rows=self.rules.batch_rows):
                     kept = filter_table(table, capped, counts, kept_per_query)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import pyarrow as pa
 
 from wit_builder.download.outcomes import PairOutcome
-from wit_builder.schemas import parquet_writer, table_from_rows
+from wit_builder.schemas import SPARSE_COLUMNS, parquet_writer, table_from_rows
 
 
 def work_path(out_dir: str, kind: str, chunk_name: str) -> str:
@@ -22,9 +22,10 @@ def work_path(out_dir: str, kind: str, chunk_name: str) -> str:
 
 
 def without_language(pairs: Sequence[dict]) -> tuple[str, ...]:
-    """``("lang",)`` when no pair has a language (an English-only list): its files are written
-    without the column, as before languages existed."""
-    return () if any(pair.get("lang") for pair in pairs) else ("lang",)
+    """The sparse columns no pair has (``schemas.SPARSE_COLUMNS``): ``lang`` for an English-only
+    list, ``captions`` without harvest --max-captions; its files are written without them, as
+    before they existed."""
+    return tuple(column for column in SPARSE_COLUMNS if not any(pair.get(column) for pair in pairs))
 
 
 def _write_whole(table: pa.Table, path: str, schema: str, without: tuple[str, ...] = ()) -> None:

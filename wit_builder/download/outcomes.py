@@ -80,6 +80,7 @@ class PairOutcome:
             "faces_blurred": image.faces_blurred,
             **{column: pair[column] for column in PAIR_COLUMNS},
             "lang": pair.get("lang"),  # a worldwide list's caption language
+            "captions": pair.get("captions"),  # harvest --max-captions: every caption, text first
             "image": image.image,
             "image_format": image.image_format,
             "width": image.width,

@@ -40,7 +40,7 @@ from wit_builder.download.opt_out import SIGNALS
 from wit_builder.download.settings import DownloadRules
 from wit_builder.io.chunks import READ_ERRORS, Chunk, parquet_columns, parquet_rows, read_chunk_tables
 from wit_builder.io.json_files import write_json
-from wit_builder.schemas import parquet_writer, read_batches, read_table, table_from_rows
+from wit_builder.schemas import parquet_writer, read_batches, read_table, sparse_left_out, table_from_rows
 from wit_builder.stage_stats import STATS, StatsDoFn, run_once
 
 ERRORS = "errors"
@@ -146,7 +146,7 @@ class FinalizeChunkFn(StatsDoFn):
             elif row["status"] == "eval_duplicate":
                 self.count(f"eval_duplicate_in:{row['list']}")
         fetched = work_path(out, "fetched", chunk_name)
-        without = () if "lang" in parquet_columns(fetched) else ("lang",)
+        without = sparse_left_out(parquet_columns(fetched))
         # Each file whole (parquet_writer is atomic); the status file last, as the chunk's commit.
         with parquet_writer(f"{out}/samples/{chunk_name}.parquet", "samples", without) as write:
             for table in read_batches(fetched, "samples", batch_rows=1024):

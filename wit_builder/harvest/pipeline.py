@@ -227,38 +227,59 @@ def _first_opt_out(a: str | None, b: str | None) -> str | None:
 
 class PickRepresentative(beam.CombineFn):
     """One row per URL, by ``preference``, and how many rows shared the URL. A page-level
-    opt-out and face boxes found with any of the rows stay with the URL, whichever row represents it."""
+    opt-out and face boxes found with any of the rows stay with the URL, whichever row represents it.
+
+    With ``max_captions`` N > 1, the N best rows of distinct texts are kept (a small sorted list,
+    so the accumulator stays bounded however many rows share the URL): the best represents the
+    URL, ``captions`` lists their texts best first, and ``matches`` is the union of their
+    matches, so balance counts the image under every query any of its captions matched."""
+
+    def __init__(self, max_captions: int = 1):
+        self.max_captions = max_captions
 
     def create_accumulator(self):
-        return (None, 0, None, None)
+        return ([], 0, None, None)
+
+    def _best(self, rows: list[dict]) -> list[dict]:
+        best: dict[str, dict] = {}
+        for row in sorted(rows, key=preference):
+            best.setdefault(row["text"], row)
+            if len(best) == self.max_captions:
+                break
+        return list(best.values())
 
     def add_input(self, accumulator, row):
         best, count, opt_out, boxes = accumulator
-        best = row if best is None or preference(row) < preference(best) else best
         return (
-            best,
+            self._best([*best, row]),
             count + 1,
             _first_opt_out(opt_out, row.get("page_opt_out")),
             merge_face_boxes(boxes, row.get("face_bboxes")),
         )
 
     def merge_accumulators(self, accumulators):
-        best, count, opt_out, boxes = None, 0, None, None
+        best, count, opt_out, boxes = [], 0, None, None
         for other, other_count, other_opt_out, other_boxes in accumulators:
             count += other_count
             opt_out = _first_opt_out(opt_out, other_opt_out)
             boxes = merge_face_boxes(boxes, other_boxes)
-            if other is not None and (best is None or preference(other) < preference(best)):
-                best = other
+            best = self._best([*best, *other])
         return best, count, opt_out, boxes
 
     def extract_output(self, accumulator):
         best, count, opt_out, boxes = accumulator
-        return ({**best, "page_opt_out": opt_out, "face_bboxes": boxes} if best is not None else None), count
+        if not best:
+            return None, count
+        row = {**best[0], "page_opt_out": opt_out, "face_bboxes": boxes}
+        if self.max_captions > 1:
+            row["captions"] = [other["text"] for other in best]
+            row["matches"] = sorted({match for other in best for match in other["matches"]})
+        return row, count
 
 
 # Kept pairs of other languages with an English query found through --match-english.
 THROUGH_ENGLISH = "kept_through_english"
+EXTRA_CAPTIONS = "extra_captions"
 
 
 class CountKeptFn(StatsDoFn):
@@ -272,6 +293,8 @@ class CountKeptFn(StatsDoFn):
             if any(SEPARATOR in match for match in row["matches"]):
                 self.count(THROUGH_ENGLISH)
         self.count("duplicate_url", sharing - 1)
+        if row.get("captions"):  # --max-captions: duplicates whose text stays as a further caption
+            self.count(EXTRA_CAPTIONS, len(row["captions"]) - 1)
         yield row
 
 
@@ -322,7 +345,7 @@ class HarvestPairs(beam.PTransform):
         matched = prepared.rows | "Match" >> beam.ParDo(match_fn).with_outputs(STATS, main="rows")
         picked = (
             matched.rows
-            | "DedupeByUrl" >> beam.CombinePerKey(PickRepresentative())
+            | "DedupeByUrl" >> beam.CombinePerKey(PickRepresentative(self.rules.max_captions))
             | "CountKept" >> beam.ParDo(CountKeptFn()).with_outputs(STATS, main="rows")
         )
         stats = (
@@ -363,7 +386,7 @@ class WriteShardFn(StatsDoFn):
         rows = sorted(rows, key=lambda row: row["uid"])
         path = f"{self.out_dir.rstrip('/')}/candidates/part-{shard:05d}.parquet"
         # A worldwide list's rows carry their language; an English-only list's files have no lang.
-        write_table_omitting_nulls(table_from_rows(rows, "candidates"), path, "candidates")
+        write_table_omitting_nulls(table_from_rows(rows, "candidates"), path, "candidates", ("lang", "captions"))
         self.count("rows_written", parquet_rows(path))
         yield path
 
@@ -387,6 +410,7 @@ def write_stats(
             "max_text_chars": rules.text.max_chars,
             "image_extensions": sorted(rules.image_extensions) if rules.image_extensions else None,
             "case_sensitive": rules.case_sensitive,
+            **({"max_captions": rules.max_captions} if rules.max_captions > 1 else {}),
         },
         "pairs_read": counts.get("pairs_read", 0),
         "kept": kept,
@@ -397,9 +421,11 @@ def write_stats(
             k: v
             for k, v in counts.items()
             if k not in (*DROP_REASONS, "kept", "rows_written", "pairs_read", "face_boxes_unusable")
-            and k not in (HTML_CLEANED, THROUGH_ENGLISH)
+            and k not in (HTML_CLEANED, THROUGH_ENGLISH, EXTRA_CAPTIONS)
             and not k.startswith(("blocklisted:", "language:", "kept:"))
         },
+        # --max-captions: of the duplicate_url rows, those whose text was kept beside the kept one.
+        **({"extra_captions": counts.get(EXTRA_CAPTIONS, 0)} if rules.max_captions > 1 else {}),
         # Captions kept or dropped after HTML was taken out of them (tags, entities).
         "captions_html_cleaned": counts.get(HTML_CLEANED, 0),
         # Face boxes a list gave that were not four finite numbers: they cannot be blurred.

@@ -54,6 +54,14 @@ class HarvestRules(Settings):
     match_english: bool = option(
         False, help="worldwide lists: match every text against the English list too, whatever its language"
     )
+    max_captions: int = option(
+        1,
+        metavar="N",
+        help="texts kept per image URL: its N best (by the dedupe's preference), as one image with a list of "
+        "captions (1: one pair per URL)",
+        low=1,
+        high=64,
+    )
     min_language_score: float = option(
         0.0,
         metavar="P",

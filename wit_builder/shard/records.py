@@ -22,7 +22,7 @@ HEADER = struct.Struct("<QII")
 META_FIELDS = (
     "uid", "url", "text", "page_url", "source", "matches", "image_format",
     "width", "height", "original_width", "original_height", "sha256", "phash", "faces_blurred", "lang",
-    "fetched_at", "body_sha256", "consent",
+    "fetched_at", "body_sha256", "consent", "captions",
 )  # fmt: skip
 IMAGE_FORMATS = ("jpg", "png", "webp")
 SIZE_COLUMNS = ["image", "text", "url", "page_url", "matches", "consent"]
@@ -66,6 +66,8 @@ def sample_json(key: str, meta: dict[str, Any]) -> bytes:
     }
     if meta.get("lang"):  # a worldwide collection's caption language; English-only samples have none
         document["lang"] = meta["lang"]
+    if meta.get("captions"):  # harvest --max-captions: every caption, the first is KEY.txt's
+        document["captions"] = meta["captions"]
     if meta.get("fetched_at"):  # provenance: when, what bytes, and which host files decided its consent
         document["fetched_at"] = meta["fetched_at"]
         document["body_sha256"] = meta.get("body_sha256")

@@ -41,7 +41,7 @@ from wit_builder.errors import StageFailed, UsageError
 from wit_builder.io.chunks import parquet_columns
 from wit_builder.io.folder_lock import lock_out
 from wit_builder.io.json_files import read_json, read_json_lines, write_json
-from wit_builder.schemas import read_table, write_table, write_table_omitting_nulls
+from wit_builder.schemas import read_table, sparse_left_out, write_table, write_table_omitting_nulls
 from wit_builder.shard.tar_format import end_of_archive, iter_members, member
 
 KINDS = {"uids": "uid", "urls": "url", "hashes": "sha256"}  # request kind -> index column
@@ -153,11 +153,8 @@ def takedown(
         drop_keys = set(hits.column("key").to_pylist())
         size, sha256 = _rewrite_tar(f"{folder}/{name}", f"{folder}/{name}{PARTIAL}", drop_keys)
         kept = index.filter(pc.invert(pc.is_in(index.column("key"), value_set=pa.array(sorted(drop_keys)))))
-        if "lang" in parquet_columns(f"{folder}/{shard['index']}"):
-            write_table(kept, f"{folder}/{shard['index']}{PARTIAL}", "shard_index")
-        else:  # an index written without languages stays so
-            without = ("lang",)
-            write_table(kept.drop_columns(list(without)), f"{folder}/{shard['index']}{PARTIAL}", "shard_index", without)
+        without = sparse_left_out(parquet_columns(f"{folder}/{shard['index']}"))  # an index without lang stays so
+        write_table(kept.drop_columns(list(without)), f"{folder}/{shard['index']}{PARTIAL}", "shard_index", without)
         plan = {"index": shard["index"], "samples": kept.num_rows, "bytes": size, "sha256": sha256}
         planned[name] = {
             **plan,

@@ -173,6 +173,45 @@ def _declared_size(info: tarfile.TarInfo, pax: dict[bytes, bytes], offset: int) 
     return size
 
 
+_USTAR = b"ustar\x0000"  # POSIX ustar's magic and version: the name may have a prefix field
+_CHECKSUM = slice(148, 156)
+
+
+def _octal(field: bytes) -> int | None:
+    """A number field as tarfile reads it (up to the first NUL, whitespace stripped, empty as
+    0), when it is octal digits alone; None for anything else (base-256, a sign, a stray byte),
+    which is left to tarfile's own reading."""
+    digits = field.split(b"\0", 1)[0].strip()
+    if digits.strip(b"01234567"):
+        return None
+    return int(digits, 8) if digits else 0
+
+
+# The number fields tarfile checks in every header besides the size: mode, uid, gid, mtime,
+# devmajor, devminor. A header with one it cannot read is not a header to tarfile.
+_NUMBERS = (slice(100, 108), slice(108, 116), slice(116, 124), slice(136, 148), slice(329, 337), slice(337, 345))
+
+
+def plain_header(block: bytes) -> tuple[str, int] | None:
+    """(name, size) of a regular file's header in the common form (type ``0`` or NUL, octal
+    numbers, a valid checksum), parsed in a few microseconds; None for any other header, which
+    ``tarfile.TarInfo.frombuf`` then reads (and judges) as before. Reading every header through
+    ``frombuf`` took 37 µs, a tenth of the data stream's time per sample after the image work."""
+    if block[156] not in (48, 0):  # another type than a regular file
+        return None
+    size, stored = _octal(block[124:136]), _octal(block[_CHECKSUM])
+    if size is None or stored is None or stored != sum(block) - sum(block[_CHECKSUM]) + 256:
+        return None  # tarfile decides (it also takes the signed checksum some old tars wrote)
+    if any(block[field.start] not in (0x80, 0xFF) and _octal(block[field]) is None for field in _NUMBERS):
+        return None
+    name = block[:100].split(b"\0", 1)[0]
+    if block[257:265] == _USTAR and (prefix := block[345:500].split(b"\0", 1)[0]):
+        name = prefix + b"/" + name
+    if not name or name.endswith(b"/"):  # an old tar's folder, written as a file ending in "/"
+        return None
+    return name.decode("utf-8", "surrogateescape"), size
+
+
 def iter_members(
     stream: BinaryIO, others: list[tuple[TarMember, str]] | None = None
 ) -> Iterator[tuple[TarMember, bytes]]:
@@ -194,11 +233,31 @@ def iter_members(
             )
         if block == _ZERO_BLOCK:
             return  # end of archive (the second zero block and the record padding need not be read)
+        data_offset = offset + BLOCK
+        plain = plain_header(block) if not pax else None
+        if plain is not None:  # the common case: a regular file, read without tarfile
+            name, size = plain
+            if size > MAX_MEMBER_BYTES:
+                raise TarDamage(offset, f"member {name!r} declares {size:,} bytes, more than a sample's member may "
+                                f"hold ({MAX_MEMBER_BYTES:,})")  # fmt: skip
+            data = _read_exactly(stream, size)
+            if len(data) < size:
+                raise TarDamage(
+                    data_offset + len(data),
+                    f"member {name!r} needs {size:,} bytes of data from byte {data_offset:,}; "
+                    f"the file ends after {len(data):,} (truncated)",
+                )
+            pad = -size % BLOCK
+            if pad and len(_read_exactly(stream, pad)) < pad:
+                raise TarDamage(data_offset + size, f"the padding after {name!r} is cut off (truncated)")
+            yield TarMember(long_name or name, offset, data_offset, size), data
+            long_name = None
+            offset = data_offset + size + pad
+            continue
         try:
             info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
         except tarfile.HeaderError as error:
             raise TarDamage(offset, f"not a tar header ({error})") from None
-        data_offset = offset + BLOCK
         size = _declared_size(info, {} if info.type in _DESCRIBING else pax, offset)
         data = _read_exactly(stream, size)
         if len(data) < size:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from wit_builder.schemas import load_schema, write_table
+from wit_builder.schemas import SPARSE_COLUMNS, load_schema, sparse_left_out, write_table
 from wit_builder.synthetic.candidate_pool import zipf_pool
 from wit_builder.synthetic.photos import photo_like
 from wit_builder.synthetic.seeding import numpy_rng
@@ -42,11 +42,23 @@ def write_sample_pool(
     seed: int = 0,
     image_size: int = 256,
     distinct: int = 64,
+    captions: int = 1,
 ) -> Path:
     """A download-like folder (``samples/``, ``stats.json``) of ``samples`` rows in ``files`` files,
-    in input order (files hold consecutive rows, as the download stage's chunks do)."""
+    in input order (files hold consecutive rows, as the download stage's chunks do). With
+    ``captions`` > 1, every other sample has that many captions (harvest --max-captions): its
+    text, then variants of it."""
     out = Path(out_dir)
     pairs = zipf_pool(samples, queries, seed)
+    if captions > 1:
+        texts = pairs.column("text").to_pylist()
+        lists = [[text, *(f"{text} (caption {k + 1})" for k in range(1, captions))] if row % 2 == 0 else None
+                 for row, text in enumerate(texts)]  # fmt: skip
+        column = pa.array(lists, pa.list_(pa.string()))
+        if "captions" in pairs.column_names:
+            pairs = pairs.set_column(pairs.schema.get_field_index("captions"), "captions", column)
+        else:
+            pairs = pairs.append_column("captions", column)
     pictures = encoded_pictures(distinct, image_size, seed)
     digests = [hashlib.sha256(picture).hexdigest() for picture in pictures]
     picks = np.arange(samples) % distinct
@@ -77,10 +89,10 @@ def write_download_folder(out: Path, pairs: pa.Table, image_columns: dict[str, p
     if "faces_blurred" not in image_columns:  # no face boxes were given with these pairs
         table = table.append_column("faces_blurred", pa.array([0] * table.num_rows, pa.int32()))
     table = table.select([name for name in kept if name in table.column_names])  # the schema's order
-    languages = "lang" in table.column_names and table.column("lang").null_count < table.num_rows
-    without = () if languages else ("lang",)  # pairs without a language: samples without the column
-    if not languages and "lang" in table.column_names:
-        table = table.drop_columns(["lang"])
+    # Columns no pair fills (a language, several captions): samples without them, as the stages write them.
+    empty = [c for c in SPARSE_COLUMNS if c in table.column_names and table.column(c).null_count == table.num_rows]
+    table = table.drop_columns(empty)
+    without = sparse_left_out(table.column_names)
     samples = table.num_rows
     bounds = np.linspace(0, samples, files + 1).astype(int)
     for index in range(files):

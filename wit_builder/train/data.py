@@ -34,6 +34,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from wit_builder.capping.languages import row_keys
 from wit_builder.capping.online import EpochDraw, OnlineBalance
 from wit_builder.errors import StageFailed, UsageError
+from wit_builder.hashing import hash64
 from wit_builder.io.shard_urls import resolve_shard_set
 from wit_builder.train.shard_reader import IMAGE_KEYS, TEXT_KEYS, ReadTally, iter_shard_samples, pick
 from wit_builder.train.transforms import normalise_pixels
@@ -76,6 +77,7 @@ class StreamSpec:
     world: int = 1
     balance: OnlineBalance | None = None  # online balancing's draw (``capping.online``), made each pass
     first_epoch: int = 0  # the epoch of pass 0: passes after an elastic resume draw fresh epochs
+    captions: bool = True  # a KEY.json's ``captions`` (harvest --max-captions): one drawn per epoch
 
 
 def resolve_urls(spec: str) -> tuple[str, ...]:
@@ -97,11 +99,18 @@ def _pass_shards(spec: StreamSpec, stream: int, streams: int, pass_index: int) -
 
 
 def _raw_samples(
-    shards: list[str], every: int, offset: int, tally: ReadTally, draw: EpochDraw | None = None
+    shards: list[str],
+    every: int,
+    offset: int,
+    tally: ReadTally,
+    draw: EpochDraw | None = None,
+    caption_draw: tuple[int, int] | None = None,
 ) -> Iterator[tuple[str, bytes, str]]:
     """``(key, image bytes, caption)`` of the complete samples, in shard order; with ``draw``,
     only those online balancing keeps this epoch (decided after the split between streams, so
-    the samples kept do not depend on how many streams there are)."""
+    the samples kept do not depend on how many streams there are). With ``caption_draw``
+    (seed, epoch), a sample whose KEY.json lists several ``captions`` gives one of them, drawn
+    by (seed, epoch, uid); otherwise its KEY.txt."""
     index = 0
     for url in shards:
         for key, members in iter_shard_samples(url, tally):
@@ -114,23 +123,43 @@ def _raw_samples(
             index += 1
             if (index - 1) % every != offset:
                 continue
-            if draw is not None and not _drawn(draw, members, tally):
+            several = caption_draw is not None and b'"captions"' in members.get("json", b"")
+            document = _document(members) if draw is not None or several else None
+            if draw is not None and not _drawn(draw, document, tally):
                 tally.balanced_out += 1
                 continue
             tally.samples += 1
-            yield key, image[1], text[1].decode("utf-8", "replace")
+            caption = _epoch_caption(document, caption_draw) if several else None
+            yield key, image[1], caption if caption is not None else text[1].decode("utf-8", "replace")
 
 
-def _drawn(draw: EpochDraw, members: dict[str, bytes], tally: ReadTally) -> bool:
+def _document(members: dict[str, bytes]) -> dict | None:
+    try:
+        document = json.loads(members["json"])
+    except (KeyError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _drawn(draw: EpochDraw, document: dict | None, tally: ReadTally) -> bool:
     """Whether this epoch's draw keeps the sample, by its KEY.json (uid, matches, lang); a
     sample without a readable one cannot be drawn and is kept (counted as ``undrawn``)."""
     try:
-        document = json.loads(members["json"])
-        keys = row_keys(document["matches"], document.get("lang"))
-        return draw.keeps(document["uid"], keys)
+        keys = row_keys(document["matches"], document.get("lang"))  # type: ignore[index]
+        return draw.keeps(document["uid"], keys)  # type: ignore[index]
     except (KeyError, TypeError, ValueError):
         tally.undrawn += 1
         return True
+
+
+def _epoch_caption(document: dict | None, caption_draw: tuple[int, int]) -> str | None:
+    """One of KEY.json's ``captions``, the same for a sample all epoch on every rank and worker:
+    drawn by (seed, epoch, uid). None (KEY.txt, then) when it lists fewer than two, or is unreadable."""
+    captions = document.get("captions") if document else None
+    if not isinstance(captions, list) or len(captions) < 2 or not all(isinstance(c, str) for c in captions):
+        return None
+    seed, epoch = caption_draw
+    return captions[hash64(f"caption\x1f{seed}\x1f{epoch}\x1f{document['uid']}") % len(captions)]
 
 
 def _shuffled(samples: Iterator, size: int, rng: random.Random) -> Iterator:
@@ -192,10 +221,12 @@ class TrainStream(IterableDataset):
             tally = ReadTally()
             shards, every, offset = _pass_shards(spec, stream_id, streams, pass_index)
             rng = random.Random(f"{spec.seed}:buffer:{stream_id}:{pass_index}")
-            draw = spec.balance.epoch(spec.first_epoch + pass_index) if spec.balance is not None else None
+            epoch = spec.first_epoch + pass_index
+            draw = spec.balance.epoch(epoch) if spec.balance is not None else None
+            captions = (spec.seed, epoch) if spec.captions else None
             pulled = decoded = 0
             for key, image_bytes, text in _shuffled(
-                _raw_samples(shards, every, offset, tally, draw), spec.shuffle_buffer, rng
+                _raw_samples(shards, every, offset, tally, draw, captions), spec.shuffle_buffer, rng
             ):
                 pulled += 1
                 if pass_index == start_pass and pulled <= skip:

@@ -40,6 +40,11 @@ class TrainSettings(Settings):
         None, metavar="N", group=DATA, help="samples per epoch (default: from sizes.json)", low=1, high=10**12
     )
     dataset_resampled: bool = option(False, group=DATA, help="draw shards with replacement")
+    first_caption: bool = option(
+        False,
+        group=DATA,
+        help="train on each sample's KEY.txt only, never on the further captions its KEY.json lists",
+    )
     online_balance: bool = option(
         False,
         group=DATA,

@@ -128,6 +128,7 @@ class Trainer:
             world=self.placement.world,
             balance=online_balance_of(urls, args.seed)[0] if args.online_balance else None,
             first_epoch=first_pass,
+            captions=not args.first_caption,
         )
         self.positions = dict(start)
         self.consumed = int(self.resume_state["data"]["consumed"][self.placement.rank]) if start else 0
