@@ -31,6 +31,10 @@ normalised pixels:
   with its torchvision train transform and its tokenizer, run in PY (a venv with open_clip's
   training extra, which pins webdataset <= 0.2.86: ``benchmarks/open_clip_loader.py`` says how
   to make it), on the same shards. Prints ``open_clip_ratio=<ours / open_clip>``.
+- **ours, uint8 handed over** (with ``--open-clip-python``): the same stream, timed without the
+  batch normalisation in the training process, which a GPU trainer does on its device; printed
+  as ``open_clip_ratio_normalised_on_device``. On this CPU-only machine ``open_clip_ratio`` (the
+  training process normalising on the CPU) is the figure that counts.
 - **ours with online balancing** (``--online-balance``): the same stream drawing each sample by
   its ``KEY.json`` (``capping.online``), with a table that keeps about 90% of the samples;
   prints ``online_cost`` = 1 − (its images/s / ours without the draw).
@@ -151,13 +155,16 @@ def pixels_of(batch) -> torch.Tensor:
     return batch.pixels() if hasattr(batch, "pixels") else batch.images
 
 
-def images_per_second(loader, batches: int, batch_size: int) -> float:
+def images_per_second(loader, batches: int, batch_size: int, normalise: bool = True) -> float:
+    """Images/s over ``batches`` batches after the first. ``normalise=False`` (ours only): the
+    uint8 batch as a GPU trainer receives it, its normalisation being the device's job."""
     iterator = iter(loader)
-    pixels_of(next(iterator))  # workers started, first batch out: not counted
+    next(iterator)  # workers started, first batch out: not counted
     started = time.monotonic()
     for _ in range(batches):
-        pixels = pixels_of(next(iterator))
-        assert pixels.dtype == torch.float32 and pixels.shape[0] == batch_size
+        batch = next(iterator)
+        pixels = pixels_of(batch) if normalise else batch.images
+        assert pixels.dtype == (torch.float32 if normalise else torch.uint8) and pixels.shape[0] == batch_size
     return batches * batch_size / (time.monotonic() - started)
 
 
@@ -203,9 +210,12 @@ def main() -> None:
                 runs["online"] = lambda: our_loader(
                     urls, tokenizer, args.image_size, args.batch_size, args.workers, balance
                 )
+            if args.open_clip_python:
+                runs["ours_uint8"] = runs["ours"]
             for name, make in runs.items():
                 loader = make()
-                timed.setdefault(name, []).append(images_per_second(loader, batches, args.batch_size))
+                rate = images_per_second(loader, batches, args.batch_size, normalise=name != "ours_uint8")
+                timed.setdefault(name, []).append(rate)
                 del loader  # stop the persistent workers before the next loader starts
                 gc.collect()
             if args.open_clip_python:
@@ -217,6 +227,10 @@ def main() -> None:
     print(f"loader_ratio={rates['ours'] / rates['baseline']:.3f}")
     if "open_clip" in rates:
         print(f"open_clip_ratio={rates['ours'] / rates['open_clip']:.3f}")
+        # What a GPU trainer sees: it normalises the uint8 batch on the device, not in this process.
+        print(f"open_clip_ratio_normalised_on_device={rates['ours_uint8'] / rates['open_clip']:.3f}")
+        if "online" in rates:
+            print(f"open_clip_ratio_online_balance={rates['online'] / rates['open_clip']:.3f}")
     if "online" in rates:
         print(f"online_cost={1 - rates['online'] / rates['ours']:.3f}")
 

@@ -83,7 +83,8 @@ def main() -> None:
 
     sides = shard_sides(run, args.per_query)
     base = TrainSettings(train_data="", out="", model="tiny", batch_size=32, steps=args.steps, lr=1e-3, warmup=20,
-                         workers=1, log_every_n_steps=50, save_every_n_steps=args.steps)  # fmt: skip
+                         workers=1, log_every_n_steps=50, save_every_n_steps=args.steps,
+                         val_data=str(run.parent / "world" / "evaluation" / "val"))  # fmt: skip
     val_sets = proof_val_sets(run.parent / "world", 0)
     per_seed: dict[str, dict[int, dict]] = {side: {} for side in sides}
     coverage = {}

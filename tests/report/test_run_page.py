@@ -94,3 +94,26 @@ def test_the_download_section_counts_opt_outs_by_signal_and_host(tmp_path):
     assert "the signals below account for every one" in page
     assert '<td class="">a.example</td><td class="num">2</td><td class="">robots</td>' in page
     assert '<td class="">b.example</td><td class="num">1</td><td class="">x-robots-tag</td>' in page
+
+
+def test_the_training_section_shows_the_balancing_comparison_when_it_was_measured(tmp_path):
+    """benchmarks/bench_online_balance.py writes RUN/online_balance_proof.json; the training
+    section shows its means, difference and spread, and nothing when the file is absent or
+    not of its shape."""
+    from wit_builder.report.sections import train
+
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "metrics.jsonl").write_text(json.dumps({"step": 1, "loss": 2.0}) + "\n")
+    assert "Online against offline balancing" not in train(str(tmp_path), {})
+    document = {
+        "per_query": 5, "steps": 200, "seeds": [0, 1, 2], "val_sets": 5,
+        "coverage": {"offline": {"samples_per_epoch": 215.0, "distinct_pairs_drawn_from": 215},
+                     "online": {"samples_per_epoch": 221.4, "distinct_pairs_drawn_from": 402}},
+        "summary": {"image_to_text_R@1": {"offline_mean": 0.021, "online_mean": 0.025, "difference_mean": 0.004,
+                                          "seed_spread": 0.003}},
+    }  # fmt: skip
+    (tmp_path / "online_balance_proof.json").write_text(json.dumps(document))
+    html = train(str(tmp_path), {})
+    assert "Online against offline balancing" in html and "+0.004" in html and "221.4" in html and "402" in html
+    (tmp_path / "online_balance_proof.json").write_text("[1, 2]")
+    assert "Online against offline balancing" not in train(str(tmp_path), {})

@@ -116,5 +116,41 @@ def train(run_dir: str, all_stats: Stats) -> str | None:
         for name, value, chance in (evaluation_figures(results) if results is not None else [])
     ]
     return render(
-        "sections/train.html.j2", chart=Markup(chart), rate=rates[-1] if rates else None, evaluation=evaluation
+        "sections/train.html.j2",
+        chart=Markup(chart),
+        rate=rates[-1] if rates else None,
+        evaluation=evaluation,
+        balancing=_balancing_comparison(run_dir),
     )
+
+
+BALANCING_PROOF = "online_balance_proof.json"  # written by benchmarks/bench_online_balance.py
+
+
+def _balancing_comparison(run_dir: str) -> dict | None:
+    """Online against offline balancing at equal steps, when it was measured on this run: per
+    metric the means, their difference and the seeds' spread; per side what an epoch held."""
+    document = read_json_if_present(f"{run_dir}/{BALANCING_PROOF}")
+    if not isinstance(document, dict) or "summary" not in document:
+        return None
+    words = {"image_to_text_R@1": "image → text R@1", "text_to_image_R@1": "text → image R@1"}
+    return {
+        "per_query": document.get("per_query"),
+        "steps": document.get("steps"),
+        "seeds": len(document.get("seeds", [])),
+        "val_sets": document.get("val_sets"),
+        "rows": [
+            [
+                words.get(metric, metric),
+                f"{f['offline_mean']:.3f}",
+                f"{f['online_mean']:.3f}",
+                f"{f['difference_mean']:+.3f}",
+                f"{f['seed_spread']:.3f}",
+            ]
+            for metric, f in document["summary"].items()
+        ],
+        "coverage": [
+            [side, f"{figures['samples_per_epoch']:,}", figures["distinct_pairs_drawn_from"]]
+            for side, figures in document.get("coverage", {}).items()
+        ],
+    }
