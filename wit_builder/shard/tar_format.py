@@ -164,12 +164,14 @@ def _declared_size(info: tarfile.TarInfo, pax: dict[bytes, bytes], offset: int) 
         size = int(pax[b"size"])
     if size < 0:
         raise TarDamage(offset, f"member {info.name!r} declares a negative size ({size:,} bytes)")
+    return _within_limit(info.name, size, offset)
+
+
+def _within_limit(name: str, size: int, offset: int) -> int:
+    """``size``, or ``TarDamage`` when it is more than a sample's member may hold."""
     if size > MAX_MEMBER_BYTES:
-        raise TarDamage(
-            offset,
-            f"member {info.name!r} declares {size:,} bytes, more than a sample's member may hold "
-            f"({MAX_MEMBER_BYTES:,})",
-        )
+        limit = f"more than a sample's member may hold ({MAX_MEMBER_BYTES:,})"
+        raise TarDamage(offset, f"member {name!r} declares {size:,} bytes, {limit}")
     return size
 
 
@@ -235,53 +237,39 @@ def iter_members(
             return  # end of archive (the second zero block and the record padding need not be read)
         data_offset = offset + BLOCK
         plain = plain_header(block) if not pax else None
+        info = None
         if plain is not None:  # the common case: a regular file, read without tarfile
-            name, size = plain
-            if size > MAX_MEMBER_BYTES:
-                raise TarDamage(offset, f"member {name!r} declares {size:,} bytes, more than a sample's member may "
-                                f"hold ({MAX_MEMBER_BYTES:,})")  # fmt: skip
-            data = _read_exactly(stream, size)
-            if len(data) < size:
-                raise TarDamage(
-                    data_offset + len(data),
-                    f"member {name!r} needs {size:,} bytes of data from byte {data_offset:,}; "
-                    f"the file ends after {len(data):,} (truncated)",
-                )
-            pad = -size % BLOCK
-            if pad and len(_read_exactly(stream, pad)) < pad:
-                raise TarDamage(data_offset + size, f"the padding after {name!r} is cut off (truncated)")
-            yield TarMember(long_name or name, offset, data_offset, size), data
-            long_name = None
-            offset = data_offset + size + pad
-            continue
-        try:
-            info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
-        except tarfile.HeaderError as error:
-            raise TarDamage(offset, f"not a tar header ({error})") from None
-        size = _declared_size(info, {} if info.type in _DESCRIBING else pax, offset)
+            name, size, kind = plain[0], _within_limit(plain[0], plain[1], offset), tarfile.REGTYPE
+        else:
+            try:
+                info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+            except tarfile.HeaderError as error:
+                raise TarDamage(offset, f"not a tar header ({error})") from None
+            name, kind = info.name, info.type
+            size = _declared_size(info, {} if kind in _DESCRIBING else pax, offset)
         data = _read_exactly(stream, size)
         if len(data) < size:
             raise TarDamage(
                 data_offset + len(data),
-                f"member {info.name!r} needs {size:,} bytes of data from byte {data_offset:,}; "
+                f"member {name!r} needs {size:,} bytes of data from byte {data_offset:,}; "
                 f"the file ends after {len(data):,} (truncated)",
             )
         pad = -size % BLOCK
         if pad and len(_read_exactly(stream, pad)) < pad:
-            raise TarDamage(data_offset + size, f"the padding after {info.name!r} is cut off (truncated)")
-        if info.type == tarfile.GNUTYPE_LONGNAME:
+            raise TarDamage(data_offset + size, f"the padding after {name!r} is cut off (truncated)")
+        if kind == tarfile.GNUTYPE_LONGNAME:
             long_name = data.rstrip(b"\0").decode("utf-8", "surrogateescape")
-        elif info.type == tarfile.XHDTYPE:
+        elif kind == tarfile.XHDTYPE:
             pax = _pax_records(data, data_offset)
             if b"path" in pax:
                 long_name = pax[b"path"].decode("utf-8", "surrogateescape")
-        elif info.type == tarfile.XGLTYPE:
+        elif kind == tarfile.XGLTYPE:
             _pax_records(data, data_offset)  # a global header: checked, its records not used
-        elif info.type != tarfile.GNUTYPE_LONGLINK:
-            found = TarMember(long_name or info.name, offset, data_offset, size)
-            if info.type in _REGULAR:
+        elif kind != tarfile.GNUTYPE_LONGLINK:
+            found = TarMember(long_name or name, offset, data_offset, size)
+            if kind in _REGULAR:
                 yield found, data
-            elif others is not None:
+            elif others is not None and info is not None:
                 others.append((found, member_kind(info)))
             long_name, pax = None, {}
         offset = data_offset + size + pad
