@@ -92,7 +92,7 @@ def train_crop(image: Image.Image, size: int, rng: random.Random) -> torch.Tenso
             x_scale, y_scale = image.width / width, image.height / height
             left, top = math.floor(left * x_scale), math.floor(top * y_scale)
             right, bottom = min(image.width, math.ceil(right * x_scale)), min(image.height, math.ceil(bottom * y_scale))
-    rgb = image.convert("RGB")
+    rgb = image if image.mode == "RGB" else image.convert("RGB")  # convert() of an RGB picture copies it
     pixels = torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8).view(rgb.height, rgb.width, 3)
     # Copied out channels last first: torch's uint8 kernel is vectorised for that layout (half
     # the time of resizing the strided view), and so is its output, which then copies as a block.
