@@ -42,6 +42,11 @@ normalised pixels:
 With ``--rounds N`` every loader is timed N times, in turn (ours, baseline, open_clip, online,
 then again), and the medians are printed: one machine's load moves all of them alike.
 
+- **the floor**: the same pictures decoded and cropped (``train_crop``) from memory in as many
+  processes as workers, with nothing else: no tar reading, shuffling, tokenising, batching,
+  passing between processes or normalising. ``floor_ratio`` = floor / ours says how much of
+  ours is the image work itself.
+
 Prints images/s for each and ``loader_ratio=<ours / baseline>``.
 """
 
@@ -148,6 +153,42 @@ def open_clip_rate(python: str, urls: list[str], args: argparse.Namespace, batch
     return float(json.loads(done.stdout.strip().splitlines()[-1])["images_per_second"])
 
 
+def _floor_worker(job: tuple[list[bytes], int, int]) -> int:
+    """Decode and crop pictures from memory, as ours does, with nothing around it."""
+    import io as _io
+
+    from PIL import Image
+
+    from wit_builder.train.transforms import train_crop
+
+    torch.set_num_threads(1)
+    pictures, size, seed = job
+    for index, data in enumerate(pictures):
+        with Image.open(_io.BytesIO(data)) as picture:
+            train_crop(picture, size, random.Random(seed + index))
+    return len(pictures)
+
+
+def floor_rate(urls: list[str], image_size: int, workers: int, images: int) -> float:
+    """The floor: the same pictures decoded and cropped (``train_crop``) from memory in
+    ``workers`` processes, with no reading, shuffling, batching, tokenising, normalising or
+    passing between processes; images/s over ``images``, the pool's start-up not counted."""
+    import multiprocessing
+    import tarfile
+
+    pictures = []
+    for url in urls:
+        with tarfile.open(url) as tar:
+            pictures += [tar.extractfile(m).read() for m in tar if m.name.endswith(".jpg")]
+    pictures = (pictures * (1 + images // max(1, len(pictures))))[:images]
+    chunks = [pictures[k::workers] for k in range(workers)]
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        pool.map(_floor_worker, [(chunk[:8], image_size, 0) for chunk in chunks])  # started, imports done
+        started = time.monotonic()
+        done = sum(pool.map(_floor_worker, [(chunk, image_size, k) for k, chunk in enumerate(chunks)]))
+        return done / (time.monotonic() - started)
+
+
 def pixels_of(batch) -> torch.Tensor:
     """Float32 normalised pixels on the training device, whatever form the loader hands over."""
     if isinstance(batch, tuple | list):
@@ -220,11 +261,15 @@ def main() -> None:
                 gc.collect()
             if args.open_clip_python:
                 timed.setdefault("open_clip", []).append(open_clip_rate(args.open_clip_python, urls, args, batches))
+            timed.setdefault("floor", []).append(
+                floor_rate(urls, args.image_size, max(1, args.workers), batches * args.batch_size)
+            )
     rates = {name: statistics.median(values) for name, values in timed.items()}
     for name, values in timed.items():
         runs_text = f" (runs: {', '.join(f'{v:,.0f}' for v in values)})" if len(values) > 1 else ""
         print(f"{name + ':':11s}{rates[name]:,.0f} images/s{runs_text}")
     print(f"loader_ratio={rates['ours'] / rates['baseline']:.3f}")
+    print(f"floor_ratio={rates['floor'] / rates['ours']:.3f}")  # how much faster the bare image work runs
     if "open_clip" in rates:
         print(f"open_clip_ratio={rates['ours'] / rates['open_clip']:.3f}")
         # What a GPU trainer sees: it normalises the uint8 batch on the device, not in this process.

@@ -21,6 +21,7 @@ def test_the_loader_benchmark_runs_both_pipelines():
     assert re.search(r"^baseline: +[\d,]+ images/s$", done.stdout, re.MULTILINE), done.stdout
     assert re.search(r"^loader_ratio=\d+\.\d{3}$", done.stdout, re.MULTILINE), done.stdout
     assert re.search(r"^online_cost=-?\d+\.\d{3}$", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"^floor_ratio=\d+\.\d{3}$", done.stdout, re.MULTILINE), done.stdout
 
 
 @pytest.mark.slow
