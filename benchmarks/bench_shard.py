@@ -14,14 +14,21 @@ wall time and peak memory:
   Parquet index, SHA-256 of every tar, manifest, report, on FnApiRunner (``--ours-flags`` to
   try others).
 
-Prints MB/s of tar written for both, ``shard_write_ratio=<ours / webdataset>`` and the peak
-memory of the largest process at each size (it should stay flat as the input grows).
+- **the floor**: the least work that writes the same samples as tars, done the most direct way,
+  in one process: each samples file read whole with pyarrow, its rows written in input order
+  with ``tarfile`` (``KEY.jpg``, ``KEY.json``, ``KEY.txt``, 10,000 a shard) and each shard's
+  index written with pyarrow. No shuffle, no SHA-256, no manifest, report, resumption or Beam.
+
+Prints MB/s of tar written for each, ``shard_write_ratio=<ours / webdataset>``,
+``shard_floor_ratio=<floor / ours>`` (how far ours is from the floor; the goal is ≤ 1.3) and the
+peak memory of the largest process at each size (it should stay flat as the input grows).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -54,6 +61,44 @@ with wds.ShardWriter(str(out / "%06d.tar"), maxcount=int(sys.argv[3]), mtime=0, 
 """
 
 
+_FLOOR = """
+import io, json, sys, tarfile
+from pathlib import Path
+import pyarrow as pa
+import pyarrow.parquet as pq
+folder, out, per_shard = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+out.mkdir(parents=True, exist_ok=True)
+index_columns = ["uid", "url", "text", "page_url", "source", "matches", "width", "height", "sha256", "phash"]
+state = {"tar": None, "shard": -1, "rows": []}
+def close():
+    if state["tar"] is not None:
+        state["tar"].close()
+        pq.write_table(pa.Table.from_pylist(state["rows"]), out / f"{state['shard']:06d}.parquet")
+def add(tar, name, data):
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime = len(data), 0
+    tar.addfile(info, io.BytesIO(data))
+count = 0
+for path in sorted((folder / "samples").glob("*.parquet")):
+    table = pq.read_table(path)
+    images = table.column("image").to_pylist()
+    for row, image in zip(table.select(index_columns).to_pylist(), images):
+        if count % per_shard == 0:
+            close()
+            state["shard"] += 1
+            state["tar"] = tarfile.open(out / f"{state['shard']:06d}.tar", "w", format=tarfile.USTAR_FORMAT)
+            state["rows"] = []
+        key = f"{count:010d}"
+        meta = {k: row[k] for k in index_columns if k != "text"}
+        add(state["tar"], key + ".jpg", image)
+        add(state["tar"], key + ".json", json.dumps({**meta, "key": key, "caption": row["text"]}).encode())
+        add(state["tar"], key + ".txt", row["text"].encode())
+        state["rows"].append({"key": key, **row})
+        count += 1
+close()
+"""
+
+
 def tar_bytes(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.glob("*.tar"))
 
@@ -62,13 +107,19 @@ def run_size(root: Path, samples: int, ours_flags: list[str], repeat: int = 1) -
     source = write_sample_pool(
         root / f"download-{samples}", samples, queries=20_000, files=max(1, samples // 500), seed=samples
     )
-    theirs_runs, ours_runs = [], []
+    theirs_runs, ours_runs, floor_runs = [], [], []
     for _ in range(max(1, repeat)):
-        for folder in (root / f"wds-{samples}", root / f"ours-{samples}"):
+        for folder in (root / f"wds-{samples}", root / f"ours-{samples}", root / f"floor-{samples}"):
             shutil.rmtree(folder, ignore_errors=True)  # a finished output would make ours a no-op
+        os.sync()  # each run starts with no other run's gigabyte still being written back to disk
         theirs_runs.append(
             measure([sys.executable, "-c", _SHARD_WRITER, str(source), str(root / f"wds-{samples}"), str(PER_SHARD)])
         )
+        os.sync()
+        floor_runs.append(
+            measure([sys.executable, "-c", _FLOOR, str(source), str(root / f"floor-{samples}"), str(PER_SHARD)])
+        )
+        os.sync()
         ours_runs.append(
             measure(
                 [
@@ -86,12 +137,12 @@ def run_size(root: Path, samples: int, ours_flags: list[str], repeat: int = 1) -
         )
     if repeat > 1:
         print(f"{samples:,} samples, seconds, ours: {seconds_of(ours_runs)}; webdataset: {seconds_of(theirs_runs)}")
-    theirs, ours = median_run(theirs_runs), median_run(ours_runs)
+    theirs, ours, floor = median_run(theirs_runs), median_run(ours_runs), median_run(floor_runs)
     stats = json.loads((root / f"ours-{samples}" / "stats.json").read_text())
     assert stats["adds_up"] and stats["written"] == samples, stats
     result = {"samples": samples}
-    for name, run in (("webdataset", theirs), ("ours", ours)):
-        written = tar_bytes(root / f"{'wds' if name == 'webdataset' else 'ours'}-{samples}")
+    for name, run, folder in (("webdataset", theirs, "wds"), ("ours", ours, "ours"), ("floor", floor, "floor")):
+        written = tar_bytes(root / f"{folder}-{samples}")
         result[name] = {
             "seconds": run["seconds"],
             "mb": written / 1e6,
@@ -127,7 +178,11 @@ def main() -> None:
             f"  ours (shuffled, indexed, hashed): {ours['seconds']:.1f}s = {ours['mb_per_s']:,.1f} MB/s, "
             f"peak {ours['peak_mib']:.0f} MiB"
         )
+        floor = result["floor"]
+        print(f"  floor (tarfile and pyarrow, input order, one process): {floor['seconds']:.1f}s = "
+              f"{floor['mb_per_s']:,.1f} MB/s")  # fmt: skip
         print(f"  shard_write_ratio={ours['mb_per_s'] / theirs['mb_per_s']:.3f}")
+        print(f"  shard_floor_ratio={floor['mb_per_s'] / ours['mb_per_s']:.3f}")
     growth = results[-1]["ours"]["peak_mib"] / results[0]["ours"]["peak_mib"]
     peaks = " -> ".join(f"{result['ours']['peak_mib']:.0f} MiB" for result in results)
     print(
