@@ -185,3 +185,17 @@ def test_wit_train_trains_from_the_pool_and_resumes_within_the_draw(pool, tokeni
     train(pool, tokenizer, resumed, "--steps", "4", "--save-every-n-steps", "4")
     again = train(pool, tokenizer, resumed, "--steps", "8", "--save-every-n-steps", "4", "--resume", "latest")
     assert [m["batch_keys"] for m in again] == [m["batch_keys"] for m in whole]
+
+
+def test_each_epoch_says_what_its_draw_kept(pool, caplog):
+    import logging
+
+    urls = resolve_urls(str(pool / "pool"))
+    balance, _ = online_balance_of(urls, seed=0)
+    rows = index_rows(pool / "pool")
+    kept = sum(balance.epoch(0).keeps(r["uid"], r["matches"]) for r in rows)
+    with caplog.at_level(logging.INFO, logger="wit_builder.train"):
+        for batch in stream(urls, balance, batch=8).stream(0):
+            if batch.position[0] >= 1:
+                break
+    assert f"stream 0, epoch 0: online balancing kept {kept} of {len(rows)} samples (0 without" in caplog.text

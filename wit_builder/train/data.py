@@ -258,6 +258,13 @@ class TrainStream(IterableDataset):
                     f"none of the {pulled - replayed} images read in {len(shards)} shard(s) such as "
                     f"{shards[0]} could be decoded"
                 )
+            if spec.balance is not None:  # what this epoch's draw kept of this stream's share of the pool
+                log.info(
+                    "stream %d, epoch %d: online balancing kept %d of %d samples (%d without a readable "
+                    "KEY.json, kept)",
+                    stream_id, spec.first_epoch + pass_index, tally.samples, tally.samples + tally.balanced_out,
+                    tally.undrawn,
+                )  # fmt: skip
             pass_index += 1
 
 
