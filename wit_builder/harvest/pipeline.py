@@ -241,6 +241,8 @@ class PickRepresentative(beam.CombineFn):
         return ([], 0, None, None)
 
     def _best(self, rows: list[dict]) -> list[dict]:
+        if self.max_captions == 1:  # the default, once per pair read: no sort, no dict
+            return [min(rows, key=preference)]
         best: dict[str, dict] = {}
         for row in sorted(rows, key=preference):
             best.setdefault(row["text"], row)

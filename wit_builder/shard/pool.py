@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from wit_builder.capping.languages import SEPARATOR
+from wit_builder.capping.languages import SEPARATOR, match_keys
 from wit_builder.capping.online import OnlineBalance
 from wit_builder.schemas import damage_named
 
@@ -34,30 +34,24 @@ def capped_queries(report: pa.Table) -> list[tuple[str, int, float]]:
     return sorted((key, int(matched), float(p)) for key, matched, p in found)
 
 
-def row_chances(matches: pa.Array, langs: pa.Array | None, balance: OnlineBalance) -> np.ndarray:
-    """Each row's chance to be kept in an epoch (``online.expected_keep``), vectorised: 1 when
-    a match is not capped, else ``1 − ∏(1 − p)``; 0 for a row with no match."""
-    if isinstance(matches, pa.ChunkedArray):
-        matches = matches.combine_chunks()
-    rows = len(matches)
-    flat = pc.list_flatten(matches)
-    parents = pc.list_parent_indices(matches).to_numpy(zero_copy_only=False)
-    if langs is not None:
-        lang_of = pc.take(langs, pa.array(parents))
-        prefixed = pc.binary_join_element_wise(lang_of, flat, SEPARATOR)
-        keyed = pc.if_else(pc.or_(pc.is_null(lang_of), pc.match_substring(flat, SEPARATOR)), flat, prefixed)
-    else:
-        keyed = flat
+def row_chances(table: pa.Table, balance: OnlineBalance) -> np.ndarray:
+    """Each row's chance to be kept in an epoch (``online.expected_keep``), vectorised over a
+    table with ``matches`` (and ``lang``): 1 when a match is not capped, else ``1 − ∏(1 − p)``;
+    0 for a row with no match."""
+    keys = match_keys(table)  # the keys the draw knows the queries by
+    rows = len(keys)
+    flat = pc.list_flatten(keys)
+    parents = pc.list_parent_indices(keys).to_numpy(zero_copy_only=False)
     names = pa.array(sorted(balance.capped), pa.string())
     probability = np.array([balance.capped[name] for name in names.to_pylist()], np.float64)
-    index = pc.index_in(keyed, value_set=names).to_numpy(zero_copy_only=False)
+    index = pc.index_in(flat, value_set=names).to_numpy(zero_copy_only=False)
     capped = ~np.isnan(index)
     p = np.ones(len(flat))
     p[capped] = probability[index[capped].astype(np.int64)]
     with np.errstate(divide="ignore"):
         log_missed = np.log1p(-p)  # -inf where p is 1: the row is kept for sure
-    missed = np.exp(np.bincount(parents, weights=log_missed, minlength=rows)) if len(flat) else np.ones(rows)
-    has_match = np.bincount(parents, minlength=rows) > 0 if len(flat) else np.zeros(rows, bool)
+    missed = np.exp(np.bincount(parents, weights=log_missed, minlength=rows))
+    has_match = np.bincount(parents, minlength=rows) > 0
     return np.where(has_match, 1.0 - missed, 0.0)
 
 
@@ -71,6 +65,5 @@ def expected_per_shard(folder: str, shards: list[dict], balance: OnlineBalance) 
             present = pq.read_schema(handle).names
             handle.seek(0)
             table = pq.read_table(handle, columns=[c for c in ("matches", "lang") if c in present])
-        langs = table.column("lang").combine_chunks() if "lang" in table.column_names else None
-        expected[shard["name"]] = float(row_chances(table.column("matches"), langs, balance).sum())
+        expected[shard["name"]] = float(row_chances(table, balance).sum())
     return expected

@@ -109,8 +109,9 @@ def recheck(spec: str, settings: RecheckSettings) -> RecheckResult:
     fetch = replace(settings.fetch, ignore_opt_out=frozenset(SIGNALS) - set(honoured))
     key = _rules_key(settings, honoured)
     filesystem, _ = fsspec.core.url_to_fs(out)
-    if filesystem.exists(f"{out}/{SUMMARY}") and filesystem.exists(f"{out}/work"):
-        filesystem.rm(f"{out}/work", recursive=True)  # a finished re-check: this one starts afresh
+    if filesystem.exists(f"{out}/{SUMMARY}"):  # a finished re-check: this one starts afresh
+        for path in filesystem.glob(f"{out}/work/[0-9]*[0-9].*"):  # only its own work files
+            filesystem.rm(path)
     filesystem.makedirs(f"{out}/work", exist_ok=True)
     shards = manifest["shards"]
     progress = Progress("shards", len(shards), files_in(f"{out}/work/[0-9]*.json"))

@@ -145,11 +145,12 @@ def _drawn(draw: EpochDraw, document: dict | None, tally: ReadTally) -> bool:
     """Whether this epoch's draw keeps the sample, by its KEY.json (uid, matches, lang); a
     sample without a readable one cannot be drawn and is kept (counted as ``undrawn``)."""
     try:
-        keys = row_keys(document["matches"], document.get("lang"))  # type: ignore[index]
-        return draw.keeps(document["uid"], keys)  # type: ignore[index]
+        if document is not None:
+            return draw.keeps(document["uid"], row_keys(document["matches"], document.get("lang")))
     except (KeyError, TypeError, ValueError):
-        tally.undrawn += 1
-        return True
+        pass
+    tally.undrawn += 1
+    return True
 
 
 def _epoch_caption(document: dict | None, caption_draw: tuple[int, int]) -> str | None:
