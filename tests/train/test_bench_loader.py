@@ -15,12 +15,12 @@ BENCH = Path(__file__).parents[2] / "benchmarks" / "bench_loader.py"
 @pytest.mark.slow
 def test_the_loader_benchmark_runs_both_pipelines():
     argv = [sys.executable, str(BENCH), "--samples", "192", "--shards", "2", "--batch-size", "16", "--workers", "1",
-            "--image-size", "64", "--stored-size", "96", "--online-balance"]  # fmt: skip
+            "--image-size", "64", "--stored-size", "96", "--online-balance", "--rounds", "2"]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert re.search(r"^baseline: +[\d,]+ images/s$", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"^baseline: +[\d,]+ images/s \(runs: [\d,]+, [\d,]+\)$", done.stdout, re.MULTILINE), done.stdout
     assert re.search(r"^loader_ratio=\d+\.\d{3}$", done.stdout, re.MULTILINE), done.stdout
-    assert re.search(r"^online_cost=-?\d+\.\d{3}$", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"^online_cost=-?\d+\.\d{3} \(rounds: -?\d\.\d{3}, -?\d\.\d{3}\)$", done.stdout, re.M), done.stdout
     assert re.search(r"^floor_ratio=\d+\.\d{3}$", done.stdout, re.MULTILINE), done.stdout
 
 

@@ -26,6 +26,7 @@ from wit_builder.train import checkpoints
 from wit_builder.train.data import StreamSpec, TrainStream, count_samples, online_balance_of, resolve_urls
 from wit_builder.train.distributed import Placement, all_gather_objects, barrier, init_distributed, shutdown
 from wit_builder.train.factory import create_model
+from wit_builder.train.host_memory import keep_large_freed_blocks
 from wit_builder.train.loss import ClipLoss
 from wit_builder.train.metrics_log import MetricsLog
 from wit_builder.train.optim import build_optimizer, cosine_lr, set_lr
@@ -85,6 +86,8 @@ class Trainer:
         self.placement = placement
         self.device = placement.device
         self.precision = resolve_precision(args.precision, self.device)
+        if self.device.type == "cpu":
+            keep_large_freed_blocks()  # each step's batch and activations reuse the last step's memory
         start = starting_point(args)
         self.resume_state = start.state
         self.config, self.model_name, self.tokenizer = start.config, start.model_name, start.tokenizer
