@@ -16,7 +16,7 @@ averages areas (Pillow's BOX filter: OpenCV's INTER_AREA, which img2dataset uses
 third of Lanczos's cost: ``benchmarks/RESULTS.md``), upscaling uses Lanczos
 (img2dataset: LANCZOS4).
 JPEG files are decoded at 1/2, 1/4 or 1/8 scale by libjpeg when that is still at least the
-target size.
+target size; plain 8-bit PNGs by libvips, to the same pixels as Pillow's (``png_pixels``).
 
 Checks, in order, each with its status: bytes that are no image format Pillow knows
 (``not_image``: an HTML page served as image/jpeg, say); more pixels than ``max_pixels`` as
@@ -47,6 +47,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from wit_builder.download.face_blur import blur_faces
 from wit_builder.download.hash_blocklists import BodyDigests
+from wit_builder.download.png_pixels import vips_picture
 from wit_builder.download.settings import ENCODE_FORMATS, ImageSettings
 
 BORDER_COLOUR = (255, 255, 255)  # img2dataset's padding colour
@@ -107,7 +108,9 @@ def frame(image: Image.Image, settings: ImageSettings) -> Image.Image:
 
 
 def _rgb(image: Image.Image) -> Image.Image:
-    """RGB, with any transparency flattened onto white."""
+    """RGB, with any transparency flattened onto white (a picture already RGB as it is: no copy)."""
+    if image.mode == "RGB":
+        return image
     if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -178,7 +181,7 @@ def process_image(
     if isinstance(opened, ProcessedImage):
         return opened
     original_size = opened.size  # before a JPEG draft decodes it smaller
-    rgb = _decoded(opened, settings)
+    rgb = _decoded(opened, settings, body)
     if isinstance(rgb, ProcessedImage):
         return rgb
     digests, quality = body_digests(body, rgb, wanted) if wanted else (None, 0)
@@ -223,9 +226,10 @@ def _opened(body: bytes) -> Image.Image | ProcessedImage:
         return ProcessedImage("decode_error", f"{type(error).__name__}: {error}")
 
 
-def _decoded(opened: Image.Image, settings: ImageSettings) -> Image.Image | ProcessedImage:
-    """The picture in RGB, upright (EXIF), decoded at the smallest JPEG scale still enough, or why
-    it is not kept: too many pixels, undecodable, too small, too long and thin."""
+def _decoded(opened: Image.Image, settings: ImageSettings, body: bytes) -> Image.Image | ProcessedImage:
+    """The picture in RGB, upright (EXIF), decoded at the smallest JPEG scale still enough (a
+    plain 8-bit PNG by libvips, to Pillow's very pixels), or why it is not kept: too many pixels,
+    undecodable, too small, too long and thin."""
     original_width, original_height = opened.size
 
     def rejected(status: str, error: str) -> ProcessedImage:
@@ -237,12 +241,8 @@ def _decoded(opened: Image.Image, settings: ImageSettings) -> Image.Image | Proc
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            if opened.format == "JPEG":  # let libjpeg decode at 1/2, 1/4 or 1/8 when that is still enough
-                opened.draft("RGB", _target_size(original_width, original_height, settings))
-            opened.load()
-            if opened.getexif().get(EXIF_ORIENTATION, 1) != 1:
-                opened = ImageOps.exif_transpose(opened)
-            rgb = _rgb(opened)
+            picture = vips_picture(body, opened)
+            rgb = _rgb(picture if picture is not None else _pillow_upright(opened, settings))
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         return rejected("decode_error", f"{type(error).__name__}: {error}")
     shorter, longer = min(rgb.size), max(rgb.size)
@@ -251,3 +251,13 @@ def _decoded(opened: Image.Image, settings: ImageSettings) -> Image.Image | Proc
     if longer / shorter > settings.max_aspect_ratio:
         return rejected("bad_aspect_ratio", f"aspect ratio {longer / shorter:.1f} > {settings.max_aspect_ratio}")
     return rgb
+
+
+def _pillow_upright(opened: Image.Image, settings: ImageSettings) -> Image.Image:
+    """Pillow's decode, a JPEG at the smallest DCT scale still enough, turned by its orientation."""
+    if opened.format == "JPEG":  # let libjpeg decode at 1/2, 1/4 or 1/8 when that is still enough
+        opened.draft("RGB", _target_size(opened.width, opened.height, settings))
+    opened.load()
+    if opened.getexif().get(EXIF_ORIENTATION, 1) != 1:
+        opened = ImageOps.exif_transpose(opened)
+    return opened
