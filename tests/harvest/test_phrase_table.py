@@ -18,10 +18,11 @@ from wit_builder.text.tokens import on_word_boundaries, tokenize, unit_spans
 
 pytestmark = pytest.mark.skipif(PhraseTable is None, reason="the native extension is not built")
 
-LETTERS = "abcAB" + "éüß" + "жЯ" + "漢字" + "ا" + "ǅ"  # Latin, Cyrillic, CJK, Arabic, a titlecase letter
+# Latin, Cyrillic, CJK, Arabic, a titlecase letter, an astral letter (keys and texts of every str width)
+LETTERS = "abcAB" + "éüß" + "жЯ" + "漢字" + "ا" + "ǅ" + "𝒜"
 DIGITS = "019" + "٣" + "²" + "Ⅻ"  # Arabic-Indic digit, superscript two, Roman numeral (all isalnum)
 MARKS = "\u0301" + "\u094d\u093f" + "\u0e39" + "\u20dd"  # acute, virama, i-sign (Mc), Thai u, enclosing circle
-NOT_TOKEN = "'’-" + "_" + MARKS + ".,;:!?&/+()" + "€"  # joiners, underscore, combining marks, punctuation
+NOT_TOKEN = "'’-" + "_" + MARKS + ".,;:!?&/+()" + "€😀"  # joiners, underscore, marks, punctuation, emoji
 SPACES = " " * 6 + "\t\n\u00a0\u2003\u3000"
 ALPHABET = LETTERS + DIGITS + NOT_TOKEN + SPACES
 
@@ -68,6 +69,8 @@ def test_native_table_finds_what_the_reference_finds(seed):
     for _ in range(200):
         text = random_text(rng, rng.randint(0, 400))  # long enough to grow the token buffer
         assert native.find(text) == reference.find(text), repr(text)
+        assert native.find_in_order(text) == reference.find_in_order(text), repr(text)
+        assert native.find_in_order(text) == sorted(native.find(text), key=lambda v: int(v[1:]))
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -109,6 +112,15 @@ def test_punctuated_keys_are_found_through_their_units():
     assert table.find("an achilles' heel; a red  circle; a red circle") == ["achilles' heel", "red  circle"]
     assert table.find("the u.s.a and u. s and us and 24/72") == ["u.s"]
     assert table.entries == 25  # every key's unit prefixes: u u. u.s C C+ C++ A AC/ ... red red␣␣circle
+
+
+def test_a_table_of_many_megabytes_finds_the_same():
+    """60,000 keys: a table past 2 MB, the size from which its memory asks for huge pages."""
+    keys = [f"w{i}" for i in range(30_000)] + [f"w{i} w{i + 1}" for i in range(0, 60_000, 2)]
+    table = PhraseTable(keys, list(range(len(keys))))
+    assert table.entries == 75_000  # the keys, and the first words of the 15,000 pairs past w29999
+    found = table.find_in_order("w7 w8 w29999 w30000 w4 w5")
+    assert [keys[i] for i in found] == ["w4", "w5", "w7", "w8", "w29999", "w4 w5"]
 
 
 def test_found_values_are_the_objects_given_in_first_occurrence_order():

@@ -18,19 +18,32 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define FNV_OFFSET 1469598103934665603ULL
 #define FNV_PRIME 1099511628211ULL
 #define SEQUENCE_SEED 0x243F6A8885A308D3ULL
 
-/* One hash-table slot: a query or a unit prefix of one, as code points in the pool. */
+/* One hash-table slot: a query or a unit prefix of one, as code points in the pool, stored at
+ * the width of the key's own str (1, 2 or 4 bytes a code point: a Latin-1 key in a quarter of
+ * the bytes, so the pool of an English list stays in cache beside the table). 16 bytes,
+ * four to a cache line: the table of a 500,000-query list is 16 MB and stays in a server's last
+ * level cache, where 24-byte slots at a quarter full took 48 MB and missed on most lookups. */
 typedef struct {
-    uint64_t hash;
-    uint32_t offset; /* first code point in the pool */
-    uint32_t length; /* code points; 0 marks an empty slot */
-    int64_t value;   /* index into values, or -1 for a prefix that is no query itself */
+    uint32_t tag;    /* the sequence hash's upper half; its lower bits chose the slot */
+    uint32_t offset; /* first byte in the pool */
+    uint32_t shape;  /* code points (low 30 bits) and log2 of their width (top 2); 0: empty */
+    int32_t value;   /* index into values, or -1 for a prefix that is no query itself */
 } Entry;
+
+static inline uint32_t tag_of(uint64_t hash) { return (uint32_t)(hash >> 32); }
+
+#define MAX_LENGTH ((1u << 30) - 1)
+static inline uint32_t shape_of(uint32_t length, int width) { return length | (uint32_t)(width >> 1) << 30; }
+static inline uint32_t length_of(uint32_t shape) { return shape & MAX_LENGTH; }
+static inline int width_of(uint32_t shape) { return 1 << (shape >> 30); }
 
 /* A unit of the text (a token, or one other non-whitespace character): where it is, its own
  * hash, and whether whitespace comes between it and the unit before. */
@@ -45,11 +58,13 @@ typedef struct {
     PyObject_HEAD
     Entry *slots;
     uint64_t mask;
-    Py_UCS4 *pool;
-    Py_ssize_t pool_size;
+    unsigned char *pool;
+    Py_ssize_t pool_size; /* bytes */
     PyObject *values; /* list, one per key */
     uint32_t *seen;   /* per value: the call stamp that last reported it */
     uint32_t stamp;
+    int32_t *hits; /* scratch: the values one find reports, in order, before the list is made */
+    Py_ssize_t hits_capacity;
     Token *tokens; /* scratch, grown as needed */
     Py_ssize_t tokens_capacity;
     Py_ssize_t entries;
@@ -137,14 +152,20 @@ static int ensure_tokens(PhraseTable *self, Py_ssize_t n) {
     return 0;
 }
 
-/* Whether the entry's code points are text[start:start + entry->length]. */
-static inline int entry_is_text(const PhraseTable *self, const Entry *entry, int kind, const void *data,
-                                Py_ssize_t start) {
-    const Py_UCS4 *key = self->pool + entry->offset;
-    for (uint32_t p = 0; p < entry->length; p++) {
-        if (key[p] != PyUnicode_READ(kind, data, start + p)) return 0;
+/* Whether `length` code points of width `width` at `key` are those of width `kind` at `text`. */
+static inline int same_code_points(const unsigned char *key, int width, const void *text, int kind, uint32_t length) {
+    if (width == kind) return memcmp(key, text, (size_t)length * (size_t)kind) == 0;
+    for (uint32_t p = 0; p < length; p++) {
+        if (PyUnicode_READ(width, key, p) != PyUnicode_READ(kind, text, p)) return 0;
     }
     return 1;
+}
+
+/* Whether the entry's code points are text[start:start + its length]. */
+static inline int entry_is_text(const PhraseTable *self, const Entry *entry, int kind, const void *data,
+                                Py_ssize_t start) {
+    return same_code_points(self->pool + entry->offset, width_of(entry->shape), (const char *)data + start * kind,
+                            kind, length_of(entry->shape));
 }
 
 /* The hash of a unit sequence with one more unit: whitespace before it counts, except first. */
@@ -152,39 +173,106 @@ static inline uint64_t extend_units(uint64_t sequence, const Token *unit, int fi
     return extend_hash(sequence, unit->hash + (!first && unit->spaced ? SPACED_MARK : 0));
 }
 
+#define PREFETCH_AHEAD 4
+
+static int grow_hits(PhraseTable *self) {
+    Py_ssize_t capacity = self->hits_capacity ? self->hits_capacity * 2 : 64;
+    int32_t *grown = PyMem_Realloc(self->hits, (size_t)capacity * sizeof(int32_t));
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->hits = grown;
+    self->hits_capacity = capacity;
+    return 0;
+}
+
+/* Ask for the slots a walk from unit i will read first: the unit alone and, when there is a
+ * next unit, the two together. Only a hint to the cache: what is found does not change. */
+static inline void prefetch_start(const PhraseTable *self, const Token *tokens, Py_ssize_t count, Py_ssize_t i) {
+    uint64_t first = extend_units(SEQUENCE_SEED, &tokens[i], 1);
+    __builtin_prefetch(&self->slots[first & self->mask]);
+    if (i + 1 < count) __builtin_prefetch(&self->slots[extend_units(first, &tokens[i + 1], 0) & self->mask]);
+}
+
+/* Memory for the table and the pool, in 2 MB pages where the kernel gives them on request
+ * (transparent huge pages, "madvise"): a lookup's random access then costs no page-table walk. */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static void *table_alloc(size_t bytes, int zeroed) {
+    if (bytes == 0) bytes = 1;
+    void *memory = NULL;
+    if (bytes >= HUGE_PAGE) {
+        size_t rounded = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+        if (posix_memalign(&memory, HUGE_PAGE, rounded) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+        madvise(memory, rounded, MADV_HUGEPAGE);
+#endif
+    } else {
+        memory = malloc(bytes);
+        if (memory == NULL) return NULL;
+    }
+    if (zeroed) memset(memory, 0, bytes);
+    return memory;
+}
+
 static void PhraseTable_dealloc(PhraseTable *self) {
-    PyMem_Free(self->slots);
-    PyMem_Free(self->pool);
+    free(self->slots);
+    free(self->pool);
     PyMem_Free(self->seen);
+    PyMem_Free(self->hits);
     PyMem_Free(self->tokens);
     Py_XDECREF(self->values);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Add the prefix pool[offset:offset+length] (a key or a unit prefix of one); returns its slot. */
-static Entry *insert_prefix(PhraseTable *self, uint64_t hash, uint32_t offset, uint32_t length) {
+/* Add the prefix of `length` code points of width `width` at pool[offset] (a key or a unit
+ * prefix of one); returns its slot. `hashes` keeps each slot's whole hash while the table is
+ * built, to move the slots later. */
+static Entry *insert_prefix(PhraseTable *self, uint64_t *hashes, uint64_t hash, uint32_t offset, uint32_t length,
+                            int width) {
     uint64_t index = hash & self->mask;
     for (;;) {
         Entry *slot = &self->slots[index];
-        if (slot->length == 0) {
-            slot->hash = hash;
-            slot->offset = offset;
-            slot->length = length;
-            slot->value = -1;
+        if (slot->shape == 0) {
+            *slot = (Entry){tag_of(hash), offset, shape_of(length, width), -1};
+            hashes[index] = hash;
             self->entries++;
             return slot;
         }
-        if (slot->hash == hash && slot->length == length &&
-            memcmp(self->pool + slot->offset, self->pool + offset, length * sizeof(Py_UCS4)) == 0) {
+        if (hashes[index] == hash && length_of(slot->shape) == length &&
+            same_code_points(self->pool + slot->offset, width_of(slot->shape), self->pool + offset, width, length)) {
             return slot;
         }
         index = (index + 1) & self->mask;
     }
 }
 
+/* The slots moved into a table of the least power of two at most half full: the build sized it
+ * for every unit of every key, but most keys share their prefixes (a pair's first word is a
+ * query itself), so it ends far emptier than that. */
+static int shrink_table(PhraseTable *self, const uint64_t *hashes) {
+    uint64_t capacity = 16;
+    while (capacity < (uint64_t)self->entries * 2) capacity <<= 1;
+    if (capacity >= self->mask + 1) return 0;
+    Entry *slots = table_alloc(capacity * sizeof(Entry), 1);
+    if (slots == NULL) return -1;
+    for (uint64_t old = 0; old <= self->mask; old++) {
+        if (self->slots[old].shape == 0) continue;
+        uint64_t index = hashes[old] & (capacity - 1);
+        while (slots[index].shape != 0) index = (index + 1) & (capacity - 1);
+        slots[index] = self->slots[old];
+    }
+    free(self->slots);
+    self->slots = slots;
+    self->mask = capacity - 1;
+    return 0;
+}
+
 static int PhraseTable_init(PhraseTable *self, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"keys", "values", NULL};
     PyObject *keys_arg, *values_arg;
+    uint64_t *hashes = NULL; /* each slot's whole hash, while building */
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO", keywords, &keys_arg, &values_arg)) return -1;
     if (self->values != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "PhraseTable is already built");
@@ -211,7 +299,7 @@ static int PhraseTable_init(PhraseTable *self, PyObject *args, PyObject *kwargs)
             goto fail;
         }
         Py_ssize_t n = PyUnicode_GET_LENGTH(key);
-        pool_size += n;
+        pool_size += n * PyUnicode_KIND(key);
         if (n > longest) longest = n;
     }
     if (ensure_tokens(self, longest) < 0) goto fail;
@@ -219,12 +307,17 @@ static int PhraseTable_init(PhraseTable *self, PyObject *args, PyObject *kwargs)
         PyObject *key = PySequence_Fast_GET_ITEM(keys, k);
         max_entries += tokenize(PyUnicode_KIND(key), PyUnicode_DATA(key), PyUnicode_GET_LENGTH(key), self->tokens, 1);
     }
+    if (n_keys > INT32_MAX || pool_size > UINT32_MAX || longest > MAX_LENGTH) {
+        PyErr_SetString(PyExc_ValueError, "too many keys or code points for one PhraseTable");
+        goto fail;
+    }
     uint64_t capacity = 16;
     while (capacity < (uint64_t)max_entries * 2) capacity <<= 1;
-    self->slots = PyMem_Calloc(capacity, sizeof(Entry));
-    self->pool = PyMem_Malloc((size_t)(pool_size ? pool_size : 1) * sizeof(Py_UCS4));
+    self->slots = table_alloc(capacity * sizeof(Entry), 1);
+    hashes = PyMem_Malloc(capacity * sizeof(uint64_t));
+    self->pool = table_alloc((size_t)pool_size, 0);
     self->seen = PyMem_Calloc((size_t)(n_keys ? n_keys : 1), sizeof(uint32_t));
-    if (self->slots == NULL || self->pool == NULL || self->seen == NULL) {
+    if (self->slots == NULL || hashes == NULL || self->pool == NULL || self->seen == NULL) {
         PyErr_NoMemory();
         goto fail;
     }
@@ -244,20 +337,25 @@ static int PhraseTable_init(PhraseTable *self, PyObject *args, PyObject *kwargs)
             PyErr_Format(PyExc_ValueError, "key %R is empty or begins or ends with whitespace", key);
             goto fail;
         }
-        for (Py_ssize_t p = 0; p < n; p++) self->pool[offset + p] = PyUnicode_READ(kind, data, p);
+        memcpy(self->pool + offset, data, (size_t)n * (size_t)kind);
         uint64_t hash = SEQUENCE_SEED;
         Entry *entry = NULL;
         for (Py_ssize_t t = 0; t < count; t++) {
             hash = extend_units(hash, &self->tokens[t], t == 0);
-            entry = insert_prefix(self, hash, (uint32_t)offset, (uint32_t)self->tokens[t].end);
+            entry = insert_prefix(self, hashes, hash, (uint32_t)offset, (uint32_t)self->tokens[t].end, kind);
         }
         if (entry->value >= 0) {
             PyErr_Format(PyExc_ValueError, "key %R is given twice", key);
             goto fail;
         }
-        entry->value = k;
-        offset += n;
+        entry->value = (int32_t)k;
+        offset += n * kind;
     }
+    if (shrink_table(self, hashes) < 0) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    PyMem_Free(hashes);
     self->pool_size = pool_size;
     self->values = values;
     Py_DECREF(keys);
@@ -266,8 +364,9 @@ static int PhraseTable_init(PhraseTable *self, PyObject *args, PyObject *kwargs)
 fail:
     Py_DECREF(keys);
     Py_DECREF(values);
-    PyMem_Free(self->slots);
-    PyMem_Free(self->pool);
+    PyMem_Free(hashes);
+    free(self->slots);
+    free(self->pool);
     PyMem_Free(self->seen);
     self->slots = NULL;
     self->pool = NULL;
@@ -281,7 +380,32 @@ PyDoc_STRVAR(find_doc,
              "The values of the keys that occur in text beginning and ending on word boundaries (each a\n"
              "run of whole units of the text), each once, in order of first occurrence.");
 
-static PyObject *PhraseTable_find(PhraseTable *self, PyObject *text) {
+/* Sorts hits[0:n] ascending: insertion sort for a caption's few dozen, the C library beyond. */
+static int compare_hits(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void sort_hits(int32_t *hits, Py_ssize_t n) {
+    if (n > 64) {
+        qsort(hits, (size_t)n, sizeof(int32_t), compare_hits);
+        return;
+    }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        int32_t value = hits[i];
+        Py_ssize_t j = i;
+        for (; j > 0 && hits[j - 1] > value; j--) hits[j] = hits[j - 1];
+        hits[j] = value;
+    }
+}
+
+static PyObject *find_values(PhraseTable *self, PyObject *text, int in_given_order);
+
+static PyObject *PhraseTable_find(PhraseTable *self, PyObject *text) { return find_values(self, text, 0); }
+
+static PyObject *PhraseTable_find_in_order(PhraseTable *self, PyObject *text) { return find_values(self, text, 1); }
+
+static PyObject *find_values(PhraseTable *self, PyObject *text, int in_given_order) {
     if (self->values == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "PhraseTable is not built");
         return NULL;
@@ -300,17 +424,23 @@ static PyObject *PhraseTable_find(PhraseTable *self, PyObject *text) {
         memset(self->seen, 0, (size_t)PyList_GET_SIZE(self->values) * sizeof(uint32_t));
         self->stamp = 1;
     }
-    PyObject *found = PyList_New(0);
-    if (found == NULL) return NULL;
+    /* The table is megabytes, so each first lookup from a start unit is a cache miss. Its hash
+     * depends only on the unit, so the slots for the units PREFETCH_AHEAD ahead (and for the
+     * two-unit run they begin, which most common words begin) are fetched while this one is
+     * walked: the misses overlap instead of following each other. */
+    Py_ssize_t reported = 0;
+    for (Py_ssize_t i = 0; i < count && i < PREFETCH_AHEAD; i++) prefetch_start(self, tokens, count, i);
     for (Py_ssize_t i = 0; i < count; i++) {
+        if (i + PREFETCH_AHEAD < count) prefetch_start(self, tokens, count, i + PREFETCH_AHEAD);
         uint64_t hash = SEQUENCE_SEED;
         for (Py_ssize_t j = i; j < count; j++) {
             hash = extend_units(hash, &tokens[j], j == i);
-            uint64_t length = (uint64_t)(tokens[j].end - tokens[i].start);
+            uint32_t tag = tag_of(hash);
+            uint32_t length = (uint32_t)(tokens[j].end - tokens[i].start);
             Entry *entry = NULL;
-            for (uint64_t index = hash & self->mask; self->slots[index].length != 0; index = (index + 1) & self->mask) {
+            for (uint64_t index = hash & self->mask; self->slots[index].shape != 0; index = (index + 1) & self->mask) {
                 Entry *slot = &self->slots[index];
-                if (slot->hash == hash && slot->length == length &&
+                if (slot->tag == tag && length_of(slot->shape) == length &&
                     entry_is_text(self, slot, kind, data, tokens[i].start)) {
                     entry = slot;
                     break;
@@ -319,15 +449,30 @@ static PyObject *PhraseTable_find(PhraseTable *self, PyObject *text) {
             if (entry == NULL) break; /* no key starts with units i..j */
             if (entry->value >= 0 && self->seen[entry->value] != self->stamp) {
                 self->seen[entry->value] = self->stamp;
-                if (PyList_Append(found, PyList_GET_ITEM(self->values, entry->value)) < 0) {
-                    Py_DECREF(found);
-                    return NULL;
-                }
+                if (reported == self->hits_capacity && grow_hits(self) < 0) return NULL;
+                self->hits[reported++] = entry->value;
             }
         }
     }
+    if (in_given_order) sort_hits(self->hits, reported);
+    /* The values are Python objects all over the heap, and each one reported is touched (its
+     * reference count): fetch them all at once, then make the list at its size. */
+    PyObject **values = ((PyListObject *)self->values)->ob_item;
+    for (Py_ssize_t k = 0; k < reported; k++) __builtin_prefetch(values[self->hits[k]], 1);
+    PyObject *found = PyList_New(reported);
+    if (found == NULL) return NULL;
+    for (Py_ssize_t k = 0; k < reported; k++) {
+        PyObject *value = values[self->hits[k]];
+        Py_INCREF(value);
+        PyList_SET_ITEM(found, k, value);
+    }
     return found;
 }
+
+PyDoc_STRVAR(find_in_order_doc,
+             "find_in_order(text) -> list\n\n"
+             "What find(text) reports, in the order the values were given: a table built from keys in\n"
+             "the order of their values gives them sorted, with no comparison of the values.");
 
 static PyObject *PhraseTable_len_entries(PhraseTable *self, void *Py_UNUSED(closure)) {
     return PyLong_FromSsize_t(self->entries);
@@ -339,6 +484,7 @@ static Py_ssize_t PhraseTable_len(PhraseTable *self) {
 
 static PyMethodDef PhraseTable_methods[] = {
     {"find", (PyCFunction)PhraseTable_find, METH_O, find_doc},
+    {"find_in_order", (PyCFunction)PhraseTable_find_in_order, METH_O, find_in_order_doc},
     {NULL, NULL, 0, NULL},
 };
 

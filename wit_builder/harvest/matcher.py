@@ -53,6 +53,7 @@ class PythonPhraseTable:
         if len(keys) != len(values):
             raise ValueError("keys and values differ in length")
         self._values: dict[str, Any] = {}
+        self._order: dict[str, int] = {}
         self._prefixes: set[str] = set()
         for key, value in zip(keys, values, strict=True):
             if not is_unit_sequence(key):
@@ -60,22 +61,30 @@ class PythonPhraseTable:
             if key in self._values:
                 raise ValueError(f"key {key!r} is given twice")
             self._values[key] = value
+            self._order[key] = len(self._order)
             self._prefixes.update(key[:end] for _, end in unit_spans(key))
 
     def __len__(self) -> int:
         return len(self._values)
 
     def find(self, text: str) -> list[Any]:
-        found: dict[str, Any] = {}
+        return [self._values[key] for key in self._found_keys(text)]
+
+    def find_in_order(self, text: str) -> list[Any]:
+        """What ``find`` reports, in the order the values were given."""
+        return [self._values[key] for key in sorted(self._found_keys(text), key=self._order.__getitem__)]
+
+    def _found_keys(self, text: str) -> list[str]:
+        found: dict[str, None] = {}
         spans = unit_spans(text)
         for first, (start, _) in enumerate(spans):
             for _, end in spans[first:]:
                 key = text[start:end]
                 if key not in self._prefixes:
                     break
-                if key in self._values and key not in found:
-                    found[key] = self._values[key]
-        return list(found.values())
+                if key in self._values:
+                    found.setdefault(key)
+        return list(found)
 
 
 def is_unit_sequence(key: str) -> bool:
@@ -103,7 +112,7 @@ class QueryMatcher:
 
     def __init__(self, queries: Iterable[str], case_sensitive: bool = True, native: bool = True):
         self.case_sensitive = case_sensitive
-        queries = list(dict.fromkeys(queries))
+        queries = sorted(set(queries))  # in order: see the table's values below
         self._segmenter = Segmenter() if any(needs_segmenting(query) for query in queries) else None
         regular: dict[str, list[str]] = {}
         irregular: dict[str, list[str]] = {}
@@ -114,7 +123,8 @@ class QueryMatcher:
             elif key.strip():
                 irregular.setdefault(key, []).append(query)
         self.size = sum(map(len, regular.values())) + sum(map(len, irregular.values()))
-        # A key with one query (the common case) stores the query itself; the rest, a tuple.
+        # A key with one query (the common case) stores the query itself; the keys went in in
+        # their queries' order, so the table hands its hits over sorted. The rest, a tuple.
         self._single = all(len(originals) == 1 for originals in regular.values())
         values = [originals[0] if self._single else tuple(originals) for originals in regular.values()]
         build = phrase_table if native else PythonPhraseTable
@@ -131,10 +141,9 @@ class QueryMatcher:
     def __call__(self, text: str) -> list[str]:
         """The distinct queries ``text`` (normalised) contains, sorted."""
         haystack = self._key(text)
-        hits = self._regular.find(haystack)
         if self._single and self._irregular is None:  # the common case: hits are distinct queries
-            hits.sort()
-            return hits
+            return self._regular.find_in_order(haystack)
+        hits = self._regular.find(haystack)
         found: set[str] = set(hits) if self._single else {q for originals in hits for q in originals}
         if self._irregular is not None:
             for end, (key, originals) in self._irregular.iter(haystack):
