@@ -1,10 +1,12 @@
 """Benchmark: our download stage against img2dataset on the same URLs from the same server.
 
-    python benchmarks/bench_download.py [--inputs photos|scenes] [--images 2300] [--img2dataset PATH]
+    python benchmarks/bench_download.py [--inputs photos|jpeg640|scenes] [--images 2300] [--img2dataset PATH]
+                                        [--repeat N] [--also LABEL=FLAGS ...]
 
 Serves N images from loopback (made before the clock starts, so the server's drawing is not
 timed): with ``--inputs photos`` (the default) photo-like files at web sizes
 (``web_photos``: 320-1600 px, 85% JPEG, ~100 KB median), on the synthetic web's ordinary hosts;
+with ``--inputs jpeg640`` JPEGs all 640×480 at quality 85 (~40 KB, ``even_photos``);
 with ``--inputs scenes`` the synthetic web's own fault-free scenes (flat shapes, 4.5 KB on
 average, which time a downloader's overheads more than its image work). It writes the URL list
 once as img2dataset reads it (parquet, url and caption) and once as our balance stage writes it,
@@ -25,11 +27,15 @@ beside the peer: robots.txt, tdmrep.json and ai.txt fetched once per host, every
 headers checked.
 
 Then times **the floor**: the same files decoded (a JPEG at the smallest DCT scale that still
-covers 256 px, a plain 8-bit PNG by libvips, as ours does), resized (``border`` to 256 px,
-bicubic) and encoded (JPEG, quality 95) with Pillow from memory, in a pool of 2 processes, with
-nothing else
-(no fetching, checks, hashes or files): the least work that makes the same kind of output from
-the same bytes.
+covers its fit into 256 px, a plain 8-bit PNG by libvips, as ours does), resized (``border`` to
+256 px; area-averaged down, Lanczos up, as ours) and encoded (JPEG, quality 95) with Pillow
+from memory, in a pool of 2 processes, with nothing else (no fetching, checks, hashes or
+files): the least work that makes the same kind of output from the same bytes.
+
+With ``--repeat N`` img2dataset and each run of ours go N times, in turn (img2dataset, ours,
+ours without opt-outs, then each ``--also``), and the medians are compared: one run on this
+shared VM can be 20% off. ``--also LABEL=FLAGS`` times ours once more each round with FLAGS
+added (``--also slots=--concurrency 1024``), to find which part of the stage costs what.
 
 Prints images/s and images/s/core for each, ``download_speedup=<ours / img2dataset>``,
 ``download_floor_ratio=<our time / the floor's>`` (the goal is ≤ 1.25) and
@@ -50,8 +56,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from measure import measure
-from web_photos import web_photos
+from measure import measure, median_run, seconds_of
+from web_photos import even_photos, web_photos
 
 from wit_builder.harvest.normalise import url_uid
 from wit_builder.schemas import table_from_rows, write_table
@@ -63,7 +69,9 @@ SETTINGS = {"image_size": 256, "resize_mode": "border", "encode_format": "jpg", 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--inputs", choices=("photos", "scenes"), default="photos", help="what the web serves")
+    parser.add_argument(
+        "--inputs", choices=("photos", "jpeg640", "scenes"), default="photos", help="what the web serves"
+    )
     parser.add_argument(
         "--images", type=int, default=2300, help="photos, or the scene catalogue's size (~94%% plain normal images)"
     )
@@ -75,13 +83,18 @@ def main() -> None:
         help="flags for wit-builder download, one string (default: %(default)s: one worker process, "
         "images decoded in a pool of 2 processes)",
     )
+    parser.add_argument("--repeat", type=int, default=1, help="rounds, each tool timed in turn (medians)")
+    parser.add_argument(
+        "--also", action="append", default=[], metavar="LABEL=FLAGS", help="ours again with FLAGS added, each round"
+    )
     args = parser.parse_args()
+    also = dict(item.split("=", 1) for item in args.also)
     if not args.img2dataset:
         raise SystemExit("img2dataset not found: pip install img2dataset in another venv and pass --img2dataset PATH")
     root = Path(args.keep or tempfile.mkdtemp(prefix="bench-download-"))
     root.mkdir(parents=True, exist_ok=True)
     world = SyntheticWorld(replace(WorldConfig(seed=6), images=args.images, fault_share=0.0))
-    photos = web_photos(args.images) if args.inputs == "photos" else {}
+    photos = {"photos": web_photos, "jpeg640": even_photos}.get(args.inputs, lambda _: {})(args.images)
     with SyntheticWeb(world.catalog, extra=photos) as web:
         if photos:
             hosts = world.config.hosts  # the ordinary hosts, whose robots.txt, ai.txt and tdmrep.json allow these
@@ -106,46 +119,21 @@ def main() -> None:
         weight = f", median {sizes[len(sizes) // 2] / 1024:,.0f} KB" if sizes else ""
         print(f"{len(urls):,} {args.inputs} on {on} loopback hosts{weight}")
 
-        theirs = measure(
-            [
-                args.img2dataset,
-                "--url_list",
-                str(root / "urls.parquet"),
-                "--input_format",
-                "parquet",
-                "--url_col",
-                "url",
-                "--caption_col",
-                "caption",
-                "--output_format",
-                "parquet",
-                "--output_folder",
-                str(root / "img2dataset"),
-                "--processes_count",
-                "2",
-                "--thread_count",
-                "32",
-                "--image_size",
-                str(SETTINGS["image_size"]),
-                "--resize_mode",
-                SETTINGS["resize_mode"],
-                "--encode_format",
-                SETTINGS["encode_format"],
-                "--encode_quality",
-                str(SETTINGS["encode_quality"]),
-                "--number_sample_per_shard",
-                "1000",
-                "--enable_wandb",
-                "False",
-            ]
-        )
-        their_ok = sum(
-            json.loads(path.read_text())["successes"] for path in (root / "img2dataset").glob("*_stats.json")
-        )
-        ours = run_ours(root, "ours", shlex.split(args.ours_flags))
-        off = run_ours(root, "ours-opt-out-off", [*shlex.split(args.ours_flags), "--ignore-opt-out", "all"])
-        stats = json.loads((root / "ours" / "stats.json").read_text())
-        off_stats = json.loads((root / "ours-opt-out-off" / "stats.json").read_text())
+        runs: dict[str, list[dict]] = {}
+        for round_index in range(args.repeat):
+            runs.setdefault("img2dataset", []).append(run_img2dataset(args.img2dataset, root, round_index))
+            flags = shlex.split(args.ours_flags)
+            variants = {"ours": flags, "ours-opt-out-off": [*flags, "--ignore-opt-out", "all"]}
+            variants.update({label: [*flags, *shlex.split(extra)] for label, extra in also.items()})
+            for label, variant in variants.items():
+                run = run_ours(root, f"{label}-{round_index}", variant)
+                run["stats"] = json.loads((root / f"{label}-{round_index}" / "stats.json").read_text())
+                runs.setdefault(label, []).append(run)
+    for label, timed in runs.items():
+        if len(timed) > 1:
+            print(f"{label}: {seconds_of(timed)} s")
+    theirs, ours, off = median_run(runs["img2dataset"]), median_run(runs["ours"]), median_run(runs["ours-opt-out-off"])
+    their_ok, stats, off_stats = theirs["successes"], ours["stats"], off["stats"]
     floor = floor_seconds(list(photos.values())) if photos else None
     cores = os.cpu_count() or 2
     their_rate, our_rate = their_ok / theirs["seconds"], stats["ok"] / ours["seconds"]
@@ -162,6 +150,10 @@ def main() -> None:
         f"ours, every opt-out signal ignored: {off_stats['ok']:,} images in {off['seconds']:.1f}s = "
         f"{off_rate:,.0f} images/s, peak {off['peak_mib']:.0f} MiB"
     )
+    for label in also:
+        run = median_run(runs[label])
+        rate = run["stats"]["ok"] / run["seconds"]
+        print(f"ours, {label} ({also[label]}): {run['seconds']:.1f}s, {rate:,.0f} images/s")
     print(f"download_speedup={our_rate / their_rate:.3f}")
     if floor is not None:
         floor_rate = len(photos) / floor
@@ -181,13 +173,14 @@ def _floor_one(data: bytes) -> int:
 
     size = SETTINGS["image_size"]
     with Image.open(io.BytesIO(data)) as picture:
-        if picture.format == "JPEG":  # decoded at the smallest DCT scale that still covers the size, as ours does
-            picture.draft("RGB", (size, size))
-        picture = (vips_picture(data, picture) or picture).convert("RGB")  # a plain PNG by libvips, as ours
         scale = size / max(picture.size)
-        fitted = picture.resize(
-            (max(1, round(picture.width * scale)), max(1, round(picture.height * scale))), Image.BICUBIC
-        )
+        fitted_size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+        if picture.format == "JPEG":  # decoded at the smallest DCT scale that still covers the fit, as ours does
+            picture.draft("RGB", fitted_size)
+        decoded = vips_picture(data, picture)  # a plain PNG by libvips, as ours
+        picture = (picture if decoded is None else decoded).convert("RGB")
+        # Area averaging down (img2dataset's INTER_AREA, ours' BOX), Lanczos up, as ours.
+        fitted = picture.resize(fitted_size, Image.BOX if scale < 1 else Image.LANCZOS)
     canvas = Image.new("RGB", (size, size))
     canvas.paste(fitted, ((size - fitted.width) // 2, (size - fitted.height) // 2))
     out = io.BytesIO()
@@ -205,6 +198,46 @@ def floor_seconds(files: list[bytes], processes: int = 2) -> float:
         started = time.monotonic()
         pool.map(_floor_one, files, chunksize=8)
         return time.monotonic() - started
+
+
+def run_img2dataset(script: str, root: Path, round_index: int) -> dict:
+    """img2dataset's CLI on the benchmark's URL list, measured, with its count of successes."""
+    out = root / f"img2dataset-{round_index}"
+    run = measure(
+        [
+            script,
+            "--url_list",
+            str(root / "urls.parquet"),
+            "--input_format",
+            "parquet",
+            "--url_col",
+            "url",
+            "--caption_col",
+            "caption",
+            "--output_format",
+            "parquet",
+            "--output_folder",
+            str(out),
+            "--processes_count",
+            "2",
+            "--thread_count",
+            "32",
+            "--image_size",
+            str(SETTINGS["image_size"]),
+            "--resize_mode",
+            SETTINGS["resize_mode"],
+            "--encode_format",
+            SETTINGS["encode_format"],
+            "--encode_quality",
+            str(SETTINGS["encode_quality"]),
+            "--number_sample_per_shard",
+            "1000",
+            "--enable_wandb",
+            "False",
+        ]
+    )
+    run["successes"] = sum(json.loads(path.read_text())["successes"] for path in out.glob("*_stats.json"))
+    return run
 
 
 def run_ours(root: Path, out: str, flags: list[str]) -> dict:

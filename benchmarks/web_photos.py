@@ -49,3 +49,16 @@ def web_photos(count: int, seed: int = 0) -> dict[str, bytes]:
             picture.save(buffer, "WEBP", quality=80)
         files[f"photo-{index:06d}.{extension}"] = buffer.getvalue()
     return files
+
+
+def even_photos(count: int, size: tuple[int, int] = (640, 480), quality: int = 85, seed: int = 0) -> dict[str, bytes]:
+    """``count`` JPEGs all of one ``size`` (640×480 at quality 85: ~40 KB, the common camera-roll
+    thumbnail), each picture its own: the input on which a downloader's per-image overheads show
+    beside a fixed, modest decode."""
+    rng = np.random.default_rng(seed)
+    files = {}
+    for index in range(count):
+        buffer = io.BytesIO()
+        photo_like(rng, DRAWN).resize(size, Image.Resampling.BICUBIC).save(buffer, "JPEG", quality=quality)
+        files[f"photo-{index:06d}.jpg"] = buffer.getvalue()
+    return files
