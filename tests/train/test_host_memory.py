@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -32,10 +33,20 @@ def _faults(mode: str) -> tuple[str, int]:
     return kept, int(faults)
 
 
+def _huge_pages_always() -> bool:
+    """Whether the kernel backs every large anonymous mapping with 2 MB pages (then a fresh
+    mapping faults 512 times less, and the default allocator's cost does not show in faults)."""
+    try:
+        return "[always]" in Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except OSError:
+        return False
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_a_freed_batch_is_reused_without_page_faults():
     _, plain = _faults("plain")
     kept, reused = _faults("keep")
-    assert plain > 4 * 5_000  # over glibc's largest mmap threshold: mapped afresh, a fault per page
     assert kept == "True"
-    assert reused < plain / 20
+    assert reused < 500  # four batches mapped afresh fault ~37,600 times in 4 KiB pages
+    if not _huge_pages_always():
+        assert plain > 4 * 5_000  # over glibc's largest mmap threshold: mapped afresh, a fault per page
