@@ -64,6 +64,9 @@ FAST = {
     "icc_profile": png(PICTURE, icc_profile=b"\0" * 128),
     "optimised": png(PICTURE, optimize=True),
     "portrait": png(photo(60, 140)),
+    "words_that_name_orientation_in_a_comment": with_chunk(
+        png(PICTURE), b"tEXt", b"Comment\0eXIf, Raw profile type exif, XML:com.adobe.xmp"
+    ),
 }
 # The PNGs Pillow keeps: its own conversions or an orientation decide what is stored.
 ROTATED = PICTURE.getexif()
@@ -161,3 +164,11 @@ def test_without_pyvips_every_png_goes_to_pillow(monkeypatch):
     body = FAST["rgb"]
     assert png_pixels.vips_bands(body, Image.open(io.BytesIO(body))) is None
     assert process_image(body, SETTINGS[0]).status == "ok"
+
+
+def test_only_chunk_headers_decide_whether_a_png_may_be_turned():
+    body = FAST["rgb"]
+    assert not png_pixels.may_be_turned(body)
+    assert png_pixels.may_be_turned(with_chunk(body, b"zTXt", b"Raw profile type exif\0\0x"))
+    assert png_pixels.may_be_turned(body[: body.rindex(b"IEND") - 4])  # no IEND: Pillow decides
+    assert png_pixels.may_be_turned(body[:40])
