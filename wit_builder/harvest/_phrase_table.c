@@ -59,7 +59,6 @@ typedef struct {
     Entry *slots;
     uint64_t mask;
     unsigned char *pool;
-    Py_ssize_t pool_size; /* bytes */
     PyObject *values; /* list, one per key */
     uint32_t *seen;   /* per value: the call stamp that last reported it */
     uint32_t stamp;
@@ -139,17 +138,21 @@ static Py_ssize_t tokenize(int kind, const void *data, Py_ssize_t n, Token *out,
     return count;
 }
 
-static int ensure_tokens(PhraseTable *self, Py_ssize_t n) {
-    Py_ssize_t need = n + 1;
-    if (need <= self->tokens_capacity) return 0;
-    Token *grown = PyMem_Realloc(self->tokens, (size_t)need * sizeof(Token));
+/* Grows a scratch array to hold at least `need` items of `item` bytes (contents kept). */
+static int reserve(void **array, Py_ssize_t *capacity, Py_ssize_t need, size_t item) {
+    if (need <= *capacity) return 0;
+    void *grown = PyMem_Realloc(*array, (size_t)need * item);
     if (grown == NULL) {
         PyErr_NoMemory();
         return -1;
     }
-    self->tokens = grown;
-    self->tokens_capacity = need;
+    *array = grown;
+    *capacity = need;
     return 0;
+}
+
+static int ensure_tokens(PhraseTable *self, Py_ssize_t n) {
+    return reserve((void **)&self->tokens, &self->tokens_capacity, n + 1, sizeof(Token));
 }
 
 /* Whether `length` code points of width `width` at `key` are those of width `kind` at `text`. */
@@ -176,15 +179,8 @@ static inline uint64_t extend_units(uint64_t sequence, const Token *unit, int fi
 #define PREFETCH_AHEAD 4
 
 static int grow_hits(PhraseTable *self) {
-    Py_ssize_t capacity = self->hits_capacity ? self->hits_capacity * 2 : 64;
-    int32_t *grown = PyMem_Realloc(self->hits, (size_t)capacity * sizeof(int32_t));
-    if (grown == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    self->hits = grown;
-    self->hits_capacity = capacity;
-    return 0;
+    Py_ssize_t need = self->hits_capacity ? self->hits_capacity * 2 : 64;
+    return reserve((void **)&self->hits, &self->hits_capacity, need, sizeof(int32_t));
 }
 
 /* Ask for the slots a walk from unit i will read first: the unit alone and, when there is a
@@ -356,7 +352,6 @@ static int PhraseTable_init(PhraseTable *self, PyObject *args, PyObject *kwargs)
         goto fail;
     }
     PyMem_Free(hashes);
-    self->pool_size = pool_size;
     self->values = values;
     Py_DECREF(keys);
     return 0;
