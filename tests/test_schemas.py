@@ -144,3 +144,56 @@ def test_a_built_wheel_holds_every_package_and_the_schemas(tmp_path):
     assert {f"wit_builder/schema_files/{name}" for name in schemas} <= names and len(schemas) >= 15
     assert "wit_builder/train/model_configs/ViT-B-32.json" in names
     assert "wit_builder/report/templates/style.css" in names
+
+
+def sample_rows(n: int = 3) -> list[dict]:
+    """Samples whose images are random bytes (as incompressible as a JPEG) of one shared prefix."""
+    import os
+
+    return [
+        {
+            "uid": f"u{k}",
+            "url": f"http://x/{k}.jpg",
+            "text": "a photo",
+            "source": "test",
+            "matches": ["photo"],
+            "image": b"\xff\xd8" + os.urandom(20_000),
+            "image_format": "jpg",
+            "width": 8,
+            "height": 8,
+            "original_width": 8,
+            "original_height": 8,
+            "original_bytes": 20_002,
+            "sha256": f"{k:064x}",
+            "phash": k,
+            "colour_grid": bytes(48),
+        }
+        for k in range(n)
+    ]
+
+
+@pytest.mark.parametrize("writer", ["write_table", "parquet_writer"])
+def test_media_columns_are_stored_as_they_are(tmp_path, writer):
+    """A stored image is written plain: no dictionary, no second compression, no statistics;
+    every other column keeps Parquet's defaults, and the values read back the same."""
+    assert schemas.stored_as_is("samples") == {"image"} and schemas.stored_as_is("status") == frozenset()
+    rows, path = sample_rows(), str(tmp_path / "samples.parquet")
+    table = table_from_rows(rows, "samples")
+    if writer == "write_table":
+        write_table(table, path, "samples")
+    else:
+        with schemas.parquet_writer(path, "samples") as write:
+            write(table.slice(0, 2))
+            write(table.slice(2))
+    columns = pq.ParquetFile(path).metadata.row_group(0)
+    by_name = {columns.column(i).path_in_schema: columns.column(i) for i in range(columns.num_columns)}
+    image = by_name["image"]
+    assert image.compression == "UNCOMPRESSED" and not image.has_dictionary_page
+    assert image.statistics is None or not image.statistics.has_min_max
+    assert by_name["url"].compression == "SNAPPY" and by_name["url"].has_dictionary_page
+    assert by_name["phash"].statistics.has_min_max
+    assert read_table(path, "samples").column("image").to_pylist() == [row["image"] for row in rows]
+
+
+def test_a_table_of_no_schema_gets_the_defaults():
+    assert schemas.writer_options(pa.schema([("image", pa.binary())])) == {}

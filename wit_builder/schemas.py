@@ -203,6 +203,30 @@ def _completed(table: pa.Table, name: str, without: tuple[str, ...]) -> pa.Table
     return table.select(wanted) if all(c in table.column_names for c in wanted) else table
 
 
+@cache
+def stored_as_is(name: str) -> frozenset[str]:
+    """Columns schema ``name`` marks ``"stored": "as_is"``: whole media files (a JPEG, a PNG),
+    already compressed, unique per row. Parquet's defaults would try a dictionary of them,
+    compress them again and keep min/max statistics of them, which costs as much as the rest of
+    the file and saves nothing; such a column is written plain, uncompressed, without statistics."""
+    return frozenset(f["name"] for f in _schema_document(name)["fields"] if f.get("stored") == "as_is")
+
+
+def writer_options(schema: pa.Schema) -> dict:
+    """``pyarrow.parquet`` writer options for a table of ``schema`` (named in its metadata):
+    the defaults (dictionary, Snappy, statistics) except for the columns stored as they are."""
+    name = (schema.metadata or {}).get(b"wit_builder.schema", b"").decode()
+    as_is = stored_as_is(name) if name else frozenset()
+    if not as_is:
+        return {}
+    rest = [column for column in schema.names if column not in as_is]
+    return {
+        "use_dictionary": rest,
+        "write_statistics": rest,
+        "compression": {column: "none" if column in as_is else "snappy" for column in schema.names},
+    }
+
+
 def write_table(table: pa.Table, path: str, name: str, without: tuple[str, ...] = ()) -> None:
     """Write one Parquet file (any fsspec URL) after validating it against schema ``name``;
     ``without`` names optional columns left out on purpose (readers take them as null); other
@@ -211,7 +235,7 @@ def write_table(table: pa.Table, path: str, name: str, without: tuple[str, ...] 
     validate_table(table, name, path, without)
     table = table.cast(_schema_without(name, without))  # same types; attaches descriptions and nullability
     with atomic_output(path) as handle:
-        pq.write_table(table, handle)
+        pq.write_table(table, handle, **writer_options(table.schema))
 
 
 # Optional columns written only when they say something: a worldwide list's ``lang``, and the
@@ -240,7 +264,7 @@ def parquet_writer(path: str, name: str, without: tuple[str, ...] = ()) -> Itera
     piece is validated as ``write_table`` validates a whole table (``without``: optional columns
     left out on purpose). No piece: a file of no rows."""
     schema = _schema_without(name, without)
-    with atomic_output(path) as handle, pq.ParquetWriter(handle, schema) as writer:
+    with atomic_output(path) as handle, pq.ParquetWriter(handle, schema, **writer_options(schema)) as writer:
 
         def write(table: pa.Table) -> None:
             table = _completed(table, name, without)

@@ -2,6 +2,10 @@
 hash its image. One event loop, one HTTP session (``fetch.Fetcher``) and one pool for the image
 work per worker, built once (``start``) and closed once (``stop``).
 
+The event loop runs in a thread of its own, so work goes on while the caller does other things:
+``submit(pairs)`` returns at once with a future of the batch's outcomes, and the pipeline
+writes one finished chunk while the next ones are being fetched (``pipeline.FetchChunkFn``).
+
 Each body is processed as soon as it arrives and then dropped; at most ``2 × --concurrency``
 bodies are in hand (being read or waiting for the image work), so when the network outpaces the
 image work, requests wait rather than bodies piling up (``Fetcher.fetching``).
@@ -12,19 +16,24 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
 from collections import Counter
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Coroutine
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from wit_builder.download.fetch import Fetcher, FetchResult
 from wit_builder.download.images import ProcessedImage, process_image
 from wit_builder.download.outcomes import PairOutcome
 from wit_builder.download.settings import DownloadRules
 
+T = TypeVar("T")
+
 
 class FetchAndDecode:
-    """``start()``, then ``run(pairs)`` per batch (one ``PairOutcome`` per pair, in order), then
-    ``stop()``. ``digests`` are the hashes the filters compare (``image_filters``), computed
-    beside the image work and only for them."""
+    """``start()``, then ``submit(pairs)`` or ``run(pairs)`` per batch (one ``PairOutcome`` per
+    pair, in order), then ``stop()``. ``digests`` are the hashes the filters compare
+    (``image_filters``), computed beside the image work and only for them."""
 
     def __init__(self, rules: DownloadRules, digests: frozenset[str]):
         self.rules = rules
@@ -32,8 +41,10 @@ class FetchAndDecode:
 
     def start(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="fetch-loop", daemon=True)
+        self._thread.start()
         self.fetcher = Fetcher(self.rules.fetch)
-        self.loop.run_until_complete(self.fetcher.__aenter__())
+        self._call(self.fetcher.__aenter__())
         # Threads suit runners that already run one worker process per core (Dataflow): Pillow
         # releases the GIL while decoding and resizing. With one worker process for the whole
         # machine, a process pool keeps image work off the event loop's GIL.
@@ -47,22 +58,37 @@ class FetchAndDecode:
             self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="images")
 
     def stop(self) -> None:
-        self.loop.run_until_complete(self.fetcher.__aexit__(None, None, None))
+        self._call(self.fetcher.__aexit__(None, None, None))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
         self.loop.close()
         self.pool.shutdown()
 
+    def submit(self, pairs: list[dict]) -> Future[list[PairOutcome]]:
+        """The batch's outcomes, to come: its pairs are fetched alongside every other batch in
+        hand, so one slow host does not hold the connections idle. Cancelling the future
+        cancels the batch's fetches."""
+        return asyncio.run_coroutine_threadsafe(self._every(pairs), self.loop)
+
     def run(self, pairs: list[dict]) -> list[PairOutcome]:
-        """Every pair fetched together, so one slow host does not hold the connections idle."""
-
-        async def every() -> list[PairOutcome]:
-            return list(await asyncio.gather(*(self._one(pair) for pair in pairs)))
-
-        return self.loop.run_until_complete(every())
+        """``submit(pairs)``, waited for."""
+        return self.submit(pairs).result()
 
     def host_file_counts(self) -> Counter[str]:
-        """The host files fetched since the last call (robots.txt read, missing, unreachable...)."""
-        counts, self.fetcher.host_files.counts = self.fetcher.host_files.counts, Counter()
-        return counts
+        """The host files fetched since the last call (robots.txt read, missing, unreachable...),
+        taken in the loop's own thread, so that no count made meanwhile is lost."""
+
+        async def take() -> Counter[str]:
+            counts, self.fetcher.host_files.counts = self.fetcher.host_files.counts, Counter()
+            return counts
+
+        return self._call(take())
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    async def _every(self, pairs: list[dict]) -> list[PairOutcome]:
+        return list(await asyncio.gather(*(self._one(pair) for pair in pairs)))
 
     async def _one(self, pair: dict) -> PairOutcome:
         url, page_opt_out = pair["url"], pair.get("page_opt_out")

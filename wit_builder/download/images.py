@@ -45,6 +45,7 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from wit_builder.download.encoding import encoded
 from wit_builder.download.face_blur import blur_faces
 from wit_builder.download.hash_blocklists import BodyDigests
 from wit_builder.download.png_pixels import vips_picture
@@ -190,10 +191,8 @@ def process_image(
     rgb, faces_blurred = blur_faces(rgb, face_boxes)
     scaled = scale(rgb, settings)
     stored = frame(scaled, settings)
-    buffer = io.BytesIO()
     options = {"quality": settings.encode_quality} if settings.encode_format in ("jpg", "webp") else {}
-    stored.save(buffer, format=ENCODE_FORMATS[settings.encode_format], **options)
-    data = buffer.getvalue()
+    data = encoded(stored, ENCODE_FORMATS[settings.encode_format], **options)  # other threads run meanwhile
     return ProcessedImage(
         "ok",
         None,

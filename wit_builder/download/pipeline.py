@@ -1,8 +1,8 @@
 """The download stage as a Beam pipeline: fetch and verify, dedupe, then write what is kept.
 
     balanced/part-*.parquet ─► chunks of --chunk-rows pairs ─► Reshuffle
-        ─► BatchElements ─► pass 1 FetchChunkFn: fetch every URL of a batch of chunks at once
-           (asyncio + aiohttp, one session per worker), verify, resize, hash ─► work/fetched/C.parquet (images),
+        ─► pass 1 FetchChunkFn: fetch the URLs of a few chunks at once (asyncio + aiohttp, one
+           session per worker), verify, resize, hash ─► work/fetched/C.parquet (images),
            work/outcomes/C.parquet (one status row per pair)          [skipped when done: resume]
         ─► pass 2: exact duplicates by SHA-256, near duplicates by banded perceptual hash
         ─► pass 3 FinalizeChunkFn ─► samples/C.parquet (kept images), status/C.parquet (every pair)
@@ -23,12 +23,15 @@ not be read (``unreadable_rows``, each with its file and error). ``adds_up`` com
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
 
 import apache_beam as beam
 import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam import pvalue
+from apache_beam.utils.windowed_value import WindowedValue
 
 from wit_builder.atomic import write_atomically
 from wit_builder.download.chunk_writer import work_path, write_chunk
@@ -51,12 +54,25 @@ def read_chunk(chunk: Chunk) -> list[dict]:
     return [row for table in read_chunk_tables(chunk, "balanced") for row in table.to_pylist()]
 
 
+@dataclass
+class _InFlight:
+    """A chunk whose pairs are being fetched, and where its name goes when it is written."""
+
+    chunk: Chunk
+    pairs: list[dict]
+    outcomes: Future
+    window: object
+    timestamp: object
+
+
 class FetchChunkFn(StatsDoFn):
-    """Pass 1 over a batch of chunks: fetch → decode and resize (``image_work``) → filters
+    """Pass 1, a chunk at a time: fetch → decode and resize (``image_work``) → filters
     (``image_filters``) → one chunk writer (``chunk_writer``); a chunk already done (its outcomes
-    file exists) is skipped. The URLs of the whole batch are fetched together, so one slow host
-    in a chunk does not hold the worker's connections idle. A chunk whose rows cannot be read
-    costs its rows alone: counted, its error reported."""
+    file exists) is skipped. Up to ``chunks_in_flight`` chunks are fetched at once, their URLs
+    together, so one slow host in a chunk does not hold the worker's connections idle; a chunk
+    is written as soon as its last pair is done, while the others go on, and the next chunk
+    comes in as soon as one leaves (no batch waits for its slowest member). A chunk whose rows
+    cannot be read costs its rows alone: counted, its error reported."""
 
     def __init__(self, rules: DownloadRules, out_dir: str):
         self.rules = rules
@@ -67,31 +83,58 @@ class FetchChunkFn(StatsDoFn):
         digests = frozenset().union(*(image_filter.digests for image_filter in self.filters))
         self.work = FetchAndDecode(self.rules, digests)
         self.work.start()
+        self.in_flight: list[_InFlight] = []
 
     def teardown(self) -> None:
+        self._abandon()
         self.work.stop()
 
-    def process(self, batch: list[Chunk]) -> Iterator:
-        todo: list[tuple[Chunk, list[dict]]] = []
+    def start_bundle(self) -> None:
+        super().start_bundle()
+        self._abandon()  # a failed bundle's chunks: their retry fetches them again
+
+    def process(self, chunk: Chunk, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam) -> Iterator:
         filesystem, _ = fsspec.core.url_to_fs(self.out_dir)
-        for chunk in batch:
-            if filesystem.exists(work_path(self.out_dir, "outcomes", chunk.name)):
-                self.count("chunks_resumed")
-                yield chunk.name
-                continue
-            try:
-                todo.append((chunk, read_chunk(chunk)))
-            except READ_ERRORS as error:
-                self.count("unreadable_rows", chunk.rows)
-                detail = f"rows {chunk.first_row:,}+{chunk.rows:,}: {type(error).__name__}: {error}"
-                yield pvalue.TaggedOutput(ERRORS, (chunk.path, detail))
-        outcomes = iter(self.work.run([pair for _, pairs in todo for pair in pairs]))
-        for chunk, pairs in todo:
-            mine = [next(outcomes) for _ in pairs]
-            records = apply_filters(self.filters, mine)
-            write_chunk(self.out_dir, chunk.name, mine, records)
-            self._count_chunk(len(pairs))
+        if filesystem.exists(work_path(self.out_dir, "outcomes", chunk.name)):
+            self.count("chunks_resumed")
             yield chunk.name
+        elif (pairs := self._pairs(chunk)) is None:
+            yield pvalue.TaggedOutput(ERRORS, self.unreadable)
+        else:
+            self.in_flight.append(_InFlight(chunk, pairs, self.work.submit(pairs), window, timestamp))
+            while len(self.in_flight) >= self.rules.chunks_in_flight:
+                yield self._write_next()
+
+    def _pairs(self, chunk: Chunk) -> list[dict] | None:
+        """The chunk's pairs; None when its rows cannot be read (counted, and the error kept in
+        ``self.unreadable`` as (file, detail))."""
+        try:
+            return read_chunk(chunk)
+        except READ_ERRORS as error:
+            self.count("unreadable_rows", chunk.rows)
+            self.unreadable = (chunk.path, f"rows {chunk.first_row:,}+{chunk.rows:,}: {type(error).__name__}: {error}")
+            return None
+
+    def finish_bundle(self) -> Iterator:
+        while self.in_flight:
+            yield self._write_next()
+        yield from super().finish_bundle()
+
+    def _write_next(self) -> WindowedValue:
+        """The first chunk in flight to finish, written; its name, in its own window."""
+        wait([item.outcomes for item in self.in_flight], return_when=FIRST_COMPLETED)
+        done = next(item for item in self.in_flight if item.outcomes.done())
+        self.in_flight.remove(done)
+        mine = done.outcomes.result()
+        records = apply_filters(self.filters, mine)
+        write_chunk(self.out_dir, done.chunk.name, mine, records)
+        self._count_chunk(len(done.pairs))
+        return WindowedValue(done.chunk.name, done.timestamp, (done.window,))
+
+    def _abandon(self) -> None:
+        for item in self.in_flight:
+            item.outcomes.cancel()
+        self.in_flight = []
 
     def _count_chunk(self, urls: int) -> None:
         self.count("chunks_fetched")
@@ -251,8 +294,6 @@ class DownloadImages(beam.PTransform):
         fetched = (
             chunks
             | "SpreadChunks" >> beam.Reshuffle()
-            | "BatchChunks"
-            >> beam.BatchElements(min_batch_size=rules.chunks_per_batch, max_batch_size=rules.chunks_per_batch)
             | "Fetch" >> beam.ParDo(FetchChunkFn(rules, out_dir)).with_outputs(STATS, ERRORS, main="chunks")
         )
         names = fetched.chunks

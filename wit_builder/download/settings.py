@@ -114,7 +114,7 @@ class DownloadRules(Settings):
         0.05, metavar="F", group="dedupe", help="near copies' aspect ratios may differ so", low=0, high=10
     )
     grid_tolerance: int = 8
-    chunks_per_batch: int = 4
+    chunks_in_flight: int = 4  # chunks a worker fetches at once (pipeline.FetchChunkFn)
     blocklists: tuple[str, ...] = option(
         (),
         flag="blocklist",
@@ -196,7 +196,7 @@ class DownloadSettings(Settings):
     chunk_rows: int = option(
         500,
         metavar="N",
-        help="pairs per output file and unit of resumption; 4 chunks are fetched together",
+        help="pairs per output file and unit of resumption; 4 chunks are fetched at once",
         low=1,
         high=10**7,
     )
