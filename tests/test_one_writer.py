@@ -16,7 +16,7 @@ ALLOWED = {
     "io/folder_lock.py": "a lock is created only if absent (O_EXCL), which a rename cannot do",
     "train/metrics_log.py": "the training log is appended to, a line a record (its start is written whole)",
     "stderr.py": "a second handle on the terminal's stderr, not a file",
-    "download/encoding.py": "an anonymous file in memory (memfd) that Pillow encodes into, read back: no path, not an output",
+    "download/encoding.py": "a memfd Pillow encodes into and that is read back: no path, not an output",
 }
 # The synthetic world generates the tests' and the demo's inputs on a local disk, before any
 # stage reads them; its files are not outputs of the chain.

@@ -152,3 +152,23 @@ def test_a_failed_bundles_chunks_are_dropped_not_written(held_web, tmp_path):
         assert not done(out, waiting)  # its retry fetches it afresh
     finally:
         fetch.teardown()
+
+
+def test_a_chunk_whose_file_went_away_costs_its_rows_alone(held_web, tmp_path):
+    gone = chunk_of(tmp_path, "gone", [f"{held_web.base}/img/1.png", f"{held_web.base}/img/2.png"])
+    kept = chunk_of(tmp_path, "kept", [f"{held_web.base}/img/3.png"])
+    Path(gone.path).unlink()  # after planning, before the worker reads it
+    out = tmp_path / "out"
+    fetch = FetchChunkFn(RULES, str(out))
+    fetch.setup()
+    try:
+        fetch.start_bundle()
+        (error,) = fetch.process(gone, **WHERE)
+        assert error.tag == "errors" and error.value[0] == gone.path and "rows 0+2" in error.value[1]
+        assert list(fetch.process(kept, **WHERE)) == []
+        finished = list(fetch.finish_bundle())
+        assert [o.value for o in finished if isinstance(o, WindowedValue)] == [kept.name]
+        counts = dict(o.value.value for o in finished if not isinstance(o, WindowedValue))
+        assert counts["unreadable_rows"] == 2 and counts["urls_fetched"] == 1
+    finally:
+        fetch.teardown()

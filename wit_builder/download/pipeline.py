@@ -98,22 +98,22 @@ class FetchChunkFn(StatsDoFn):
         if filesystem.exists(work_path(self.out_dir, "outcomes", chunk.name)):
             self.count("chunks_resumed")
             yield chunk.name
-        elif (pairs := self._pairs(chunk)) is None:
-            yield pvalue.TaggedOutput(ERRORS, self.unreadable)
         else:
-            self.in_flight.append(_InFlight(chunk, pairs, self.work.submit(pairs), window, timestamp))
-            while len(self.in_flight) >= self.rules.chunks_in_flight:
-                yield self._write_next()
+            yield from self._take(chunk, window, timestamp)
 
-    def _pairs(self, chunk: Chunk) -> list[dict] | None:
-        """The chunk's pairs; None when its rows cannot be read (counted, and the error kept in
-        ``self.unreadable`` as (file, detail))."""
+    def _take(self, chunk: Chunk, window, timestamp) -> Iterator:
+        """The chunk put in flight, and then, while too many are, the first of them to finish
+        written; a chunk whose rows cannot be read costs its rows alone: counted, its error reported."""
         try:
-            return read_chunk(chunk)
+            pairs = read_chunk(chunk)
         except READ_ERRORS as error:
             self.count("unreadable_rows", chunk.rows)
-            self.unreadable = (chunk.path, f"rows {chunk.first_row:,}+{chunk.rows:,}: {type(error).__name__}: {error}")
-            return None
+            detail = f"rows {chunk.first_row:,}+{chunk.rows:,}: {type(error).__name__}: {error}"
+            yield pvalue.TaggedOutput(ERRORS, (chunk.path, detail))
+            return
+        self.in_flight.append(_InFlight(chunk, pairs, self.work.submit(pairs), window, timestamp))
+        while len(self.in_flight) >= self.rules.chunks_in_flight:
+            yield self._write_next()
 
     def finish_bundle(self) -> Iterator:
         while self.in_flight:
