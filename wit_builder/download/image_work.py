@@ -31,8 +31,8 @@ T = TypeVar("T")
 
 
 class FetchAndDecode:
-    """``start()``, then ``submit(pairs)`` or ``run(pairs)`` per batch (one ``PairOutcome`` per
-    pair, in order), then ``stop()``. ``digests`` are the hashes the filters compare
+    """``start()``, then ``submit(pairs)`` per batch (a future of one ``PairOutcome`` per pair,
+    in order), then ``stop()``. ``digests`` are the hashes the filters compare
     (``image_filters``), computed beside the image work and only for them."""
 
     def __init__(self, rules: DownloadRules, digests: frozenset[str]):
@@ -45,9 +45,9 @@ class FetchAndDecode:
         self._thread.start()
         self.fetcher = Fetcher(self.rules.fetch)
         self._call(self.fetcher.__aenter__())
-        # Threads suit runners that already run one worker process per core (Dataflow): Pillow
-        # releases the GIL while decoding and resizing. With one worker process for the whole
-        # machine, a process pool keeps image work off the event loop's GIL.
+        # Threads by default: Pillow releases the GIL while decoding, resizing and (into a file,
+        # ``encoding``) encoding, and they measured fastest even for one local worker. A process
+        # pool shares no GIL but pays for pickled bodies, pipes and an interpreter each.
         self.pool: Executor
         if self.rules.image_processes > 0:
             context = multiprocessing.get_context("forkserver")
@@ -69,10 +69,6 @@ class FetchAndDecode:
         hand, so one slow host does not hold the connections idle. Cancelling the future
         cancels the batch's fetches."""
         return asyncio.run_coroutine_threadsafe(self._every(pairs), self.loop)
-
-    def run(self, pairs: list[dict]) -> list[PairOutcome]:
-        """``submit(pairs)``, waited for."""
-        return self.submit(pairs).result()
 
     def host_file_counts(self) -> Counter[str]:
         """The host files fetched since the last call (robots.txt read, missing, unreachable...),
